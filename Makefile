@@ -1,0 +1,48 @@
+# Batch Studio: `make run` starts everything; `make test` runs every test. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test install install-test bench clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/activate
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test node_modules/.bin/azurite-blob
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; fi
+
+node_modules/.bin/azurite-blob: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+	$(PY) manage.py ensure_admin
+	$(PY) manage.py seed_demo
+	PORT=$(PORT) $(PY) manage.py run_studio
+
+test: install-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m jobs.bench
+
+clean:
+	rm -rf $(VENV) node_modules

@@ -1,0 +1,145 @@
+"""Batch endpoints and their deployments, with Azure Machine Learning's defaults."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.urls import reverse
+
+ENDPOINT_NAME_VALIDATOR = RegexValidator(
+    r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$",
+    "Start with a letter, use letters, digits and '-', and end with a letter or digit.",
+    code="invalid_endpoint_name",
+)
+DEPLOYMENT_NAME_VALIDATOR = ENDPOINT_NAME_VALIDATOR
+
+
+def validate_endpoint_length(value):
+    if not 3 <= len(value) <= 32:
+        raise ValidationError("The name must be 3 to 32 characters long.", code="endpoint_name_length")
+
+
+NO_DEPLOYMENT_MESSAGE = (
+    "No valid deployments to route to. Please check that the endpoint has at least one deployment with "
+    "positive weight values or use a deployment specific header to route."
+)
+
+
+class BatchEndpoint(models.Model):
+    name = models.CharField(max_length=32, unique=True, validators=[validate_endpoint_length, ENDPOINT_NAME_VALIDATOR])
+    description = models.TextField(blank=True)
+    auth_mode = models.CharField(max_length=20, default="token")
+    default_deployment = models.ForeignKey(
+        "BatchDeployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    provisioning_state = models.CharField(max_length=20, default="Succeeded")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("endpoints:detail", args=[self.name])
+
+    @property
+    def scoring_uri_path(self):
+        return f"/api/v1/endpoints/{self.name}/jobs"
+
+    def set_default(self, deployment):
+        if deployment.endpoint_id != self.pk:
+            raise ValidationError("Deployment '%(name)s' belongs to another endpoint.", code="foreign_deployment",
+                                  params={"name": deployment.name})
+        self.default_deployment = deployment
+        self.save(update_fields=["default_deployment", "updated"])
+
+    def resolve_deployment(self, name: str | None = None):
+        """The deployment a job goes to: the named one, else the default (Azure's routing rule)."""
+        if name:
+            deployment = self.deployments.filter(name=name).first()
+            if deployment is None:
+                raise ValidationError("Endpoint '%(endpoint)s' has no deployment named '%(name)s'.",
+                                      code="unknown_deployment", params={"endpoint": self.name, "name": name})
+            return deployment
+        if self.default_deployment is None:
+            raise ValidationError(NO_DEPLOYMENT_MESSAGE, code="no_default_deployment")
+        return self.default_deployment
+
+
+class BatchDeployment(models.Model):
+    APPEND_ROW = "append_row"
+    SUMMARY_ONLY = "summary_only"
+    OUTPUT_ACTIONS = [(APPEND_ROW, "append_row"), (SUMMARY_ONLY, "summary_only")]
+    LOGGING_LEVELS = [("warning", "warning"), ("info", "info"), ("debug", "debug")]
+
+    endpoint = models.ForeignKey(BatchEndpoint, on_delete=models.CASCADE, related_name="deployments")
+    name = models.CharField(max_length=32, validators=[validate_endpoint_length, DEPLOYMENT_NAME_VALIDATOR])
+    description = models.TextField(blank=True)
+    model_name = models.CharField(max_length=255)
+    model_version = models.CharField(max_length=20)
+    # A custom scoring script (Azure's code_configuration); empty for MLflow models (generated).
+    scoring_script = models.TextField(blank=True)
+    scoring_script_name = models.CharField(max_length=255, blank=True)
+    environment = models.CharField(max_length=255, blank=True, help_text="Empty: the workers' own environment.")
+    compute = models.CharField(max_length=64, default=settings.DEFAULT_COMPUTE)
+    instance_count = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(64)])
+    max_concurrency_per_instance = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(64)])
+    mini_batch_size = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1), MaxValueValidator(100000)])
+    output_action = models.CharField(max_length=20, choices=OUTPUT_ACTIONS, default=APPEND_ROW)
+    output_file_name = models.CharField(max_length=255, default="predictions.csv", blank=True)
+    max_retries = models.PositiveIntegerField(default=3, validators=[MaxValueValidator(100)])
+    timeout = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(86400)])
+    error_threshold = models.IntegerField(default=-1, validators=[MinValueValidator(-1)])
+    logging_level = models.CharField(max_length=10, choices=LOGGING_LEVELS, default="info")
+    environment_variables = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "name"], name="unique_deployment_per_endpoint")]
+
+    def __str__(self):
+        return f"{self.endpoint.name}/{self.name}"
+
+    def clean(self):
+        if self.output_action == self.SUMMARY_ONLY and self.output_file_name not in ("", "predictions.csv"):
+            raise ValidationError({"output_file_name": ValidationError(
+                "An output file name cannot be used with summary_only.", code="output_file_with_summary_only")})
+        if self.output_action == self.APPEND_ROW and not self.output_file_name:
+            raise ValidationError({"output_file_name": ValidationError(
+                "append_row needs an output file name.", code="output_file_required")})
+
+    @property
+    def model_label(self):
+        return f"{self.model_name}:{self.model_version}"
+
+    @property
+    def is_default(self):
+        return self.endpoint.default_deployment_id == self.pk
+
+    def effective_settings(self, overrides: dict | None = None) -> dict:
+        """The settings a job runs with: the deployment's, with the job's overrides on top."""
+        values = {key: getattr(self, key) for key in OVERRIDABLE}
+        values.update({
+            "max_concurrency_per_instance": self.max_concurrency_per_instance,
+            "output_action": self.output_action,
+            "logging_level": self.logging_level,
+            "environment_variables": dict(self.environment_variables or {}),
+        })
+        for key, value in (overrides or {}).items():
+            if key not in OVERRIDABLE:
+                raise ValidationError("'%(key)s' cannot be overridden per job.", code="not_overridable", params={"key": key})
+            if value is not None and value != "":
+                values[key] = value
+        if values["output_action"] == self.SUMMARY_ONLY:
+            values["output_file_name"] = ""
+        return values
+
+
+# Azure's per-job overrides (output location is given separately).
+OVERRIDABLE = ("instance_count", "mini_batch_size", "max_retries", "timeout", "error_threshold", "output_file_name")

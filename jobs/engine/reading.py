@@ -1,0 +1,37 @@
+"""Turning one input file into a DataFrame, by its extension."""
+
+import io
+import posixpath
+
+import pandas as pd
+
+from .errors import FileError
+
+TABULAR = {".csv", ".parquet", ".pqt", ".json", ".jsonl"}
+IMAGES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tiff"}
+SUPPORTED = TABULAR | IMAGES
+
+
+def extension(name: str) -> str:
+    return posixpath.splitext(name.lower())[1]
+
+
+def read_frame(name: str, data: bytes) -> pd.DataFrame:
+    ext = extension(name)
+    if ext not in TABULAR:
+        raise FileError(name, f"unsupported file type '{ext or name}'; use {', '.join(sorted(TABULAR))}.", "UnsupportedFileType")
+    if not data:
+        raise FileError(name, "the file is empty (0 bytes).", "EmptyFile")
+    try:
+        if ext == ".csv":
+            return pd.read_csv(io.BytesIO(data))
+        if ext in (".parquet", ".pqt"):
+            return pd.read_parquet(io.BytesIO(data))
+        if ext == ".jsonl":
+            return pd.read_json(io.BytesIO(data), lines=True)
+        text = data.lstrip()[:1]
+        return pd.read_json(io.BytesIO(data), lines=not text.startswith(b"["), orient="records")
+    except FileError:
+        raise
+    except Exception as exc:  # the parsers raise many kinds; the user needs the file and the reason
+        raise FileError(name, f"cannot be read as {ext[1:]}: {exc}", type(exc).__name__) from exc

@@ -1,0 +1,76 @@
+"""Checking a DataFrame against an MLflow model signature, coercing types as MLflow does.
+
+A mismatch names the file, the column, the expected type and what was found.
+"""
+
+import numpy as np
+import pandas as pd
+
+from .errors import FileError
+
+INTEGER = {"integer": "int32", "long": "int64"}
+FLOATING = {"float": "float32", "double": "float64"}
+
+
+def _first_bad(series: pd.Series, converted: pd.Series):
+    bad = converted.isna() & series.notna()
+    if bad.any():
+        pos = int(np.argmax(bad.to_numpy()))
+        return pos, series.iloc[pos]
+    return None, None
+
+
+def _found(series: pd.Series) -> str:
+    kind = series.dtype.kind
+    return {"O": "string", "T": "string", "f": "double", "i": "long", "u": "long", "b": "boolean", "M": "datetime"}.get(kind, str(series.dtype))
+
+
+def coerce_column(file_name: str, column: str, series: pd.Series, expected: str) -> pd.Series:
+    def mismatch(detail=""):
+        raise FileError(file_name, f"column '{column}' expected {expected}, found {_found(series)}{detail}.", "SchemaMismatch")
+
+    if expected in INTEGER or expected in FLOATING:
+        if series.dtype.kind in "iub" or (series.dtype.kind == "f" and expected in FLOATING):
+            return series.astype(INTEGER.get(expected) or FLOATING[expected])
+        numeric = pd.to_numeric(series, errors="coerce")
+        pos, value = _first_bad(series, numeric)
+        if pos is not None:
+            mismatch(f" (value {value!r} in row {pos})")
+        if expected in INTEGER:
+            if numeric.isna().any():
+                mismatch(" (missing values in an integer column)")
+            if not (numeric == numeric.round()).all():
+                mismatch(" (a fractional value in an integer column)")
+            return numeric.astype(INTEGER[expected])
+        return numeric.astype(FLOATING[expected])
+    if expected == "boolean":
+        if series.dtype.kind == "b":
+            return series
+        mapping = {"true": True, "false": False, "1": True, "0": False}
+        lowered = series.astype(str).str.strip().str.lower()
+        if not lowered.isin(mapping).all():
+            mismatch()
+        return lowered.map(mapping).astype(bool)
+    if expected == "string":
+        if series.dtype.kind in "OT" or str(series.dtype) in ("string", "str"):
+            return series.astype(object)
+        mismatch()
+    if expected == "datetime":
+        try:
+            return pd.to_datetime(series)
+        except (ValueError, TypeError):
+            mismatch()
+    return series
+
+
+def enforce(file_name: str, frame: pd.DataFrame, inputs: list[dict] | None) -> pd.DataFrame:
+    """Return the frame with the signature's columns, in its order, of its types. inputs: [{name, type}]."""
+    if not inputs or any(not spec.get("name") for spec in inputs):
+        return frame  # no column signature (or a tensor one): the model takes the frame as it is
+    missing = [spec["name"] for spec in inputs if spec["name"] not in frame.columns and not spec.get("optional")]
+    if missing:
+        raise FileError(file_name, f"missing column(s) {', '.join(repr(m) for m in missing)} required by the model signature.", "SchemaMismatch")
+    return pd.DataFrame({
+        spec["name"]: coerce_column(file_name, spec["name"], frame[spec["name"]], spec["type"])
+        for spec in inputs if spec["name"] in frame.columns
+    })

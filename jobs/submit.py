@@ -1,0 +1,53 @@
+"""Submitting a job: resolve deployment, settings, input and output, split into mini-batches, enqueue."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from jobs import inputs, queue
+from jobs.models import BatchJob, MiniBatch, Status, new_job_name
+from studio import storage
+from studio.models import Datastore
+
+
+def split(files: list[str], size: int) -> list[list[str]]:
+    return [files[i:i + size] for i in range(0, len(files), size)]
+
+
+def output_location(job_name: str, datastore_name: str | None = None, path: str | None = None):
+    store = Datastore.objects.filter(name=datastore_name).first() if datastore_name else Datastore.get_default()
+    if store is None:
+        raise ValidationError("Output datastore '%(name)s' does not exist.", code="unknown_datastore", params={"name": datastore_name})
+    return store, storage.clean_path(path) if path else f"jobs/{job_name}"
+
+
+def check_output_free(store, folder: str, file_name: str):
+    if file_name and store.client().exists(f"{folder}/{file_name}"):
+        raise ValidationError(
+            "The output file %(uri)s already exists. Choose another output path or file name: a job never overwrites an output.",
+            code="output_exists", params={"uri": store.uri(f"{folder}/{file_name}")})
+
+
+def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, overrides: dict | None = None,
+               output_datastore: str | None = None, output_path: str | None = None, user=None, request_id: str = "") -> BatchJob:
+    if request_id:
+        existing = BatchJob.objects.filter(endpoint=endpoint, request_id=request_id).first()
+        if existing:
+            return existing
+    deployment = endpoint.resolve_deployment(deployment_name)
+    effective = deployment.effective_settings(overrides)
+    resolved = inputs.resolve(input_uri)
+    name = new_job_name()
+    store, folder = output_location(name, output_datastore, output_path)
+    check_output_free(store, folder, effective["output_file_name"])
+    batches = split(resolved.files, int(effective["mini_batch_size"]))
+    with transaction.atomic():
+        job = BatchJob.objects.create(
+            name=name, endpoint=endpoint, deployment=deployment, endpoint_name=endpoint.name,
+            deployment_name=deployment.name, model_uri=f"models:/{deployment.model_name}/{deployment.model_version}",
+            compute=deployment.compute, input_uri=resolved.uri, input_datastore=resolved.datastore,
+            settings=effective, overrides={k: v for k, v in (overrides or {}).items() if v not in (None, "")},
+            output_datastore=store.name, output_path=folder, status=Status.QUEUED,
+            files_total=len(resolved.files), mini_batches_total=len(batches), created_by=user, request_id=request_id or "")
+        MiniBatch.objects.bulk_create(MiniBatch(job=job, index=i, files=files) for i, files in enumerate(batches))
+        transaction.on_commit(lambda: queue.dispatch_later(job))
+    return job

@@ -1,0 +1,191 @@
+"""Batch Studio settings: one file, environment variables with embedded defaults.
+
+Embedded (default): SQLite + django-q2's ORM broker + local datastore under STUDIO_HOME.
+Many machines: DATABASE_URL (PostgreSQL), REDIS_URL (Redis broker), Q_CLUSTER_NAME per worker machine.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name, default="0"):
+    return os.environ.get(name, default).lower() in ("1", "true", "yes", "on")
+
+
+def envint(name, default):
+    return int(os.environ.get(name, default))
+
+
+STUDIO_HOME = Path(os.environ.get("STUDIO_HOME") or BASE_DIR / "var").resolve()
+STUDIO_HOME.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key():
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    # One key per data directory, kept beside the data it protects (datastore credentials are encrypted with it).
+    path = STUDIO_HOME / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = envbool("DEBUG", "0")
+ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_q",
+    "studio",
+    "endpoints",
+    "jobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+WSGI_APPLICATION = "studio.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Test databases get the process id in their name so that several test runs on one machine never collide,
+# and a file (not memory) so that a real qcluster process can share it with the test.
+_TEST_SUFFIX = str(os.getpid())
+if os.environ.get("DATABASE_URL"):
+    _db = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=0, conn_health_checks=True)
+    if _db["ENGINE"].endswith("sqlite3"):
+        _db["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    _db.setdefault("TEST", {})["NAME"] = os.environ.get("TEST_DATABASE_NAME") or (
+        f"test_studio_{_TEST_SUFFIX}" if not _db["ENGINE"].endswith("sqlite3") else str(STUDIO_HOME / f"test-{_TEST_SUFFIX}.sqlite3")
+    )
+else:
+    _db = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": STUDIO_HOME / "db.sqlite3",
+        "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        "TEST": {"NAME": str(STUDIO_HOME / f"test-{_TEST_SUFFIX}.sqlite3")},
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = STUDIO_HOME / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+MODEL_UPLOAD_MAX_BYTES = envint("MODEL_UPLOAD_MAX_BYTES", 512 * 1024 * 1024)
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG and envbool("HTTPS", "0"):
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 31536000
+
+# MLflow registry: embedded SQLite store in the data directory unless MLFLOW_TRACKING_URI names a server.
+MLFLOW_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI", "")
+MLFLOW_REGISTRY_URI = os.environ.get("MLFLOW_REGISTRY_URI", "")
+
+# The default compute cluster a deployment runs on, and the one this process serves when it runs qcluster.
+DEFAULT_COMPUTE = "cpu-cluster"
+Q_CLUSTER_NAME = os.environ.get("Q_CLUSTER_NAME", DEFAULT_COMPUTE)
+Q_CLUSTER = {
+    # One shared name (the signing salt and stats key) for every cluster of this site.
+    "name": "batch-studio",
+    "cluster_name": Q_CLUSTER_NAME,
+    "ALT_CLUSTERS": {},
+    "workers": envint("Q_WORKERS", 2),
+    "recycle": 500,
+    # Our own tasks enforce per-mini-batch timeouts; this is only a backstop for a stuck task.
+    "timeout": envint("Q_TIMEOUT", 3600),
+    "retry": envint("Q_RETRY", 3700),
+    "max_attempts": 1,
+    "save_limit": 250,
+    "ack_failures": True,
+    "catch_up": False,
+    "poll": 0.2,
+    "label": "Task queue",
+}
+if os.environ.get("REDIS_URL"):
+    Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# A shared cache: django-q2 keeps its cluster statistics there, so the web server sees live workers.
+if os.environ.get("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "studio_cache"}}
+
+# Public URLs pointing at private or loopback addresses are refused unless an admin allows them.
+ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", "0")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {"django-q": {"level": os.environ.get("Q_LOG_LEVEL", "WARNING")}},
+}

@@ -1,0 +1,161 @@
+"""Shared fixtures: an isolated data directory, the demo model in a real MLflow registry,
+a real qcluster process, and headless Chromium."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def studio_home():
+    """Every test session gets its own data directory (datastores, MLflow registry)."""
+    home = Path(tempfile.mkdtemp(prefix="studio-test-"))
+    previous = settings.STUDIO_HOME
+    settings.STUDIO_HOME = home
+    os.environ["STUDIO_HOME"] = str(home)
+    yield home
+    settings.STUDIO_HOME = previous
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo_model(studio_home):
+    """The demo iris classifier, registered once per session in the session's MLflow registry."""
+    from studio import demo, registry
+
+    with tempfile.TemporaryDirectory() as tmp:
+        demo.train_iris(Path(tmp) / "model")
+        return registry.register_folder(demo.DEMO_MODEL, Path(tmp) / "model")
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("alice", password="s3cret-pass!")
+
+
+@pytest.fixture
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def demo_data(db):
+    from studio import demo
+    from studio.models import Datastore
+
+    store = Datastore.get_default()
+    demo.write_demo_files(store.client())
+    return store.uri(demo.DEMO_FOLDER)
+
+
+@pytest.fixture
+def endpoint(db, demo_model):
+    from endpoints.models import BatchDeployment, BatchEndpoint
+
+    ep = BatchEndpoint.objects.create(name="iris-endpoint", description="Iris scoring")
+    dep = BatchDeployment.objects.create(endpoint=ep, name="blue", model_name=demo_model.name,
+                                         model_version=demo_model.version, mini_batch_size=2)
+    ep.set_default(dep)
+    return ep
+
+
+def _qcluster_env(cluster=None):
+    from django.db import connection
+
+    env = dict(os.environ)
+    env["STUDIO_HOME"] = str(settings.STUDIO_HOME)
+    env["SECRET_KEY"] = settings.SECRET_KEY  # django-q2 signs tasks with it
+    env.setdefault("Q_LOG_LEVEL", "INFO")
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = f"postgres://{db['USER'] or ''}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["Q_WORKERS"] = env.get("Q_WORKERS", "2")
+    if cluster:
+        env["Q_CLUSTER_NAME"] = cluster
+    return env
+
+
+class QCluster:
+    """A real `manage.py qcluster` process serving the test database."""
+
+    def __init__(self, cluster=None):
+        self.log = tempfile.NamedTemporaryFile(prefix="qcluster-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT,
+                                     env=_qcluster_env(cluster), stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=8)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def output(self):
+        return Path(self.log.name).read_text(errors="replace")
+
+
+@pytest.fixture
+def qcluster(transactional_db):
+    cluster = QCluster()
+    yield cluster
+    cluster.stop()
+
+
+def wait_for(predicate, timeout=90, interval=0.25, message="condition"):
+    """Poll until predicate() is truthy; message may be a callable, evaluated only on failure."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message() if callable(message) else message}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(20000)
+    yield pg
+    context.close()
+
+
+def sign_in(page, live_server, username="alice", password="s3cret-pass!"):
+    page.goto(f"{live_server.url}/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Home").wait_for()

@@ -1,0 +1,61 @@
+import pandas as pd
+import pytest
+
+from jobs.engine import reading, schema
+from jobs.engine.errors import FileError
+
+IRIS = [{"name": "sepal length (cm)", "type": "double"}, {"name": "petals", "type": "long"}]
+
+
+@pytest.mark.parametrize("values,expected,dtype", [
+    ([1, 2, 3], "long", "int64"),
+    ([1.0, 2.0], "long", "int64"),
+    (["1", "2"], "integer", "int32"),
+    ([1, 2], "double", "float64"),
+    (["1.5", "2"], "float", "float32"),
+    (["true", "False", "1"], "boolean", "bool"),
+    (["a", "b"], "string", "object"),
+])
+def test_it_coerces_types_as_mlflow_does(values, expected, dtype):
+    out = schema.coerce_column("f.csv", "c", pd.Series(values), expected)
+    assert str(out.dtype) == dtype
+
+
+@pytest.mark.parametrize("values,expected,fragment", [
+    (["1", "abc"], "long", "value 'abc' in row 1"),
+    ([1.5, 2.0], "long", "fractional"),
+    (["x"], "double", "value 'x' in row 0"),
+    (["maybe"], "boolean", "expected boolean"),
+    ([1, 2], "string", "found long"),
+])
+def test_it_names_file_column_and_types_on_mismatch(values, expected, fragment):
+    with pytest.raises(FileError) as err:
+        schema.coerce_column("data/part-3.csv", "petals", pd.Series(values), expected)
+    message = str(err.value)
+    assert message.startswith("data/part-3.csv: column 'petals' expected " + expected)
+    assert fragment in message
+
+
+def test_it_reports_a_wrong_column_type_read_from_a_csv():
+    frame = reading.read_frame("bad.csv", b"sepal length (cm),petals\n5.1,3\nfive,4\n")
+    with pytest.raises(FileError) as err:
+        schema.enforce("bad.csv", frame, IRIS)
+    assert "bad.csv: column 'sepal length (cm)' expected double, found string (value 'five' in row 1)" in str(err.value)
+
+
+def test_it_reports_missing_columns():
+    frame = pd.DataFrame({"petals": [1]})
+    with pytest.raises(FileError, match="missing column.*'sepal length \\(cm\\)'"):
+        schema.enforce("f.csv", frame, IRIS)
+
+
+def test_it_keeps_signature_order_and_drops_extra_columns():
+    frame = pd.DataFrame({"extra": [0], "petals": [2], "sepal length (cm)": [1]})
+    out = schema.enforce("f.csv", frame, IRIS)
+    assert list(out.columns) == ["sepal length (cm)", "petals"]
+    assert str(out["sepal length (cm)"].dtype) == "float64"
+
+
+def test_it_passes_frames_through_without_a_column_signature():
+    frame = pd.DataFrame({"a": ["x"]})
+    assert schema.enforce("f.csv", frame, None) is frame

@@ -1,0 +1,49 @@
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jobs.engine import scoring
+
+INPUTS = [{"name": "x", "type": "double"}]
+
+
+def double(frame):
+    return (frame["x"] * 2).to_numpy()
+
+
+def test_it_scores_a_file_with_row_prediction_and_file_name():
+    out = scoring.score_file("in/a.csv", b"x\n1\n2\n3\n", double, INPUTS)
+    assert list(out.columns) == ["row", "prediction", "file_name"]
+    assert out["row"].tolist() == [0, 1, 2]
+    assert out["prediction"].tolist() == [2.0, 4.0, 6.0]
+    assert set(out["file_name"]) == {"a.csv"}
+
+
+def test_it_gives_multi_output_models_one_column_per_output():
+    predict = lambda frame: np.column_stack([frame["x"], -frame["x"]])  # noqa: E731
+    out = scoring.score_file("a.csv", b"x\n1\n2\n", predict, INPUTS, output_names=["up", "down"])
+    assert list(out.columns) == ["row", "up", "down", "file_name"]
+
+
+def test_a_failing_file_is_reported_and_the_others_still_count():
+    files = [("a.csv", lambda: b"x\n1\n"), ("b.csv", lambda: b"x\noops\n"), ("c.csv", lambda: b"x\n3\n")]
+    result = scoring.score_batch(files, double, INPUTS)
+    assert [f.name for f in result.failed] == ["b.csv"]
+    assert "column 'x' expected double" in result.failed[0].error.message
+    assert result.frame["file_name"].tolist() == ["a.csv", "c.csv"]
+    assert result.rows_out == 2
+
+
+def test_a_model_error_names_the_file():
+    def broken(frame):
+        raise RuntimeError("boom")
+    with pytest.raises(scoring.FileError, match="a.csv: the model failed to predict: RuntimeError: boom"):
+        scoring.score_file("a.csv", b"x\n1\n", broken, INPUTS)
+
+
+def test_parts_round_trip_through_csv_with_a_header():
+    frame = scoring.score_file("a.csv", b"x\n1\n2\n", double, INPUTS)
+    back = pd.read_csv(io.BytesIO(scoring.to_csv_bytes(frame, header=True)))
+    assert back["prediction"].tolist() == [2.0, 4.0]

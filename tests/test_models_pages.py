@@ -1,0 +1,54 @@
+import io
+import zipfile
+from pathlib import Path
+
+from studio import demo
+
+
+def _zip_model(tmp_path) -> io.BytesIO:
+    folder = demo.train_iris(tmp_path / "model")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for file in Path(folder).rglob("*"):
+            archive.write(file, Path("model") / file.relative_to(folder))
+    buffer.seek(0)
+    buffer.name = "model.zip"
+    return buffer
+
+
+def test_models_page_lists_registered_models(signed_in, demo_model):
+    response = signed_in.get("/models/")
+    assert demo_model.name in response.content.decode()
+
+
+def test_model_detail_shows_flavor_signature_and_deploy(signed_in, demo_model):
+    response = signed_in.get(f"/models/{demo_model.name}/{demo_model.version}/")
+    body = response.content.decode()
+    assert "MLflow" in body and "sepal length (cm)" in body and "Deploy to batch endpoint" in body
+
+
+def test_it_registers_an_uploaded_zip(signed_in, tmp_path, studio_home):
+    response = signed_in.post("/models/register/", {"name": "uploaded-iris", "model_zip": _zip_model(tmp_path)})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/models/uploaded-iris/")
+    assert "sepal width (cm)" in signed_in.get(response["Location"]).content.decode()
+
+
+def test_it_refuses_zip_slip(signed_in):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../evil/MLmodel", "x")
+    buffer.seek(0)
+    buffer.name = "evil.zip"
+    response = signed_in.post("/models/register/", {"name": "evil", "model_zip": buffer})
+    assert "points outside the model folder" in response.content.decode()
+
+
+def test_it_refuses_a_zip_without_mlmodel(signed_in):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("model/readme.txt", "x")
+    buffer.seek(0)
+    buffer.name = "x.zip"
+    response = signed_in.post("/models/register/", {"name": "nomodel", "model_zip": buffer})
+    assert "no MLmodel file" in response.content.decode()
