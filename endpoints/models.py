@@ -81,10 +81,12 @@ class BatchDeployment(models.Model):
     description = models.TextField(blank=True)
     model_name = models.CharField(max_length=255)
     model_version = models.CharField(max_length=20)
-    # A custom scoring script (Azure's code_configuration); empty for MLflow models (generated).
-    scoring_script = models.TextField(blank=True)
-    scoring_script_name = models.CharField(max_length=255, blank=True)
-    environment = models.CharField(max_length=255, blank=True, help_text="Empty: the workers' own environment.")
+    # Azure's code_configuration: a snapshot of the code folder (see endpoints.code) and the script in it.
+    # Both empty for MLflow models: the scoring is generated.
+    code_path = models.CharField(max_length=500, blank=True)
+    scoring_script = models.CharField(max_length=255, blank=True)
+    # An environment's "name:version" (jobs.Environment); empty means the workers' own environment ("studio").
+    environment = models.CharField(max_length=255, blank=True)
     compute = models.CharField(max_length=64, default=settings.DEFAULT_COMPUTE)
     instance_count = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(64)])
     max_concurrency_per_instance = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(64)])
@@ -113,6 +115,10 @@ class BatchDeployment(models.Model):
         if self.output_action == self.APPEND_ROW and not self.output_file_name:
             raise ValidationError({"output_file_name": ValidationError(
                 "append_row needs an output file name.", code="output_file_required")})
+
+    @property
+    def is_custom(self):
+        return bool(self.scoring_script)
 
     @property
     def model_label(self):
