@@ -6,12 +6,20 @@ of the datastore ("../") or is absolute is refused before any I/O.
 
 from __future__ import annotations
 
+import base64
+import io
+import ipaddress
 import os
 import posixpath
+import socket
 import tempfile
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 
@@ -126,9 +134,308 @@ class LocalStore:
             full.unlink()
 
 
+def _is_ip_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host == "localhost"
+    return True
+
+
+def split_blob_url(url: str) -> tuple[str, str, str]:
+    """Split a blob URL into (account URL, container, path inside the container).
+
+    Azure puts the account in the host name (https://acct.blob.core.windows.net/container/path); emulators on an
+    IP address or localhost put it in the first path segment (http://127.0.0.1:10000/devstoreaccount1/container/path).
+    """
+    parts = urlsplit(url)
+    segments = [unquote(s) for s in parts.path.split("/")]
+    segments = segments[1:] if segments and segments[0] == "" else segments
+    base = f"{parts.scheme}://{parts.netloc}"
+    if _is_ip_host(parts.hostname or ""):
+        if not segments or not segments[0]:
+            raise StorageError(f"'{url}' does not name a storage account.")
+        base, segments = f"{base}/{segments[0]}", segments[1:]
+    if not segments or not segments[0]:
+        raise StorageError(f"'{url}' does not name a container.")
+    return base, segments[0], "/".join(segments[1:])
+
+
+def _account_name(account_url: str) -> str:
+    parts = urlsplit(account_url)
+    if _is_ip_host(parts.hostname or ""):
+        return parts.path.strip("/").split("/")[0]
+    return (parts.hostname or "").split(".")[0]
+
+
+class BlobStore:
+    """An Azure Blob Storage container (or a prefix of one) behind the datastore interface.
+
+    Folders are virtual: a "folder" exists when at least one blob's name starts with "<folder>/".
+    """
+
+    CHUNK = 4 * 1024 * 1024
+
+    # credential_type -> what the SDK takes as `credential`
+    ACCOUNT_KEY, SAS, CONNECTION_STRING, ANONYMOUS = "account_key", "sas", "connection_string", "none"
+
+    def __init__(self, account_url: str, container: str, credential_type: str = "none", secret: str = ""):
+        from azure.storage.blob import ContainerClient
+
+        self.account_url = account_url.rstrip("/")
+        self.container = container
+        # Fail fast on an unreachable host: the SDK's default schedule waits 15 s, then 45 s... between tries.
+        options = {"connection_timeout": 10, "read_timeout": 120, "retry_total": 2, "retry_connect": 1,
+                   "initial_backoff": 1, "increment_base": 2,
+                   "max_single_get_size": self.CHUNK, "max_chunk_get_size": self.CHUNK}
+        if credential_type == self.CONNECTION_STRING:
+            self.client = ContainerClient.from_connection_string(secret, container, **options)
+            return
+        credential = None
+        if credential_type == self.ACCOUNT_KEY:
+            credential = {"account_name": _account_name(self.account_url), "account_key": secret}
+        elif credential_type == self.SAS:
+            credential = secret.lstrip("?")
+        self.client = ContainerClient(self.account_url, container, credential=credential, **options)
+
+    @contextmanager
+    def _errors(self, path: str = ""):
+        """Translate the SDK's exceptions into StorageError messages a user can act on."""
+        from azure.core import exceptions as az
+
+        where = f"container '{self.container}' at {self.account_url}"
+        try:
+            yield
+        except StorageError:
+            raise
+        except az.ClientAuthenticationError as exc:
+            raise StorageError(f"Azure Blob authentication failed for {where}: check the account key, SAS token "
+                               "or connection string (and that it allows this operation).") from exc
+        except az.ResourceNotFoundError as exc:
+            code = getattr(exc, "error_code", "") or ""
+            if code == "ContainerNotFound":
+                raise StorageError(f"The container '{self.container}' does not exist at {self.account_url}.") from exc
+            if code == "ResourceNotFound" and not path:
+                # What Azure answers to an anonymous request on a private container.
+                raise StorageError(f"The container '{self.container}' does not exist at {self.account_url}, "
+                                   "or it does not allow anonymous access.") from exc
+            raise StorageError(f"'{path}' does not exist in {where}.") from exc
+        except az.ServiceRequestError as exc:
+            raise StorageError(f"Cannot reach the storage account {self.account_url}: {_first_line(exc)}") from exc
+        except az.HttpResponseError as exc:
+            code = getattr(exc, "error_code", "") or exc.reason or ""
+            if exc.status_code in (401, 403):
+                raise StorageError(f"Azure Blob authentication failed for {where} ({code}): check the credential.") from exc
+            raise StorageError(f"Azure Blob Storage refused the request on {where}: {code or exc.status_code}.") from exc
+        except az.AzureError as exc:
+            raise StorageError(f"Azure Blob Storage error on {where}: {_first_line(exc)}") from exc
+
+    def check(self):
+        """Test the connection: the container exists and the credential may list it."""
+        with self._errors():
+            next(iter(self.client.list_blobs(results_per_page=1).by_page()), None)
+
+    def _blob_exists(self, path: str) -> bool:
+        with self._errors(path):
+            return bool(path) and self.client.get_blob_client(path).exists()
+
+    def _has_children(self, path: str) -> bool:
+        prefix = f"{path}/" if path else ""
+        with self._errors():  # listing fails only on the container (missing, private, bad credential)
+            return next(iter(self.client.list_blobs(name_starts_with=prefix, results_per_page=1)), None) is not None
+
+    def exists(self, path: str) -> bool:
+        path = clean_path(path)
+        return self._blob_exists(path) or self._has_children(path)
+
+    def is_dir(self, path: str) -> bool:
+        path = clean_path(path)
+        return not path or (not self._blob_exists(path) and self._has_children(path))
+
+    def list(self, path: str = "") -> list[Entry]:
+        """Direct children of a folder, folders first, then files, by name."""
+        base = clean_path(path)
+        prefix = f"{base}/" if base else ""
+        entries = []
+        with self._errors():
+            for item in self.client.walk_blobs(name_starts_with=prefix, delimiter="/"):
+                name = item.name.rstrip("/")
+                if name.rsplit("/", 1)[-1].startswith("."):
+                    continue
+                is_dir = item.name.endswith("/")
+                entries.append(Entry(name, is_dir, 0 if is_dir else (item.size or 0)))
+        if not entries and base and not self._has_children(base):
+            raise StorageError(f"Folder '{base}' does not exist.")
+        return sorted(entries, key=lambda e: (not e.is_dir, e.path))
+
+    def files(self, path: str) -> list[Entry]:
+        """The file itself, or the blobs directly in the folder (nested folders are not traversed, as in Azure)."""
+        path = clean_path(path)
+        if path:
+            with self._errors(path):
+                try:
+                    props = self.client.get_blob_client(path).get_blob_properties()
+                except Exception as exc:  # not a blob: maybe a folder; other errors resurface on listing
+                    if getattr(exc, "status_code", None) != 404:
+                        raise
+                else:
+                    return [Entry(path, False, props.size)]
+        if path and not self._has_children(path):
+            raise StorageError(f"Path '{path}' does not exist in container '{self.container}'.")
+        return [e for e in self.list(path) if not e.is_dir]
+
+    def open(self, path: str):
+        """A buffered, streaming reader: blocks are fetched as they are read, never the whole blob up front."""
+        path = clean_path(path)
+        with self._errors(path):
+            downloader = self.client.get_blob_client(path).download_blob()
+        return io.BufferedReader(_StreamReader(downloader.read, self._errors, path), buffer_size=self.CHUNK)
+
+    def read_bytes(self, path: str) -> bytes:
+        path = clean_path(path)
+        with self._errors(path):
+            return self.client.get_blob_client(path).download_blob().readall()
+
+    def write(self, path: str, data: bytes):
+        """Write or overwrite a blob (staging parts, logs); a single upload is all-or-nothing."""
+        path = clean_path(path)
+        with self._errors(path):
+            self.client.get_blob_client(path).upload_blob(data, overwrite=True)
+
+    def create_from_file(self, path: str, local_file: Path):
+        """Publish a finished file: stage its blocks, then commit them only if no blob exists at path.
+
+        Staged blocks are invisible until the commit, so readers never see a partial file, and the
+        If-None-Match: * condition makes the commit fail rather than overwrite (even if a blob appeared meanwhile).
+        """
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
+        from azure.storage.blob import BlobBlock
+
+        path = clean_path(path)
+        if self._blob_exists(path):
+            raise OutputExists(f"Output file '{path}' already exists.")
+        blob = self.client.get_blob_client(path)
+        blocks = []
+        with self._errors(path):
+            with open(local_file, "rb") as src:
+                while chunk := src.read(self.CHUNK):
+                    block_id = base64.b64encode(f"{uuid.uuid4().hex}".encode()).decode()
+                    blob.stage_block(block_id, chunk)
+                    blocks.append(BlobBlock(block_id=block_id))
+            try:
+                blob.commit_block_list(blocks, match_condition=MatchConditions.IfMissing)
+            except (ResourceExistsError, ResourceModifiedError) as exc:
+                raise OutputExists(f"Output file '{path}' already exists.") from exc
+
+    def delete(self, path: str):
+        """Delete a blob, or every blob under a folder."""
+        path = clean_path(path)
+        with self._errors(path):
+            names = [b.name for b in self.client.list_blobs(name_starts_with=f"{path}/" if path else "")]
+            if path and self._blob_exists(path):
+                names.append(path)
+            for name in names:
+                self.client.delete_blob(name)
+
+
+class _StreamReader(io.RawIOBase):
+    """Adapts the SDK's StorageStreamDownloader.read(n) to a raw stream io.BufferedReader can wrap."""
+
+    def __init__(self, read, errors, path):
+        self._read, self._errors, self._path = read, errors, path
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer) -> int:
+        with self._errors(self._path):
+            data = self._read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _first_line(exc) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def client_for(datastore):
     if datastore.kind == datastore.LOCAL:
         root = datastore.local_root()
         root.mkdir(parents=True, exist_ok=True)
         return LocalStore(root)
-    raise StorageError(f"Datastore kind '{datastore.kind}' is not supported yet.")
+    if datastore.kind == datastore.AZURE_BLOB:
+        return BlobStore(datastore.account_url, datastore.container, datastore.credential_type, datastore.get_secret())
+    raise StorageError(f"Datastore kind '{datastore.kind}' is not supported.")
+
+
+# Public URLs ---------------------------------------------------------------------------------------------------
+
+def check_public_url(url: str) -> str:
+    """Refuse URLs a server-side fetch must not follow: other schemes, and (unless settings.ALLOW_PRIVATE_URLS)
+    hosts that resolve to private, loopback, link-local or otherwise non-global addresses."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("'%(url)s' is not an http(s) URL.", code="url_scheme", params={"url": url})
+    if settings.ALLOW_PRIVATE_URLS:
+        return url
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                                   proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ValidationError("Cannot resolve the host of '%(url)s'.", code="url_unresolvable", params={"url": url}) from exc
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        if not ip.is_global:
+            raise ValidationError(
+                "'%(url)s' points at a private, loopback or link-local address (%(ip)s): only public URLs may be read.",
+                code="url_private", params={"url": url, "ip": str(ip)})
+    return url
+
+
+def blob_url(account_url: str, container: str, path: str) -> str:
+    return f"{account_url.rstrip('/')}/{container}/{quote(path)}"
+
+
+class PublicSource:
+    """Reads files named by their full public URL, anonymously, streaming; every fetch is checked again
+    (a host may resolve differently at run time) and redirects are not followed."""
+
+    def _get(self, url: str, stream: bool):
+        import requests
+
+        try:
+            check_public_url(url)
+            response = requests.get(url, stream=stream, timeout=(10, 120), allow_redirects=False)
+        except ValidationError as exc:
+            raise StorageError(exc.messages[0]) from exc
+        except requests.RequestException as exc:
+            raise StorageError(f"Cannot read {url}: {_first_line(exc)}") from exc
+        if response.status_code != 200:
+            response.close()
+            raise StorageError(f"Cannot read {url}: HTTP {response.status_code} {response.reason}.")
+        return response
+
+    def size(self, url: str) -> int:
+        """Bytes of the file at url (-1 when the server does not say), without downloading it."""
+        response = self._get(url, stream=True)
+        response.close()
+        return int(response.headers.get("Content-Length", -1))
+
+    def open(self, url: str):
+        response = self._get(url, stream=True)
+        response.raw.decode_content = True
+        return io.BufferedReader(response.raw, buffer_size=1 << 20)
+
+    def read_bytes(self, url: str) -> bytes:
+        return self._get(url, stream=False).content
+
+
+def source_client(datastore_name: str):
+    """Where a job's input files are read from: the named datastore, or public URLs when the name is empty."""
+    if not datastore_name:
+        return PublicSource()
+    from studio.models import Datastore
+
+    return Datastore.objects.get(name=datastore_name).client()

@@ -1,0 +1,113 @@
+"""BlobStore against a real Azurite: the same interface as LocalStore, errors a user can act on."""
+
+import uuid
+
+import pytest
+
+from studio import storage
+from tests.fixtures_azurite import KEY, azurite, azurite_server  # noqa: F401
+
+
+def _name():
+    return f"c{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def store(azurite):
+    name = _name()
+    azurite.container(name, files={"in/a.csv": b"x,y\n1,2\n", "in/b.csv": b"x,y\n3,4\n", "in/nested/c.csv": b"x\n",
+                                   "in/.hidden": b"", "top.csv": b"x\n"})
+    return storage.BlobStore(azurite.account_url, name, "account_key", KEY)
+
+
+def test_it_lists_direct_children_folders_first(store):
+    assert [(e.path, e.is_dir) for e in store.list("")] == [("in", True), ("top.csv", False)]
+    assert [(e.path, e.is_dir, e.size) for e in store.list("in")] == [
+        ("in/nested", True, 0), ("in/a.csv", False, 8), ("in/b.csv", False, 8)]
+
+
+def test_files_are_the_file_itself_or_the_files_directly_in_a_folder(store):
+    assert [e.path for e in store.files("in")] == ["in/a.csv", "in/b.csv"]
+    assert [e.path for e in store.files("in/a.csv")] == ["in/a.csv"]
+    assert store.exists("in") and store.is_dir("in") and not store.is_dir("in/a.csv")
+    assert not store.exists("nope")
+    with pytest.raises(storage.StorageError, match="'nope' does not exist"):
+        store.files("nope")
+
+
+def test_it_reads_streaming_and_whole(store):
+    with store.open("in/a.csv") as fh:
+        assert fh.readline() == b"x,y\n"
+        assert fh.read() == b"1,2\n"
+    assert store.read_bytes("in/b.csv") == b"x,y\n3,4\n"
+
+
+def test_publishing_never_overwrites(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(storage.BlobStore, "CHUNK", 5)  # several blocks, committed as one blob
+    src = tmp_path / "src"
+    src.write_bytes(b"row,prediction\n0,1\n")
+    store.create_from_file("out/predictions.csv", src)
+    assert store.read_bytes("out/predictions.csv") == b"row,prediction\n0,1\n"
+    src.write_bytes(b"second")
+    with pytest.raises(storage.OutputExists):
+        store.create_from_file("out/predictions.csv", src)
+    assert store.read_bytes("out/predictions.csv") == b"row,prediction\n0,1\n"
+
+
+def test_write_overwrites_and_delete_removes_a_folder(store):
+    store.write("job/.staging/part-1.csv", b"a")
+    store.write("job/.staging/part-1.csv", b"b")
+    assert store.read_bytes("job/.staging/part-1.csv") == b"b"
+    store.delete("job/.staging")
+    assert not store.exists("job/.staging")
+
+
+def test_it_refuses_traversal_before_any_request(store):
+    with pytest.raises(Exception, match="may not contain '..'"):
+        store.read_bytes("../other/x.csv")
+
+
+@pytest.mark.parametrize("credential_type,secret,message", [
+    ("account_key", "d3Jvbmcta2V5", "authentication failed"),
+    ("sas", "sv=2020-08-04&ss=b&sig=bad", "authentication failed"),
+])
+def test_a_wrong_credential_says_authentication_failed(azurite, credential_type, secret, message):
+    name = _name()
+    azurite.container(name)
+    with pytest.raises(storage.StorageError, match=message):
+        storage.BlobStore(azurite.account_url, name, credential_type, secret).check()
+
+
+def test_a_missing_container_is_named(azurite):
+    with pytest.raises(storage.StorageError, match="container 'missing1' does not exist"):
+        storage.BlobStore(azurite.account_url, "missing1", "account_key", KEY).check()
+
+
+def test_a_connection_string_works(azurite):
+    name = _name()
+    azurite.container(name, files={"a.csv": b"x\n"})
+    store = storage.BlobStore("", name, "connection_string", azurite.connection_string)
+    assert [e.path for e in store.files("")] == ["a.csv"]
+
+
+def test_anonymous_access_lists_a_public_container_only(azurite):
+    public, private = _name(), _name()
+    azurite.container(public, public=True, files={"p/a.csv": b"x\n"})
+    azurite.container(private, files={"p/a.csv": b"x\n"})
+    assert [e.path for e in storage.BlobStore(azurite.account_url, public).files("p")] == ["p/a.csv"]
+    with pytest.raises(storage.StorageError):
+        storage.BlobStore(azurite.account_url, private).check()
+
+
+def test_an_unreachable_host_is_named():
+    with pytest.raises(storage.StorageError, match="Cannot reach the storage account http://127.0.0.1:9/acct"):
+        storage.BlobStore("http://127.0.0.1:9/acct", "c", "none").check()
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("https://acct.blob.core.windows.net/data/in/a.csv", ("https://acct.blob.core.windows.net", "data", "in/a.csv")),
+    ("http://127.0.0.1:10000/devstoreaccount1/data/in/", ("http://127.0.0.1:10000/devstoreaccount1", "data", "in/")),
+    ("https://acct.blob.core.windows.net/data", ("https://acct.blob.core.windows.net", "data", "")),
+])
+def test_it_splits_blob_urls(url, expected):
+    assert storage.split_blob_url(url) == expected
