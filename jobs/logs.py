@@ -23,6 +23,11 @@ class Journal:
             stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
             self.lines.append(f"{stamp} {level.upper()} {message}")
 
+    def extend(self, lines):
+        """(level, line) pairs from the scoring host: the script's print and logging output."""
+        for level, line in lines:
+            self.write(level, line)
+
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings as conf
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +36,10 @@ class BatchJob(models.Model):
     endpoint_name = models.CharField(max_length=32)
     deployment_name = models.CharField(max_length=32)
     model_uri = models.CharField(max_length=300)
+    # The deployment's code and environment, fixed at submit: editing the deployment later changes no job.
+    code_path = models.CharField(max_length=500, blank=True)
+    scoring_script = models.CharField(max_length=255, blank=True)
+    environment = models.CharField(max_length=255, blank=True)
     compute = models.CharField(max_length=64, default=conf.DEFAULT_COMPUTE)
     input_uri = models.CharField(max_length=2000)
     input_datastore = models.CharField(max_length=255, blank=True)
@@ -56,6 +60,8 @@ class BatchJob(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    # While Finalizing: if the worker dies mid-way, the reclaim schedule finalizes again once this passes.
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -97,9 +103,21 @@ class BatchJob(models.Model):
             status=Status.FAILED, error=reason, finished=timezone.now())
         self.refresh_from_db()
 
-    def request_cancel(self):
-        """Stop dispatching; the job becomes Canceled once nothing of it runs any more."""
-        return BatchJob.objects.filter(pk=self.pk).exclude(status__in=FINISHED).update(status=Status.CANCEL_REQUESTED)
+    def request_cancel(self) -> bool:
+        """Stop dispatching; the job becomes Canceled at once if nothing of it runs, else when its running
+        mini-batches have stopped (their heartbeat sees the request). False if it is too late to cancel."""
+        with transaction.atomic():
+            if not BatchJob.objects.filter(pk=self.pk).exclude(status__in=(*FINISHED, Status.FINALIZING)).update(
+                    status=Status.CANCEL_REQUESTED):
+                return False
+            self.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
+            idle = not self.mini_batches.filter(status=MiniBatch.RUNNING).exists()
+        if idle:
+            from jobs import tasks
+
+            tasks.finish_canceled(self.pk)
+        self.refresh_from_db()
+        return True
 
 
 class MiniBatch(models.Model):
@@ -147,3 +165,80 @@ class MiniBatch(models.Model):
         return bool(MiniBatch.objects.filter(pk=self.pk, status__in=[self.QUEUED, self.PENDING]).update(
             status=self.RUNNING, attempts=F("attempts") + 1, worker=worker, started=now,
             lease_until=now + timedelta(seconds=lease_seconds)))
+
+
+class Environment(models.Model):
+    """A Python environment deployments run in. "studio" is the workers' own; the others are venvs built once
+    per content hash (see jobs.engine.envbuild) and shared by every environment with the same requirements."""
+
+    NOT_STARTED = "NotStarted"
+    BUILDING = "Building"
+    READY = "Ready"
+    FAILED = "Failed"
+    STATES = [(s, s) for s in (NOT_STARTED, BUILDING, READY, FAILED)]
+    STUDIO = "studio"
+
+    name = models.CharField(max_length=100)
+    version = models.CharField(max_length=20, default="1")
+    description = models.TextField(blank=True)
+    requirements = models.TextField(blank=True, help_text="pip requirements, one a line")
+    content_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    state = models.CharField(max_length=20, choices=STATES, default=NOT_STARTED)
+    build_log = models.TextField(blank=True)
+    python = models.CharField(max_length=500, blank=True, help_text="empty: the workers' own python")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "version"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="unique_environment_version")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self):
+        return f"{self.name}:{self.version}"
+
+    @property
+    def is_studio(self):
+        return self.name == self.STUDIO
+
+    @classmethod
+    def studio(cls):
+        env, _ = cls.objects.get_or_create(name=cls.STUDIO, version="1", defaults={
+            "state": cls.READY, "description": "The workers' own Python environment."})
+        return env
+
+    @classmethod
+    def lookup(cls, label: str):
+        """The environment a deployment names ("name:version", or "name" for its latest); None if unknown."""
+        if not label or label.split(":")[0] == cls.STUDIO:
+            return cls.studio()
+        name, _, version = label.partition(":")
+        found = cls.objects.filter(name=name)
+        if version and version != "latest":
+            return found.filter(version=version).first()
+        return max(found, key=lambda e: (len(e.version), e.version), default=None)
+
+    def build(self):
+        """Build (or reuse) the venv for these requirements; the state and log say how it went."""
+        from jobs.engine import envbuild
+
+        if self.is_studio:
+            return self
+        self.content_hash = envbuild.content_hash(self.requirements)
+        self.state = self.BUILDING
+        self.save(update_fields=["content_hash", "state", "updated"])
+        result = envbuild.build(envbuild_root(), self.requirements)
+        self.state = self.READY if result.ok else self.FAILED
+        self.build_log = result.log
+        self.python = str(result.python) if result.ok else ""
+        self.save(update_fields=["state", "build_log", "python", "updated"])
+        return self
+
+
+def envbuild_root():
+    from pathlib import Path
+
+    return Path(conf.STUDIO_HOME) / "envs"

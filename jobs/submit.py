@@ -44,6 +44,7 @@ def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, 
         job = BatchJob.objects.create(
             name=name, endpoint=endpoint, deployment=deployment, endpoint_name=endpoint.name,
             deployment_name=deployment.name, model_uri=f"models:/{deployment.model_name}/{deployment.model_version}",
+            code_path=deployment.code_path, scoring_script=deployment.scoring_script, environment=deployment.environment,
             compute=deployment.compute, input_uri=resolved.uri, input_datastore=resolved.datastore,
             settings=effective, overrides={k: v for k, v in (overrides or {}).items() if v not in (None, "")},
             output_datastore=store.name, output_path=folder, status=Status.QUEUED,

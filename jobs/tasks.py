@@ -2,62 +2,109 @@
 
 A task may run twice (redelivery, a reclaimed lease): every state change is a conditional update, and a
 mini-batch's output part is keyed by its index, so a second run overwrites its own part and never adds rows.
+A running mini-batch holds a lease that its heartbeat renews; a worker that dies stops renewing it, and the
+mini-batch goes back to the queue once the lease has passed (see reclaim_stale, and dispatch for its job).
 """
 
+import hashlib
 import logging
 import os
 import socket
 import tempfile
+import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs import logs, queue
-from jobs.engine import loader, scoring
+from jobs import hosting, logs, queue
+from jobs.engine.host import Aborted
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status
-from studio import registry, storage
+from studio import storage
 from studio.models import Datastore
 
 log = logging.getLogger(__name__)
-LEASE_MARGIN = 120
+STOP_DISPATCH = (*FINISHED, Status.FINALIZING)
 
 
 def worker_id():
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _lease_end():
+    return timezone.now() + timedelta(seconds=hosting.lease_seconds())
+
+
 def dispatch(job_id: int):
     """Queue as many mini-batches as the job may have in flight; finish the job when none are left."""
-    finalize_now = False
+    finalize_now = cancel_now = False
     to_run = []
     with transaction.atomic():
         job = BatchJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.status in FINISHED or job.status == Status.FINALIZING:
+        if job is None or job.status in STOP_DISPATCH:
             return
         batches = job.mini_batches
+        _reclaim(batches.filter(status=MiniBatch.RUNNING, lease_until__lt=timezone.now()))
         if job.status == Status.CANCEL_REQUESTED:
             batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
-            if not batches.filter(status=MiniBatch.RUNNING).exists():
-                BatchJob.objects.filter(pk=job.pk).update(status=Status.CANCELED, finished=timezone.now())
-            return
-        settings = job.settings
-        limit = int(settings["instance_count"]) * int(settings.get("max_concurrency_per_instance", 1))
-        in_flight = batches.filter(status__in=[MiniBatch.QUEUED, MiniBatch.RUNNING]).count()
-        free = limit - in_flight
-        if free > 0:
-            ids = list(batches.filter(status=MiniBatch.PENDING).order_by("index").values_list("pk", "index")[:free])
-            for pk, index in ids:
-                if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING).update(status=MiniBatch.QUEUED):
-                    to_run.append((pk, index))
-        if not to_run and in_flight == 0 and not batches.filter(status=MiniBatch.PENDING).exists():
-            finalize_now = bool(BatchJob.objects.filter(pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
-                status=Status.FINALIZING))
+            cancel_now = not batches.filter(status=MiniBatch.RUNNING).exists()
+        else:
+            to_run = _queue_pending(job)
+            in_flight = batches.filter(status__in=[MiniBatch.QUEUED, MiniBatch.RUNNING]).exists()
+            if not in_flight and not batches.filter(status=MiniBatch.PENDING).exists():
+                finalize_now = bool(BatchJob.objects.filter(pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
+                    status=Status.FINALIZING, lease_until=_lease_end()))
         for pk, index in to_run:
             transaction.on_commit(lambda pk=pk, index=index: queue.run_later(job, pk, index))
+    if cancel_now:
+        finish_canceled(job_id)
     if finalize_now:
         finalize(job_id)
+
+
+def _queue_pending(job) -> list[tuple[int, int]]:
+    """Mark up to instance_count × max_concurrency_per_instance mini-batches in flight; returns the new ones."""
+    settings = job.settings
+    limit = int(settings["instance_count"]) * int(settings.get("max_concurrency_per_instance", 1))
+    batches = job.mini_batches
+    free = limit - batches.filter(status__in=[MiniBatch.QUEUED, MiniBatch.RUNNING]).count()
+    queued = []
+    if free > 0:
+        for pk, index in batches.filter(status=MiniBatch.PENDING).order_by("index").values_list("pk", "index")[:free]:
+            if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING).update(status=MiniBatch.QUEUED):
+                queued.append((pk, index))
+    return queued
+
+
+def finish_canceled(job_id: int):
+    """The job's last running mini-batch has stopped: Canceled, no output file, staging removed, logs written."""
+    if not BatchJob.objects.filter(pk=job_id, status=Status.CANCEL_REQUESTED).update(
+            status=Status.CANCELED, finished=timezone.now()):
+        return
+    job = BatchJob.objects.get(pk=job_id)
+    _drop_staging(job)
+    logs.write_job_logs(job)
+
+
+class Heartbeat:
+    """Called while a mini-batch waits on its host: renews the lease, stops if the job no longer wants it."""
+
+    def __init__(self, job_id: int, mini_batch_id: int, worker: str):
+        self.job_id, self.mini_batch_id, self.worker = job_id, mini_batch_id, worker
+        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
+
+    def __call__(self):
+        if time.monotonic() < self.next_beat:
+            return
+        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
+        if not MiniBatch.objects.filter(pk=self.mini_batch_id, status=MiniBatch.RUNNING, worker=self.worker).update(
+                lease_until=_lease_end()):
+            raise Aborted("the mini-batch is no longer this worker's (its lease passed and it was given to another)")
+        status = BatchJob.objects.filter(pk=self.job_id).values_list("status", flat=True).first()
+        if status is None or status in STOP_DISPATCH or status == Status.CANCEL_REQUESTED:
+            raise Aborted(f"the job is {status or 'deleted'}")
 
 
 def run_minibatch(mini_batch_id: int):
@@ -70,33 +117,28 @@ def run_minibatch(mini_batch_id: int):
         dispatch(job.pk)
         return
     me = worker_id()
-    if not mb.claim(me, int(job.settings["timeout"]) + LEASE_MARGIN):
+    if not mb.claim(me, int(hosting.lease_seconds())):
         return
     mb.refresh_from_db()
     BatchJob.objects.filter(pk=job.pk, status=Status.QUEUED).update(status=Status.RUNNING, started=timezone.now())
     journal = logs.Journal(job.settings.get("logging_level", "info"))
     journal.write("info", f"mini-batch {mb.index} attempt {mb.attempts} on {me}: {len(mb.files)} files")
+    journal.write("debug", "files: " + ", ".join(mb.files))
     try:
-        result = _score(job, mb, journal)
-        out_store = Datastore.objects.get(name=job.output_datastore).client()
+        outcome = hosting.score(job, mb, journal, Heartbeat(job.pk, mb.pk, me))
         if job.settings.get("output_action") == "append_row":
-            out_store.write(mb.part_path, scoring.to_csv_bytes(result.frame, header=True))
+            Datastore.objects.get(name=job.output_datastore).client().write(mb.part_path, outcome.part)
+    except Aborted as exc:
+        journal.write("warning", f"attempt {mb.attempts} stopped: {exc}")
+        _attempt_stopped(job, mb, me, journal)
     except Exception as exc:  # the attempt failed as a whole: retry it, or give up on its files
+        journal.extend(getattr(exc, "log", []))
         journal.write("error", f"attempt {mb.attempts} failed: {type(exc).__name__}: {exc}")
         _attempt_failed(job, mb, me, f"{type(exc).__name__}: {exc}", journal)
     else:
-        _attempt_succeeded(job, mb, me, result, journal)
+        journal.write("info", f"{outcome.rows_out} rows scored, {len(outcome.file_errors)} files failed, {outcome.seconds:.2f} s")
+        _attempt_succeeded(job, mb, me, outcome, journal)
     dispatch(job.pk)
-
-
-def _score(job, mb, journal):
-    registry.configure()
-    model = loader.load(job.model_uri)
-    source = Datastore.objects.get(name=job.input_datastore).client()
-    files = [(path, lambda path=path: source.read_bytes(path)) for path in mb.files]
-    result = scoring.score_batch(files, model.predict, model.inputs, model.output_names, log=journal.write)
-    journal.write("info", f"{result.rows_out} rows scored, {len(result.failed)} files failed, {result.seconds:.2f} s")
-    return result
 
 
 def _save_log(job, mb, journal):
@@ -106,114 +148,156 @@ def _save_log(job, mb, journal):
         log.exception("cannot write the log of %s", mb)
 
 
-def _attempt_succeeded(job, mb, me, result, journal):
-    file_errors = [{"file": f.name, "type": f.error.kind, "message": f.error.message, "attempt": mb.attempts} for f in result.failed]
+def _attempt_succeeded(job, mb, me, outcome, journal):
+    file_errors = [{**err, "attempt": mb.attempts} for err in outcome.file_errors]
     _save_log(job, mb, journal)
     with transaction.atomic():
         done = MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
-            status=MiniBatch.COMPLETED, rows_out=result.rows_out, files_failed=len(file_errors), file_errors=file_errors,
-            seconds=result.seconds, finished=timezone.now(), lease_until=None, error="")
+            status=MiniBatch.COMPLETED, rows_out=outcome.rows_out, files_failed=len(file_errors), file_errors=file_errors,
+            seconds=outcome.seconds, finished=timezone.now(), lease_until=None, error="")
         if done:
             BatchJob.objects.filter(pk=job.pk).update(
                 mini_batches_done=F("mini_batches_done") + 1, files_failed=F("files_failed") + len(file_errors),
-                rows_out=F("rows_out") + result.rows_out)
+                rows_out=F("rows_out") + outcome.rows_out)
     if done:
         _check_threshold(job.pk)
+
+
+def _attempt_stopped(job, mb, me, journal):
+    """Canceled (or the job failed meanwhile): the mini-batch ends Canceled; a lost lease leaves it to its new owner."""
+    _save_log(job, mb, journal)
+    MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
+        status=MiniBatch.CANCELED, finished=timezone.now(), lease_until=None)
 
 
 def _attempt_failed(job, mb, me, reason, journal):
-    max_attempts = int(job.settings["max_retries"]) + 1
     _save_log(job, mb, journal)
-    with transaction.atomic():
-        if mb.attempts < max_attempts:
-            MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
-                status=MiniBatch.PENDING, error=reason, lease_until=None)
-            return
-        file_errors = [{"file": f, "type": "MiniBatchFailed", "message": reason, "attempt": mb.attempts} for f in mb.files]
-        done = MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
-            status=MiniBatch.FAILED, error=reason, file_errors=file_errors, files_failed=len(mb.files),
-            finished=timezone.now(), lease_until=None)
-        if done:
-            BatchJob.objects.filter(pk=job.pk).update(
-                mini_batches_failed=F("mini_batches_failed") + 1, files_failed=F("files_failed") + len(mb.files))
-    if done:
+    if _give_up_or_retry(mb, me, reason, "MiniBatchFailed"):
         _check_threshold(job.pk)
+
+
+def _give_up_or_retry(mb, worker, reason, error_type) -> bool:
+    """Back to Pending while attempts remain (1 + max_retries in all), else Failed with all its files.
+    True when the mini-batch failed for good (its files now count against the error threshold)."""
+    running = MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=worker)
+    if mb.attempts < int(mb.job.settings["max_retries"]) + 1:
+        running.update(status=MiniBatch.PENDING, error=reason, lease_until=None)
+        return False
+    file_errors = [{"file": f, "type": error_type, "message": reason, "attempt": mb.attempts} for f in mb.files]
+    with transaction.atomic():
+        failed = running.update(status=MiniBatch.FAILED, error=reason, file_errors=file_errors, files_failed=len(mb.files),
+                                finished=timezone.now(), lease_until=None)
+        if failed:
+            BatchJob.objects.filter(pk=mb.job_id).update(
+                mini_batches_failed=F("mini_batches_failed") + 1, files_failed=F("files_failed") + len(mb.files))
+    return bool(failed)
 
 
 def _check_threshold(job_id):
     job = BatchJob.objects.get(pk=job_id)
     threshold = int(job.settings.get("error_threshold", -1))
-    if threshold >= 0 and job.files_failed > threshold:
-        job.mark_failed(f"{job.files_failed} files failed, above the error threshold of {threshold}. See error_summary.csv.")
+    if threshold >= 0 and job.files_failed > threshold and job.status not in FINISHED:
+        job.mark_failed(f"{job.files_failed} files failed, above the error threshold of {threshold}. "
+                        "See logs/error_summary.csv for the files and their errors.")
         job.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
+        _drop_staging(job)
         logs.write_job_logs(job)
 
 
+def _reclaim(stale) -> set[int]:
+    """Mini-batches whose worker vanished (lease passed): back to Pending, or Failed once out of attempts."""
+    jobs = set()
+    for mb in stale.select_related("job"):
+        reason = f"the lease of {mb.worker} passed (worker lost)"
+        if _give_up_or_retry(mb, mb.worker, reason, "WorkerLost"):
+            _check_threshold(mb.job_id)
+        jobs.add(mb.job_id)
+    return jobs
+
+
+def reclaim_stale():
+    """The schedule's task: stale mini-batches go back to the queue; an interrupted finalize runs again."""
+    now = timezone.now()
+    jobs = _reclaim(MiniBatch.objects.filter(status=MiniBatch.RUNNING, lease_until__lt=now))
+    for job in BatchJob.objects.filter(pk__in=jobs):
+        queue.dispatch_later(job)
+    for job_id in BatchJob.objects.filter(status=Status.FINALIZING, lease_until__lt=now).values_list("pk", flat=True):
+        if BatchJob.objects.filter(pk=job_id, status=Status.FINALIZING, lease_until__lt=now).update(lease_until=_lease_end()):
+            finalize(job_id)
+
+
 def finalize(job_id: int):
-    """Join the parts in input order into the output file, created atomically, never over an existing file."""
+    """Join the parts in input order into the output file, created atomically, never over an existing file.
+
+    Safe to run twice: a finished job is left alone, and an output identical to the one this job would write
+    is the job's own (a previous finalize published it and died before saying so)."""
     job = BatchJob.objects.get(pk=job_id)
+    if job.status != Status.FINALIZING:
+        return
     store = Datastore.objects.get(name=job.output_datastore).client()
     try:
         if job.settings.get("output_action") == "append_row":
             _join_parts(job, store)
     except storage.OutputExists as exc:
-        _fail_final(job, f"{exc} The job did not overwrite it.")
+        _fail_final(job, f"{exc} The job did not overwrite it: choose another output location.")
         return
     except Exception as exc:
         _fail_final(job, f"The output could not be written: {type(exc).__name__}: {exc}")
         return
-    BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(status=Status.COMPLETED, finished=timezone.now())
+    BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
+        status=Status.COMPLETED, finished=timezone.now(), lease_until=None)
     job.refresh_from_db()
     logs.write_job_logs(job)
-    store.delete(f"{job.output_path}/.staging")
+    _drop_staging(job)
+
+
+def _drop_staging(job):
+    try:
+        Datastore.objects.get(name=job.output_datastore).client().delete(f"{job.output_path.rstrip('/')}/.staging")
+    except Exception:  # leftovers of staging are harmless; the job's state is what counts
+        log.exception("cannot remove the staging folder of %s", job.name)
 
 
 def _fail_final(job, reason):
-    BatchJob.objects.filter(pk=job.pk).update(status=Status.FAILED, error=reason, finished=timezone.now())
+    BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
+        status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None)
     job.refresh_from_db()
     logs.write_job_logs(job)
 
 
 def _join_parts(job, store):
-    indexes = job.mini_batches.filter(status=MiniBatch.COMPLETED).order_by("index").values_list("pk", flat=True)
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "output"
-        header_written = False
         with open(target, "wb") as out:
-            for mb in MiniBatch.objects.filter(pk__in=list(indexes)).select_related("job").order_by("index"):
-                if not store.exists(mb.part_path):
-                    continue
-                with store.open(mb.part_path) as part:
-                    header = part.readline()
-                    if not header:
-                        continue
-                    if not header_written:
-                        out.write(header)
-                        header_written = True
-                    while chunk := part.read(1 << 20):
-                        out.write(chunk)
+            _write_parts(job, store, out)
+        try:
+            store.create_from_file(job.output_file_path, target)
+        except storage.OutputExists:
+            if _digest_of(store, job.output_file_path) != _digest_of(None, target):
+                raise
+
+
+def _write_parts(job, store, out):
+    header_written = False
+    for mb in job.mini_batches.filter(status=MiniBatch.COMPLETED).select_related("job").order_by("index"):
+        if not store.exists(mb.part_path):
+            continue
+        with store.open(mb.part_path) as part:
+            header = part.readline()
+            if not header:
+                continue
             if not header_written:
-                out.write(b"row,prediction,file_name\n")
-        store.create_from_file(job.output_file_path, target)
+                out.write(header)
+                header_written = True
+            while chunk := part.read(1 << 20):
+                out.write(chunk)
+    if not header_written:
+        out.write(b"row,prediction,file_name\n")
 
 
-def reclaim_stale():
-    """Mini-batches whose worker vanished (lease expired) go back to the queue; stuck jobs move on."""
-    now = timezone.now()
-    jobs = set()
-    for mb in MiniBatch.objects.filter(status=MiniBatch.RUNNING, lease_until__lt=now).select_related("job"):
-        max_attempts = int(mb.job.settings["max_retries"]) + 1
-        reason = f"lease expired on {mb.worker} (worker lost)"
-        if mb.attempts < max_attempts:
-            MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=mb.worker).update(
-                status=MiniBatch.PENDING, error=reason, lease_until=None)
-        else:
-            with transaction.atomic():
-                if MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=mb.worker).update(
-                        status=MiniBatch.FAILED, error=reason, files_failed=len(mb.files), finished=now,
-                        file_errors=[{"file": f, "type": "WorkerLost", "message": reason, "attempt": mb.attempts} for f in mb.files]):
-                    BatchJob.objects.filter(pk=mb.job_id).update(
-                        mini_batches_failed=F("mini_batches_failed") + 1, files_failed=F("files_failed") + len(mb.files))
-        jobs.add(mb.job_id)
-    for job in BatchJob.objects.filter(pk__in=jobs):
-        queue.dispatch_later(job)
+def _digest_of(store, path) -> str:
+    digest = hashlib.sha256()
+    with (store.open(path) if store else open(path, "rb")) as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,132 @@
+"""Which scoring host a job's mini-batch runs in, and getting its inputs and outputs across.
+
+The Django side of jobs.engine.host: it turns a job row into a HostSpec (model folder, code, environment,
+variables), keeps one HostPool per worker process, and copies files between datastores and the host.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from jobs.engine.host import HostError, HostPool, HostSpec
+from jobs.models import Environment
+from studio import registry, storage
+from studio.models import Datastore
+
+
+def setting(name: str, default: float) -> float:
+    """Engine timings: Django settings first, then the environment (so tests can start a qcluster with short ones)."""
+    return float(getattr(settings, name, None) or os.environ.get(name) or default)
+
+
+def lease_seconds() -> float:
+    return setting("JOBS_LEASE_SECONDS", 60)
+
+
+def heartbeat_seconds() -> float:
+    return setting("JOBS_HEARTBEAT_SECONDS", 10)
+
+
+_POOL: HostPool | None = None
+
+
+def pool() -> HostPool:
+    global _POOL
+    if _POOL is None:
+        _POOL = HostPool(size=int(setting("JOBS_HOSTS_PER_WORKER", 2)), init_timeout=setting("JOBS_INIT_TIMEOUT", 600))
+    return _POOL
+
+
+def model_dir(name: str, version: str) -> Path:
+    """The model's folder, downloaded once per machine: <cache>/<name>/<version>/model (AZUREML_MODEL_DIR's layout)."""
+    target = Path(settings.STUDIO_HOME) / "model-cache" / name / str(version) / "model"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".download-"))
+        try:
+            registry.download(name, version, tmp)
+            tmp.rename(target)
+        except OSError:
+            if not target.exists():
+                raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def python_for(label: str) -> str:
+    env = Environment.lookup(label)
+    if env is None:
+        raise HostError(f"Environment '{label}' does not exist.")
+    if env.is_studio:
+        return sys.executable
+    if env.state != Environment.READY or not env.python:
+        raise HostError(f"Environment '{env.label}' is not built (state {env.state}); see its build log.")
+    return env.python
+
+
+def spec_for(job) -> HostSpec:
+    name, version = job.model_uri.removeprefix("models:/").split("/", 1)
+    return HostSpec.build(python_for(job.environment), model_dir(name, version), job.code_path, job.scoring_script,
+                          job.settings.get("environment_variables"))
+
+
+@dataclass
+class Outcome:
+    part: bytes = b""
+    rows_out: int = 0
+    file_errors: list = field(default_factory=list)
+    seconds: float = 0.0
+    outputs: list = field(default_factory=list)
+
+
+def local_files(client, paths: list[str], folder: Path) -> list[tuple[str, str]]:
+    """(name, local path) per input file: a local datastore's own files, else copies in folder."""
+    if isinstance(client, storage.LocalStore):
+        return [(path, str(client.root / storage.clean_path(path))) for path in paths]
+    out = []
+    for path in paths:
+        local = folder / storage.clean_path(path)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        with client.open(path) as src, open(local, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        out.append((path, str(local)))
+    return out
+
+
+def publish_outputs(host, out_store, folder: str) -> list[str]:
+    """Copy what the script wrote under AZUREML_BI_OUTPUT_PATH into the job's output folder."""
+    written = []
+    for relative in host.take_outputs():
+        path = f"{folder.rstrip('/')}/{relative.as_posix()}"
+        out_store.write(path, (host.output_dir / relative).read_bytes())
+        written.append(path)
+    host.clear_outputs()
+    return written
+
+
+def score(job, mb, journal, on_wait) -> Outcome:
+    """Run one mini-batch in the job's scoring host (started and init()-ed on first use in this process)."""
+    level = job.settings.get("logging_level", "info")
+    spec = spec_for(job)
+    host, started = pool().get(spec, on_wait, level)
+    if started:
+        journal.write("info", f"scoring host pid {host.proc.pid} started ({spec.kind}, {spec.python})")
+        journal.extend(host.init_log)
+    else:
+        journal.write("debug", f"reusing the warm scoring host pid {host.proc.pid}")
+    source = Datastore.objects.get(name=job.input_datastore).client()
+    host.clear_outputs()
+    with tempfile.TemporaryDirectory(prefix="minibatch-") as tmp:
+        files = local_files(source, mb.files, Path(tmp))
+        reply = host.run(files, output_action=job.settings.get("output_action", "append_row"), level=level,
+                         timeout=float(job.settings["timeout"]), on_wait=on_wait)
+    journal.extend(reply["log"])
+    out_store = Datastore.objects.get(name=job.output_datastore).client()
+    outputs = publish_outputs(host, out_store, job.output_path)
+    return Outcome(reply["part"], reply["rows_out"], reply["file_errors"], reply["seconds"], outputs)
