@@ -1,0 +1,102 @@
+"""Endpoints, deployments and jobs as JSON: the API's answers and the command line's `show` output."""
+
+from django.urls import reverse
+
+from jobs.models import BatchJob
+
+SETTING_FIELDS = ("max_concurrency_per_instance", "mini_batch_size", "output_action", "output_file_name",
+                  "error_threshold", "logging_level", "environment_variables")
+LOG_FILES = ("logs/job_progress_overview.txt", "logs/job_result.txt", "logs/error_summary.csv", "logs/mini-batches.csv")
+MAX_ERRORS = 50
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def _url(base: str, name: str, *args) -> str:
+    return base.rstrip("/") + reverse(name, args=args)
+
+
+def endpoint_json(endpoint, base: str = "") -> dict:
+    default = endpoint.default_deployment
+    return {
+        "name": endpoint.name,
+        "description": endpoint.description,
+        "auth_mode": endpoint.auth_mode,
+        "provisioning_state": endpoint.provisioning_state,
+        "defaults": {"deployment_name": default.name if default else None},
+        "scoring_uri": base.rstrip("/") + endpoint.scoring_uri_path,
+        "studio_url": base.rstrip("/") + endpoint.get_absolute_url(),
+        "created": _iso(endpoint.created),
+        "updated": _iso(endpoint.updated),
+    }
+
+
+def deployment_json(deployment) -> dict:
+    """Shaped like Azure's deployment YAML, so that `show` output reads like the file that made it."""
+    settings = {key: getattr(deployment, key) for key in SETTING_FIELDS}
+    settings["retry_settings"] = {"max_retries": deployment.max_retries, "timeout": deployment.timeout}
+    data = {
+        "name": deployment.name,
+        "endpoint_name": deployment.endpoint.name,
+        "description": deployment.description,
+        "type": "model",
+        "model": f"azureml:{deployment.model_name}:{deployment.model_version}",
+        "compute": f"azureml:{deployment.compute}",
+        "resources": {"instance_count": deployment.instance_count},
+        "settings": settings,
+        "is_default": deployment.is_default,
+        "created": _iso(deployment.created),
+        "updated": _iso(deployment.updated),
+    }
+    if deployment.scoring_script:
+        data["code_configuration"] = {"code": deployment.code_path, "scoring_script": deployment.scoring_script}
+    if deployment.environment:
+        data["environment"] = f"azureml:{deployment.environment}"
+    return data
+
+
+def job_errors(job) -> list[dict]:
+    """The first errors of a job, mini-batch and file level, for a client that must say why it failed."""
+    errors = []
+    for mb in job.mini_batches.exclude(error="", file_errors=[]).order_by("index")[:MAX_ERRORS]:
+        if mb.error:
+            errors.append({"mini_batch": mb.index, "file": None, "message": mb.error})
+        errors += [{"mini_batch": mb.index, "file": e.get("file"), "message": e.get("message", "")} for e in mb.file_errors]
+    return errors[:MAX_ERRORS]
+
+
+def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
+    output_file = job.settings.get("output_file_name") or None
+    outputs = {name: _url(base, "api:job-output", job.name, name) for name in ((output_file,) if output_file else ()) + LOG_FILES}
+    data = {
+        "name": job.name,
+        "endpoint_name": job.endpoint_name,
+        "deployment_name": job.deployment_name,
+        "status": job.status,
+        "error": job.error or None,
+        "input": {"uri": job.input_uri},
+        "output": {"datastore": job.output_datastore, "path": job.output_path, "file_name": output_file, "uri": job.output_uri},
+        "settings": job.settings,
+        "overrides": job.overrides,
+        "counts": {
+            "files_total": job.files_total, "files_failed": job.files_failed,
+            "mini_batches_total": job.mini_batches_total, "mini_batches_done": job.mini_batches_done,
+            "mini_batches_failed": job.mini_batches_failed, "rows_out": job.rows_out,
+        },
+        "progress_percent": job.progress_percent,
+        "timings": {
+            "created": _iso(job.created), "started": _iso(job.started), "finished": _iso(job.finished),
+            "duration_seconds": job.duration.total_seconds() if job.duration is not None else None,
+        },
+        "urls": {
+            "status": _url(base, "api:job", job.name),
+            "studio": base.rstrip("/") + job.get_absolute_url(),
+            "cancel": _url(base, "api:job-cancel", job.name),
+            "outputs": outputs,
+        },
+    }
+    if detail:
+        data["errors"] = job_errors(job)
+    return data

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from studio.api import views
+
+app_name = "api"
+urlpatterns = [
+    path("openapi.json", views.openapi, name="openapi"),
+    path("endpoints", views.endpoint_list, name="endpoints"),
+    path("endpoints/<str:name>", views.endpoint_detail, name="endpoint"),
+    path("endpoints/<str:name>/deployments", views.deployment_list, name="deployments"),
+    path("endpoints/<str:name>/deployments/<str:deployment>", views.deployment_detail, name="deployment"),
+    # The endpoint's scoring URI: POST invokes (Azure's shape), GET lists its jobs.
+    path("endpoints/<str:name>/jobs", views.endpoint_jobs, name="endpoint-jobs"),
+    path("jobs/<str:job>", views.job_detail, name="job"),
+    path("jobs/<str:job>/cancel", views.job_cancel, name="job-cancel"),
+    path("jobs/<str:job>/outputs/<path:file>", views.job_output, name="job-output"),
+    path("models", views.model_list, name="models"),
+    path("datasets", views.dataset_list, name="datasets"),
+]

@@ -1,0 +1,157 @@
+"""REST API views: HTTP only; submitting, cancelling and reading jobs live in the models and jobs.submit."""
+
+from pathlib import Path
+
+import yaml
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404
+
+from endpoints.models import BatchEndpoint
+from jobs import queue
+from jobs.models import BatchJob
+from jobs.submit import submit_job
+from studio import registry, storage
+from studio.api import invoke as azure_invoke
+from studio.api.auth import ApiError, api_view, json_body
+from studio.api.serializers import LOG_FILES, deployment_json, endpoint_json, job_json
+from studio.models import Datastore
+
+OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
+PAGE_SIZE = 100
+
+
+def _base(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _endpoint(name) -> BatchEndpoint:
+    return get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
+
+
+def _page(request, queryset):
+    try:
+        top = min(max(int(request.GET.get("top", PAGE_SIZE)), 1), 1000)
+        skip = max(int(request.GET.get("skip", 0)), 0)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_paging", "top and skip must be integers.") from exc
+    return queryset[skip:skip + top]
+
+
+@api_view("GET")
+def openapi(request):
+    return JsonResponse(yaml.safe_load(OPENAPI_FILE.read_text()))
+
+
+@api_view("GET")
+def endpoint_list(request):
+    endpoints = BatchEndpoint.objects.select_related("default_deployment")
+    return JsonResponse({"value": [endpoint_json(e, _base(request)) for e in endpoints]})
+
+
+@api_view("GET")
+def endpoint_detail(request, name):
+    return JsonResponse(endpoint_json(_endpoint(name), _base(request)))
+
+
+@api_view("GET")
+def deployment_list(request, name):
+    endpoint = _endpoint(name)
+    return JsonResponse({"value": [deployment_json(d) for d in endpoint.deployments.select_related("endpoint")]})
+
+
+@api_view("GET")
+def deployment_detail(request, name, deployment):
+    endpoint = _endpoint(name)
+    return JsonResponse(deployment_json(get_object_or_404(endpoint.deployments, name=deployment)))
+
+
+@api_view("GET", "POST")
+def endpoint_jobs(request, name):
+    """GET lists the endpoint's jobs; POST is the scoring URI: Azure's invoke."""
+    endpoint = _endpoint(name)
+    if request.method == "GET":
+        jobs = _page(request, endpoint.jobs.all())
+        return JsonResponse({"value": [job_json(j, _base(request), detail=False) for j in jobs]})
+    request_id = request.headers.get("repeatability-request-id", "").strip()
+    if len(request_id) > 200:
+        raise ApiError(400, "invalid_request_id", "repeatability-request-id is longer than 200 characters.")
+    replayed = bool(request_id) and endpoint.jobs.filter(request_id=request_id).exists()
+    job = submit_job(endpoint, deployment_name=request.headers.get("azureml-model-deployment", "").strip() or None,
+                     user=request.user, request_id=request_id, **azure_invoke.parse(json_body(request)))
+    data = job_json(job, _base(request))
+    response = JsonResponse(data, status=200 if replayed else 201)
+    response["Location"] = data["urls"]["status"]
+    if request_id:
+        response["repeatability-result"] = "accepted"
+    return response
+
+
+@api_view("GET")
+def job_detail(request, job):
+    return JsonResponse(job_json(get_object_or_404(BatchJob, name=job), _base(request)))
+
+
+@api_view("POST")
+def job_cancel(request, job):
+    job = get_object_or_404(BatchJob, name=job)
+    if not job.request_cancel():
+        raise ApiError(409, "job_finished", f"Job {job.name} has already finished ({job.status}).")
+    # The dispatcher sees CancelRequested and settles the job as Canceled once nothing of it runs.
+    queue.dispatch_later(job)
+    job.refresh_from_db()
+    return JsonResponse(job_json(job, _base(request)), status=202)
+
+
+def job_files(job) -> tuple[str, ...]:
+    """The files of a job a client may download: its output file and its logs."""
+    output = job.settings.get("output_file_name")
+    return ((output,) if output else ()) + LOG_FILES
+
+
+@api_view("GET")
+def job_output(request, job, file):
+    job = get_object_or_404(BatchJob, name=job)
+    if file not in job_files(job) and not file.startswith("logs/mini-batches/"):
+        raise Http404(f"Job {job.name} has no output named '{file}'.")
+    try:
+        store = Datastore.objects.get(name=job.output_datastore).client()
+        handle = store.open(f"{job.output_path.rstrip('/')}/{storage.clean_path(file)}")
+    except (Datastore.DoesNotExist, storage.StorageError, ValidationError) as exc:
+        raise Http404(f"'{file}' of job {job.name} is not there (yet): {exc}") from exc
+    return FileResponse(handle, as_attachment=True, filename=file.rsplit("/", 1)[-1])
+
+
+@api_view("GET")
+def model_list(request):
+    try:
+        models = registry.list_models()
+    except registry.RegistryError as exc:
+        raise ApiError(503, "registry_unavailable", str(exc)) from exc
+    return JsonResponse({"value": [{key: m[key] for key in ("name", "description", "versions", "latest")} for m in models]})
+
+
+def _dataset_model():
+    """The data engineer's Dataset model, once it exists."""
+    try:
+        return apps.get_model("studio", "Dataset")
+    except LookupError:
+        return None
+
+
+def dataset_json(dataset) -> dict:
+    data = {"name": dataset.name, "version": str(getattr(dataset, "version", "")) or None,
+            "description": getattr(dataset, "description", "")}
+    for attr in ("uri", "path", "datastore", "created"):
+        value = getattr(dataset, attr, None)
+        if value is not None and not callable(value):
+            data[attr] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return data
+
+
+@api_view("GET")
+def dataset_list(request):
+    model = _dataset_model()
+    rows = model.objects.all() if model else []
+    return JsonResponse({"value": [dataset_json(d) for d in rows]})

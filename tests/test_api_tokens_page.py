@@ -1,0 +1,37 @@
+"""The Access tokens page: a token is shown once, listed by name afterwards, and can be revoked."""
+
+import pytest
+
+from studio.api.models import AccessToken
+
+
+@pytest.mark.django_db
+def test_it_creates_a_token_and_shows_it_once(signed_in, user):
+    response = signed_in.post("/account/tokens/", {"name": "nightly"})
+    assert response.status_code == 200
+    secret = response.context["secret"]
+    assert secret.startswith("bst_")
+    assert secret in response.content.decode()
+    assert response["Cache-Control"] == "no-store"
+    assert AccessToken.authenticate(secret).user == user
+    again = signed_in.get("/account/tokens/")
+    assert "nightly" in again.content.decode() and secret not in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_it_revokes_a_token(signed_in, user):
+    access, secret = AccessToken.issue(user, "ci")
+    response = signed_in.post("/account/tokens/revoke/", {"token": access.pk})
+    assert response.status_code == 302
+    access.refresh_from_db()
+    assert access.revoked is not None
+    assert AccessToken.authenticate(secret) is None
+
+
+@pytest.mark.django_db
+def test_it_cannot_revoke_another_users_token(signed_in, django_user_model):
+    bob = django_user_model.objects.create_user("bob", password="x-pass-123!")
+    access, _ = AccessToken.issue(bob, "bob's")
+    assert signed_in.post("/account/tokens/revoke/", {"token": access.pk}).status_code == 404
+    access.refresh_from_db()
+    assert access.revoked is None
