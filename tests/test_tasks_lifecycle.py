@@ -1,0 +1,128 @@
+"""The job lifecycle in the tasks, called directly: leases, heartbeats, reclaim, cancel, and a finalize that
+can run twice and checks the output location again at commit."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from jobs import tasks
+from jobs.engine.host import Aborted
+from jobs.models import BatchJob, MiniBatch, Status
+from jobs.submit import submit_job
+from studio.models import Datastore
+from tests.fixtures_engine import drive, fast_heartbeat, output_exists, output_frame, read_output  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def take(job, worker="elsewhere:1", lease=timedelta(seconds=-1), attempts=1):
+    """Pretend a worker holds the job's first mini-batch, its lease ending `lease` from now."""
+    mb = job.mini_batches.order_by("index").first()
+    MiniBatch.objects.filter(pk=mb.pk).update(status=MiniBatch.RUNNING, worker=worker, attempts=attempts,
+                                              lease_until=timezone.now() + lease)
+    mb.refresh_from_db()
+    return mb
+
+
+def finalizing_with_parts(endpoint, demo_data, settings):
+    """A job whose mini-batches all wrote their parts and that is Finalizing, as a finalize would find it."""
+    settings.JOBS_HEARTBEAT_SECONDS = 3600  # the heartbeat would stop mini-batches of a job already Finalizing
+    job = submit_job(endpoint, input_uri=demo_data, overrides={"instance_count": 10})
+    tasks.dispatch(job.pk)
+    BatchJob.objects.filter(pk=job.pk).update(status=Status.FINALIZING, lease_until=timezone.now() - timedelta(seconds=1))
+    for pk in job.mini_batches.values_list("pk", flat=True):
+        tasks.run_minibatch(pk)
+    job.refresh_from_db()
+    assert set(job.mini_batches.values_list("status", flat=True)) == {MiniBatch.COMPLETED}
+    return job
+
+
+def test_finalize_twice_keeps_a_completed_job_completed(endpoint, demo_data, settings):
+    job = finalizing_with_parts(endpoint, demo_data, settings)
+    # A first finalize published the output and died before saying so: the next one finds its own file.
+    tasks._join_parts(job, Datastore.get_default().client())
+    tasks.finalize(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.COMPLETED, job.error
+    tasks.finalize(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.COMPLETED and len(output_frame(job)) == 150
+
+
+def test_an_output_that_appeared_after_submit_fails_the_job_at_commit(endpoint, demo_data):
+    job = submit_job(endpoint, input_uri=demo_data)
+    store = Datastore.get_default().client()
+    store.write(f"{job.output_path}/predictions.csv", b"someone else's\n")
+    drive(job)
+    assert job.status == Status.FAILED
+    assert f"'{job.output_path}/predictions.csv' already exists" in job.error and "did not overwrite" in job.error
+    assert store.read_bytes(f"{job.output_path}/predictions.csv") == b"someone else's\n"
+
+
+def test_an_interrupted_finalize_is_run_again_by_the_reclaim_schedule(endpoint, demo_data, settings):
+    job = finalizing_with_parts(endpoint, demo_data, settings)
+    tasks.reclaim_stale()
+    job.refresh_from_db()
+    assert job.status == Status.COMPLETED and len(output_frame(job)) == 150
+
+
+def test_a_queued_job_is_canceled_at_once_with_no_output(endpoint, demo_data):
+    job = submit_job(endpoint, input_uri=demo_data)
+    tasks.dispatch(job.pk)
+    assert job.request_cancel()
+    assert job.status == Status.CANCELED
+    assert set(job.mini_batches.values_list("status", flat=True)) == {MiniBatch.CANCELED}
+    assert not output_exists(job, "predictions.csv") and output_exists(job, "logs/job_result.txt")
+    assert not job.request_cancel()  # too late: already finished
+
+
+def test_a_running_job_waits_for_its_mini_batches_to_stop(endpoint, demo_data, fast_heartbeat):
+    job = submit_job(endpoint, input_uri=demo_data)
+    mb = take(job, worker="w:1", lease=timedelta(seconds=30))
+    assert job.request_cancel() and job.status == Status.CANCEL_REQUESTED
+    beat = tasks.Heartbeat(job.pk, mb.pk, "w:1")
+    beat.next_beat = 0
+    with pytest.raises(Aborted, match="the job is CancelRequested"):
+        beat()
+    tasks._attempt_stopped(job, mb, "w:1", tasks.logs.Journal())
+    tasks.dispatch(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.CANCELED and not output_exists(job, "predictions.csv")
+
+
+def test_the_heartbeat_renews_the_lease_and_notices_a_lost_one(endpoint, demo_data, fast_heartbeat):
+    job = submit_job(endpoint, input_uri=demo_data)
+    mb = take(job, worker="w:1", lease=timedelta(seconds=1))
+    beat = tasks.Heartbeat(job.pk, mb.pk, "w:1")
+    beat.next_beat = 0
+    beat()
+    mb.refresh_from_db()
+    assert mb.lease_until > timezone.now() + timedelta(seconds=1)
+    MiniBatch.objects.filter(pk=mb.pk).update(worker="w:2")
+    beat.next_beat = 0
+    with pytest.raises(Aborted, match="no longer this worker's"):
+        beat()
+
+
+def test_a_lost_worker_gives_its_mini_batch_back(endpoint, demo_data):
+    job = submit_job(endpoint, input_uri=demo_data)
+    mb = take(job, worker="gone:42")
+    tasks.reclaim_stale()
+    mb.refresh_from_db()
+    assert mb.status == MiniBatch.PENDING and "the lease of gone:42 passed" in mb.error
+    drive(job)
+    assert job.status == Status.COMPLETED and len(output_frame(job)) == 150
+    assert job.mini_batches.get(pk=mb.pk).attempts == 2
+
+
+def test_a_lost_worker_on_the_last_attempt_fails_the_files(endpoint, demo_data):
+    job = submit_job(endpoint, input_uri=demo_data)
+    mb = take(job, worker="gone:42", attempts=4)  # 1 + max_retries (3)
+    tasks.dispatch(job.pk)  # dispatch reclaims its own job's stale leases too
+    mb.refresh_from_db()
+    assert mb.status == MiniBatch.FAILED
+    assert {e["type"] for e in mb.file_errors} == {"WorkerLost"}
+    drive(job)
+    assert job.status == Status.COMPLETED and job.files_failed == len(mb.files)
+    assert "WorkerLost" in read_output(job, "logs/error_summary.csv").decode()
