@@ -38,7 +38,15 @@ run: install
 	$(PY) manage.py seed_demo
 	PORT=$(PORT) $(PY) manage.py run_studio
 
+# Distributed mode first (PostgreSQL + Redis + two qcluster processes), when both answer; then every test, embedded.
+# Q_PREFIX gives this run its own Redis keys; the test database name carries the pid.
+DIST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/studio
+DIST_REDIS_URL ?= redis://127.0.0.1:6379/1
 test: install-test
+	@if $(PY) -m tests.fixtures_distributed "$(DIST_DATABASE_URL)" "$(DIST_REDIS_URL)"; then \
+	  DATABASE_URL="$(DIST_DATABASE_URL)" REDIS_URL="$(DIST_REDIS_URL)" Q_PREFIX="test-$$$$" \
+	    $(PY) -m pytest -m "integration and not browser" $(PYTEST_ARGS) || exit $$?; \
+	fi
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "endpoints",
     "jobs",
     "studio.api",
+    "studio.compute",
 ]
 
 MIDDLEWARE = [
@@ -173,10 +174,17 @@ if os.environ.get("REDIS_URL"):
     Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
 else:
     Q_CLUSTER["orm"] = "default"
+# Q_PREFIX namespaces this site's queues, statistics and cache keys inside a shared Redis (each test run has its own).
+Q_PREFIX = os.environ.get("Q_PREFIX", "")
+if Q_PREFIX:
+    Q_CLUSTER["name"] = f"batch-studio-{Q_PREFIX}"
+    if os.environ.get("REDIS_URL"):
+        Q_CLUSTER["broker_class"] = "studio.compute.broker.PrefixedRedis"
 
 # A shared cache: django-q2 keeps its cluster statistics there, so the web server sees live workers.
 if os.environ.get("REDIS_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"],
+                          "KEY_PREFIX": Q_PREFIX}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "studio_cache"}}
 

@@ -16,6 +16,8 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = "/usr/bin/chromium"
+# Distributed mode (PostgreSQL + Redis): the qcluster fixture starts two processes, standing in for two machines.
+DISTRIBUTED = bool(os.environ.get("REDIS_URL"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -98,8 +100,11 @@ class QCluster:
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT,
                                      env=_qcluster_env(cluster), stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
+        self.peers = []  # the other "machines" of a distributed-mode cluster
 
     def stop(self):
+        for peer in self.peers:
+            peer.stop()
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -109,12 +114,13 @@ class QCluster:
                 self.proc.wait()
 
     def output(self):
-        return Path(self.log.name).read_text(errors="replace")
+        return "".join(Path(c.log.name).read_text(errors="replace") for c in (self, *self.peers))
 
 
 @pytest.fixture
 def qcluster(transactional_db):
     cluster = QCluster()
+    cluster.peers = [QCluster() for _ in range(1 if DISTRIBUTED else 0)]
     yield cluster
     cluster.stop()
 

@@ -1,0 +1,39 @@
+"""A job sent to a cluster with no live worker waits in Queued and starts as soon as a worker appears."""
+
+import pytest
+
+from jobs.models import Status
+from jobs.submit import submit_job
+from studio.compute import live_workers
+from tests.conftest import QCluster, wait_for
+
+
+def _status(job):
+    job.refresh_from_db()
+    return job.status
+
+
+@pytest.mark.integration
+def test_a_job_waits_for_a_worker_then_completes(transactional_db, endpoint, demo_data, signed_in):
+    dep = endpoint.default_deployment
+    dep.compute = "gpu-cluster"
+    dep.save()
+    job = submit_job(endpoint, input_uri=demo_data)
+    assert job.compute == "gpu-cluster"
+    assert live_workers("gpu-cluster") == []
+    assert b"No live workers on gpu-cluster" in signed_in.get("/compute/").content
+    assert _status(job) == Status.QUEUED
+
+    worker = QCluster(cluster="gpu-cluster")
+    try:
+        wait_for(lambda: _status(job) in (Status.COMPLETED, Status.FAILED),
+                 message=lambda: f"job to finish; qcluster said:\n{worker.output()[-3000:]}")
+        assert job.status == Status.COMPLETED, job.error
+        assert job.rows_out == 150
+        workers = wait_for(lambda: live_workers("gpu-cluster"), timeout=30, message="a live gpu-cluster worker")
+        assert {w.cluster for w in workers} == {"gpu-cluster"}
+        page = signed_in.get("/compute/").content.decode()
+        assert "No live workers on gpu-cluster" not in page
+        assert workers[0].host in page
+    finally:
+        worker.stop()
