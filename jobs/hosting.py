@@ -120,7 +120,7 @@ def score(job, mb, journal, on_wait) -> Outcome:
         journal.extend(host.init_log)
     else:
         journal.write("debug", f"reusing the warm scoring host pid {host.proc.pid}")
-    source = Datastore.objects.get(name=job.input_datastore).client()
+    source = storage.source_client(job.input_datastore)  # a datastore, or public URLs when ""
     host.clear_outputs()
     with tempfile.TemporaryDirectory(prefix="minibatch-") as tmp:
         files = local_files(source, mb.files, Path(tmp))

@@ -1,21 +1,33 @@
-"""Resolving a job's input to a fixed list of files (a snapshot taken at submit)."""
+"""Resolving a job's input to a fixed list of files (a snapshot taken at submit).
 
+Inputs:
+- a dataset: azureml:<name>:<version>, azureml:<name>@latest, or plain <name>:<version> / <name>@latest;
+- a datastore path: azureml://datastores/<name>/paths/<path>;
+- a public URL: http(s)://... to one file, or to a public Azure Blob container or prefix (listed anonymously).
+
+A datastore or dataset input resolves to paths inside its datastore; a public URL resolves to datastore ""
+and full URLs, read by studio.storage.source_client("").
+"""
+
+import posixpath
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
 from jobs.engine import reading
 from studio import storage
-from studio.models import Datastore
+from studio.models import Dataset, Datastore
 
 DATASTORE_URI = re.compile(r"^azureml://datastores/(?P<name>[^/]+)/paths/(?P<path>.*)$")
+DATASET_URI = re.compile(r"^(?:azureml:)?(?P<name>[a-zA-Z][a-zA-Z0-9_-]*)(?::(?P<version>[^:@/]+)|@(?P<latest>latest))$")
 
 
 @dataclass
 class ResolvedInput:
     uri: str
-    datastore: str
+    datastore: str  # "" for public URLs: files are then full URLs
     files: list[str]
 
 
@@ -27,23 +39,71 @@ def resolve(uri: str) -> ResolvedInput:
     uri = (uri or "").strip()
     if not uri:
         raise ValidationError("Choose the input data for the job.", code="input_required")
-    match = DATASTORE_URI.match(uri)
-    if not match:
-        raise ValidationError(
-            "Input '%(uri)s' is not understood: use azureml://datastores/<name>/paths/<path>.",
-            code="input_unknown_scheme", params={"uri": uri})
-    store = Datastore.objects.filter(name=match["name"]).first()
+    if match := DATASTORE_URI.match(uri):
+        return _resolve_datastore_path(match["name"], match["path"])
+    if uri.lower().startswith(("http://", "https://")):
+        return _resolve_public_url(uri)
+    if match := DATASET_URI.match(uri):
+        return _resolve_dataset(match["name"], match["version"] or "latest")
+    raise ValidationError(
+        "Input '%(uri)s' is not understood: use a dataset (azureml:<name>:<version> or azureml:<name>@latest), "
+        "azureml://datastores/<name>/paths/<path>, or a public http(s) URL.",
+        code="input_unknown_scheme", params={"uri": uri})
+
+
+def _resolve_datastore_path(name: str, path: str) -> ResolvedInput:
+    store = Datastore.objects.filter(name=name).first()
     if store is None:
-        raise ValidationError("Datastore '%(name)s' does not exist.", code="unknown_datastore", params={"name": match["name"]})
-    path = storage.clean_path(match["path"])
+        raise ValidationError("Datastore '%(name)s' does not exist.", code="unknown_datastore", params={"name": name})
+    path = storage.clean_path(path)
+    entries = _listing(lambda: store.client().files(path))
+    return ResolvedInput(uri=datastore_uri(store.name, path), datastore=store.name, files=_scorable(entries, path))
+
+
+def _resolve_dataset(name: str, version: str) -> ResolvedInput:
+    dataset = Dataset.lookup(name, version)
+    entries = _listing(dataset.files)
+    return ResolvedInput(uri=dataset.uri, datastore=dataset.datastore.name, files=_scorable(entries, dataset.path))
+
+
+def _resolve_public_url(url: str) -> ResolvedInput:
+    storage.check_public_url(url)
+    path = urlsplit(url).path
+    if reading.extension(path) and not path.endswith("/"):
+        size = _listing(lambda: storage.PublicSource().size(url))
+        return ResolvedInput(uri=url, datastore="", files=_scorable([storage.Entry(url, False, size)], url))
+    # No file extension: a public blob container or folder, listed anonymously.
     try:
-        entries = store.client().files(path)
+        account_url, container, prefix = storage.split_blob_url(url)
     except storage.StorageError as exc:
         raise ValidationError("%(error)s", code="input_not_found", params={"error": exc}) from exc
-    files = [e.path for e in entries if reading.extension(e.path) in reading.SUPPORTED]
-    if not files:
-        skipped = len(entries)
+    entries = _listing(lambda: storage.BlobStore(account_url, container).files(prefix))
+    files = _scorable(entries, prefix)
+    return ResolvedInput(uri=url, datastore="", files=[storage.blob_url(account_url, container, f) for f in files])
+
+
+def _listing(list_files):
+    try:
+        return list_files()
+    except storage.StorageError as exc:
+        raise ValidationError("%(error)s", code="input_not_found", params={"error": exc}) from exc
+
+
+def _scorable(entries, where: str) -> list[str]:
+    """The paths the engine can read; refuse an input with none, saying why. where: the input's own path."""
+    supported = [e for e in entries if reading.extension(e.path) in reading.SUPPORTED]
+    single_file = len(entries) == 1 and entries[0].path == where
+    where = where or "/"
+    if not supported:
+        if single_file:
+            raise ValidationError("'%(name)s' is not a supported file type (%(types)s).", code="input_unsupported_type",
+                                  params={"name": posixpath.basename(entries[0].path),
+                                          "types": ", ".join(sorted(reading.SUPPORTED))})
         raise ValidationError(
             "No files to score in '%(path)s'%(why)s.", code="input_empty",
-            params={"path": path or "/", "why": f" ({skipped} files of unsupported types)" if skipped else " (the folder is empty)"})
-    return ResolvedInput(uri=datastore_uri(store.name, path), datastore=store.name, files=files)
+            params={"path": where, "why": f" ({len(entries)} files of unsupported types)" if entries else " (the folder is empty)"})
+    if all(e.size == 0 for e in supported):
+        raise ValidationError("%(what)s empty (0 bytes): there is nothing to score.", code="input_empty_file",
+                              params={"what": f"'{posixpath.basename(supported[0].path)}' is" if len(supported) == 1
+                                      else f"All {len(supported)} files in '{where}' are"})
+    return [e.path for e in supported]

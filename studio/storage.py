@@ -37,6 +37,10 @@ class Entry:
     is_dir: bool
     size: int = 0
 
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
 
 def clean_path(path: str) -> str:
     """Normalise a datastore-relative path; refuse traversal and absolute paths."""
@@ -184,6 +188,7 @@ class BlobStore:
 
         self.account_url = account_url.rstrip("/")
         self.container = container
+        self.anonymous = credential_type == self.ANONYMOUS
         # Fail fast on an unreachable host: the SDK's default schedule waits 15 s, then 45 s... between tries.
         options = {"connection_timeout": 10, "read_timeout": 120, "retry_total": 2, "retry_connect": 1,
                    "initial_backoff": 1, "increment_base": 2,
@@ -201,34 +206,36 @@ class BlobStore:
     @contextmanager
     def _errors(self, path: str = ""):
         """Translate the SDK's exceptions into StorageError messages a user can act on."""
+        from azure.core.exceptions import AzureError
+
+        try:
+            yield
+        except AzureError as exc:
+            raise StorageError(self._message(exc, path)) from exc
+
+    def _message(self, exc, path: str) -> str:
         from azure.core import exceptions as az
 
         where = f"container '{self.container}' at {self.account_url}"
-        try:
-            yield
-        except StorageError:
-            raise
-        except az.ClientAuthenticationError as exc:
-            raise StorageError(f"Azure Blob authentication failed for {where}: check the account key, SAS token "
-                               "or connection string (and that it allows this operation).") from exc
-        except az.ResourceNotFoundError as exc:
-            code = getattr(exc, "error_code", "") or ""
+        status = getattr(exc, "status_code", None)
+        code = getattr(exc, "error_code", None) or getattr(exc, "reason", None) or status or ""
+        code = getattr(code, "value", code)
+        if isinstance(exc, az.ServiceRequestError):
+            return f"Cannot reach the storage account {self.account_url}: {_first_line(exc)}"
+        if self.anonymous and (status in (401, 403) or isinstance(exc, az.ClientAuthenticationError)):
+            return f"The {where} does not allow anonymous access (or does not exist)."
+        if isinstance(exc, az.ClientAuthenticationError) or status in (401, 403):
+            return (f"Azure Blob authentication failed for {where} ({code}): check the account key, SAS token or "
+                    "connection string, and that it allows this operation.")
+        if isinstance(exc, az.ResourceNotFoundError):
             if code == "ContainerNotFound":
-                raise StorageError(f"The container '{self.container}' does not exist at {self.account_url}.") from exc
-            if code == "ResourceNotFound" and not path:
-                # What Azure answers to an anonymous request on a private container.
-                raise StorageError(f"The container '{self.container}' does not exist at {self.account_url}, "
-                                   "or it does not allow anonymous access.") from exc
-            raise StorageError(f"'{path}' does not exist in {where}.") from exc
-        except az.ServiceRequestError as exc:
-            raise StorageError(f"Cannot reach the storage account {self.account_url}: {_first_line(exc)}") from exc
-        except az.HttpResponseError as exc:
-            code = getattr(exc, "error_code", "") or exc.reason or ""
-            if exc.status_code in (401, 403):
-                raise StorageError(f"Azure Blob authentication failed for {where} ({code}): check the credential.") from exc
-            raise StorageError(f"Azure Blob Storage refused the request on {where}: {code or exc.status_code}.") from exc
-        except az.AzureError as exc:
-            raise StorageError(f"Azure Blob Storage error on {where}: {_first_line(exc)}") from exc
+                return f"The container '{self.container}' does not exist at {self.account_url}."
+            if not path:  # what Azure answers to an anonymous request on a private container
+                return f"The container '{self.container}' does not exist at {self.account_url}, or it does not allow anonymous access."
+            return f"'{path}' does not exist in {where}."
+        if isinstance(exc, az.HttpResponseError):
+            return f"Azure Blob Storage refused the request on {where}: {code}."
+        return f"Azure Blob Storage error on {where}: {_first_line(exc)}"
 
     def check(self):
         """Test the connection: the container exists and the credential may list it."""

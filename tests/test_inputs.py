@@ -1,0 +1,90 @@
+"""Resolving a job input: datasets, datastore paths, public URLs; bad input gets a coded, clear message."""
+
+import uuid
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from jobs import inputs
+from studio.models import Dataset, Datastore
+from tests.fixtures_azurite import azurite, azurite_server  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def store():
+    store = Datastore.get_default()
+    client = store.client()
+    client.write("in/a.csv", b"x\n1\n")
+    client.write("in/b.parquet", b"PAR1")
+    client.write("in/notes.txt", b"hello")
+    client.write("in/nested/c.csv", b"x\n1\n")
+    client.write("text/readme.txt", b"hello")
+    client.write("zero/empty.csv", b"")
+    (store.local_root() / "void").mkdir(parents=True, exist_ok=True)
+    return store
+
+
+def _refused(uri):
+    with pytest.raises(ValidationError) as err:
+        inputs.resolve(uri)
+    return err.value.code, err.value.messages[0]
+
+
+def test_a_datastore_folder_resolves_to_its_direct_supported_files(store):
+    resolved = inputs.resolve("azureml://datastores/workspaceblobstore/paths/in/")
+    assert resolved == inputs.ResolvedInput("azureml://datastores/workspaceblobstore/paths/in", "workspaceblobstore",
+                                            ["in/a.csv", "in/b.parquet"])
+
+
+@pytest.mark.parametrize("uri", ["azureml:iris:2", "iris:2", "azureml:iris@latest", "iris@latest"])
+def test_datasets_resolve_by_version_or_latest(store, uri):
+    Dataset.register(name="iris", datastore=store, path="in/a.csv", type=Dataset.URI_FILE)
+    Dataset.register(name="iris", datastore=store, path="in/*.parquet", type=Dataset.URI_FOLDER)
+    resolved = inputs.resolve(uri)
+    assert (resolved.uri, resolved.datastore, resolved.files) == ("azureml:iris:2", "workspaceblobstore", ["in/b.parquet"])
+    assert inputs.resolve("azureml:iris:1").files == ["in/a.csv"]
+
+
+@pytest.mark.parametrize("uri,code,message", [
+    ("azureml://datastores/workspaceblobstore/paths/../secrets", "path_traversal", "may not contain '..'"),
+    ("azureml://datastores/workspaceblobstore/paths//etc/passwd", "absolute_path", "must be relative to the datastore"),
+    ("azureml://datastores/workspaceblobstore/paths/void", "input_empty", "No files to score in 'void' (the folder is empty)."),
+    ("azureml://datastores/workspaceblobstore/paths/text", "input_empty", "No files to score in 'text' (1 files of unsupported types)."),
+    ("azureml://datastores/workspaceblobstore/paths/in/notes.txt", "input_unsupported_type", "'notes.txt' is not a supported file type"),
+    ("azureml://datastores/workspaceblobstore/paths/zero/empty.csv", "input_empty_file", "'empty.csv' is empty (0 bytes)"),
+    ("azureml://datastores/workspaceblobstore/paths/missing", "input_not_found", "does not exist"),
+    ("azureml://datastores/nope/paths/x", "unknown_datastore", "Datastore 'nope' does not exist."),
+    ("azureml:iris:7", "unknown_dataset_version", "Dataset 'iris' has no version 7 (latest is 1)."),
+    ("azureml:ghost@latest", "unknown_dataset", "Dataset 'ghost' does not exist."),
+    ("http://127.0.0.1/data.csv", "url_private", "points at a private, loopback or link-local address (127.0.0.1)"),
+    ("http://169.254.169.254/latest/meta-data/x.csv", "url_private", "(169.254.169.254)"),
+    ("http://10.1.2.3/x.csv", "url_private", "(10.1.2.3)"),
+    ("http://[::1]/x.csv", "url_private", "(::1)"),
+    ("ftp://x", "input_unknown_scheme", "is not understood"),
+])
+def test_bad_inputs_are_refused_with_a_clear_message(store, settings, uri, code, message):
+    settings.ALLOW_PRIVATE_URLS = False
+    Dataset.register(name="iris", datastore=store, path="in", type=Dataset.URI_FOLDER)
+    assert _refused(uri)[0] == code
+    assert message in _refused(uri)[1]
+
+
+def test_a_public_blob_prefix_is_listed_anonymously(azurite):
+    name = f"pub{uuid.uuid4().hex[:10]}"
+    azurite.container(name, public=True, files={"iris/a.csv": b"x\n1\n", "iris/b.csv": b"x\n2\n", "iris/deep/c.csv": b"x\n"})
+    resolved = inputs.resolve(f"{azurite.account_url}/{name}/iris")
+    assert resolved.datastore == ""
+    assert resolved.files == [f"{azurite.account_url}/{name}/iris/a.csv", f"{azurite.account_url}/{name}/iris/b.csv"]
+    single = inputs.resolve(f"{azurite.account_url}/{name}/iris/b.csv")
+    assert single.files == [f"{azurite.account_url}/{name}/iris/b.csv"]
+
+
+def test_a_private_container_or_missing_public_file_is_refused(azurite):
+    name = f"priv{uuid.uuid4().hex[:10]}"
+    azurite.container(name, files={"iris/a.csv": b"x\n1\n"})
+    code, message = _refused(f"{azurite.account_url}/{name}/iris")
+    assert code == "input_not_found" and f"container '{name}' at {azurite.account_url} does not allow anonymous access" in message
+    code, message = _refused(f"{azurite.account_url}/{name}/iris/a.csv")
+    assert code == "input_not_found" and ("HTTP 404" in message or "HTTP 403" in message)
