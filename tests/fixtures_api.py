@@ -163,3 +163,14 @@ def custom_model(db, studio_home, tmp_path_factory):
     (folder / "MLmodel").write_text("flavors:\n  custom_pickle:\n    data: model.pkl\n")
     (folder / "model.pkl").write_bytes(b"not really a pickle")
     return registry.register_folder("iris-custom", folder)
+
+
+def run(*args) -> str:
+    """A management command's standard output, as a script would read it."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue()

@@ -1,0 +1,113 @@
+"""`az ml job` for batch jobs: show|stream|download|cancel."""
+
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+from endpoints.management.cli import AzCommand
+from jobs import queue
+from jobs.models import BatchJob, Status
+from studio import storage
+from studio.api.serializers import job_json
+from studio.models import Datastore
+
+BAR_WIDTH = 30
+
+
+def get_job(name) -> BatchJob:
+    job = BatchJob.objects.filter(name=name).first()
+    if job is None:
+        raise CommandError(f"There is no job named '{name}'.")
+    return job
+
+
+def progress_line(job) -> str:
+    done = job.mini_batches_done + job.mini_batches_failed
+    filled = BAR_WIDTH * job.progress_percent // 100
+    return (f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {job.progress_percent:3d}%  {job.status:<15} "
+            f"mini-batches {done}/{job.mini_batches_total} ({job.mini_batches_failed} failed)  "
+            f"files failed {job.files_failed}  rows {job.rows_out}")
+
+
+def _walk(client, folder: str):
+    for entry in client.list(folder):
+        if entry.is_dir:
+            yield from _walk(client, entry.path)
+        else:
+            yield entry.path
+
+
+class Command(AzCommand):
+    help = "Show, follow, download or cancel batch jobs (like `az ml job`)."
+    actions = ("show", "stream", "download", "cancel")
+
+    def add_show_arguments(self, parser):
+        parser.add_argument("-n", "--name", required=True)
+
+    add_cancel_arguments = add_show_arguments
+
+    def add_stream_arguments(self, parser):
+        parser.add_argument("-n", "--name", required=True)
+        parser.add_argument("--interval", type=float, default=1.0, help="Seconds between updates.")
+
+    def add_download_arguments(self, parser):
+        parser.add_argument("-n", "--name", required=True)
+        parser.add_argument("-p", "--download-path", default=".", help="Folder to download into (a <job-name> folder is made there).")
+
+    def handle_show(self, name, **options):
+        """Show a job: status, counts, timings, errors."""
+        self.print_json(job_json(get_job(name)))
+
+    def handle_stream(self, name, interval, **options):
+        """Follow a job until it ends; exit status 0 only when it Completed."""
+        job = get_job(name)
+        tty = getattr(self.stdout, "isatty", lambda: False)() or sys.stdout.isatty()
+        last = None
+        while True:
+            job.refresh_from_db()
+            line = progress_line(job)
+            if line != last:
+                # On a terminal the bar redraws in place; in a CI log each change is its own line.
+                self.stdout.write(("\r" + line) if tty else line, ending="" if tty else "\n")
+                self.stdout.flush()
+                last = line
+            if job.is_finished:
+                break
+            time.sleep(interval)
+        if tty:
+            self.stdout.write("")
+        if job.error:
+            self.stdout.write(job.error)
+        if job.status != Status.COMPLETED:
+            raise CommandError(f"Job {job.name} ended {job.status}.", returncode=1)
+        self.stdout.write(f"Job {job.name} Completed: {job.output_uri}")
+
+    def handle_download(self, name, download_path, **options):
+        """Download a job's output file and logs."""
+        job = get_job(name)
+        client = Datastore.objects.get(name=job.output_datastore).client()
+        folder = job.output_path.rstrip("/")
+        wanted = [job.output_file_path] if job.output_file_path and client.exists(job.output_file_path) else []
+        try:
+            wanted += list(_walk(client, f"{folder}/logs"))
+        except storage.StorageError:
+            pass
+        if not wanted:
+            raise CommandError(f"Job {job.name} has no outputs yet ({job.status}).")
+        target = Path(download_path) / job.name
+        for path in wanted:
+            local = target / path[len(folder) + 1:]
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(client.read_bytes(path))
+            self.stdout.write(str(local))
+
+    def handle_cancel(self, name, **options):
+        """Cancel a job."""
+        job = get_job(name)
+        if not job.request_cancel():
+            raise CommandError(f"Job {job.name} has already finished ({job.status}).")
+        queue.dispatch_later(job)
+        job.refresh_from_db()
+        self.stdout.write(f"Cancel requested for {job.name}: {job.status}.")

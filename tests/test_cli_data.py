@@ -1,0 +1,38 @@
+"""`manage.py data create` mirrors `az ml data create`: a datastore path, or local files uploaded."""
+
+import json
+
+import pytest
+from django.core.management.base import CommandError
+
+from studio.models import Dataset
+from tests.fixtures_api import run
+
+
+@pytest.mark.django_db
+def test_a_datastore_path_becomes_a_dataset(demo_data, tmp_path):
+    (tmp_path / "data.yml").write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/data.schema.json\n"
+        f"type: uri_folder\nname: iris-unlabeled\ndescription: Iris rows\npath: {demo_data}\n")
+    shown = json.loads(run("data", "create", "-f", str(tmp_path / "data.yml")))
+    assert (shown["name"], shown["version"]) == ("iris-unlabeled", "1")
+    dataset = Dataset.objects.get()
+    assert (dataset.path, dataset.datastore.name, dataset.type) == ("demo/iris", "workspaceblobstore", "uri_folder")
+
+
+@pytest.mark.django_db
+def test_a_local_folder_is_uploaded(tmp_path):
+    (tmp_path / "rows").mkdir()
+    (tmp_path / "rows" / "a.csv").write_text("x\n1\n")
+    (tmp_path / "data.yml").write_text("name: local-rows\npath: rows\n")
+    run("data", "create", "-f", str(tmp_path / "data.yml"))
+    dataset = Dataset.objects.get()
+    assert dataset.uploaded and [e.path.rsplit("/", 1)[1] for e in dataset.files()] == ["a.csv"]
+
+
+@pytest.mark.django_db
+def test_an_empty_datastore_path_is_refused_by_line(tmp_path):
+    (tmp_path / "data.yml").write_text("name: none\ntype: uri_folder\npath: azureml://datastores/workspaceblobstore/paths/nothing\n")
+    with pytest.raises(CommandError, match="data.yml, line 3: "):
+        run("data", "create", "-f", str(tmp_path / "data.yml"))
+    assert not Dataset.objects.exists()

@@ -1,0 +1,38 @@
+"""`manage.py model create` mirrors `az ml model create` over the MLflow registry."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management.base import CommandError
+
+from studio import demo, registry
+from tests.fixtures_api import run
+
+
+@pytest.fixture
+def model_project(tmp_path):
+    demo.train_iris(tmp_path / "model")
+    (tmp_path / "model.yml").write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/model.schema.json\n"
+        "name: heart-classifier\ntype: mlflow_model\npath: model\ndescription: From the command line\n")
+    return tmp_path / "model.yml"
+
+
+@pytest.mark.django_db
+def test_it_registers_the_folder_named_by_the_yaml(model_project):
+    shown = json.loads(run("model", "create", "-f", str(model_project)))
+    assert shown["id"] == f"azureml:heart-classifier:{shown['version']}" and shown["flavor"] == "MLflow"
+    assert registry.get_version("heart-classifier", "latest").version == shown["version"]
+
+
+@pytest.mark.django_db
+def test_a_version_other_than_the_next_is_refused(model_project):
+    with pytest.raises(CommandError, match=r"--set version: model 'heart-classifier' gets version \d+ next, not 99"):
+        run("model", "create", "-f", str(model_project), "--set", "version=99")
+
+
+@pytest.mark.django_db
+def test_a_missing_path_is_refused(tmp_path: Path):
+    with pytest.raises(CommandError, match="does not exist"):
+        run("model", "create", "--name", "x-model", "--path", str(tmp_path / "missing"))
