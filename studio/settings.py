@@ -144,7 +144,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG and envbool("HTTPS", "0"):
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
-    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HSTS_INCLUDE_SUBDOMAINS", "1")
+    SECURE_HSTS_PRELOAD = envbool("HSTS_PRELOAD", "1")
+# Behind a proxy that terminates TLS: trust its X-Forwarded-Proto (only then, or anyone could claim https).
+if envbool("TRUST_X_FORWARDED_PROTO", "0"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # MLflow registry: embedded SQLite store in the data directory unless MLFLOW_TRACKING_URI names a server.
 MLFLOW_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI", "")
