@@ -1,0 +1,65 @@
+"""SIGKILL a whole worker machine (its qcluster, workers and scoring hosts) mid-job, N times:
+no row lost, no row duplicated, no job stuck. FAULT_TRIALS=10 for the figures in docs/RELIABILITY.md."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from jobs.models import MiniBatch, Status
+from jobs.submit import submit_job
+from jobs.tasks import reclaim_stale
+from studio.models import Datastore
+from tests.conftest import DISTRIBUTED, QCluster, wait_for
+from tests.fixtures_distributed import count_rows, record, write_iris_files
+
+TRIALS = int(os.environ.get("FAULT_TRIALS", "3"))
+LEASE = 6
+
+
+def _finished(job, reclaim_every=[0.0]):
+    # reclaim_stale is what the every-minute schedule runs; calling it here only shortens the wait.
+    if time.monotonic() - reclaim_every[0] > 2:
+        reclaim_every[0] = time.monotonic()
+        reclaim_stale()
+    job.refresh_from_db()
+    return job.status in (Status.COMPLETED, Status.FAILED, Status.CANCELED)
+
+
+def _mid_job(job):
+    batches = job.mini_batches
+    return batches.filter(status=MiniBatch.COMPLETED).exists() and batches.filter(status=MiniBatch.RUNNING).exists()
+
+
+@pytest.mark.integration
+def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(transactional_db, endpoint, monkeypatch):
+    monkeypatch.setenv("JOBS_LEASE_SECONDS", str(LEASE))
+    monkeypatch.setenv("JOBS_HEARTBEAT_SECONDS", "1")
+    dep = endpoint.default_deployment
+    dep.mini_batch_size, dep.instance_count, dep.max_retries = 2, 2, 5
+    dep.save()
+    source = write_iris_files(Datastore.get_default(), "faults/sigkill", 8)
+    figures = []
+    for trial in range(TRIALS):
+        job = submit_job(endpoint, input_uri=source)
+        machines = [QCluster(), *([QCluster()] if DISTRIBUTED else [])]
+        try:
+            wait_for(lambda: _mid_job(job), timeout=180, interval=0.1,
+                     message=lambda: f"trial {trial}: a mini-batch running after one completed\n{machines[0].output()[-3000:]}")
+            running = job.mini_batches.filter(status=MiniBatch.RUNNING).count()
+            os.killpg(machines[0].proc.pid, signal.SIGKILL)
+            machines[0].proc.wait()
+            if not DISTRIBUTED:
+                machines.append(QCluster())  # the machine comes back (embedded mode has only one)
+            wait_for(lambda: _finished(job), timeout=300, interval=0.5,
+                     message=lambda: f"trial {trial}: job to finish after the kill\n{machines[-1].output()[-3000:]}")
+        finally:
+            for m in machines:
+                m.stop()
+        rows = count_rows(job)
+        figures.append({"trial": trial, "status": job.status, "running_when_killed": running,
+                        "attempts": sum(job.mini_batches.values_list("attempts", flat=True)), **rows})
+        assert job.status == Status.COMPLETED, job.error
+        assert (rows["lost"], rows["duplicated"]) == (0, 0), rows
+    record("sigkill", {"mode": "distributed" if DISTRIBUTED else "embedded", "trials": figures})
