@@ -19,6 +19,26 @@ def validate_endpoint_length(value):
         raise ValidationError("The name must be 3 to 32 characters long.", code="endpoint_name_length")
 
 
+def validate_environment(label: str):
+    """A deployment's environment must exist and build: a requirement that cannot be installed is refused now,
+    when the deployment is made, not when its first job runs. Builds it (once per content hash) if needed."""
+    from jobs.models import Environment
+
+    if not label:
+        return
+    env = Environment.lookup(label)
+    if env is None:
+        raise ValidationError("Environment '%(label)s' does not exist.", code="unknown_environment", params={"label": label})
+    if env.state == Environment.NOT_STARTED:
+        env.build()
+    if env.state == Environment.BUILDING:
+        raise ValidationError("Environment '%(label)s' is being built; try again once it is Ready.",
+                              code="environment_building", params={"label": env.label})
+    if env.state == Environment.FAILED:
+        raise ValidationError("Environment '%(label)s' cannot be built: %(reason)s", code="environment_build_failed",
+                              params={"label": env.label, "reason": env.failure_reason})
+
+
 NO_DEPLOYMENT_MESSAGE = (
     "No valid deployments to route to. Please check that the endpoint has at least one deployment with "
     "positive weight values or use a deployment specific header to route."
@@ -86,7 +106,7 @@ class BatchDeployment(models.Model):
     code_path = models.CharField(max_length=500, blank=True)
     scoring_script = models.CharField(max_length=255, blank=True)
     # An environment's "name:version" (jobs.Environment); empty means the workers' own environment ("studio").
-    environment = models.CharField(max_length=255, blank=True)
+    environment = models.CharField(max_length=255, blank=True, validators=[validate_environment])
     compute = models.CharField(max_length=64, default=settings.DEFAULT_COMPUTE)
     instance_count = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(64)])
     max_concurrency_per_instance = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(64)])
@@ -115,6 +135,17 @@ class BatchDeployment(models.Model):
         if self.output_action == self.APPEND_ROW and not self.output_file_name:
             raise ValidationError({"output_file_name": ValidationError(
                 "append_row needs an output file name.", code="output_file_required")})
+
+    def use_model_environment(self):
+        """Run in an isolated environment generated from the MLflow model's own requirements.txt (Azure's
+        generated environment for MLflow models), built now; refused if a requirement cannot be installed."""
+        from jobs.models import Environment
+
+        env = Environment.for_model(self.model_name, self.model_version)
+        validate_environment(env.label)
+        self.environment = env.label
+        env.refresh_from_db()
+        return env
 
     @property
     def is_custom(self):

@@ -4,6 +4,7 @@ The Django side of jobs.engine.host: it turns a job row into a HostSpec (model f
 variables), keeps one HostPool per worker process, and copies files between datastores and the host.
 """
 
+import atexit
 import os
 import shutil
 import sys
@@ -39,6 +40,7 @@ def pool() -> HostPool:
     global _POOL
     if _POOL is None:
         _POOL = HostPool(size=int(setting("JOBS_HOSTS_PER_WORKER", 2)), init_timeout=setting("JOBS_INIT_TIMEOUT", 600))
+        atexit.register(_POOL.close)
     return _POOL
 
 

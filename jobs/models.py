@@ -221,6 +221,23 @@ class Environment(models.Model):
             return found.filter(version=version).first()
         return max(found, key=lambda e: (len(e.version), e.version), default=None)
 
+    @classmethod
+    def for_model(cls, model_name: str, model_version: str):
+        """The environment generated from an MLflow model's requirements.txt: "mlflow-<model>:<version>"."""
+        from jobs import hosting
+
+        requirements = hosting.model_dir(model_name, model_version) / "requirements.txt"
+        env, _ = cls.objects.get_or_create(name=f"mlflow-{model_name}"[:100], version=str(model_version), defaults={
+            "requirements": requirements.read_text() if requirements.exists() else "",
+            "description": f"Generated from the requirements of model {model_name}:{model_version}."})
+        return env
+
+    @property
+    def failure_reason(self) -> str:
+        """The lines of the build log that say what went wrong (pip's ERROR lines), else its end."""
+        lines = [line for line in self.build_log.splitlines() if line.startswith("ERROR")]
+        return " ".join(lines or self.build_log.splitlines()[-3:]) or "see the build log"
+
     def build(self):
         """Build (or reuse) the venv for these requirements; the state and log say how it went."""
         from jobs.engine import envbuild
