@@ -62,6 +62,8 @@ def model_dir(name: str, version: str) -> Path:
 
 
 def python_for(label: str) -> str:
+    if not label or label.split(":")[0] == Environment.STUDIO:
+        return sys.executable  # the common case costs no query
     env = Environment.lookup(label)
     if env is None:
         raise HostError(f"Environment '{label}' does not exist.")

@@ -8,6 +8,7 @@ import pytest
 
 from jobs.models import Status
 from jobs.submit import submit_job
+from tests.fixtures_azurite import azurite, azurite_server  # noqa: F401
 from tests.fixtures_engine import drive, output_exists, output_frame, read_output, script_deployment
 
 # As in Azure's MLflow "batch_driver.py" examples: the model folder is found under AZUREML_MODEL_DIR.
@@ -113,3 +114,27 @@ def test_a_script_without_run_fails_its_mini_batches_with_a_reason(endpoint, dem
     assert "defines no run(mini_batch) function" in job.mini_batches.get().error
     summary = pd.read_csv(io.BytesIO(read_output(job, "logs/error_summary.csv")))
     assert sorted(summary["file"]) == [f"demo/iris/iris-{i}.csv" for i in range(1, 6)]
+
+
+@pytest.mark.django_db
+def test_blob_inputs_reach_the_script_as_local_files_and_its_outputs_land_in_blob(endpoint, tmp_path, azurite):
+    import uuid
+
+    from studio import demo
+    from studio.models import Datastore
+
+    container = f"lake{uuid.uuid4().hex[:8]}"
+    azurite.container(container)
+    lake = Datastore(name="lake", kind=Datastore.AZURE_BLOB, account_url=azurite.account_url, container=container,
+                     credential_type="account_key")
+    lake.set_secret(azurite.key)
+    lake.save()
+    demo.write_demo_files(lake.client(), folder="iris")
+    script_deployment(endpoint, tmp_path, SUMMARY_ONLY_DRIVER, output_action="summary_only", output_file_name="",
+                      mini_batch_size=2)
+    job = drive(submit_job(endpoint, input_uri=lake.uri("iris"), deployment_name="script",
+                           output_datastore="lake", output_path="scored"))
+    assert job.status == Status.COMPLETED, job.error
+    part = pd.read_parquet(io.BytesIO(lake.client().read_bytes("scored/iris-3.parquet")))
+    assert len(part) == 30 and "prediction" in part.columns
+    assert lake.client().exists("scored/logs/mini-batches/0.log")
