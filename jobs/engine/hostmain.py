@@ -92,7 +92,8 @@ class MlflowScorer:
         from jobs.engine import scoring
 
         files = [(name, lambda path=path: Path(path).read_bytes()) for name, path in request["files"]]
-        result = scoring.score_batch(files, self.model.predict, self.model.inputs, self.model.output_names, log=log)
+        result = scoring.score_batch(files, self.model.predict, self.model.inputs, self.model.output_names, log=log,
+                                     tensor=self.model.tensor)
         part = scoring.to_csv_bytes(result.frame, header=True) if request["output_action"] == "append_row" else b""
         return {"part": part, "rows_out": result.rows_out, "file_errors": _file_errors(result)}
 

@@ -12,6 +12,7 @@ class LoadedModel:
     model: Any
     inputs: list[dict] | None
     output_names: list[str] | None
+    tensor: dict | None = None  # {"shape": (-1, ...), "dtype": "float32"} for a tensor signature
 
     def predict(self, frame):
         return self.model.predict(frame)
@@ -30,6 +31,16 @@ def _inputs(signature):
     return out
 
 
+def _tensor(signature):
+    """The single tensor input of an image model's signature, if that is what it takes."""
+    if signature is None or signature.inputs is None or not signature.inputs.is_tensor_spec():
+        return None
+    if len(signature.inputs.inputs) != 1:
+        return None
+    spec = signature.inputs.inputs[0]
+    return {"shape": tuple(spec.shape), "dtype": str(spec.type)}
+
+
 def _outputs(signature):
     if signature is None or signature.outputs is None:
         return None
@@ -43,7 +54,7 @@ def load(uri: str) -> LoadedModel:
 
         model = mlflow.pyfunc.load_model(uri)
         signature = model.metadata.signature
-        _CACHE[uri] = LoadedModel(uri, model, _inputs(signature), _outputs(signature))
+        _CACHE[uri] = LoadedModel(uri, model, _inputs(signature), _outputs(signature), _tensor(signature))
     return _CACHE[uri]
 
 

@@ -35,3 +35,17 @@ def read_frame(name: str, data: bytes) -> pd.DataFrame:
         raise
     except Exception as exc:  # the parsers raise many kinds; the user needs the file and the reason
         raise FileError(name, f"cannot be read as {ext[1:]}: {exc}", type(exc).__name__) from exc
+
+
+def read_image(name: str, data: bytes):
+    """An image file as a numpy array (height, width[, channels]), for tensor-signature models."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise FileError(name, "the file is empty (0 bytes).", "EmptyFile")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image.convert("RGB") if image.mode not in ("L", "RGB", "RGBA") else image)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise FileError(name, f"cannot be read as an image: {exc}", "UnreadableImage") from exc

@@ -54,31 +54,49 @@ def prediction_frame(predictions, output_names: list[str] | None = None) -> pd.D
     return pd.DataFrame({"prediction": [row.tolist() for row in array]})
 
 
-def score_file(name: str, data: bytes, predict: Callable, inputs: list[dict] | None, output_names=None) -> pd.DataFrame:
-    frame = reading.read_frame(name, data)
-    frame = schema.enforce(name, frame, inputs)
+def image_batch(name: str, data: bytes, tensor: dict | None) -> np.ndarray:
+    """One image as a batch of one, shaped and typed as the model's tensor signature says."""
+    if tensor is None:
+        raise FileError(name, "image files need a model whose signature takes a tensor.", "UnsupportedFileType")
+    image = reading.read_image(name, data)
+    shape = tuple(tensor["shape"][1:])
+    if all(d > 0 for d in shape) and int(np.prod(shape)) != image.size:
+        raise FileError(name, f"an image of shape {image.shape} does not fit the model's tensor shape {tensor['shape']}.",
+                        "SchemaMismatch")
+    return image.reshape((1, *shape) if all(d > 0 for d in shape) else (1, *image.shape)).astype(tensor["dtype"])
+
+
+def _model_input(name: str, data: bytes, inputs, tensor):
+    if reading.extension(name) in reading.IMAGES:
+        return image_batch(name, data, tensor)
+    return schema.enforce(name, reading.read_frame(name, data), inputs)
+
+
+def score_file(name: str, data: bytes, predict: Callable, inputs: list[dict] | None, output_names=None,
+               tensor: dict | None = None) -> pd.DataFrame:
+    model_input = _model_input(name, data, inputs, tensor)
     try:
-        predictions = predict(frame)
+        predictions = predict(model_input)
     except FileError:
         raise
     except Exception as exc:
         raise FileError(name, f"the model failed to predict: {type(exc).__name__}: {exc}", type(exc).__name__) from exc
     out = prediction_frame(predictions, output_names)
-    if len(out) != len(frame):
-        raise FileError(name, f"the model returned {len(out)} predictions for {len(frame)} rows.", "PredictionCountMismatch")
-    out.insert(0, "row", np.arange(len(frame)))
+    if len(out) != len(model_input):
+        raise FileError(name, f"the model returned {len(out)} predictions for {len(model_input)} rows.", "PredictionCountMismatch")
+    out.insert(0, "row", np.arange(len(model_input)))
     out["file_name"] = name.rsplit("/", 1)[-1]
     return out
 
 
 def score_batch(files: Iterable[tuple[str, Callable[[], bytes]]], predict: Callable, inputs=None, output_names=None,
-                log: Callable[[str, str], None] = lambda level, msg: None) -> BatchResult:
+                log: Callable[[str, str], None] = lambda level, msg: None, tensor: dict | None = None) -> BatchResult:
     """Score files one by one; a file that fails is reported and skipped, the others still count."""
     started = time.perf_counter()
     frames, results = [], []
     for name, load in files:
         try:
-            out = score_file(name, load(), predict, inputs, output_names)
+            out = score_file(name, load(), predict, inputs, output_names, tensor)
         except FileError as exc:
             log("warning", f"{name}: {exc.kind}: {exc.message}")
             results.append(FileResult(name, error=exc))
