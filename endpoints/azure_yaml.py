@@ -104,17 +104,17 @@ class Document:
 _MISSING = object()
 
 
-def _lines(node, prefix: str, lines: dict, doc: Document):
+def _record_lines(doc: Document, node, prefix: str = ""):
+    """The line of every mapping key; a key given twice is refused (PyYAML would silently keep the last)."""
     if isinstance(node, yaml.MappingNode):
         seen = set()
         for key_node, value_node in node.value:
             key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+            doc.lines[key] = key_node.start_mark.line + 1
             if key in seen:
-                doc.lines[key] = key_node.start_mark.line + 1
                 raise doc.error(key, "'%(key)s' is given twice.", "duplicate_key")
             seen.add(key)
-            lines[key] = key_node.start_mark.line + 1
-            _lines(value_node, key, lines, doc)
+            _record_lines(doc, value_node, key)
 
 
 def loads(text: str, source: str = "<yaml>", folder: Path | None = None, sets=()) -> Document:
@@ -134,7 +134,7 @@ def loads(text: str, source: str = "<yaml>", folder: Path | None = None, sets=()
         raise ValidationError("%(where)s: the file must be a mapping of keys to values.", code="wrong_type",
                               params={"where": source})
     doc.data = data
-    _lines(node, "", doc.lines, doc)
+    _record_lines(doc, node)
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -151,11 +151,6 @@ def load(path, sets=()) -> Document:
         raise ValidationError("Cannot read %(path)s: %(error)s", code="file_unreadable",
                               params={"path": path, "error": exc.strerror}) from exc
     return loads(text, source=path.name, folder=path.resolve().parent, sets=sets)
-
-
-def new_document(source: str = "command line") -> Document:
-    """A document built from options alone (no -f)."""
-    return Document(data={}, source=source)
 
 
 # --- checking a document against a schema -------------------------------------------------------------

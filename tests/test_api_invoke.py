@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from endpoints.models import BatchDeployment
 from jobs.models import BatchJob, Status
 from studio.api import invoke
-from studio.models import Datastore
+from studio.models import Dataset, Datastore
 from tests.fixtures_api import api, check_response, invoke_body, token  # noqa: F401  (fixtures)
 
 SCORE = "/api/v1/endpoints/iris-endpoint/jobs"
@@ -160,8 +160,18 @@ def test_only_a_jobs_outputs_and_logs_can_be_downloaded(api, endpoint, demo_data
 
 
 @pytest.mark.django_db
-def test_it_lists_models_and_datasets(api, demo_model):
+def test_it_lists_models_and_datasets(api, demo_model, demo_data):
     models = check_response(api.get("/api/v1/models")).json()["value"]
     assert {"name": demo_model.name, "latest": demo_model.version} .items() <= next(
         m for m in models if m["name"] == demo_model.name).items()
-    assert check_response(api.get("/api/v1/datasets")).status_code == 200
+    Dataset.register(name="iris-rows", datastore=Datastore.get_default(), path="demo/iris", type=Dataset.URI_FOLDER)
+    datasets = check_response(api.get("/api/v1/datasets")).json()["value"]
+    assert [(d["id"], d["datastore_uri"]) for d in datasets] == [
+        ("azureml:iris-rows:1", "azureml://datastores/workspaceblobstore/paths/demo/iris")]
+
+
+@pytest.mark.django_db
+def test_a_registered_dataset_can_be_invoked_by_name(api, endpoint, demo_data):
+    Dataset.register(name="iris-rows", datastore=Datastore.get_default(), path="demo/iris", type=Dataset.URI_FOLDER)
+    response = _post(api, invoke_body("azureml:iris-rows@latest"))
+    assert response.status_code == 201 and response.json()["counts"]["files_total"] == 5

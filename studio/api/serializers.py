@@ -100,3 +100,11 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
     if detail:
         data["errors"] = job_errors(job)
     return data
+
+
+def dataset_json(dataset) -> dict:
+    return {
+        "name": dataset.name, "version": str(dataset.version), "id": dataset.uri, "type": dataset.type,
+        "description": dataset.description, "datastore_uri": dataset.datastore_uri, "uploaded": dataset.uploaded,
+        "created": _iso(dataset.created),
+    }

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import yaml
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -15,8 +14,8 @@ from jobs.submit import submit_job
 from studio import registry, storage
 from studio.api import invoke as azure_invoke
 from studio.api.auth import ApiError, api_view, json_body
-from studio.api.serializers import LOG_FILES, deployment_json, endpoint_json, job_json
-from studio.models import Datastore
+from studio.api.serializers import LOG_FILES, dataset_json, deployment_json, endpoint_json, job_json
+from studio.models import Dataset, Datastore
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 PAGE_SIZE = 100
@@ -113,7 +112,7 @@ def job_files(job) -> tuple[str, ...]:
 @api_view("GET")
 def job_output(request, job, file):
     job = get_object_or_404(BatchJob, name=job)
-    if file not in job_files(job) and not file.startswith("logs/mini-batches/"):
+    if file not in job_files(job) and not (file.startswith("logs/mini-batches/") and file.endswith(".log")):
         raise Http404(f"Job {job.name} has no output named '{file}'.")
     try:
         store = Datastore.objects.get(name=job.output_datastore).client()
@@ -132,26 +131,7 @@ def model_list(request):
     return JsonResponse({"value": [{key: m[key] for key in ("name", "description", "versions", "latest")} for m in models]})
 
 
-def _dataset_model():
-    """The data engineer's Dataset model, once it exists."""
-    try:
-        return apps.get_model("studio", "Dataset")
-    except LookupError:
-        return None
-
-
-def dataset_json(dataset) -> dict:
-    data = {"name": dataset.name, "version": str(getattr(dataset, "version", "")) or None,
-            "description": getattr(dataset, "description", "")}
-    for attr in ("uri", "path", "datastore", "created"):
-        value = getattr(dataset, attr, None)
-        if value is not None and not callable(value):
-            data[attr] = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return data
-
-
 @api_view("GET")
 def dataset_list(request):
-    model = _dataset_model()
-    rows = model.objects.all() if model else []
-    return JsonResponse({"value": [dataset_json(d) for d in rows]})
+    datasets = Dataset.objects.select_related("datastore")
+    return JsonResponse({"value": [dataset_json(d) for d in _page(request, datasets)]})

@@ -1,6 +1,5 @@
 """`az ml job` for batch jobs: show|stream|download|cancel."""
 
-import sys
 import time
 from pathlib import Path
 
@@ -63,7 +62,7 @@ class Command(AzCommand):
     def handle_stream(self, name, interval, **options):
         """Follow a job until it ends; exit status 0 only when it Completed."""
         job = get_job(name)
-        tty = getattr(self.stdout, "isatty", lambda: False)() or sys.stdout.isatty()
+        tty = self.stdout.isatty()
         last = None
         while True:
             job.refresh_from_db()

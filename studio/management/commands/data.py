@@ -2,6 +2,7 @@
 
 from endpoints import azure_yaml
 from endpoints.management.cli import AzCommand, add_file_arguments, document
+from studio.api.serializers import dataset_json
 
 
 class Command(AzCommand):
@@ -15,7 +16,5 @@ class Command(AzCommand):
 
     def handle_create(self, **options):
         """Register a new version of a dataset."""
-        from studio.api.views import dataset_json
-
         dataset = azure_yaml.register_dataset(document(options, name="name", path="path", type="type"))
         self.print_json(dataset_json(dataset))
