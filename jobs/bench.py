@@ -540,13 +540,13 @@ def report(bench: Bench, scale: Scale, load_before, load_after) -> str:
         f"best of {scale.rounds} round(s)",
         f"machine: {os.cpu_count()} CPUs, load average {load_before:.2f} before, {load_after:.2f} after",
         "",
-        f"{'figure':<58} {'value':>22}  {'target':>9}  result",
-        f"{'-' * 58} {'-' * 22}  {'-' * 9}  ------",
+        f"{'figure':<68} {'value':>24}  {'target':>9}  result",
+        f"{'-' * 68} {'-' * 24}  {'-' * 9}  ------",
     ]
 
     def row(label, value, key=None):
         target, result = verdict(key, r.get(key)) if key else ("", "")
-        lines.append(f"{label:<58} {value:>22}  {target:>9}  {result}")
+        lines.append(f"{label:<68} {value:>24}  {target:>9}  {result}".rstrip())
 
     def breakdown(key):
         if f"{key}_mb_task_ms" not in r:
