@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from jobs import inputs, queue
+from jobs.signals import ensure_reclaim
 from jobs.models import BatchJob, MiniBatch, Status, new_job_name
 from studio import storage
 from studio.models import Datastore
@@ -50,5 +51,6 @@ def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, 
             output_datastore=store.name, output_path=folder, status=Status.QUEUED,
             files_total=len(resolved.files), mini_batches_total=len(batches), created_by=user, request_id=request_id or "")
         MiniBatch.objects.bulk_create(MiniBatch(job=job, index=i, files=files) for i, files in enumerate(batches))
+        ensure_reclaim(job.compute)
         transaction.on_commit(lambda: queue.dispatch_later(job))
     return job

@@ -126,3 +126,15 @@ def test_a_lost_worker_on_the_last_attempt_fails_the_files(endpoint, demo_data):
     drive(job)
     assert job.status == Status.COMPLETED and job.files_failed == len(mb.files)
     assert "WorkerLost" in read_output(job, "logs/error_summary.csv").decode()
+
+
+def test_every_cluster_a_job_runs_on_gets_a_reclaim_schedule(endpoint, demo_data):
+    from django_q.models import Schedule
+
+    from endpoints.models import BatchDeployment
+
+    BatchDeployment.objects.filter(pk=endpoint.default_deployment_id).update(compute="gpu-cluster")
+    endpoint.default_deployment.refresh_from_db()
+    submit_job(endpoint, input_uri=demo_data)
+    submit_job(endpoint, input_uri=demo_data)
+    assert Schedule.objects.filter(func="jobs.tasks.reclaim_stale", cluster="gpu-cluster").count() == 1
