@@ -68,3 +68,14 @@ def test_cancel_cancels_once(job):
 def test_an_unknown_job_is_an_error():
     with pytest.raises(CommandError, match="There is no job named 'nope'"):
         run("job", "show", "-n", "nope")
+
+
+@pytest.mark.integration
+def test_a_script_invokes_streams_and_downloads_a_real_job(endpoint, demo_data, qcluster, tmp_path):
+    name = run("batch_endpoint", "invoke", "-n", endpoint.name, "--input", demo_data).strip()
+    out = run("job", "stream", "-n", name, "--interval", "0.2")
+    assert f"Job {name} Completed" in out, qcluster.output()[-3000:]
+    assert "100%  Completed" in out and "mini-batches 3/3 (0 failed)" in out
+    run("job", "download", "-n", name, "-p", str(tmp_path))
+    lines = (tmp_path / name / "predictions.csv").read_text().splitlines()
+    assert lines[0] == "row,prediction,file_name" and len(lines) == 151
