@@ -1,7 +1,6 @@
 """What the `az ml`-like management commands share: subcommands, JSON output, errors as CommandError."""
 
 import json
-from functools import wraps
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -49,22 +48,6 @@ def document(options, **names) -> azure_yaml.Document:
         if options.get(option):
             doc.set(key, options[option])
     return doc
-
-
-def needs(*option_names):
-    """Refuse a subcommand early when a required option is missing (argparse cannot: it differs by subcommand)."""
-
-    def decorate(method):
-        @wraps(method)
-        def wrapper(self, **options):
-            missing = [f"--{n.replace('_', '-')}" for n in option_names if not options.get(n)]
-            if missing:
-                raise CommandError(f"{' and '.join(missing)} required.")
-            return method(self, **options)
-
-        return wrapper
-
-    return decorate
 
 
 def build_environment(command, env):

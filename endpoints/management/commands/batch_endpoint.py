@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from endpoints import azure_yaml
-from endpoints.management.cli import AzCommand, add_file_arguments, document, needs
+from endpoints.management.cli import AzCommand, add_file_arguments, document
 from endpoints.models import OVERRIDABLE, BatchEndpoint
 from jobs.submit import submit_job
 from studio.api.serializers import endpoint_json, job_json
@@ -87,7 +87,6 @@ class Command(AzCommand):
         """List the jobs of an endpoint, newest first."""
         self.print_json([job_json(j, detail=False) for j in get_endpoint(name).jobs.all()])
 
-    @needs("input")
     def handle_invoke(self, name, input, deployment_name=None, output_path=None, request_id="", **options):
         """Start a batch scoring job; prints its name."""
         endpoint = get_endpoint(name)
