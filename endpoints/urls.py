@@ -7,7 +7,12 @@ app_name = "endpoints"
 urlpatterns = [
     path("", views.endpoint_list, name="list"),
     path("create/", views.endpoint_create, name="create"),
+    path("create/<slug:step>/", views.wizard_step, name="wizard"),
     path("<str:name>/", views.endpoint_detail, name="detail"),
     path("<str:name>/runs/", job_views.endpoint_runs, name="runs"),
     path("<str:name>/jobs/create/", job_views.job_create, name="create-job"),
+    path("<str:name>/default/", views.default_update, name="default"),
+    path("<str:name>/delete/", views.endpoint_delete, name="delete"),
+    path("<str:name>/deployments/add/", views.deployment_add, name="add-deployment"),
+    path("<str:name>/deployments/<str:deployment>/delete/", views.deployment_delete, name="delete-deployment"),
 ]

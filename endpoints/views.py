@@ -1,8 +1,15 @@
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from endpoints.forms import EndpointWithDeploymentForm
+from endpoints import wizard
+from endpoints.forms import DefaultDeploymentForm, deployment_delete_refusal
 from endpoints.models import BatchEndpoint
+
+
+def _get_endpoint(name):
+    return get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
 
 
 def endpoint_list(request):
@@ -10,20 +17,104 @@ def endpoint_list(request):
     return render(request, "endpoints/list.html", {"endpoints": endpoints})
 
 
-def endpoint_create(request):
-    form = EndpointWithDeploymentForm(request.POST or None, model=request.GET.get("model"))
-    if request.method == "POST" and form.is_valid():
-        endpoint = form.save(user=request.user)
-        messages.success(request, f"Batch endpoint {endpoint.name} created.")
-        return redirect(endpoint)
-    return render(request, "endpoints/create.html", {"form": form})
-
-
 def endpoint_detail(request, name):
-    endpoint = get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
+    endpoint = _get_endpoint(name)
     return render(request, "endpoints/detail.html", {
         "endpoint": endpoint,
         "deployments": endpoint.deployments.all(),
         "scoring_uri": request.build_absolute_uri(endpoint.scoring_uri_path),
         "tab": "details",
     })
+
+
+def endpoint_create(request):
+    """+ Create, or Deploy to batch endpoint (?model=name:version): a fresh wizard."""
+    state = wizard.start(model=request.GET.get("model", ""))
+    wizard.save(request.session, state)
+    return redirect("endpoints:wizard", step=wizard.steps(state)[0])
+
+
+def deployment_add(request, name):
+    """+ Add deployment: the same wizard with the endpoint fixed."""
+    endpoint = _get_endpoint(name)
+    state = wizard.start(endpoint=endpoint.name)
+    wizard.save(request.session, state)
+    return redirect("endpoints:wizard", step=wizard.steps(state)[0])
+
+
+def wizard_step(request, step):
+    state = wizard.load(request.session)
+    if state is None:
+        return redirect("endpoints:create")
+    active = wizard.steps(state)
+    if step not in active:
+        raise Http404("No such step in this wizard.")
+    if step == "review":
+        return _wizard_review(request, state)
+    form = wizard.build_form(step, state, *((request.POST, request.FILES) if request.method == "POST" else ()))
+    if request.method == "POST":
+        if "back" in request.POST:
+            wizard.remember(state, step, request.POST)
+            wizard.save(request.session, state)
+            return redirect("endpoints:wizard", step=wizard.neighbour(state, step, -1))
+        if form.is_valid():
+            wizard.accept(state, step, form, request.POST)
+            wizard.save(request.session, state)
+            return redirect("endpoints:wizard", step=wizard.neighbour(state, step, +1))
+    return _render_wizard(request, state, step, {"form": form})
+
+
+def _wizard_review(request, state):
+    checked, bad_step = wizard.check_all(state)
+    if bad_step:
+        messages.warning(request, f"Check the {wizard.TITLES[bad_step]} step again.")
+        return redirect("endpoints:wizard", step=bad_step)
+    if request.method == "POST":
+        if "back" in request.POST:
+            return redirect("endpoints:wizard", step=wizard.neighbour(state, "review", -1))
+        endpoint = wizard.create(state, checked, user=request.user)
+        wizard.clear(request.session)
+        deployment = checked["deployment"].cleaned_data["name"]
+        messages.success(request, f"Deployment {deployment} created on batch endpoint {endpoint.name}.")
+        return redirect(endpoint)
+    return _render_wizard(request, state, "review", {"summary": wizard.summary(state, checked)})
+
+
+def _render_wizard(request, state, step, context):
+    active = wizard.steps(state)
+    context.update({
+        "step": step, "title": wizard.TITLES[step], "fixed_endpoint": state["endpoint"],
+        "steps": [{"slug": s, "title": wizard.TITLES[s], "done": active.index(s) < active.index(step)} for s in active],
+        "code_generated": state["is_mlflow"], "first": active[0] == step,
+    })
+    return render(request, "endpoints/wizard.html", context)
+
+
+def default_update(request, name):
+    endpoint = _get_endpoint(name)
+    form = DefaultDeploymentForm(request.POST or None, endpoint=endpoint)
+    if request.method == "POST" and form.is_valid():
+        deployment = form.save()
+        messages.success(request, f"{deployment.name} is now the default deployment of {endpoint.name}.")
+        return redirect(endpoint)
+    return render(request, "endpoints/default.html", {"endpoint": endpoint, "form": form})
+
+
+def endpoint_delete(request, name):
+    endpoint = _get_endpoint(name)
+    if request.method == "POST":
+        endpoint.delete()
+        messages.success(request, f"Batch endpoint {name} and its deployments were deleted. Its jobs stay listed under Jobs.")
+        return redirect("endpoints:list")
+    return render(request, "endpoints/delete.html", {"endpoint": endpoint, "deployments": endpoint.deployments.all()})
+
+
+def deployment_delete(request, name, deployment):
+    endpoint = _get_endpoint(name)
+    target = get_object_or_404(endpoint.deployments, name=deployment)
+    refusal = deployment_delete_refusal(target)
+    if request.method == "POST" and not refusal:
+        target.delete()
+        messages.success(request, f"Deployment {deployment} was deleted from {endpoint.name}.")
+        return redirect(endpoint)
+    return render(request, "endpoints/delete_deployment.html", {"endpoint": endpoint, "deployment": target, "refusal": refusal})

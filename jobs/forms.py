@@ -1,26 +1,139 @@
 from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse
 
+from endpoints.models import OVERRIDABLE
+from jobs.inputs import datastore_uri
+from jobs.models import BatchJob, Status
 from studio import storage
-from studio.models import Datastore
+from studio.models import Dataset, Datastore
+
+INPUT_TYPES = [("dataset", "Dataset"), ("datastore", "Datastore"), ("url", "Public path")]
+
+
+def _datastore_choices():
+    Datastore.get_default()
+    return [(d.name, d.name) for d in Datastore.objects.all()]
+
+
+def _optional_int(label, min_value, max_value=None):
+    return forms.IntegerField(label=label, required=False, min_value=min_value, max_value=max_value)
 
 
 class CreateJobForm(forms.Form):
     deployment = forms.ChoiceField(label="Deployment")
-    datastore = forms.ChoiceField(label="Datastore")
-    path = forms.CharField(label="Path", help_text="A folder or a file in the datastore. Files in nested folders are not scored.")
+    override = forms.BooleanField(label="Override deployment settings", required=False)
+    instance_count = _optional_int("Instance count", 1, 64)
+    mini_batch_size = _optional_int("Mini batch size", 1)
+    max_retries = _optional_int("Max retries", 0, 100)
+    timeout = _optional_int("Scoring timeout (seconds)", 1, 86400)
+    error_threshold = _optional_int("Error threshold", -1)
+    output_file_name = forms.CharField(label="Output file name", required=False, max_length=255)
+
+    input_type = forms.ChoiceField(label="Input data type", choices=INPUT_TYPES, initial="datastore",
+                                   widget=forms.RadioSelect)
+    dataset = forms.ChoiceField(label="Registered dataset", required=False)
+    input_datastore = forms.ChoiceField(label="Input datastore", required=False)
+    input_path = forms.CharField(label="Input path", required=False, max_length=1000,
+                                 help_text="A folder or one file. Files in nested folders are not scored.")
+    url = forms.URLField(label="Public URL", required=False, assume_scheme="https",
+                         help_text="An http(s) URL of a file, or of a public blob container or folder.")
+
+    enable_output = forms.BooleanField(label="Enable output configuration", required=False)
+    output_datastore = forms.ChoiceField(label="Output datastore", required=False)
+    output_path = forms.CharField(label="Output path", required=False, max_length=1000,
+                                  help_text="A folder; by default jobs/<job name> in the default datastore.")
 
     def __init__(self, *args, endpoint, **kwargs):
         super().__init__(*args, **kwargs)
         self.endpoint = endpoint
-        self.fields["deployment"].choices = [(d.name, d.name + (" (default)" if d.is_default else "")) for d in endpoint.deployments.all()]
-        if endpoint.default_deployment:
-            self.fields["deployment"].initial = endpoint.default_deployment.name
-        Datastore.get_default()
-        self.fields["datastore"].choices = [(d.name, d.name) for d in Datastore.objects.all()]
-        self.fields["datastore"].initial = Datastore.get_default().name
+        deployments = list(endpoint.deployments.all())
+        self.fields["deployment"].choices = [(d.name, d.name + (" (default)" if d.is_default else "")) for d in deployments]
+        default = endpoint.default_deployment
+        if default:
+            self.fields["deployment"].initial = default.name
+            for key in OVERRIDABLE:  # what an empty override keeps
+                self.fields[key].widget.attrs["placeholder"] = getattr(default, key)
+        self.fields["dataset"].choices = [("", "—")] + [(d.uri, f"{d.name}:{d.version}") for d in Dataset.objects.all()]
+        stores = _datastore_choices()
+        default_store = Datastore.get_default().name
+        for name in ("input_datastore", "output_datastore"):
+            self.fields[name].choices = stores
+            self.fields[name].initial = default_store
+        self.fields["input_datastore"].widget.attrs.update({
+            "data-browse": self._browse_url("__name__"), "data-browse-target": "#datastore-browser"})
 
-    def clean_path(self):
-        return storage.clean_path(self.cleaned_data["path"])
+    @staticmethod
+    def _browse_url(store):
+        return reverse("datastore-browse", args=[store]) + "?target=id_input_path&fill=path"
 
-    def input_uri(self):
-        return f"azureml://datastores/{self.cleaned_data['datastore']}/paths/{self.cleaned_data['path']}"
+    def browse_url(self):
+        """The datastore browser of the chosen input datastore (it fills Input path when a file is picked)."""
+        return self._browse_url(self["input_datastore"].value() or Datastore.get_default().name)
+
+    @property
+    def override_fields(self):
+        return [self[key] for key in OVERRIDABLE]
+
+    def clean_input_path(self):
+        return storage.clean_path(self.cleaned_data["input_path"])
+
+    def clean_output_path(self):
+        return storage.clean_path(self.cleaned_data["output_path"])
+
+    def clean(self):
+        data = super().clean()
+        required = {"dataset": "dataset", "datastore": "input_path", "url": "url"}.get(data.get("input_type"))
+        if required and not data.get(required) and required not in self.errors:
+            self.add_error(required, "Choose the input data for the job.")
+        if data.get("enable_output") and not data.get("output_path") and "output_path" not in self.errors:
+            self.add_error("output_path", "Give the output folder, or clear Enable output configuration.")
+        return data
+
+    def input_uri(self) -> str:
+        data = self.cleaned_data
+        if data["input_type"] == "dataset":
+            return data["dataset"]
+        if data["input_type"] == "url":
+            return data["url"]
+        return datastore_uri(data["input_datastore"], data["input_path"])
+
+    def overrides(self) -> dict:
+        if not self.cleaned_data["override"]:
+            return {}
+        return {key: self.cleaned_data[key] for key in OVERRIDABLE if self.cleaned_data[key] not in (None, "")}
+
+    def output(self) -> dict:
+        if not self.cleaned_data["enable_output"]:
+            return {}
+        return {"output_datastore": self.cleaned_data["output_datastore"], "output_path": self.cleaned_data["output_path"]}
+
+    def submit(self, user=None) -> BatchJob:
+        """Submit the job; a refusal (input, output exists...) becomes a form error and None is returned."""
+        from jobs.submit import submit_job
+
+        try:
+            return submit_job(self.endpoint, input_uri=self.input_uri(), deployment_name=self.cleaned_data["deployment"],
+                              overrides=self.overrides(), user=user, **self.output())
+        except ValidationError as exc:
+            self.add_error(None, exc)
+            return None
+
+
+class JobFilterForm(forms.Form):
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status")] + list(Status.choices))
+    endpoint = forms.ChoiceField(label="Endpoint", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = BatchJob.objects.order_by("endpoint_name").values_list("endpoint_name", flat=True).distinct()
+        self.fields["endpoint"].choices = [("", "Any endpoint")] + [(n, n) for n in names]
+
+    def filter(self, jobs):
+        if not self.is_valid():
+            return jobs
+        if self.cleaned_data["status"]:
+            jobs = jobs.filter(status=self.cleaned_data["status"])
+        if self.cleaned_data["endpoint"]:
+            jobs = jobs.filter(endpoint_name=self.cleaned_data["endpoint"])
+        return jobs

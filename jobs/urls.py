@@ -8,4 +8,5 @@ urlpatterns = [
     path("<str:name>/", views.job_detail, name="detail"),
     path("<str:name>/cancel/", views.job_cancel, name="cancel"),
     path("<str:name>/download/<path:file>", views.job_download, name="download"),
+    path("<str:name>/logs/<path:file>", views.job_log, name="log"),
 ]

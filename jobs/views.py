@@ -1,3 +1,6 @@
+import csv
+import io
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -7,19 +10,27 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
-from jobs.forms import CreateJobForm
-from jobs.models import FINISHED, BatchJob
-from jobs.submit import submit_job
+from jobs import queue
+from jobs.forms import CreateJobForm, JobFilterForm
+from jobs.models import FINISHED, BatchJob, MiniBatch, Status
 from studio import storage
 from studio.models import Datastore
 
 PAGE_SIZE = 25
+PREVIEW_ROWS = 10
+LOG_FILES = ("logs/job_progress_overview.txt", "logs/job_result.txt", "logs/error_summary.csv", "logs/mini-batches.csv")
+LOG_MAX_BYTES = 256 * 1024
+
+
+def _live(response, live):
+    """htmx polling goes on while something runs, and stops (286) with the last fragment."""
+    return response if live else HttpResponseStopPolling(response.content)
 
 
 def job_list(request):
-    jobs = BatchJob.objects.all()
-    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "jobs/list.html", {"page": page})
+    filters = JobFilterForm(request.GET or None)
+    page = Paginator(filters.filter(BatchJob.objects.all()), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "jobs/list.html", {"page": page, "filters": filters})
 
 
 def endpoint_runs(request, name):
@@ -27,41 +38,79 @@ def endpoint_runs(request, name):
     page = Paginator(endpoint.jobs.all(), PAGE_SIZE).get_page(request.GET.get("page"))
     live = any(job.status not in FINISHED for job in page)
     context = {"endpoint": endpoint, "page": page, "live": live, "tab": "runs"}
-    if request.htmx:
-        response = render(request, "jobs/_runs_table.html", context)
-        return response if live else HttpResponseStopPolling(response.content)
+    if request.htmx and request.htmx.target == "runs":
+        return _live(render(request, "jobs/_runs_table.html", context), live)
     return render(request, "endpoints/runs.html", context)
 
 
 def job_create(request, name):
-    endpoint = get_object_or_404(BatchEndpoint, name=name)
+    endpoint = get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
     form = CreateJobForm(request.POST or None, endpoint=endpoint)
     if request.method == "POST" and form.is_valid():
-        try:
-            job = submit_job(endpoint, input_uri=form.input_uri(), deployment_name=form.cleaned_data["deployment"], user=request.user)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
+        job = form.submit(user=request.user)
+        if job:
             messages.success(request, f"Job {job.name} submitted.")
             return redirect(job)
     return render(request, "jobs/create.html", {"form": form, "endpoint": endpoint})
 
 
+def _get_job(name):
+    return get_object_or_404(BatchJob.objects.select_related("endpoint"), name=name)
+
+
+def _store(job):
+    store = Datastore.objects.filter(name=job.output_datastore).first()
+    if store is None:
+        raise Http404(f"The output datastore {job.output_datastore} no longer exists.")
+    return store.client()
+
+
+def _preview(job):
+    """The first rows of the output file, or (None, reason) when there is nothing to show."""
+    if job.status != Status.COMPLETED or not job.output_file_path:
+        return None, ""
+    try:
+        with _store(job).open(job.output_file_path) as handle:
+            reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8", errors="replace"))
+            rows = [row for _, row in zip(range(PREVIEW_ROWS + 1), reader)]
+    except (storage.StorageError, ValidationError, Http404) as exc:
+        return None, str(exc)
+    return {"header": rows[0] if rows else [], "rows": rows[1:]}, ""
+
+
+def _files_done(mini_batches):
+    return sum(len(mb.files) - mb.files_failed for mb in mini_batches if mb.status == MiniBatch.COMPLETED)
+
+
+def _error_summary(mini_batches, limit=50):
+    errors = [{"file": e.get("file", ""), "mini_batch": mb.index, "type": e.get("type", ""), "message": e.get("message", "")}
+              for mb in mini_batches for e in (mb.file_errors or [])]
+    errors += [{"file": "", "mini_batch": mb.index, "type": "Mini-batch", "message": mb.error}
+               for mb in mini_batches if mb.status == MiniBatch.FAILED and mb.error]
+    return errors[:limit], len(errors)
+
+
 def job_detail(request, name):
-    job = get_object_or_404(BatchJob, name=name)
-    context = {"job": job, "mini_batches": job.mini_batches.all()[:500]}
-    if request.htmx:
-        response = render(request, "jobs/_job_status.html", context)
-        return HttpResponseStopPolling(response.content) if job.is_finished else response
+    job = _get_job(name)
+    mini_batches = list(job.mini_batches.all()[:500])
+    seconds = job.duration.total_seconds() if job.duration else 0
+    errors, error_count = _error_summary(mini_batches)
+    preview, preview_error = _preview(job)
+    context = {
+        "job": job, "mini_batches": mini_batches, "files_done": _files_done(mini_batches),
+        "throughput": job.rows_out / seconds if seconds and job.rows_out else None,
+        "errors": errors, "error_count": error_count, "preview": preview, "preview_error": preview_error,
+        "log_files": LOG_FILES,
+    }
+    if request.htmx and request.htmx.target == "job-status":
+        return _live(render(request, "jobs/_job_status.html", context), not job.is_finished)
     return render(request, "jobs/detail.html", context)
 
 
 @require_POST
 def job_cancel(request, name):
-    job = get_object_or_404(BatchJob, name=name)
+    job = _get_job(name)
     if job.request_cancel():
-        from jobs import queue
-
         queue.dispatch_later(job)
         messages.info(request, f"Cancel requested for {job.name}.")
     else:
@@ -69,15 +118,35 @@ def job_cancel(request, name):
     return redirect(job)
 
 
-def job_download(request, name, file):
-    job = get_object_or_404(BatchJob, name=name)
-    allowed = {job.settings.get("output_file_name"), "logs/job_progress_overview.txt", "logs/job_result.txt",
-               "logs/error_summary.csv", "logs/mini-batches.csv"}
-    if file not in allowed and not file.startswith("logs/mini-batches/"):
+def _output_file(job, file):
+    """A file of the job's output folder that may be shown or downloaded: the output file and the logs."""
+    allowed = file == job.settings.get("output_file_name") or file in LOG_FILES or (
+        file.startswith("logs/mini-batches/") and file.endswith(".log"))
+    if not allowed:
         raise Http404("No such output.")
-    store = Datastore.objects.get(name=job.output_datastore).client()
     try:
-        handle = store.open(f"{job.output_path.rstrip('/')}/{storage.clean_path(file)}")
-    except (storage.StorageError, ValidationError) as exc:
+        return f"{job.output_path.rstrip('/')}/{storage.clean_path(file)}"
+    except ValidationError as exc:
+        raise Http404(str(exc)) from exc
+
+
+def job_download(request, name, file):
+    job = _get_job(name)
+    try:
+        handle = _store(job).open(_output_file(job, file))
+    except storage.StorageError as exc:
         raise Http404(str(exc)) from exc
     return FileResponse(handle, as_attachment=True, filename=file.rsplit("/", 1)[-1])
+
+
+def job_log(request, name, file):
+    """The logs viewer: one log file as text, as a page or (htmx) into the job page's viewer."""
+    job = _get_job(name)
+    try:
+        with _store(job).open(_output_file(job, file)) as handle:
+            data = handle.read(LOG_MAX_BYTES + 1)
+        text, error = data[:LOG_MAX_BYTES].decode("utf-8", errors="replace"), ""
+    except storage.StorageError:
+        text, error = "", f"{file} is not written yet: logs appear as mini-batches finish."
+    context = {"job": job, "file": file, "text": text, "error": error, "truncated": len(data) > LOG_MAX_BYTES if text else False}
+    return render(request, "jobs/_log.html" if request.htmx else "jobs/log.html", context)

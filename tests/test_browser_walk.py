@@ -21,17 +21,21 @@ def test_newcomer_scores_the_demo_data_in_the_browser(page, live_server, user, d
     page.get_by_role("link", name="Deploy to batch endpoint").click()
 
     page.get_by_label("Endpoint name").fill("iris-walk")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next").click()  # Model: the demo model, already chosen
     page.get_by_label("Deployment name").fill("blue")
     page.get_by_label("Mini batch size").fill("2")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next").click()  # Compute: cpu-cluster, 1 instance
     page.get_by_role("button", name="Create").click()
     page.get_by_role("heading", name="iris-walk").wait_for()
 
     page.get_by_role("link", name="+ Create job").click()
-    page.get_by_label("Path").fill("demo/iris")
+    page.get_by_label("Input path").fill("demo/iris")
     page.get_by_role("button", name="Create").click()
     page.get_by_role("status").filter(has_text="submitted").wait_for()
 
-    page.get_by_role("link", name="iris-walk").click()  # back to the endpoint's Runs tab
+    page.get_by_role("link", name="iris-walk", exact=True).click()  # back to the endpoint's Runs tab
     page.get_by_role("cell", name="Completed").wait_for(timeout=90000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "runs-tab.png"), full_page=True)

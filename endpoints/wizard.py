@@ -1,0 +1,164 @@
+"""The create-endpoint / deploy-model / add-deployment wizard: which steps apply, the state kept in the
+session between steps, and the save at the end. No HTTP here: endpoints.views drives it."""
+
+from django.db import transaction
+
+from endpoints import forms
+from endpoints.models import BatchEndpoint
+from studio import registry
+
+SESSION_KEY = "endpoint_wizard"
+TITLES = {
+    "endpoint": "Endpoint", "model": "Model", "deployment": "Deployment", "code": "Code + environment",
+    "compute": "Compute", "review": "Review",
+}
+ALL_STEPS = list(TITLES)
+
+
+def start(*, model: str = "", endpoint: str = "") -> dict:
+    """A fresh wizard: from + Create, from a model (endpoint New or Existing), or from an endpoint (+ Add deployment)."""
+    state = {"endpoint": endpoint, "allow_existing": bool(model), "data": {}, "is_mlflow": True, "code": {}}
+    if model:
+        state["data"]["model"] = {"model": model}
+        state["is_mlflow"] = _is_mlflow(model)
+    return state
+
+
+def load(session) -> dict | None:
+    return session.get(SESSION_KEY)
+
+
+def save(session, state: dict):
+    session[SESSION_KEY] = state
+    session.modified = True
+
+
+def clear(session):
+    session.pop(SESSION_KEY, None)
+
+
+def _is_mlflow(label: str) -> bool:
+    name, _, version = label.rpartition(":")
+    try:
+        return registry.get_version(name, version).is_mlflow
+    except registry.RegistryError:
+        return True
+
+
+def steps(state: dict) -> list[str]:
+    skipped = set()
+    if state["endpoint"]:
+        skipped.add("endpoint")
+    if state["is_mlflow"]:
+        skipped.add("code")
+    return [s for s in ALL_STEPS if s not in skipped]
+
+
+def neighbour(state: dict, step: str, offset: int) -> str | None:
+    active = steps(state)
+    index = active.index(step) + offset
+    return active[index] if 0 <= index < len(active) else None
+
+
+def target_endpoint(state: dict) -> BatchEndpoint | None:
+    """The existing endpoint the deployment goes to, or None when the wizard creates a new one."""
+    name = state["endpoint"]
+    if not name:
+        chosen = state["data"].get("endpoint", {})
+        if chosen.get("endpoint_mode") == forms.EndpointStepForm.EXISTING:
+            name = chosen.get("existing_endpoint")
+    return BatchEndpoint.objects.filter(name=name).first() if name else None
+
+
+def build_form(step: str, state: dict, data=None, files=None):
+    """The step's form: bound to what was posted, else showing what was entered before."""
+    kwargs = {"data": data, "files": files} if data is not None else {"initial": state["data"].get(step, {})}
+    if step == "endpoint":
+        return forms.EndpointStepForm(allow_existing=state["allow_existing"], **kwargs)
+    if step == "model":
+        return forms.ModelStepForm(**kwargs)
+    if step == "deployment":
+        endpoint = target_endpoint(state)
+        return forms.DeploymentStepForm(endpoint=endpoint, offer_default=endpoint is not None, **kwargs)
+    if step == "code":
+        return forms.CodeStepForm(stored_script=state["code"].get("scoring_script", ""), **kwargs)
+    if step == "compute":
+        return forms.ComputeStepForm(**kwargs)
+    raise KeyError(step)
+
+
+def remember(state: dict, step: str, posted) -> None:
+    """Keep what was typed in a step (also when leaving it with Back, unchecked)."""
+    state["data"][step] = {k: v for k, v in posted.items() if k not in ("csrfmiddlewaretoken", "back", "next")}
+
+
+def accept(state: dict, step: str, form, posted) -> None:
+    """A valid step: keep its values and what they imply for the following steps."""
+    remember(state, step, posted)
+    if step == "model":
+        state["is_mlflow"] = form.model_version.is_mlflow
+    if step == "code":
+        if form.stored:
+            state["code"] = {"code_path": form.stored[0], "scoring_script": form.stored[1]}
+    if step == "endpoint" and state["data"]["endpoint"].get("endpoint_mode") == forms.EndpointStepForm.EXISTING:
+        state["data"]["endpoint"]["endpoint_name"] = ""
+
+
+def check_all(state: dict):
+    """Re-check every step before creating (a name may have been taken meanwhile): the forms, or the first bad step."""
+    checked = {}
+    for step in steps(state)[:-1]:
+        form = build_form(step, state, data=state["data"].get(step, {}))
+        if not form.is_valid():
+            return checked, step
+        checked[step] = form
+    return checked, None
+
+
+def summary(state: dict, checked: dict) -> list[tuple[str, list[tuple[str, object]]]]:
+    """What the Review step shows: each step's labels and values."""
+    sections = []
+    for step, form in checked.items():
+        rows = [(form.fields[name].label, _display(form, name)) for name in form.fields
+                if name not in ("endpoint_mode", "scoring_script") and form.cleaned_data.get(name) not in (None, "", {})]
+        if step == "code":
+            rows.insert(0, ("Scoring script", state["code"].get("scoring_script")))
+        sections.append((TITLES[step], rows))
+    if state["is_mlflow"]:
+        sections.insert(-1, (TITLES["code"], [("Scoring script and environment", "generated for the MLflow model")]))
+    if state["endpoint"]:
+        sections.insert(0, (TITLES["endpoint"], [("Existing endpoint", state["endpoint"])]))
+    return sections
+
+
+def _display(form, name):
+    value = form.cleaned_data[name]
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return value
+
+
+def create(state: dict, checked: dict, user=None):
+    """Create the endpoint (when new) and the deployment; returns the endpoint."""
+    endpoint = target_endpoint(state)
+    model_name, model_version = checked["model"].cleaned_data["model"].rsplit(":", 1)
+    with transaction.atomic():
+        if endpoint is None:
+            data = checked["endpoint"].cleaned_data
+            endpoint = BatchEndpoint.objects.create(name=data["endpoint_name"], description=data["description"],
+                                                    created_by=user)
+        deployment = checked["deployment"].save(commit=False)
+        deployment.endpoint = endpoint
+        deployment.model_name, deployment.model_version = model_name, model_version
+        if "code" in checked:
+            deployment.code_path = state["code"]["code_path"]
+            deployment.scoring_script = state["code"]["scoring_script"]
+            deployment.environment = checked["code"].cleaned_data["environment"]
+        deployment.compute = checked["compute"].cleaned_data["compute"]
+        deployment.instance_count = checked["compute"].cleaned_data["instance_count"]
+        deployment.save()
+        if endpoint.default_deployment_id is None or checked["deployment"].cleaned_data.get("make_default"):
+            endpoint.set_default(deployment)
+    return endpoint

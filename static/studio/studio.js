@@ -1,0 +1,25 @@
+// Small progressive enhancements; every page works without this file.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const text = document.querySelector(button.dataset.copy)?.textContent.trim() || "";
+  const done = () => { button.textContent = "Copied"; setTimeout(() => { button.textContent = "Copy"; }, 2000); };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done);
+  } else {
+    const area = Object.assign(document.createElement("textarea"), { value: text });
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+    done();
+  }
+});
+
+// A datastore choice reloads the datastore browser beside it (see jobs/create.html).
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("select[data-browse]");
+  if (!select || !window.htmx) return;
+  const url = select.dataset.browse.replace("__name__", encodeURIComponent(select.value));
+  htmx.ajax("GET", url, { target: select.dataset.browseTarget, swap: "innerHTML" });
+});

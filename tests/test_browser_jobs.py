@@ -1,0 +1,71 @@
+"""+ Create job with overrides and an output location, the job page while it runs and once Completed
+(progress, outputs preview, logs viewer), the Runs tab, /jobs/ filters, and Cancel."""
+
+import pytest
+
+from jobs.models import BatchJob, Status
+from tests.conftest import sign_in
+from tests.fixtures_ui import screenshot
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.integration
+def test_create_job_with_overrides_and_output_then_watch_it(page, live_server, user, endpoint, demo_data, qcluster):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.name}/")
+    page.get_by_role("link", name="+ Create job").click()
+
+    assert page.get_by_label("Deployment", exact=True).input_value() == "blue"
+    assert not page.get_by_label("Mini batch size").is_visible()
+    page.get_by_label("Override deployment settings").check()
+    page.get_by_label("Mini batch size").fill("1")
+    page.get_by_label("Datastore", exact=True).check()
+    page.locator("#datastore-browser").get_by_text("demo").wait_for()  # the datastore browser
+    page.get_by_label("Input path").fill("demo/iris")
+    page.get_by_label("Enable output configuration").check()
+    page.get_by_label("Output path").fill("results/browser")
+    screenshot(page, "create-job")
+    page.get_by_role("button", name="Create").click()
+
+    page.get_by_role("status").filter(has_text="submitted").wait_for()
+    page.get_by_role("link", name="Download predictions.csv").wait_for(timeout=90000)  # htmx polling until Completed
+    page.get_by_text("Mini-batches: 5 done, 0 failed, 5 total").wait_for()
+    page.get_by_role("table", name="First rows of predictions.csv").wait_for()
+    assert page.get_by_role("button", name="Cancel").count() == 0
+    page.get_by_role("link", name="Logs of mini-batch 0").click()
+    page.locator("#log-viewer").get_by_text("logs/mini-batches/0.log").wait_for()
+    screenshot(page, "job-page")
+
+    job = BatchJob.objects.get()
+    assert job.status == Status.COMPLETED and job.overrides == {"mini_batch_size": 1}
+    assert job.output_path == "results/browser"
+
+    page.get_by_role("link", name=f"Runs of {endpoint.name}").click()
+    page.get_by_role("cell", name="Completed").wait_for()
+    screenshot(page, "runs-tab")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Jobs").click()
+    page.get_by_label("Status").select_option("Failed")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_text("No jobs match these filters.").wait_for()
+    page.get_by_label("Status").select_option("Completed")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("link", name=job.name).wait_for()
+    screenshot(page, "jobs")
+
+
+def test_cancel_a_job_that_has_not_finished(page, live_server, user, endpoint, demo_data):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.name}/jobs/create/")
+    page.get_by_label("Input path").fill("demo/iris")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_role("status").filter(has_text="submitted").wait_for()
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("status").filter(has_text="Cancel requested").wait_for()
+    assert BatchJob.objects.get().status in (Status.CANCEL_REQUESTED, Status.CANCELED)
+
+
+def test_home_lists_recent_jobs_and_endpoints(page, live_server, user, endpoint):
+    sign_in(page, live_server)
+    page.get_by_role("link", name=endpoint.name).wait_for()
+    screenshot(page, "home")

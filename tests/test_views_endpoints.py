@@ -1,0 +1,89 @@
+"""The endpoint pages: list, Details, Update default deployment, Delete (endpoint and deployment)."""
+
+import pytest
+
+from endpoints.models import BatchDeployment, BatchEndpoint
+from jobs.models import BatchJob
+from tests.fixtures_ui import second_deployment  # noqa: F401
+
+
+@pytest.mark.django_db
+def test_the_list_says_what_to_do_when_empty(signed_in):
+    response = signed_in.get("/endpoints/")
+    assert "No batch endpoints yet" in response.content.decode()
+    assert 'href="/endpoints/create/"' in response.content.decode()
+
+
+def test_the_list_shows_endpoints(signed_in, endpoint):
+    response = signed_in.get("/endpoints/")
+    assert f'href="/endpoints/{endpoint.name}/"' in response.content.decode()
+
+
+def test_details_show_attributes_and_deployments(signed_in, endpoint):
+    page = signed_in.get(f"/endpoints/{endpoint.name}/").content.decode()
+    for text in ("Iris scoring", f"http://testserver/api/v1/endpoints/{endpoint.name}/jobs", "Copy scoring URI",
+                 "Authentication type", "Succeeded", "Last updated on", "blue", "iris-classifier:1",
+                 "generated (MLflow)", "cpu-cluster", "Default", "+ Create job", "+ Add deployment",
+                 "Update default deployment", "Delete"):
+        assert text in page, text
+
+
+def test_details_of_an_unknown_endpoint_are_404(signed_in, db):
+    assert signed_in.get("/endpoints/nope/").status_code == 404
+
+
+def test_update_default_deployment(signed_in, endpoint, second_deployment):
+    page = signed_in.get(f"/endpoints/{endpoint.name}/default/").content.decode()
+    assert '<option value="blue" selected>' in page
+    response = signed_in.post(f"/endpoints/{endpoint.name}/default/", {"deployment": "green"})
+    assert response.status_code == 302 and response["Location"] == f"/endpoints/{endpoint.name}/"
+    endpoint.refresh_from_db()
+    assert endpoint.default_deployment == second_deployment
+
+
+def test_update_default_refuses_unknown_deployments(signed_in, endpoint):
+    response = signed_in.post(f"/endpoints/{endpoint.name}/default/", {"deployment": "nope"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_delete_endpoint_asks_first_and_keeps_jobs(signed_in, endpoint):
+    BatchJob.objects.create(endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue",
+                            input_uri="x", output_datastore="workspaceblobstore", output_path="jobs/x")
+    page = signed_in.get(f"/endpoints/{endpoint.name}/delete/").content.decode()
+    assert "deletes all its deployments too" in page and "(blue)" in page
+    assert BatchEndpoint.objects.exists()
+    response = signed_in.post(f"/endpoints/{endpoint.name}/delete/")
+    assert response["Location"] == "/endpoints/"
+    assert not BatchEndpoint.objects.exists() and not BatchDeployment.objects.exists()
+    job = BatchJob.objects.get()
+    assert job.endpoint is None and job.endpoint_name == endpoint.name
+    assert endpoint.name in signed_in.get("/jobs/").content.decode()
+
+
+def test_the_default_deployment_cannot_be_deleted_while_others_exist(signed_in, endpoint, second_deployment):
+    url = f"/endpoints/{endpoint.name}/deployments/blue/delete/"
+    assert "is the default deployment" in signed_in.get(url).content.decode()
+    response = signed_in.post(url)
+    assert response.status_code == 200
+    assert "Choose another default deployment" in response.content.decode()
+    assert endpoint.deployments.count() == 2
+
+
+def test_another_deployment_can_be_deleted(signed_in, endpoint, second_deployment):
+    response = signed_in.post(f"/endpoints/{endpoint.name}/deployments/green/delete/")
+    assert response["Location"] == f"/endpoints/{endpoint.name}/"
+    assert list(endpoint.deployments.values_list("name", flat=True)) == ["blue"]
+
+
+def test_the_last_deployment_can_be_deleted(signed_in, endpoint):
+    assert "only deployment" in signed_in.get(f"/endpoints/{endpoint.name}/deployments/blue/delete/").content.decode()
+    signed_in.post(f"/endpoints/{endpoint.name}/deployments/blue/delete/")
+    endpoint.refresh_from_db()
+    assert endpoint.default_deployment is None
+    assert "No deployments yet" in signed_in.get(f"/endpoints/{endpoint.name}/").content.decode()
+
+
+def test_the_model_page_offers_deploy_to_batch_endpoint(signed_in, demo_model, db):
+    page = signed_in.get(f"/models/{demo_model.name}/{demo_model.version}/").content.decode()
+    assert f'href="/endpoints/create/?model={demo_model.name}%3A{demo_model.version}"' in page

@@ -1,0 +1,202 @@
+"""+ Create job, the Runs tab, the job page (progress, errors, logs, outputs, Cancel) and /jobs/, via the test client."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from jobs.models import BatchJob, MiniBatch, Status
+from studio.models import Datastore
+from tests.fixtures_ui import second_deployment  # noqa: F401
+
+INPUT = {"input_type": "datastore", "input_datastore": "workspaceblobstore", "input_path": "demo/iris"}
+
+
+def _create(client, endpoint, **data):
+    return client.post(f"/endpoints/{endpoint.name}/jobs/create/", {"deployment": "blue", **INPUT, **data})
+
+
+def _finished_job(endpoint, **fields):
+    """A Completed job with its output and logs written, as the engine leaves them."""
+    job = BatchJob.objects.create(
+        endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue", input_uri="azureml://datastores/x/paths/y",
+        output_datastore="workspaceblobstore", output_path="jobs/done", status=Status.COMPLETED, files_total=2, files_failed=1,
+        started=timezone.now() - timedelta(seconds=2), finished=timezone.now(),
+        mini_batches_total=1, mini_batches_done=1, rows_out=3, settings={"output_file_name": "predictions.csv"}, **fields)
+    MiniBatch.objects.create(job=job, index=0, files=["a.csv", "b.csv"], status=MiniBatch.COMPLETED, attempts=1, rows_out=3,
+                             files_failed=1, file_errors=[{"file": "b.csv", "type": "ValueError", "message": "invalid literal for int()"}])
+    store = Datastore.get_default().client()
+    store.write("jobs/done/predictions.csv", b"row,prediction,file_name\n0,1,a.csv\n1,2,a.csv\n2,0,a.csv\n")
+    store.write("jobs/done/logs/mini-batches/0.log", b"2026-01-01 INFO scored a.csv\n")
+    return job
+
+
+def test_create_job_preselects_the_default_deployment(signed_in, endpoint, second_deployment):
+    page = signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
+    assert '<option value="blue" selected>blue (default)</option>' in page
+    for label in ("Override deployment settings", "Enable output configuration", "Registered dataset", "Input datastore",
+                  "Input path", "Public URL", "Output datastore", "Output path", "Scoring timeout (seconds)"):
+        assert label in page, label
+    assert '/data/datastores/workspaceblobstore/browse/?target=id_input_path' in page
+
+
+def test_create_job_without_deployments_says_what_to_do(signed_in, endpoint):
+    endpoint.deployments.all().delete()
+    page = signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
+    assert "has no deployments yet" in page and "+ Add deployment" in page
+
+
+def test_create_job_goes_to_the_job_page(signed_in, endpoint, demo_data):
+    response = _create(signed_in, endpoint)
+    job = BatchJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.name}/"
+    assert job.input_uri == "azureml://datastores/workspaceblobstore/paths/demo/iris"
+    assert job.deployment_name == "blue" and job.overrides == {} and job.created_by.username == "alice"
+    assert job.output_path == f"jobs/{job.name}"
+
+
+def test_overrides_count_only_when_asked(signed_in, endpoint, demo_data):
+    _create(signed_in, endpoint, mini_batch_size=1, timeout=90)
+    assert BatchJob.objects.get().overrides == {}
+    _create(signed_in, endpoint, override="on", mini_batch_size=1, timeout=90, output_file_name="")
+    job = BatchJob.objects.first()
+    assert job.overrides == {"mini_batch_size": 1, "timeout": 90}
+    assert job.mini_batches_total == 5 and job.settings["timeout"] == 90
+
+
+def test_output_configuration(signed_in, endpoint, demo_data, second_deployment):
+    _create(signed_in, endpoint, deployment="green", enable_output="on", output_datastore="workspaceblobstore",
+            output_path="results/run-1")
+    job = BatchJob.objects.get()
+    assert (job.deployment_name, job.output_path) == ("green", "results/run-1")
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"input_path": ""}, "Choose the input data for the job."),
+    ({"input_type": "dataset"}, "Choose the input data for the job."),
+    ({"input_type": "url"}, "Choose the input data for the job."),
+    ({"input_path": "../etc"}, "may not contain"),
+    ({"input_path": "missing"}, "does not exist"),
+    ({"enable_output": "on", "output_path": ""}, "Give the output folder"),
+    ({"override": "on", "error_threshold": -2}, "greater than or equal to -1"),
+])
+def test_create_job_refusals_are_shown_on_the_form(signed_in, endpoint, demo_data, data, message):
+    response = _create(signed_in, endpoint, **data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not BatchJob.objects.exists()
+
+
+def test_an_existing_output_file_is_refused_at_submit(signed_in, endpoint, demo_data):
+    Datastore.get_default().client().write("taken/predictions.csv", b"x")
+    response = _create(signed_in, endpoint, enable_output="on", output_datastore="workspaceblobstore", output_path="taken")
+    assert "already exists" in response.content.decode()
+
+
+def test_a_dataset_input(signed_in, endpoint, demo_data):
+    from studio.models import Dataset
+
+    Dataset.objects.create(name="iris", version=1, datastore=Datastore.get_default(), path="demo/iris")
+    assert '<option value="azureml:iris:1">iris:1</option>' in signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
+    _create(signed_in, endpoint, input_type="dataset", dataset="azureml:iris:1")
+    assert BatchJob.objects.get().files_total == 5
+
+
+def test_runs_tab_lists_jobs_newest_first_and_polls_while_one_runs(signed_in, endpoint, demo_data):
+    old = _finished_job(endpoint)
+    _create(signed_in, endpoint)
+    new = BatchJob.objects.exclude(pk=old.pk).get()
+    page = signed_in.get(f"/endpoints/{endpoint.name}/runs/").content.decode()
+    assert page.index(new.name) < page.index(old.name)
+    assert 'hx-trigger="every 2s"' in page
+    for text in ("Queued", "Completed", "blue", "azureml://datastores/workspaceblobstore/paths/demo/iris"):
+        assert text in page
+    fragment = signed_in.get(f"/endpoints/{endpoint.name}/runs/", headers={"HX-Request": "true", "HX-Target": "runs"})
+    assert fragment.status_code == 200 and "<html" not in fragment.content.decode()
+    new.status = Status.COMPLETED
+    new.save()
+    stopped = signed_in.get(f"/endpoints/{endpoint.name}/runs/", headers={"HX-Request": "true", "HX-Target": "runs"})
+    assert stopped.status_code == 286
+    assert 'hx-trigger' not in stopped.content.decode()
+
+
+def test_runs_tab_pages(signed_in, endpoint):
+    for i in range(30):
+        BatchJob.objects.create(endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue", input_uri="x",
+                                output_datastore="workspaceblobstore", output_path=f"jobs/{i}", status=Status.COMPLETED)
+    page = signed_in.get(f"/endpoints/{endpoint.name}/runs/").content.decode()
+    assert "Page 1 of 2" in page and 'href="?page=2"' in page
+    assert "Page 2 of 2" in signed_in.get(f"/endpoints/{endpoint.name}/runs/?page=2").content.decode()
+
+
+def test_runs_tab_empty_state(signed_in, endpoint):
+    assert "No jobs yet" in signed_in.get(f"/endpoints/{endpoint.name}/runs/").content.decode()
+
+
+def test_job_page_shows_progress_errors_outputs_and_logs(signed_in, endpoint):
+    job = _finished_job(endpoint)
+    page = signed_in.get(f"/jobs/{job.name}/").content.decode()
+    for text in ("Completed", "Mini-batches: 1 done, 0 failed, 1 total", "Files: 1 done, 1 failed, 2 total", "1.5 rows/s",
+                 "Error summary", "invalid literal for int()", "Download predictions.csv", "First rows of predictions.csv",
+                 "<th scope=\"col\">prediction</th>", "logs/job_result.txt", "Logs of mini-batch 0"):
+        assert text in page, text
+    assert "Cancel</button>" not in page
+
+
+def test_job_page_polls_until_finished(signed_in, endpoint, demo_data):
+    _create(signed_in, endpoint)
+    job = BatchJob.objects.get()
+    page = signed_in.get(f"/jobs/{job.name}/").content.decode()
+    assert 'hx-trigger="every 2s"' in page and "Cancel</button>" in page
+    headers = {"HX-Request": "true", "HX-Target": "job-status"}
+    assert signed_in.get(f"/jobs/{job.name}/", headers=headers).status_code == 200
+    job.mark_failed("boom")
+    response = signed_in.get(f"/jobs/{job.name}/", headers=headers)
+    assert response.status_code == 286 and "boom" in response.content.decode()
+
+
+def test_cancel_a_running_job(signed_in, endpoint, demo_data):
+    _create(signed_in, endpoint)
+    job = BatchJob.objects.get()
+    assert signed_in.get(f"/jobs/{job.name}/cancel/").status_code == 405
+    response = signed_in.post(f"/jobs/{job.name}/cancel/")
+    assert response["Location"] == f"/jobs/{job.name}/"
+    job.refresh_from_db()
+    assert job.status in (Status.CANCEL_REQUESTED, Status.CANCELED)
+
+
+def test_logs_viewer(signed_in, endpoint):
+    job = _finished_job(endpoint)
+    page = signed_in.get(f"/jobs/{job.name}/logs/logs/mini-batches/0.log").content.decode()
+    assert "scored a.csv" in page and "<html" in page
+    fragment = signed_in.get(f"/jobs/{job.name}/logs/logs/mini-batches/0.log", headers={"HX-Request": "true"})
+    assert "scored a.csv" in fragment.content.decode() and "<html" not in fragment.content.decode()
+    assert "not written yet" in signed_in.get(f"/jobs/{job.name}/logs/logs/job_result.txt").content.decode()
+    assert signed_in.get(f"/jobs/{job.name}/logs/../secret.txt").status_code == 404
+    assert signed_in.get(f"/jobs/{job.name}/logs/other.txt").status_code == 404
+
+
+def test_download_predictions(signed_in, endpoint):
+    job = _finished_job(endpoint)
+    response = signed_in.get(f"/jobs/{job.name}/download/predictions.csv")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"row,prediction,file_name")
+
+
+def test_jobs_list_filters_by_status_and_endpoint(signed_in, endpoint, demo_data):
+    done = _finished_job(endpoint)
+    _create(signed_in, endpoint)
+    queued = BatchJob.objects.exclude(pk=done.pk).get()
+    BatchJob.objects.create(endpoint_name="gone", deployment_name="x", input_uri="x", output_datastore="w", output_path="o")
+    link = 'href="/jobs/{}/"'.format
+    page = signed_in.get("/jobs/?status=Completed").content.decode()
+    assert link(done.name) in page and link(queued.name) not in page
+    page = signed_in.get(f"/jobs/?endpoint={endpoint.name}").content.decode()
+    assert link(done.name) in page and link(queued.name) in page and "gone</td>" not in page
+    assert "No jobs match" in signed_in.get("/jobs/?status=Failed").content.decode()
+
+
+@pytest.mark.django_db
+def test_home_says_what_to_do_first(signed_in):
+    page = signed_in.get("/").content.decode()
+    assert "No jobs yet" in page and "No batch endpoints yet" in page
