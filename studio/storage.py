@@ -296,7 +296,11 @@ class BlobStore:
         path = clean_path(path)
         with self._errors(path):
             downloader = self.client.get_blob_client(path).download_blob()
-        return io.BufferedReader(_StreamReader(downloader.read, self._errors, path), buffer_size=self.CHUNK)
+
+        def read(size):
+            with self._errors(path):
+                return downloader.read(size)
+        return io.BufferedReader(_StreamReader(read), buffer_size=self.CHUNK)
 
     def read_bytes(self, path: str) -> bytes:
         path = clean_path(path)
@@ -347,19 +351,24 @@ class BlobStore:
 
 
 class _StreamReader(io.RawIOBase):
-    """Adapts the SDK's StorageStreamDownloader.read(n) to a raw stream io.BufferedReader can wrap."""
+    """Adapts a read(n) -> bytes function (the SDK's downloader, an HTTP response) to a raw stream that
+    io.BufferedReader can wrap, so callers get read/readline/iteration while data arrives block by block."""
 
-    def __init__(self, read, errors, path):
-        self._read, self._errors, self._path = read, errors, path
+    def __init__(self, read, on_close=None):
+        self._read, self._on_close = read, on_close
 
     def readable(self):
         return True
 
     def readinto(self, buffer) -> int:
-        with self._errors(self._path):
-            data = self._read(len(buffer))
+        data = self._read(len(buffer))
         buffer[:len(data)] = data
         return len(data)
+
+    def close(self):
+        if not self.closed and self._on_close:
+            self._on_close()
+        super().close()
 
 
 def _first_line(exc) -> str:
@@ -432,8 +441,13 @@ class PublicSource:
 
     def open(self, url: str):
         response = self._get(url, stream=True)
-        response.raw.decode_content = True
-        return io.BufferedReader(response.raw, buffer_size=1 << 20)
+
+        def read(size):
+            try:
+                return response.raw.read(size, decode_content=True)
+            except Exception as exc:  # urllib3's errors: a dropped connection, a broken chunk
+                raise StorageError(f"Cannot read {url}: {_first_line(exc)}") from exc
+        return io.BufferedReader(_StreamReader(read, on_close=response.close), buffer_size=1 << 20)
 
     def read_bytes(self, url: str) -> bytes:
         return self._get(url, stream=False).content

@@ -111,3 +111,18 @@ def test_an_unreachable_host_is_named():
 ])
 def test_it_splits_blob_urls(url, expected):
     assert storage.split_blob_url(url) == expected
+
+
+def test_public_urls_are_read_streaming_and_checked_again(azurite, settings):
+    name = _name()
+    azurite.container(name, public=True, files={"p/a.csv": b"x\n1\n2\n"})
+    url = storage.blob_url(azurite.account_url, name, "p/a.csv")
+    source = storage.source_client("")
+    with source.open(url) as fh:
+        assert fh.readline() == b"x\n" and fh.read() == b"1\n2\n"
+    assert source.read_bytes(url) == b"x\n1\n2\n" and source.size(url) == 6
+    with pytest.raises(storage.StorageError, match="HTTP 404"):
+        source.read_bytes(url + ".missing")
+    settings.ALLOW_PRIVATE_URLS = False
+    with pytest.raises(storage.StorageError, match="private, loopback or link-local"):
+        source.read_bytes(url)

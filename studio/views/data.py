@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from jobs.engine import reading
@@ -19,17 +20,20 @@ PREVIEW_MAX_BYTES = 20 * 1024 * 1024
 
 
 def data_home(request):
-    Datastore.get_default()
+    default_store = Datastore.get_default()
     latest = {}
     for ds in Dataset.objects.select_related("datastore"):  # ordered by name, -version: the first is the latest
         latest.setdefault(ds.name, ds)
-    return render(request, "studio/data.html", {"datastores": Datastore.objects.all(), "datasets": list(latest.values())})
+    return render(request, "studio/data.html", {"datastores": Datastore.objects.all(), "datasets": list(latest.values()),
+                                                "default_store": default_store})
 
 
+@sensitive_post_parameters("secret")
 def datastore_register(request):
     return _datastore_form(request, Datastore())
 
 
+@sensitive_post_parameters("secret")
 def datastore_edit(request, name):
     return _datastore_form(request, get_object_or_404(Datastore, name=name))
 
