@@ -118,6 +118,7 @@ def test_an_exception_in_run_carries_its_traceback_in_the_log(pool, tmp_path):
     with pytest.raises(ScriptError, match="ValueError: bad input") as err:
         run(host)
     assert any("Traceback" in line for _, line in err.value.log)
+    assert host.alive  # the script's own error does not cost it its init
 
 
 def test_init_failures_are_script_errors(pool, tmp_path):

@@ -127,7 +127,8 @@ class ScoringHost:
 
     def run(self, files: list[tuple[str, str]], *, output_action: str, level: str, timeout: float,
             on_wait: Callable[[], None] = lambda: None) -> dict:
-        """Score one mini-batch of (name, local path) files. Raises HostError; the host is then gone."""
+        """Score one mini-batch of (name, local path) files. Raises HostError: after a timeout or a crash
+        the host is gone; after an exception in run() it stays warm, as Azure keeps its process."""
         return self._call({"op": "run", "files": files, "output_action": output_action, "level": level},
                           timeout, on_wait, "the mini-batch")
 
@@ -139,7 +140,8 @@ class ScoringHost:
             self.stop()
             raise
         if not reply.get("ok"):
-            self.stop()  # a script that failed may be half-initialised: start clean next time
+            if message["op"] == "init":
+                self.stop()  # half-initialised: the next mini-batch starts a clean host
             raise ScriptError(reply.get("error", "the scoring host failed"), reply.get("log"))
         return reply
 
