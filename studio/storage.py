@@ -277,14 +277,15 @@ class BlobStore:
 
     def files(self, path: str) -> list[Entry]:
         """The file itself, or the blobs directly in the folder (nested folders are not traversed, as in Azure)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
         path = clean_path(path)
         if path:
             with self._errors(path):
                 try:
                     props = self.client.get_blob_client(path).get_blob_properties()
-                except Exception as exc:  # not a blob: maybe a folder; other errors resurface on listing
-                    if getattr(exc, "status_code", None) != 404:
-                        raise
+                except ResourceNotFoundError:
+                    pass  # not a blob: maybe a folder
                 else:
                     return [Entry(path, False, props.size)]
         if path and not self._has_children(path):

@@ -88,3 +88,40 @@ def test_a_private_container_or_missing_public_file_is_refused(azurite):
     assert code == "input_not_found" and f"container '{name}' at {azurite.account_url} does not allow anonymous access" in message
     code, message = _refused(f"{azurite.account_url}/{name}/iris/a.csv")
     assert code == "input_not_found" and ("HTTP 404" in message or "HTTP 403" in message)
+
+
+@pytest.mark.parametrize("uri", [
+    "azureml://datastores/workspaceblobstore/paths/../x", "azureml://datastores/workspaceblobstore/paths/void",
+    "azureml:iris:9", "http://127.0.0.1/x.csv"])
+def test_a_refused_input_creates_no_job_and_no_output(store, endpoint, settings, uri):
+    from jobs.models import BatchJob
+    from jobs.submit import submit_job
+
+    settings.ALLOW_PRIVATE_URLS = False
+    Dataset.register(name="iris", datastore=store, path="in", type=Dataset.URI_FOLDER)
+    client = store.client()
+    outputs_before = client.list("jobs") if client.exists("jobs") else []
+    with pytest.raises(ValidationError):
+        submit_job(endpoint, input_uri=uri)
+    assert not BatchJob.objects.exists()
+    assert (client.list("jobs") if client.exists("jobs") else []) == outputs_before
+
+
+def test_an_existing_output_in_blob_storage_is_refused_at_submit(store, endpoint, azurite):
+    from jobs.models import BatchJob
+    from jobs.submit import submit_job
+    from tests.fixtures_azurite import KEY
+
+    name = f"out{uuid.uuid4().hex[:8]}"
+    azurite.container(name, files={"taken/predictions.csv": b"row,prediction\n"})
+    lake = Datastore(name="lake", kind="azure_blob", account_url=azurite.account_url, container=name,
+                     credential_type="account_key")
+    lake.set_secret(KEY)
+    lake.save()
+    with pytest.raises(ValidationError) as err:
+        submit_job(endpoint, input_uri="azureml://datastores/workspaceblobstore/paths/in",
+                   output_datastore="lake", output_path="taken")
+    assert err.value.code == "output_exists"
+    assert "azureml://datastores/lake/paths/taken/predictions.csv already exists" in err.value.messages[0]
+    assert not BatchJob.objects.exists()
+    assert lake.client().read_bytes("taken/predictions.csv") == b"row,prediction\n"
