@@ -54,10 +54,13 @@ def test_create_job_with_overrides_and_output_then_watch_it(page, live_server, u
     screenshot(page, "jobs")
 
 
-def test_cancel_a_job_that_has_not_finished(page, live_server, user, endpoint, demo_data):
+def test_pick_the_input_in_the_datastore_browser_then_cancel_the_job(page, live_server, user, endpoint, demo_data):
     sign_in(page, live_server)
     page.goto(f"{live_server.url}/endpoints/{endpoint.name}/jobs/create/")
-    page.get_by_label("Input path").fill("demo/iris")
+    browser = page.locator("#datastore-browser")
+    browser.get_by_text("demo").click()  # expands the folder in place
+    browser.locator("li", has_text="iris").last.get_by_role("button", name="Pick").click()
+    assert page.get_by_label("Input path").input_value() == "demo/iris/"
     page.get_by_role("button", name="Create").click()
     page.get_by_role("status").filter(has_text="submitted").wait_for()
     page.get_by_role("button", name="Cancel").click()
@@ -67,5 +70,5 @@ def test_cancel_a_job_that_has_not_finished(page, live_server, user, endpoint, d
 
 def test_home_lists_recent_jobs_and_endpoints(page, live_server, user, endpoint):
     sign_in(page, live_server)
-    page.get_by_role("link", name=endpoint.name).wait_for()
+    page.get_by_role("link", name=endpoint.name, exact=True).wait_for()
     screenshot(page, "home")
