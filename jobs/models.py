@@ -66,6 +66,11 @@ class BatchJob(models.Model):
     class Meta:
         ordering = ["-created", "-id"]
         indexes = [models.Index(fields=["endpoint", "-created"])]
+        constraints = [
+            # Two invokes racing with the same repeatability-request-id still make one job.
+            models.UniqueConstraint(fields=["endpoint_name", "request_id"], condition=~models.Q(request_id=""),
+                                    name="unique_request_id_per_endpoint"),
+        ]
 
     def __str__(self):
         return self.name

@@ -1,7 +1,7 @@
 """Submitting a job: resolve deployment, settings, input and output, split into mini-batches, enqueue."""
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from jobs import inputs, queue
 from jobs.signals import ensure_reclaim
@@ -31,7 +31,7 @@ def check_output_free(store, folder: str, file_name: str):
 def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, overrides: dict | None = None,
                output_datastore: str | None = None, output_path: str | None = None, user=None, request_id: str = "") -> BatchJob:
     if request_id:
-        existing = BatchJob.objects.filter(endpoint=endpoint, request_id=request_id).first()
+        existing = BatchJob.objects.filter(endpoint_name=endpoint.name, request_id=request_id).first()
         if existing:
             return existing
     deployment = endpoint.resolve_deployment(deployment_name)
@@ -41,6 +41,16 @@ def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, 
     store, folder = output_location(name, output_datastore, output_path)
     check_output_free(store, folder, effective["output_file_name"])
     batches = split(resolved.files, int(effective["mini_batch_size"]))
+    try:
+        return _create(endpoint, deployment, effective, resolved, name, store, folder, batches, overrides, user, request_id)
+    except IntegrityError:
+        if not request_id:
+            raise
+        # Another invoke with the same repeatability id won the race: answer with its job.
+        return BatchJob.objects.get(endpoint_name=endpoint.name, request_id=request_id)
+
+
+def _create(endpoint, deployment, effective, resolved, name, store, folder, batches, overrides, user, request_id):
     with transaction.atomic():
         job = BatchJob.objects.create(
             name=name, endpoint=endpoint, deployment=deployment, endpoint_name=endpoint.name,

@@ -73,7 +73,10 @@ def _queue_pending(job) -> list[tuple[int, int]]:
     queued = []
     if free > 0:
         for pk, index in batches.filter(status=MiniBatch.PENDING).order_by("index").values_list("pk", "index")[:free]:
-            if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING).update(status=MiniBatch.QUEUED):
+            # A queued mini-batch must be claimed before its lease passes, or reclaim_stale sends its task again
+            # (the broker may have lost it: Redis restarted, or the enqueue after commit failed).
+            if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING).update(
+                    status=MiniBatch.QUEUED, lease_until=_lease_end()):
                 queued.append((pk, index))
     return queued
 
@@ -216,14 +219,27 @@ def _reclaim(stale) -> set[int]:
 
 
 def reclaim_stale():
-    """The schedule's task: stale mini-batches go back to the queue; an interrupted finalize runs again."""
+    """The schedule's task: stale mini-batches go back to the queue, lost tasks are sent again,
+    and an interrupted finalize runs again."""
     now = timezone.now()
     jobs = _reclaim(MiniBatch.objects.filter(status=MiniBatch.RUNNING, lease_until__lt=now))
+    # Active jobs with work waiting and nothing in flight lost their dispatch task.
+    jobs |= set(BatchJob.objects.filter(status__in=[Status.QUEUED, Status.RUNNING], mini_batches__status=MiniBatch.PENDING)
+                .exclude(mini_batches__status__in=[MiniBatch.QUEUED, MiniBatch.RUNNING]).values_list("pk", flat=True))
     for job in BatchJob.objects.filter(pk__in=jobs):
         queue.dispatch_later(job)
+    _resend_lost_tasks(now)
     for job_id in BatchJob.objects.filter(status=Status.FINALIZING, lease_until__lt=now).values_list("pk", flat=True):
         if BatchJob.objects.filter(pk=job_id, status=Status.FINALIZING, lease_until__lt=now).update(lease_until=_lease_end()):
             finalize(job_id)
+
+
+def _resend_lost_tasks(now):
+    """A queued mini-batch not claimed within its lease: send its task again. A duplicate is harmless,
+    since claiming is conditional and the second task finds the mini-batch taken or done."""
+    for mb in MiniBatch.objects.filter(status=MiniBatch.QUEUED, lease_until__lt=now).select_related("job"):
+        if MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.QUEUED, lease_until__lt=now).update(lease_until=_lease_end()):
+            queue.run_later(mb.job, mb.pk, mb.index)
 
 
 def finalize(job_id: int):
@@ -263,6 +279,7 @@ def _fail_final(job, reason):
         status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None)
     job.refresh_from_db()
     logs.write_job_logs(job)
+    _drop_staging(job)
 
 
 def _join_parts(job, store):

@@ -138,3 +138,30 @@ def test_every_cluster_a_job_runs_on_gets_a_reclaim_schedule(endpoint, demo_data
     submit_job(endpoint, input_uri=demo_data)
     submit_job(endpoint, input_uri=demo_data)
     assert Schedule.objects.filter(func="jobs.tasks.reclaim_stale", cluster="gpu-cluster").count() == 1
+
+
+def _queued_tasks(func):
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    return [task["args"] for task in (SignedPackage.loads(q.payload) for q in OrmQ.objects.all()) if task["func"] == func]
+
+
+def test_a_queued_mini_batch_whose_task_was_lost_is_sent_again(endpoint, demo_data):
+    job = submit_job(endpoint, input_uri=demo_data)
+    tasks.dispatch(job.pk)  # marks the first mini-batch Queued; here its task never reaches the broker
+    mb = job.mini_batches.get(status=MiniBatch.QUEUED)
+    tasks.reclaim_stale()
+    assert _queued_tasks("jobs.tasks.run_minibatch") == []  # still within its lease: nothing resent
+    MiniBatch.objects.filter(pk=mb.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    tasks.reclaim_stale()
+    assert _queued_tasks("jobs.tasks.run_minibatch") == [(mb.pk,)]
+    drive(job)
+    assert job.status == Status.COMPLETED and len(output_frame(job)) == 150
+
+
+def test_an_active_job_whose_dispatch_was_lost_is_dispatched_again(endpoint, demo_data):
+    job = submit_job(endpoint, input_uri=demo_data)  # its dispatch task never reaches the broker
+    tasks.reclaim_stale()
+    assert _queued_tasks("jobs.tasks.dispatch") == [(job.pk,)]
+
