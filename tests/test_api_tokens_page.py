@@ -35,3 +35,8 @@ def test_it_cannot_revoke_another_users_token(signed_in, django_user_model):
     assert signed_in.post("/account/tokens/revoke/", {"token": access.pk}).status_code == 404
     access.refresh_from_db()
     assert access.revoked is None
+
+
+@pytest.mark.django_db
+def test_every_page_links_to_the_tokens_page(signed_in):
+    assert '<a href="/account/tokens/" class="topbar-link">Access tokens</a>' in signed_in.get("/").content.decode()
