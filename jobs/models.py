@@ -4,6 +4,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings as conf
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -22,6 +23,8 @@ class Status(models.TextChoices):
 
 
 FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELED)
+# The logs Azure users know, written beside every job's output (see jobs/logs.py).
+LOG_FILES = ("logs/job_progress_overview.txt", "logs/job_result.txt", "logs/error_summary.csv", "logs/mini-batches.csv")
 
 
 def new_job_name():
@@ -86,6 +89,21 @@ class BatchJob(models.Model):
     def output_file_path(self):
         name = self.settings.get("output_file_name")
         return f"{self.output_path.rstrip('/')}/{name}" if name else ""
+
+    def output_files(self) -> tuple[str, ...]:
+        """What a user may open or download: the output file and the job's logs (mini-batch logs too)."""
+        name = self.settings.get("output_file_name")
+        return ((name,) if name else ()) + LOG_FILES
+
+    def output_location(self, file: str) -> str:
+        """The datastore path of one of the job's files; refuses anything else (no reading other folders)."""
+        from studio.storage import clean_path
+
+        is_log = file.startswith("logs/mini-batches/") and file.endswith(".log")
+        if file not in self.output_files() and not is_log:
+            raise ValidationError("Job %(job)s has no output named '%(file)s'.", code="not_an_output",
+                                  params={"job": self.name, "file": file})
+        return f"{self.output_path.rstrip('/')}/{clean_path(file)}"
 
     @property
     def output_uri(self):

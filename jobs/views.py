@@ -12,13 +12,12 @@ from django_htmx.http import HttpResponseStopPolling
 from endpoints.models import BatchEndpoint
 from jobs import queue
 from jobs.forms import CreateJobForm, JobFilterForm
-from jobs.models import FINISHED, BatchJob, MiniBatch, Status
+from jobs.models import LOG_FILES, FINISHED, BatchJob, MiniBatch, Status
 from studio import storage
 from studio.models import Datastore
 
 PAGE_SIZE = 25
 PREVIEW_ROWS = 10
-LOG_FILES = ("logs/job_progress_overview.txt", "logs/job_result.txt", "logs/error_summary.csv", "logs/mini-batches.csv")
 LOG_MAX_BYTES = 256 * 1024
 
 
@@ -119,15 +118,10 @@ def job_cancel(request, name):
 
 
 def _output_file(job, file):
-    """A file of the job's output folder that may be shown or downloaded: the output file and the logs."""
-    allowed = file == job.settings.get("output_file_name") or file in LOG_FILES or (
-        file.startswith("logs/mini-batches/") and file.endswith(".log"))
-    if not allowed:
-        raise Http404("No such output.")
     try:
-        return f"{job.output_path.rstrip('/')}/{storage.clean_path(file)}"
+        return job.output_location(file)
     except ValidationError as exc:
-        raise Http404(str(exc)) from exc
+        raise Http404(exc.messages[0]) from exc
 
 
 def job_download(request, name, file):

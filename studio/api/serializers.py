@@ -6,7 +6,6 @@ from jobs.models import BatchJob
 
 SETTING_FIELDS = ("max_concurrency_per_instance", "mini_batch_size", "output_action", "output_file_name",
                   "error_threshold", "logging_level", "environment_variables")
-LOG_FILES = ("logs/job_progress_overview.txt", "logs/job_result.txt", "logs/error_summary.csv", "logs/mini-batches.csv")
 MAX_ERRORS = 50
 
 
@@ -69,7 +68,7 @@ def job_errors(job) -> list[dict]:
 
 def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
     output_file = job.settings.get("output_file_name") or None
-    outputs = {name: _url(base, "api:job-output", job.name, name) for name in ((output_file,) if output_file else ()) + LOG_FILES}
+    outputs = {name: _url(base, "api:job-output", job.name, name) for name in job.output_files()}
     data = {
         "name": job.name,
         "endpoint_name": job.endpoint_name,

@@ -14,7 +14,7 @@ from jobs.submit import submit_job
 from studio import registry, storage
 from studio.api import invoke as azure_invoke
 from studio.api.auth import ApiError, api_view, json_body
-from studio.api.serializers import LOG_FILES, dataset_json, deployment_json, endpoint_json, job_json
+from studio.api.serializers import dataset_json, deployment_json, endpoint_json, job_json
 from studio.models import Dataset, Datastore
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
@@ -103,20 +103,16 @@ def job_cancel(request, job):
     return JsonResponse(job_json(job, _base(request)), status=202)
 
 
-def job_files(job) -> tuple[str, ...]:
-    """The files of a job a client may download: its output file and its logs."""
-    output = job.settings.get("output_file_name")
-    return ((output,) if output else ()) + LOG_FILES
-
-
 @api_view("GET")
 def job_output(request, job, file):
     job = get_object_or_404(BatchJob, name=job)
-    if file not in job_files(job) and not (file.startswith("logs/mini-batches/") and file.endswith(".log")):
-        raise Http404(f"Job {job.name} has no output named '{file}'.")
+    try:
+        location = job.output_location(file)
+    except ValidationError as exc:
+        raise Http404(exc.messages[0]) from exc
     try:
         store = Datastore.objects.get(name=job.output_datastore).client()
-        handle = store.open(f"{job.output_path.rstrip('/')}/{storage.clean_path(file)}")
+        handle = store.open(location)
     except (Datastore.DoesNotExist, storage.StorageError, ValidationError) as exc:
         raise Http404(f"'{file}' of job {job.name} is not there (yet): {exc}") from exc
     return FileResponse(handle, as_attachment=True, filename=file.rsplit("/", 1)[-1])
