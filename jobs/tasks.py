@@ -260,11 +260,11 @@ def finalize(job_id: int):
     except Exception as exc:
         _fail_final(job, f"The output could not be written: {type(exc).__name__}: {exc}")
         return
-    _drop_staging(job)  # before Completed: whoever sees a Completed job sees its final folder
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
         status=Status.COMPLETED, finished=timezone.now(), lease_until=None)
     job.refresh_from_db()
     logs.write_job_logs(job)
+    _drop_staging(job)
 
 
 def _drop_staging(job):
