@@ -45,7 +45,7 @@ DIST_REDIS_URL ?= redis://127.0.0.1:6379/1
 test: install-test
 	@if $(PY) -m tests.fixtures_distributed "$(DIST_DATABASE_URL)" "$(DIST_REDIS_URL)"; then \
 	  DATABASE_URL="$(DIST_DATABASE_URL)" REDIS_URL="$(DIST_REDIS_URL)" Q_PREFIX="test-$$$$" \
-	    $(PY) -m pytest -m "integration and not browser" $(PYTEST_ARGS); \
+	    $(PY) -m pytest -m "integration and not browser and not bench" $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; \
 	fi
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -25,6 +25,7 @@ LABELS = [
 
 
 @pytest.mark.integration
+@pytest.mark.bench
 def test_the_benchmark_prints_every_figure():
     env = {k: v for k, v in os.environ.items() if k not in ("STUDIO_HOME", "DATABASE_URL", "SECRET_KEY")}
     proc = subprocess.run([sys.executable, "-m", "jobs.bench", "--quick"], cwd=ROOT, env=env,
