@@ -41,7 +41,8 @@ def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(transacti
     dep = endpoint.default_deployment
     dep.mini_batch_size, dep.instance_count, dep.max_retries = 2, 2, 5
     dep.save()
-    source = write_iris_files(Datastore.get_default(), "faults/sigkill", 8)
+    # Enough mini-batches that the job is still running when the test looks for "one done, one running".
+    source = write_iris_files(Datastore.get_default(), "faults/sigkill", 24)
     figures = []
     for trial in range(TRIALS):
         job = submit_job(endpoint, input_uri=source)
