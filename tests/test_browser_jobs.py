@@ -59,7 +59,9 @@ def test_pick_the_input_in_the_datastore_browser_then_cancel_the_job(page, live_
     page.goto(f"{live_server.url}/endpoints/{endpoint.name}/jobs/create/")
     browser = page.locator("#datastore-browser")
     browser.get_by_text("demo").click()  # expands the folder in place
-    browser.locator("li", has_text="iris").last.get_by_role("button", name="Pick").click()
+    # Wait for demo's own children: other tests may have left an "iris" folder at the datastore's root too.
+    demo = browser.locator('.datastore-browser[data-path="demo"]')
+    demo.locator("li", has_text="iris").get_by_role("button", name="Pick").click()
     assert page.get_by_label("Input path").input_value() == "demo/iris/"
     page.get_by_role("button", name="Create").click()
     page.get_by_role("status").filter(has_text="submitted").wait_for()
