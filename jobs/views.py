@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
-from jobs import queue
+from jobs import queue, throughput
 from jobs.forms import CreateJobForm, JobFilterForm
 from jobs.models import LOG_FILES, FINISHED, BatchJob, MiniBatch, Status
 from studio import storage
@@ -29,12 +29,14 @@ def _live(response, live):
 def job_list(request):
     filters = JobFilterForm(request.GET or None)
     page = Paginator(filters.filter(BatchJob.objects.all()), PAGE_SIZE).get_page(request.GET.get("page"))
+    throughput.annotate(page.object_list)
     return render(request, "jobs/list.html", {"page": page, "filters": filters})
 
 
 def endpoint_runs(request, name):
     endpoint = get_object_or_404(BatchEndpoint, name=name)
     page = Paginator(endpoint.jobs.all(), PAGE_SIZE).get_page(request.GET.get("page"))
+    throughput.annotate(page.object_list)
     live = any(job.status not in FINISHED for job in page)
     context = {"endpoint": endpoint, "page": page, "live": live, "tab": "runs"}
     if request.htmx and request.htmx.target == "runs":
@@ -92,12 +94,11 @@ def _error_summary(mini_batches, limit=50):
 def job_detail(request, name):
     job = _get_job(name)
     mini_batches = list(job.mini_batches.all()[:500])
-    seconds = job.duration.total_seconds() if job.duration else 0
     errors, error_count = _error_summary(mini_batches)
     preview, preview_error = _preview(job)
     context = {
         "job": job, "mini_batches": mini_batches, "files_done": _files_done(mini_batches),
-        "throughput": job.rows_out / seconds if seconds and job.rows_out else None,
+        "throughput": throughput.measure(job, throughput.load([job.pk])[job.pk]),
         "errors": errors, "error_count": error_count, "preview": preview, "preview_error": preview_error,
         "log_files": LOG_FILES,
     }

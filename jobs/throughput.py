@@ -1,0 +1,173 @@
+"""Live throughput and ETA of a job, from its mini-batches (started, finished, rows_out): plain Python.
+
+A finished mini-batch's rows are spread evenly over its own run time, so a long mini-batch raises the rate of
+every moment it ran, not only the moment it finished. The current rate is over the last RECENT mini-batches
+(from the earliest start among them to now, while the job runs), and the ETA is the rows still to score (the
+remaining mini-batches times the mean rows of a finished one) at that rate.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+BINS = 30
+RECENT = 10
+RUNS_WINDOW = timedelta(minutes=5)  # the Runs tab's sparklines: the last few minutes of each running job
+WIDTH, HEIGHT = 240, 48
+
+
+@dataclass(frozen=True)
+class Span:
+    """One finished mini-batch: when it ran and the rows it wrote."""
+
+    started: datetime
+    finished: datetime
+    rows: int
+
+
+@dataclass
+class Throughput:
+    rate: float | None = None          # rows/s now (None before the first mini-batch)
+    average: float | None = None       # rows/s over the whole run so far
+    eta_seconds: float | None = None   # None once finished, or while nothing has finished yet
+    series: list[float] = field(default_factory=list)  # rows/s per bin, oldest first
+    bin_seconds: float = 0
+    chart: dict | None = None          # what the SVG template draws
+
+    @property
+    def eta(self) -> str:
+        return humanize(self.eta_seconds) if self.eta_seconds is not None else ""
+
+
+def spans_of(rows) -> list[Span]:
+    """Spans from (started, finished, rows_out) tuples, skipping mini-batches without times."""
+    return [Span(s, f, r) for s, f, r in rows if s and f]
+
+
+def load(job_ids, since: datetime | None = None) -> dict[int, list[Span]]:
+    """Finished mini-batches of these jobs, in ONE query, grouped by job (only those finished after since)."""
+    from jobs.models import MiniBatch
+
+    found = {job_id: [] for job_id in job_ids}
+    if not found:
+        return found
+    batches = MiniBatch.objects.filter(job_id__in=found, status=MiniBatch.COMPLETED, finished__isnull=False)
+    if since:
+        batches = batches.filter(finished__gte=since)
+    for job_id, started, finished, rows in batches.values_list("job_id", "started", "finished", "rows_out"):
+        found[job_id].extend(spans_of([(started, finished, rows)]))
+    return found
+
+
+def series(spans: list[Span], start: datetime, end: datetime, bins: int = BINS) -> tuple[list[float], float]:
+    """rows/s in each of `bins` equal slices of [start, end], and the width of a slice in seconds."""
+    total = (end - start).total_seconds()
+    if total <= 0 or bins <= 0:
+        return [], 0
+    width = total / bins
+    rows = [0.0] * bins
+    for span in spans:
+        run = max((span.finished - span.started).total_seconds(), 1e-6)
+        a = (span.started - start).total_seconds()
+        b = (span.finished - start).total_seconds()
+        first, last = max(int(a // width), 0), min(int(b // width), bins - 1)
+        for i in range(first, last + 1):
+            overlap = min(b, (i + 1) * width) - max(a, i * width)
+            if overlap > 0:
+                rows[i] += span.rows * overlap / run
+        if b <= a:  # an instantaneous mini-batch: all its rows at that moment
+            rows[min(max(int(a // width), 0), bins - 1)] += span.rows
+    return [r / width for r in rows], width
+
+
+def current_rate(spans: list[Span], now: datetime, running: bool, recent: int = RECENT) -> float | None:
+    """rows/s of the last `recent` mini-batches: their rows over the time from the first one's start to the
+    last one's end (to now while the job runs, so a stall lowers the rate)."""
+    last = sorted(spans, key=lambda s: s.finished)[-recent:]
+    if not last:
+        return None
+    end = now if running else last[-1].finished
+    seconds = (end - min(s.started for s in last)).total_seconds()
+    return sum(s.rows for s in last) / seconds if seconds > 0 else None
+
+
+def eta_seconds(job, rate: float | None) -> float | None:
+    """Seconds until the job's remaining mini-batches are scored at `rate`; None when finished or unknown."""
+    if job.is_finished or not rate or not job.mini_batches_done:
+        return None
+    remaining = job.mini_batches_total - job.mini_batches_done - job.mini_batches_failed
+    rows_per_batch = job.rows_out / job.mini_batches_done
+    if remaining <= 0:
+        return 0.0
+    return remaining * rows_per_batch / rate
+
+
+def humanize(seconds: float) -> str:
+    """'less than 1 min'... '2 min', '1 h 5 min': an estimate, so never finer than a minute past one minute."""
+    if seconds < 60:
+        return f"{max(int(round(seconds)), 1)} s" if seconds >= 1 else "less than 1 s"
+    minutes = int(round(seconds / 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def average_rate(job, now: datetime) -> float | None:
+    """rows/s since the job started, from the job's own row (no query)."""
+    if not job.started or not job.rows_out:
+        return None
+    seconds = ((job.finished or now) - job.started).total_seconds()
+    return job.rows_out / seconds if seconds > 0 else None
+
+
+def chart(values: list[float], width: int = WIDTH, height: int = HEIGHT) -> dict | None:
+    """Coordinates of a step line (rows/s over time) scaled to the SVG's box; None when there is nothing to draw."""
+    if not values or not any(values):
+        return None
+    top = max(values)
+    step = width / len(values)
+    corners = []
+    for i, value in enumerate(values):
+        y = round(height - value / top * (height - 2), 1)
+        corners += [(round(i * step, 1), y), (round((i + 1) * step, 1), y)]
+    # a flat run needs only its two ends
+    kept = [p for k, p in enumerate(corners)
+            if k in (0, len(corners) - 1) or not corners[k - 1][1] == p[1] == corners[k + 1][1]]
+    points = [f"{x},{y}" for x, y in kept]
+    return {"points": " ".join(points), "area": f"0,{height} " + " ".join(points) + f" {width},{height}",
+            "peak": top, "width": width, "height": height}
+
+
+def measure(job, spans: list[Span], now: datetime | None = None, start: datetime | None = None,
+            bins: int = BINS) -> Throughput:
+    """Everything the job page or the Runs tab shows about a job's throughput."""
+    now = now or timezone.now()
+    if not job.started:
+        return Throughput()
+    end = job.finished or now
+    values, width = series(spans, max(start or job.started, job.started), end, bins)
+    average = average_rate(job, now)
+    if job.is_finished:
+        return Throughput(rate=average, average=average, series=values, bin_seconds=width, chart=chart(values))
+    rate = current_rate(spans, now, running=True)
+    rate = average if rate is None else rate  # nothing finished in the window: the run's mean so far
+    return Throughput(rate=rate, average=average, eta_seconds=eta_seconds(job, rate), series=values,
+                      bin_seconds=width, chart=chart(values))
+
+
+def annotate(jobs, now: datetime | None = None) -> None:
+    """Sets job.throughput on each job of a page: running ones get their last minutes' chart and ETA from one
+    query; finished ones only their average, from their own row."""
+    now = now or timezone.now()
+    jobs = list(jobs)
+    live = [job for job in jobs if not job.is_finished and job.started]
+    since = now - RUNS_WINDOW
+    spans = load([job.pk for job in live], since=since)
+    for job in jobs:
+        if job in live:
+            job.throughput = measure(job, spans[job.pk], now, start=since, bins=BINS)
+        else:
+            average = average_rate(job, now)
+            job.throughput = Throughput(rate=average, average=average)

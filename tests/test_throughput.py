@@ -1,0 +1,154 @@
+"""jobs/throughput.py: rows/s series bins, the current rate, the ETA, the chart; and what the job page and the
+Runs tab show from them."""
+
+from datetime import datetime, timedelta, timezone as tz
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from jobs import throughput
+from jobs.models import BatchJob, MiniBatch, Status
+from jobs.throughput import Span
+
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=tz.utc)
+
+
+def at(seconds):
+    return T0 + timedelta(seconds=seconds)
+
+
+def job_like(status=Status.RUNNING, started=T0, finished=None, done=0, failed=0, total=10, rows=0):
+    return SimpleNamespace(status=status, started=started, finished=finished, mini_batches_done=done,
+                           mini_batches_failed=failed, mini_batches_total=total, rows_out=rows,
+                           is_finished=status in (Status.COMPLETED, Status.FAILED, Status.CANCELED))
+
+
+def test_series_spreads_each_mini_batch_over_the_time_it_ran():
+    # 100 rows over 0-10 s, 60 rows over 10-20 s (bins of 10 s): 10 rows/s then 6 rows/s, nothing after.
+    values, width = throughput.series([Span(at(0), at(10), 100), Span(at(10), at(20), 60)], at(0), at(30), bins=3)
+    assert width == 10
+    assert values == pytest.approx([10, 6, 0])
+
+
+def test_series_splits_a_mini_batch_across_bins_and_adds_concurrent_ones():
+    # 40 rows over 5-15 s: half in each of the first two bins; a concurrent 20 rows over 0-10 s in the first.
+    values, _ = throughput.series([Span(at(5), at(15), 40), Span(at(0), at(10), 20)], at(0), at(20), bins=2)
+    assert values == pytest.approx([(20 + 20) / 10, 20 / 10])
+    assert sum(v * 10 for v in values) == pytest.approx(60)  # every row counted once
+
+
+def test_series_of_an_instant_mini_batch_and_of_an_empty_span():
+    values, _ = throughput.series([Span(at(3), at(3), 7)], at(0), at(10), bins=2)
+    assert values == pytest.approx([7 / 5, 0])
+    assert throughput.series([], at(0), at(0)) == ([], 0)
+
+
+def test_current_rate_is_over_the_last_mini_batches_up_to_now_while_running():
+    old = [Span(at(0), at(100), 10)]  # slow start, outside the last 2
+    recent = [Span(at(100), at(110), 50), Span(at(110), at(120), 50)]
+    assert throughput.current_rate(old + recent, at(120), running=True, recent=2) == pytest.approx(100 / 20)
+    # a stall lowers the rate: 30 s later with nothing new
+    assert throughput.current_rate(old + recent, at(150), running=True, recent=2) == pytest.approx(100 / 50)
+    # once finished: up to the last mini-batch's end
+    assert throughput.current_rate(old + recent, at(150), running=False, recent=2) == pytest.approx(100 / 20)
+    assert throughput.current_rate([], at(10), running=True) is None
+
+
+def test_eta_is_the_remaining_rows_at_the_current_rate():
+    # 4 of 10 mini-batches done with 400 rows (100 a mini-batch), 1 failed: 5 remain, 500 rows at 5 rows/s.
+    job = job_like(done=4, failed=1, total=10, rows=400)
+    assert throughput.eta_seconds(job, 5.0) == pytest.approx(100)
+    assert throughput.eta_seconds(job_like(done=0), 5.0) is None  # before the first mini-batch
+    assert throughput.eta_seconds(job_like(status=Status.COMPLETED, done=10, rows=10), 5.0) is None
+    assert throughput.eta_seconds(job, None) is None
+
+
+@pytest.mark.parametrize("seconds,text", [(0.2, "less than 1 s"), (42, "42 s"), (100, "2 min"), (3900, "1 h 5 min"),
+                                          (7200, "2 h")])
+def test_humanize(seconds, text):
+    assert throughput.humanize(seconds) == text
+
+
+def test_measure_while_running_and_once_finished():
+    spans = [Span(at(0), at(30), 300), Span(at(30), at(60), 300)]
+    running = throughput.measure(job_like(done=2, total=4, rows=600), spans, now=at(60), bins=6)
+    assert running.rate == pytest.approx(10)
+    assert running.eta == "1 min" and running.eta_seconds == pytest.approx(60)
+    assert running.series == pytest.approx([10] * 6) and running.chart["peak"] == pytest.approx(10)
+    done = throughput.measure(job_like(Status.COMPLETED, finished=at(80), done=2, total=2, rows=600), spans, now=at(500))
+    assert done.eta_seconds is None and done.eta == ""
+    assert done.rate == pytest.approx(600 / 80)  # the job's own average once finished
+    assert throughput.measure(job_like(started=None), [], now=at(5)).rate is None  # not started: "—"
+
+
+def test_chart_draws_a_step_line_scaled_to_the_box():
+    drawn = throughput.chart([0, 5, 10], width=30, height=12)
+    assert drawn["points"] == "0.0,12.0 10.0,12.0 10.0,7.0 20.0,7.0 20.0,2.0 30.0,2.0"
+    assert drawn["area"].startswith("0,12 ") and drawn["area"].endswith(" 30,12")
+    assert throughput.chart([0, 0]) is None and throughput.chart([]) is None
+
+
+def _job(endpoint, i, status, started=None, done=0):
+    return BatchJob.objects.create(name=f"job-{i}", endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue",
+                                   input_uri="x", output_datastore="workspaceblobstore", output_path=f"jobs/{i}",
+                                   status=status, started=started, mini_batches_total=4, mini_batches_done=done,
+                                   rows_out=100 * done, settings={"output_file_name": "predictions.csv"})
+
+
+def _finished_batches(job, count, now):
+    for i in range(count):
+        MiniBatch.objects.create(job=job, index=i, status=MiniBatch.COMPLETED, rows_out=100,
+                                 started=now - timedelta(seconds=40 - 20 * i), finished=now - timedelta(seconds=20 - 20 * i))
+
+
+@pytest.mark.django_db
+def test_job_page_shows_rate_eta_and_an_accessible_chart(signed_in, endpoint):
+    from django.utils import timezone
+
+    now = timezone.now()
+    job = _job(endpoint, 1, Status.RUNNING, started=now - timedelta(seconds=40), done=2)
+    _finished_batches(job, 2, now)
+    MiniBatch.objects.create(job=job, index=2, status=MiniBatch.RUNNING, started=now)
+    page = signed_in.get(f"/jobs/{job.name}/").content.decode()
+    assert "rows/s now" in page and "ETA " in page
+    assert 'role="img"' in page and f"<title id=\"throughput-title\">Throughput of {job.name}</title>" in page
+    assert "Rows per second over the whole run" in page
+    fragment = signed_in.get(f"/jobs/{job.name}/", headers={"HX-Request": "true", "HX-Target": "job-status"})
+    assert fragment.status_code == 200 and "ETA " in fragment.content.decode()
+
+
+@pytest.mark.django_db
+def test_job_page_before_the_first_mini_batch_shows_a_dash(signed_in, endpoint):
+    job = _job(endpoint, 1, Status.QUEUED)
+    page = signed_in.get(f"/jobs/{job.name}/").content.decode()
+    assert "<dt>ETA</dt><dd>—</dd>" in page and "<dt>Throughput</dt><dd>—</dd>" in page
+    assert "<svg" not in page
+
+
+@pytest.mark.django_db
+def test_runs_tab_shows_eta_of_running_jobs_in_one_extra_query(signed_in, endpoint):
+    from django.utils import timezone
+
+    now = timezone.now()
+    running = _job(endpoint, 1, Status.RUNNING, started=now - timedelta(seconds=40), done=2)
+    _finished_batches(running, 2, now)
+    finished = _job(endpoint, 2, Status.COMPLETED, started=now - timedelta(seconds=100), done=4)
+    finished.finished = now - timedelta(seconds=50)
+    finished.save()
+    page = signed_in.get(f"/endpoints/{endpoint.name}/runs/").content.decode()
+    assert "ETA " in page and f"Throughput of {running.name}" in page
+    assert "8.0 rows/s" in page, page[page.find("<table"):]  # the finished job's average: 400 rows in 50 s
+    assert f"Throughput of {finished.name}" not in page
+
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            signed_in.get(f"/endpoints/{endpoint.name}/runs/")
+        return len(ctx.captured_queries)
+
+    with_live = queries()
+    running.status = Status.COMPLETED
+    running.finished = now
+    running.save()
+    assert queries() == with_live - 1  # the running jobs' mini-batches: one query, only while some run
