@@ -53,9 +53,7 @@ def test_permission_denied_on_the_output_fails_the_job_with_the_reason(endpoint,
     assert job.status == Status.FAILED
     assert "Permission" in job.error or "not permitted" in job.error, job.error
     assert not (out / "predictions.csv").exists()
-    if staging_left:  # measured on the committed engine: see docs/RELIABILITY.md
-        pytest.xfail(f"staging not cleaned after a failed finalize ({len(staging_left)} parts left): "
-                     "jobs.tasks._fail_final does not drop the staging folder")
+    assert staging_left == [], "staging must be dropped after a failed publish"
 
 
 @pytest.mark.integration
