@@ -52,6 +52,7 @@ test: install-test
 
 bench: install
 	$(PY) -m jobs.bench
+	$(PY) -m tests.load.bench_pages
 
 clean:
 	rm -rf $(VENV) node_modules

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -17,6 +18,10 @@ from studio import storage
 from studio.models import Datastore
 
 PAGE_SIZE = 25
+# What jobs/_jobs_table.html shows: list pages load only these (not the settings, overrides or error texts).
+TABLE_COLUMNS = ("name", "status", "endpoint_name", "deployment_name", "input_uri", "output_datastore", "output_path",
+                 "created", "started", "finished", "mini_batches_total", "mini_batches_done", "mini_batches_failed",
+                 "rows_out")
 PREVIEW_ROWS = 10
 LOG_MAX_BYTES = 256 * 1024
 
@@ -28,20 +33,27 @@ def _live(response, live):
 
 def job_list(request):
     filters = JobFilterForm(request.GET or None)
-    page = Paginator(filters.filter(BatchJob.objects.all()), PAGE_SIZE).get_page(request.GET.get("page"))
+    jobs = filters.filter(BatchJob.objects.only(*TABLE_COLUMNS))
+    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     throughput.annotate(page.object_list)
     return render(request, "jobs/list.html", {"page": page, "filters": filters})
 
 
 def endpoint_runs(request, name):
+    """The Runs tab: one page of the endpoint's jobs, newest first. htmx asks for the table alone (#runs) to poll it
+    while a job on the page runs and to turn pages in place; without JavaScript the pager is plain links."""
     endpoint = get_object_or_404(BatchEndpoint, name=name)
-    page = Paginator(endpoint.jobs.all(), PAGE_SIZE).get_page(request.GET.get("page"))
+    jobs = BatchJob.objects.filter(endpoint=endpoint).only(*TABLE_COLUMNS)
+    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     throughput.annotate(page.object_list)
     live = any(job.status not in FINISHED for job in page)
     context = {"endpoint": endpoint, "page": page, "live": live, "tab": "runs"}
-    if request.htmx and request.htmx.target == "runs":
-        return _live(render(request, "jobs/_runs_table.html", context), live)
-    return render(request, "endpoints/runs.html", context)
+    if request.htmx and request.htmx.target == "runs" and not request.htmx.history_restore_request:
+        response = _live(render(request, "jobs/_runs_table.html", context), live)
+    else:
+        response = render(request, "endpoints/runs.html", context)
+    patch_vary_headers(response, ["HX-Request"])  # a pushed URL must not be served the fragment from cache
+    return response
 
 
 def job_create(request, name):

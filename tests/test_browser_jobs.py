@@ -74,3 +74,22 @@ def test_home_lists_recent_jobs_and_endpoints(page, live_server, user, endpoint)
     sign_in(page, live_server)
     page.get_by_role("link", name=endpoint.name, exact=True).wait_for()
     screenshot(page, "home")
+
+
+def test_runs_tab_turns_pages_in_place(page, live_server, user, endpoint):
+    for i in range(30):
+        BatchJob.objects.create(name=f"batchjob-page-{i:02d}", endpoint=endpoint, endpoint_name=endpoint.name,
+                                deployment_name="blue", input_uri="x", output_datastore="workspaceblobstore",
+                                output_path=f"jobs/{i}", status=Status.COMPLETED)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.name}/runs/")
+    page.get_by_text("Page 1 of 2").wait_for()
+    page.evaluate("window.sameDocument = true")  # gone if the browser loads a new page
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Next").click()
+    page.get_by_text("Page 2 of 2").wait_for()
+    page.get_by_role("link", name="batchjob-page-00").wait_for()  # the oldest job is on the last page
+    assert page.url.endswith(f"/endpoints/{endpoint.name}/runs/?page=2")
+    assert page.evaluate("window.sameDocument") is True
+    page.go_back()
+    page.get_by_text("Page 1 of 2").wait_for()
+    page.get_by_role("link", name="batchjob-page-29").wait_for()

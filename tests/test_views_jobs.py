@@ -120,10 +120,14 @@ def test_runs_tab_lists_jobs_newest_first_and_polls_while_one_runs(signed_in, en
     assert 'hx-trigger' not in stopped.content.decode()
 
 
-def test_runs_tab_pages(signed_in, endpoint):
-    for i in range(30):
+def _completed_jobs(endpoint, n):
+    for i in range(n):
         BatchJob.objects.create(endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue", input_uri="x",
                                 output_datastore="workspaceblobstore", output_path=f"jobs/{i}", status=Status.COMPLETED)
+
+
+def test_runs_tab_pages(signed_in, endpoint):
+    _completed_jobs(endpoint, 30)
     page = signed_in.get(f"/endpoints/{endpoint.name}/runs/").content.decode()
     assert "Page 1 of 2" in page and 'href="?page=2"' in page
     assert "Page 2 of 2" in signed_in.get(f"/endpoints/{endpoint.name}/runs/?page=2").content.decode()
@@ -200,3 +204,20 @@ def test_jobs_list_filters_by_status_and_endpoint(signed_in, endpoint, demo_data
 def test_home_says_what_to_do_first(signed_in):
     page = signed_in.get("/").content.decode()
     assert "No jobs yet" in page and "No batch endpoints yet" in page
+
+
+def test_runs_tab_pager_turns_pages_in_place_with_htmx_and_stays_plain_links(signed_in, endpoint):
+    _completed_jobs(endpoint, 30)
+    page = signed_in.get(f"/endpoints/{endpoint.name}/runs/").content.decode()
+    assert '<a href="?page=2" hx-get="?page=2">Next</a>' in page  # a link without JavaScript, a swap with it
+    assert 'hx-target="#runs" hx-swap="outerHTML" hx-push-url="true"' in page
+    htmx = {"HX-Request": "true", "HX-Target": "runs"}
+    fragment = signed_in.get(f"/endpoints/{endpoint.name}/runs/?page=2", headers=htmx)
+    text = fragment.content.decode()
+    assert fragment.status_code == 286 and "<html" not in text  # every job finished: no polling either
+    assert "Page 2 of 2" in text and text.startswith('<div id="runs"') and "hx-trigger" not in text
+    assert '<a href="?page=1" hx-get="?page=1">Previous</a>' in text
+    assert "HX-Request" in fragment["Vary"]
+    # Back/forward to a pushed URL: htmx asks for the whole page again.
+    restored = signed_in.get(f"/endpoints/{endpoint.name}/runs/?page=2", headers={**htmx, "HX-History-Restore-Request": "true"})
+    assert "<html" in restored.content.decode() and "Page 2 of 2" in restored.content.decode()
