@@ -2,6 +2,7 @@ from django.urls import path
 
 from endpoints import views
 from jobs import views as job_views
+from schedules import views as schedule_views
 
 app_name = "endpoints"
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("<str:name>/", views.endpoint_detail, name="detail"),
     path("<str:name>/runs/", job_views.endpoint_runs, name="runs"),
     path("<str:name>/jobs/create/", job_views.job_create, name="create-job"),
+    path("<str:name>/schedules/", schedule_views.endpoint_schedules, name="schedules"),
+    path("<str:name>/schedules/create/", schedule_views.schedule_create, name="create-schedule"),
     path("<str:name>/default/", views.default_update, name="default"),
     path("<str:name>/delete/", views.endpoint_delete, name="delete"),
     path("<str:name>/deployments/add/", views.deployment_add, name="add-deployment"),

@@ -3,8 +3,8 @@
 from django_q.tasks import async_task
 
 
-def _send(func: str, *args, cluster: str, name: str):
-    async_task(func, *args, q_options={"cluster": cluster, "task_name": name})
+def _send(func: str, *args, cluster: str, name: str, **kwargs):
+    async_task(func, *args, **kwargs, q_options={"cluster": cluster, "task_name": name})
 
 
 def dispatch_later(job):
@@ -13,3 +13,8 @@ def dispatch_later(job):
 
 def run_later(job, mini_batch_id: int, index: int):
     _send("jobs.tasks.run_minibatch", mini_batch_id, cluster=job.compute, name=f"run {job.name}#{index}")
+
+
+def run_schedule_later(schedule, run_id: int):
+    _send("schedules.runs.run_schedule", schedule.pk, run_id=run_id, cluster=schedule.cluster(),
+          name=f"run schedule {schedule.name}")

@@ -29,7 +29,9 @@ def check_output_free(store, folder: str, file_name: str):
 
 
 def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, overrides: dict | None = None,
-               output_datastore: str | None = None, output_path: str | None = None, user=None, request_id: str = "") -> BatchJob:
+               output_datastore: str | None = None, output_path: str | None = None, user=None, request_id: str = "",
+               only_files: set[str] | None = None) -> BatchJob:
+    """only_files: score only these files of the input (a schedule's new files), in the input's order."""
     if request_id:
         existing = BatchJob.objects.filter(endpoint_name=endpoint.name, request_id=request_id).first()
         if existing:
@@ -37,6 +39,11 @@ def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, 
     deployment = endpoint.resolve_deployment(deployment_name)
     effective = deployment.effective_settings(overrides)
     resolved = inputs.resolve(input_uri)
+    if only_files is not None:
+        resolved.files = [f for f in resolved.files if f in only_files]
+        if not resolved.files:
+            raise ValidationError("None of the files to score are in %(uri)s any more.", code="input_files_gone",
+                                  params={"uri": resolved.uri})
     name = new_job_name()
     store, folder = output_location(name, output_datastore, output_path)
     check_output_free(store, folder, effective["output_file_name"])

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "studio",
     "endpoints",
     "jobs",
+    "schedules",
     "studio.api",
     "studio.compute",
 ]

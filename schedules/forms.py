@@ -1,0 +1,86 @@
+from django import forms
+
+from jobs.forms import CreateJobForm, _datastore_choices
+from schedules.models import PRESETS, Schedule, validate_cron
+from studio import storage
+from studio.models import Datastore
+
+CUSTOM = "custom"
+
+
+class ScheduleForm(forms.ModelForm):
+    """+ Create schedule: the input and output choices of + Create job for a datastore path, and when to run."""
+
+    deployment_name = forms.ChoiceField(label="Deployment", required=False)
+    input_datastore = forms.ChoiceField(label="Input datastore")
+    input_path = forms.CharField(label="Input path", max_length=1000,
+                                 help_text="A folder: each run scores its files that are new or changed since they "
+                                           "were last scored. Files in nested folders are not scored.")
+    enable_output = forms.BooleanField(label="Enable output configuration", required=False)
+    output_datastore = forms.ChoiceField(label="Output datastore", required=False)
+    output_path = forms.CharField(label="Output path", required=False, max_length=1000,
+                                  help_text="A folder; each run writes to its own folder inside it. By default "
+                                            "jobs/<job name> in the default datastore.")
+    recurrence = forms.ChoiceField(label="Recurrence", initial=PRESETS[1][1],
+                                   choices=[(cron, label) for label, cron in PRESETS] + [(CUSTOM, "Custom (cron expression)")])
+    cron = forms.CharField(label="Cron expression", required=False, max_length=100,
+                           help_text="minute hour day-of-month month day-of-week, in UTC; e.g. 30 6 * * 1-5 "
+                                     "for 06:30 on weekdays.")
+
+    field_order = ["name", "description", "deployment_name", "input_datastore", "input_path", "enable_output",
+                   "output_datastore", "output_path", "recurrence", "cron"]  # recurrence is cleaned before cron
+
+    class Meta:
+        model = Schedule
+        fields = ["name", "description", "deployment_name", "input_datastore", "input_path", "output_datastore",
+                  "output_path", "cron"]
+        labels = {"name": "Schedule name"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, endpoint, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.endpoint = endpoint
+        default = endpoint.default_deployment
+        self.fields["deployment_name"].choices = [("", f"Default deployment ({default.name if default else 'none yet'})")] + [
+            (d.name, d.name) for d in endpoint.deployments.all()]
+        stores = _datastore_choices()
+        for name in ("input_datastore", "output_datastore"):
+            self.fields[name].choices = stores
+            self.fields[name].initial = Datastore.get_default().name
+        self.fields["input_datastore"].widget.attrs.update({
+            "data-browse": CreateJobForm._browse_url("__name__"), "data-browse-target": "#datastore-browser"})
+
+    def browse_url(self):
+        return CreateJobForm._browse_url(self["input_datastore"].value() or Datastore.get_default().name)
+
+    def clean_input_path(self):
+        return storage.clean_path(self.cleaned_data["input_path"])
+
+    def clean_output_path(self):
+        return storage.clean_path(self.cleaned_data["output_path"])
+
+    def clean_cron(self):
+        recurrence = self.cleaned_data.get("recurrence")
+        cron = " ".join(self.cleaned_data["cron"].split())
+        if recurrence and recurrence != CUSTOM:
+            return recurrence
+        if not cron:
+            raise forms.ValidationError("Give a cron expression, or choose a recurrence.", code="cron_required")
+        validate_cron(cron)
+        return cron
+
+    def clean(self):
+        data = super().clean()
+        if data.get("enable_output"):
+            if not data.get("output_path") and "output_path" not in self.errors:
+                self.add_error("output_path", "Give the output folder, or clear Enable output configuration.")
+        else:
+            data["output_datastore"] = data["output_path"] = ""
+        return data
+
+    def save(self, user=None):
+        schedule = super().save(commit=False)
+        schedule.endpoint, schedule.created_by = self.endpoint, user
+        schedule.save()
+        schedule.sync()
+        return schedule

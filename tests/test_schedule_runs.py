@@ -1,0 +1,154 @@
+"""A schedule's runs score only the files that are new since they were last scored, by path and content hash:
+through django-q2's schedule and a real qcluster, and (for changed and failed files) with the job driven here."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from sklearn.datasets import load_iris
+
+from endpoints.models import BatchDeployment
+from jobs.models import BatchJob, Status
+from schedules import runs
+from schedules.models import Schedule, ScheduleRun
+from studio.models import Datastore
+from tests.conftest import wait_for
+from tests.fixtures_engine import drive, output_frame
+
+NEVER = "0 0 1 1 *"  # 1 January: a schedule that cron does not fire while the test runs
+IRIS = load_iris(as_frame=True).data
+
+
+def write_iris(folder, name, start, rows=10):
+    Datastore.get_default().client().write(f"{folder}/{name}", IRIS.iloc[start:start + rows].to_csv(index=False).encode())
+
+
+def make_schedule(endpoint, folder, **fields):
+    schedule = Schedule.objects.create(name=fields.pop("name", "nightly"), endpoint=endpoint,
+                                       input_datastore=Datastore.get_default().name, input_path=folder,
+                                       cron=fields.pop("cron", NEVER), **fields)
+    schedule.sync()
+    return schedule
+
+
+def scored_names(job):
+    return set(output_frame(job)["file_name"])
+
+
+def _finished(job):
+    job.refresh_from_db()
+    return job.is_finished
+
+
+@pytest.mark.integration
+def test_the_second_scheduled_run_scores_only_the_added_files(endpoint, qcluster):
+    folder = "scheduled/added"
+    write_iris(folder, "day-1.csv", 0)
+    write_iris(folder, "day-2.csv", 10)
+    schedule = make_schedule(endpoint, folder, output_datastore=Datastore.get_default().name, output_path="scored/nightly")
+    assert schedule.q_schedule.func == "schedules.runs.run_schedule" and schedule.next_run.month == 1
+
+    # django-q2's scheduler fires it once its next run has passed.
+    schedule.q_schedule.next_run = timezone.now() - timedelta(minutes=1)
+    schedule.q_schedule.save()
+    first = wait_for(lambda: ScheduleRun.objects.filter(schedule=schedule, outcome=ScheduleRun.SUBMITTED).first(),
+                     timeout=150, message=lambda: f"the scheduler to fire the run; qcluster said:\n{qcluster.output()[-3000:]}")
+    assert first.trigger == ScheduleRun.SCHEDULED and first.files_found == 2 and first.files_new == 2
+    wait_for(lambda: _finished(first.job), message=lambda: f"the first job; qcluster said:\n{qcluster.output()[-3000:]}")
+    assert first.job.status == Status.COMPLETED, first.job.error
+    assert scored_names(first.job) == {"day-1.csv", "day-2.csv"}
+    assert first.job.output_path.startswith("scored/nightly/")
+
+    write_iris(folder, "day-3.csv", 20)
+    second = runs.run_schedule(schedule.pk)
+    assert (second.outcome, second.files_found, second.files_new) == (ScheduleRun.SUBMITTED, 3, 1)
+    wait_for(lambda: _finished(second.job), message=lambda: f"the second job; qcluster said:\n{qcluster.output()[-3000:]}")
+    assert second.job.status == Status.COMPLETED, second.job.error
+    assert scored_names(second.job) == {"day-3.csv"}
+    assert len(output_frame(second.job)) == 10
+    assert second.job.output_path != first.job.output_path
+
+    third = runs.run_schedule(schedule.pk)
+    assert (third.outcome, third.files_found, third.files_new, third.job) == (ScheduleRun.NO_NEW_FILES, 3, 0, None)
+    assert BatchJob.objects.count() == 2
+    schedule.refresh_from_db()
+    assert schedule.scored_files.count() == 3 and schedule.last_run == third.started
+
+
+@pytest.mark.django_db
+def test_a_file_whose_content_changed_is_scored_again(endpoint):
+    folder = "scheduled/changed"
+    for i in range(3):
+        write_iris(folder, f"part-{i}.csv", i * 10)
+    schedule = make_schedule(endpoint, folder)
+    first = runs.run_schedule(schedule.pk)
+    assert drive(first.job).status == Status.COMPLETED
+
+    write_iris(folder, "part-1.csv", 100, rows=5)  # same name, new content
+    second = runs.run_schedule(schedule.pk)
+    assert list(second.files) == [f"{folder}/part-1.csv"]
+    job = drive(second.job)
+    assert scored_names(job) == {"part-1.csv"} and len(output_frame(job)) == 5
+
+
+@pytest.mark.django_db
+def test_a_failed_runs_files_are_tried_again_and_remembered_once_completed(endpoint, demo_model):
+    strict = BatchDeployment.objects.create(endpoint=endpoint, name="strict", model_name=demo_model.name,
+                                            model_version=demo_model.version, error_threshold=0)
+    folder = "scheduled/failing"
+    write_iris(folder, "good.csv", 0)
+    Datastore.get_default().client().write(f"{folder}/bad.csv", b"colour,size\nred,large\n")
+    schedule = make_schedule(endpoint, folder, deployment_name=strict.name)
+
+    first = runs.run_schedule(schedule.pk)
+    assert drive(first.job).status == Status.FAILED
+    again = runs.run_schedule(schedule.pk)
+    assert sorted(again.files) == [f"{folder}/bad.csv", f"{folder}/good.csv"]  # nothing of the failed run was kept
+    assert drive(again.job).status == Status.FAILED
+
+    Datastore.get_default().client().delete(f"{folder}/bad.csv")
+    fixed = runs.run_schedule(schedule.pk)
+    assert list(fixed.files) == [f"{folder}/good.csv"]
+    assert drive(fixed.job).status == Status.COMPLETED
+    assert runs.run_schedule(schedule.pk).outcome == ScheduleRun.NO_NEW_FILES
+
+
+@pytest.mark.django_db
+def test_files_of_a_job_still_running_are_not_submitted_twice(endpoint):
+    folder = "scheduled/busy"
+    write_iris(folder, "a.csv", 0)
+    schedule = make_schedule(endpoint, folder)
+    first = runs.run_schedule(schedule.pk)
+    assert first.job.status == Status.QUEUED
+    write_iris(folder, "b.csv", 10)
+    second = runs.run_schedule(schedule.pk)
+    assert list(second.files) == [f"{folder}/b.csv"]
+
+
+@pytest.mark.django_db
+def test_a_run_that_cannot_start_says_why(endpoint):
+    schedule = make_schedule(endpoint, "scheduled/nowhere")
+    run = runs.run_schedule(schedule.pk)
+    assert run.outcome == ScheduleRun.NOT_STARTED and "does not exist" in run.message
+    schedule.refresh_from_db()
+    assert schedule.running_since is None and BatchJob.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_disabled_schedule_has_no_django_q_schedule_and_does_not_run(endpoint):
+    write_iris("scheduled/off", "a.csv", 0)
+    schedule = make_schedule(endpoint, "scheduled/off", cron="0 2 * * *")
+    q_id = schedule.q_schedule_id
+    assert schedule.q_schedule.cron == "0 2 * * *" and schedule.q_schedule.next_run.hour == 2
+    schedule.enabled = False
+    schedule.save()
+    schedule.sync()
+    schedule.refresh_from_db()
+    from django_q.models import Schedule as QSchedule
+
+    assert not QSchedule.objects.filter(pk=q_id).exists() and schedule.next_run is None
+    assert runs.run_schedule(schedule.pk) is None
+    schedule.enabled = True
+    schedule.save()
+    schedule.sync()
+    assert schedule.next_run is not None and schedule.delete() and not QSchedule.objects.filter(func=runs.__name__ + ".run_schedule").exists()
