@@ -1,6 +1,8 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
 from jobs.forms import CreateJobForm, _datastore_choices
+from jobs.inputs import DATASTORE_URI
 from schedules.models import PRESETS, Schedule, validate_cron
 from studio import storage
 from studio.models import Datastore
@@ -84,3 +86,22 @@ class ScheduleForm(forms.ModelForm):
         schedule.save()
         schedule.sync()
         return schedule
+
+
+def create_schedule(endpoint, *, name: str, input: str, cron: str, deployment_name: str = "", description: str = "",
+                    output_datastore: str = "", output_path: str = "", user=None) -> Schedule:
+    """The API's and the command line's + Create schedule: the same form and checks; refusals raise ValidationError.
+    input is a datastore folder URI (azureml://datastores/<name>/paths/<path>)."""
+    match = DATASTORE_URI.match((input or "").strip())
+    if not match:
+        raise ValidationError({"input": ValidationError(
+            "A schedule's input is a datastore folder: azureml://datastores/<name>/paths/<path> (got '%(input)s').",
+            code="input_not_datastore_path", params={"input": input})})
+    form = ScheduleForm({
+        "name": name, "description": description, "deployment_name": deployment_name or "",
+        "input_datastore": match["name"], "input_path": match["path"], "recurrence": CUSTOM, "cron": cron,
+        "enable_output": bool(output_path), "output_datastore": output_datastore or Datastore.get_default().name,
+        "output_path": output_path}, endpoint=endpoint)
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_data())
+    return form.save(user=user)

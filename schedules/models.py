@@ -115,6 +115,11 @@ class Schedule(models.Model):
             self.q_schedule = q
             self.save(update_fields=["q_schedule"])
 
+    def set_enabled(self, enabled: bool):
+        self.enabled = enabled
+        self.save(update_fields=["enabled"])
+        self.sync()
+
     def request_run(self, trigger: str):
         """Run now: a run recorded as Queued at once, and its task sent to the workers."""
         from jobs import queue

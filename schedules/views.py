@@ -52,9 +52,7 @@ def schedule_run_now(request, name):
 @require_POST
 def schedule_toggle(request, name):
     schedule = _get(name)
-    schedule.enabled = not schedule.enabled
-    schedule.save(update_fields=["enabled"])
-    schedule.sync()
+    schedule.set_enabled(not schedule.enabled)
     messages.success(request, f"Schedule {schedule.name} {'enabled' if schedule.enabled else 'disabled'}.")
     return redirect(schedule)
 

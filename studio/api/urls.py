@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio.api import views
+from studio.api import schedules, views
 
 app_name = "api"
 urlpatterns = [
@@ -14,6 +14,11 @@ urlpatterns = [
     path("jobs/<str:job>", views.job_detail, name="job"),
     path("jobs/<str:job>/cancel", views.job_cancel, name="job-cancel"),
     path("jobs/<str:job>/outputs/<path:file>", views.job_output, name="job-output"),
+    path("endpoints/<str:name>/schedules", schedules.endpoint_schedules, name="endpoint-schedules"),
+    path("schedules/<str:schedule>", schedules.schedule_detail, name="schedule"),
+    path("schedules/<str:schedule>/run", schedules.schedule_run, name="schedule-run"),
+    path("schedules/<str:schedule>/enable", schedules.schedule_enable, name="schedule-enable"),
+    path("schedules/<str:schedule>/disable", schedules.schedule_disable, name="schedule-disable"),
     path("models", views.model_list, name="models"),
     path("datasets", views.dataset_list, name="datasets"),
 ]
