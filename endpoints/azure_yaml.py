@@ -343,9 +343,7 @@ def register_environment(doc: Document, prefix: str = "", default_name: str = ""
             raise doc.error(key("version"), "environment %(name)s:%(version)s exists with other requirements; "
                             "environments are immutable, give a new version.", "environment_exists", name=name, version=version)
     else:
-        existing = next((e for e in versions if e.requirements.strip() == requirements.strip()), None)
-        numbers = [int(e.version) for e in versions if e.version.isdigit()]
-        version = existing.version if existing else str(max(numbers, default=0) + 1)
+        existing, version = Environment.next_version(name, requirements)
     if existing:
         return existing
     return Environment.objects.create(name=name, version=version, requirements=requirements,

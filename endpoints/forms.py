@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 
 from endpoints.models import BatchDeployment, BatchEndpoint
 from studio import registry
@@ -152,14 +153,61 @@ class DeploymentStepForm(forms.ModelForm):
         return name
 
 
+ENVIRONMENT_NAME_VALIDATOR = RegexValidator(
+    r"^[a-zA-Z0-9][-a-zA-Z0-9_.]*$", "Start with a letter or digit; use letters, digits, '-', '_' and '.'.",
+    code="invalid_environment_name")
+
+
+def environment_choices():
+    from jobs.models import Environment
+
+    Environment.studio()
+    return [(e.label, f"{e.label} (the workers' own) · {e.state}" if e.is_studio else f"{e.label} · {e.state}")
+            for e in Environment.objects.order_by("name", "version")]
+
+
+def check_requirements(text: str, field: str) -> str:
+    """pip requirement lines, each checked for syntax now (an uninstallable one fails the build, shown at
+    deployment time); pip options are refused: packages come from the configured index only."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from jobs.engine import envbuild
+
+    for number, line in enumerate(envbuild.normalise(text), 1):
+        if line.startswith("-"):
+            raise ValidationError("%(field)s, line %(n)d: pip options such as '%(line)s' are not accepted; list "
+                                  "packages only.", code="pip_option", params={"field": field, "n": number, "line": line})
+        try:
+            Requirement(line)
+        except InvalidRequirement as exc:
+            raise ValidationError("%(field)s, line %(n)d: '%(line)s' is not a requirement (%(error)s). Write e.g. "
+                                  "scikit-learn==1.5.2.", code="bad_requirement",
+                                  params={"field": field, "n": number, "line": line, "error": exc}) from exc
+    return text
+
+
 class CodeStepForm(forms.Form):
     """Code + environment, for models that are not MLflow models (MLflow scoring is generated)."""
 
+    EXISTING, NEW = "existing", "new"
+
     scoring_script = forms.FileField(label="Scoring script", required=False,
-                                     help_text="A .py file with init() and run(mini_batch).")
-    environment = forms.CharField(label="Environment", required=False, max_length=255,
-                                  help_text="An environment's name (or name:version); empty uses the workers' own "
-                                            "environment, 'studio'.")
+                                     help_text="A .py file with init() and run(mini_batch); the model's folder is "
+                                               "in $AZUREML_MODEL_DIR.")
+    environment_mode = forms.ChoiceField(label="Environment", widget=forms.RadioSelect, initial=EXISTING, choices=[
+        (EXISTING, "Use an existing environment"), (NEW, "Create a new environment")])
+    environment = forms.ChoiceField(label="Registered environment", required=False,
+                                    help_text="studio is the workers' own Python environment.")
+    new_environment_name = forms.CharField(label="Environment name", required=False, max_length=100,
+                                           validators=[ENVIRONMENT_NAME_VALIDATOR])
+    pip_requirements = forms.CharField(label="Pip requirements", required=False,
+                                       widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+                                       help_text="One package a line, as in requirements.txt (e.g. scikit-learn==1.5.2). "
+                                                 "Everything else comes from the workers' own environment.")
+    conda_file = forms.CharField(label="Conda file (YAML)", required=False,
+                                 widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+                                 help_text="Or paste a conda environment file: the packages of its pip section are "
+                                           "installed.")
 
     def __init__(self, *args, stored_script="", **kwargs):
         super().__init__(*args, **kwargs)
@@ -167,6 +215,8 @@ class CodeStepForm(forms.Form):
         self.stored = None
         if stored_script:
             self.fields["scoring_script"].help_text = f"Uploaded: {stored_script}. Upload another to replace it."
+        self.fields["environment"].choices = environment_choices()
+        self.fields["environment"].initial = "studio:1"
 
     def clean_scoring_script(self):
         """Snapshot the upload (content-addressed, so a repeated upload costs nothing): (code_path, script name)."""
@@ -181,7 +231,61 @@ class CodeStepForm(forms.Form):
         data = super().clean()
         if not data.get("scoring_script") and not self.stored_script and "scoring_script" not in self.errors:
             self.add_error("scoring_script", "Upload the scoring script: this model is not an MLflow model.")
+        if data.get("environment_mode") == self.NEW:
+            data["environment"] = ""
+            self._clean_new_environment(data)
+        else:
+            data.update(new_environment_name="", pip_requirements="", conda_file="")
+            self._clean_existing_environment(data)
         return data
+
+    def _clean_existing_environment(self, data):
+        from jobs.models import Environment
+
+        env = Environment.lookup(data.get("environment") or "studio")
+        if env is not None and env.state == Environment.FAILED:
+            self.add_error("environment", ValidationError(
+                "Environment %(env)s failed to build: %(reason)s Pick another one or create a new one.",
+                code="environment_build_failed", params={"env": env.label, "reason": env.failure_reason}))
+
+    def _refuse_known_failure(self, data):
+        from jobs.models import Environment
+
+        existing, _ = Environment.next_version(data.get("new_environment_name", ""), data["requirements"])
+        if existing is not None and existing.state == Environment.FAILED:
+            raise ValidationError("Environment %(env)s has these requirements and failed to build: %(reason)s",
+                                  code="environment_build_failed",
+                                  params={"env": existing.label, "reason": existing.failure_reason})
+
+    def _clean_new_environment(self, data):
+        from jobs.engine import envbuild
+
+        if not data.get("new_environment_name") and "new_environment_name" not in self.errors:
+            self.add_error("new_environment_name", "Name the new environment.")
+        elif data.get("new_environment_name", "").lower() == "studio":
+            self.add_error("new_environment_name", "'studio' is the workers' own environment; choose another name.")
+        pip, conda = data.get("pip_requirements", "").strip(), data.get("conda_file", "").strip()
+        if pip and conda:
+            self.add_error("conda_file", "Give pip requirements or a conda file, not both.")
+            return
+        if not pip and not conda:
+            self.add_error("pip_requirements", "List the packages to install (pip requirements or a conda file), "
+                                               "or use an existing environment.")
+            return
+        try:
+            if conda:
+                try:
+                    pip = envbuild.pip_section(conda)
+                except Exception as exc:  # yaml's errors, or a document that is not a mapping
+                    raise ValidationError("The conda file is not a conda environment YAML: %(error)s",
+                                          code="invalid_conda_file", params={"error": exc}) from exc
+                if not envbuild.normalise(pip):
+                    raise ValidationError("The conda file has no pip section (dependencies: - pip: [...]): only its pip "
+                                          "packages are installed.", code="no_pip_section")
+            data["requirements"] = check_requirements(pip, "Conda file" if conda else "Pip requirements")
+            self._refuse_known_failure(data)
+        except ValidationError as exc:
+            self.add_error("conda_file" if conda else "pip_requirements", exc)
 
 
 class ComputeStepForm(forms.Form):

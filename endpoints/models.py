@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 ENDPOINT_NAME_VALIDATOR = RegexValidator(
     r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$",
@@ -146,6 +147,38 @@ class BatchDeployment(models.Model):
         self.environment = env.label
         env.refresh_from_db()
         return env
+
+    @cached_property
+    def environment_record(self):
+        """The jobs.Environment this deployment runs in (the workers' own when none is named); None if deleted."""
+        from jobs.models import Environment
+
+        return Environment.lookup(self.environment)
+
+    @property
+    def provisioning_state(self):
+        """Azure's deployment state, from its environment's build: Creating while it builds, Failed if it cannot."""
+        env = self.environment_record
+        if env is None or env.state == env.FAILED:
+            return "Failed"
+        return "Succeeded" if env.state == env.READY else "Creating"
+
+    def check_ready(self):
+        """A job can only start once the deployment's environment is built: refuse it now, saying why."""
+        if not self.environment or self.environment.split(":")[0] == "studio":
+            return  # the workers' own: always ready, and no query on the submit path
+        env = self.environment_record
+        if env is None:
+            raise ValidationError("Deployment '%(name)s' cannot run jobs: its environment '%(env)s' no longer exists.",
+                                  code="unknown_environment", params={"name": self.name, "env": self.environment})
+        if env.state == env.FAILED:
+            raise ValidationError("Deployment '%(name)s' cannot run jobs: environment %(env)s failed to build: %(reason)s",
+                                  code="environment_build_failed",
+                                  params={"name": self.name, "env": env.label, "reason": env.failure_reason})
+        if env.state != env.READY:
+            raise ValidationError("Deployment '%(name)s' is still being created: environment %(env)s is %(state)s. "
+                                  "Submit the job once the deployment shows Succeeded.", code="environment_building",
+                                  params={"name": self.name, "env": env.label, "state": env.state})
 
     @property
     def is_custom(self):

@@ -19,9 +19,11 @@ def endpoint_list(request):
 
 def endpoint_detail(request, name):
     endpoint = _get_endpoint(name)
+    deployments = list(endpoint.deployments.all())
     return render(request, "endpoints/detail.html", {
         "endpoint": endpoint,
-        "deployments": endpoint.deployments.all(),
+        "deployments": deployments,
+        "creating": any(d.provisioning_state == "Creating" for d in deployments),
         "scoring_uri": request.build_absolute_uri(endpoint.scoring_uri_path),
         "tab": "details",
     })
@@ -72,10 +74,12 @@ def _wizard_review(request, state):
     if request.method == "POST":
         if "back" in request.POST:
             return redirect("endpoints:wizard", step=wizard.neighbour(state, "review", -1))
-        endpoint = wizard.create(state, checked, user=request.user)
+        endpoint, deployment = wizard.create(state, checked, user=request.user)
         wizard.clear(request.session)
-        deployment = checked["deployment"].cleaned_data["name"]
-        messages.success(request, f"Deployment {deployment} created on batch endpoint {endpoint.name}.")
+        messages.success(request, f"Deployment {deployment.name} created on batch endpoint {endpoint.name}.")
+        if deployment.provisioning_state == "Creating":
+            messages.info(request, f"Its environment {deployment.environment} is being built: jobs can be submitted "
+                                   "to it once it shows Succeeded.")
         return redirect(endpoint)
     return _render_wizard(request, state, "review", {"summary": wizard.summary(state, checked)})
 

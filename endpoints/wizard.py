@@ -5,6 +5,8 @@ from django.db import transaction
 
 from endpoints import forms
 from endpoints.models import BatchEndpoint
+from jobs import queue
+from jobs.models import Environment
 from studio import registry
 
 SESSION_KEY = "endpoint_wizard"
@@ -133,6 +135,9 @@ def summary(state: dict, checked: dict) -> list[tuple[str, list[tuple[str, objec
 
 def _display(form, name):
     value = form.cleaned_data[name]
+    choices = dict(getattr(form.fields[name], "choices", []))
+    if isinstance(value, str) and value in choices:
+        return choices[value]
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, dict):
@@ -152,13 +157,27 @@ def create(state: dict, checked: dict, user=None):
         deployment = checked["deployment"].save(commit=False)
         deployment.endpoint = endpoint
         deployment.model_name, deployment.model_version = model_name, model_version
+        env = None
         if "code" in checked:
             deployment.code_path = state["code"]["code_path"]
             deployment.scoring_script = state["code"]["scoring_script"]
-            deployment.environment = checked["code"].cleaned_data["environment"]
+            env = _environment(checked["code"].cleaned_data)
+            deployment.environment = env.label
         deployment.compute = checked["compute"].cleaned_data["compute"]
         deployment.instance_count = checked["compute"].cleaned_data["instance_count"]
         deployment.save()
         if endpoint.default_deployment_id is None or checked["deployment"].cleaned_data.get("make_default"):
             endpoint.set_default(deployment)
-    return endpoint
+        if env is not None and env.claim_build():
+            # Azure builds a deployment's image when the deployment is created: the build starts now, on the
+            # cluster its jobs run on; the deployment shows Creating until it is done, Failed if it cannot be.
+            transaction.on_commit(lambda: queue.build_environment_later(env, deployment.compute))
+    return endpoint, deployment
+
+
+def _environment(code: dict):
+    """The environment the Code + environment step chose, registered now when it is a new one."""
+    if code["environment_mode"] == forms.CodeStepForm.NEW:
+        return Environment.register(code["new_environment_name"], code["requirements"],
+                                    description="Created in the batch deployment wizard.")
+    return Environment.lookup(code["environment"] or Environment.STUDIO)

@@ -227,6 +227,9 @@ class Environment(models.Model):
     def is_studio(self):
         return self.name == self.STUDIO
 
+    def get_absolute_url(self):
+        return reverse("environment-detail", args=[self.name, self.version])
+
     @classmethod
     def studio(cls):
         env, _ = cls.objects.get_or_create(name=cls.STUDIO, version="1", defaults={
@@ -243,6 +246,32 @@ class Environment(models.Model):
         if version and version != "latest":
             return found.filter(version=version).first()
         return max(found, key=lambda e: (len(e.version), e.version), default=None)
+
+    @classmethod
+    def next_version(cls, name: str, requirements: str):
+        """(the version with these requirements, or None; the version a new one would get). Environments are
+        immutable: the same name with other requirements is a new version."""
+        versions = list(cls.objects.filter(name=name))
+        existing = next((e for e in versions if e.requirements.strip() == requirements.strip()), None)
+        numbers = [int(e.version) for e in versions if e.version.isdigit()]
+        return existing, existing.version if existing else str(max(numbers, default=0) + 1)
+
+    @classmethod
+    def register(cls, name: str, requirements: str, description: str = ""):
+        """The environment `name` with these requirements: the existing version, else a new one."""
+        existing, version = cls.next_version(name, requirements)
+        return existing or cls.objects.create(name=name, version=version, requirements=requirements,
+                                              description=description)
+
+    def claim_build(self) -> bool:
+        """Mark a NotStarted environment Building; True for the one caller that should queue its build."""
+        if self.is_studio:
+            return False
+        claimed = Environment.objects.filter(pk=self.pk, state=self.NOT_STARTED).update(
+            state=self.BUILDING, updated=timezone.now())
+        if claimed:
+            self.state = self.BUILDING
+        return bool(claimed)
 
     @classmethod
     def for_model(cls, model_name: str, model_version: str):

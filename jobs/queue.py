@@ -18,3 +18,8 @@ def run_later(job, mini_batch_id: int, index: int):
 def run_schedule_later(schedule, run_id: int):
     _send("schedules.runs.run_schedule", schedule.pk, run_id=run_id, cluster=schedule.cluster(),
           name=f"run schedule {schedule.name}")
+
+
+def build_environment_later(env, cluster: str):
+    """Build a deployment's environment on a worker of the cluster its jobs run on."""
+    _send("jobs.tasks.build_environment", env.pk, cluster=cluster, name=f"build environment {env.label}")

@@ -37,6 +37,7 @@ def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, 
         if existing:
             return existing
     deployment = endpoint.resolve_deployment(deployment_name)
+    deployment.check_ready()
     effective = deployment.effective_settings(overrides)
     resolved = inputs.resolve(input_uri)
     if only_files is not None:

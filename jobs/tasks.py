@@ -37,6 +37,17 @@ def _lease_end():
     return timezone.now() + timedelta(seconds=hosting.lease_seconds())
 
 
+def build_environment(env_id: int):
+    """Build a deployment's environment (queued when the deployment is created); its state and log record how."""
+    from jobs.models import Environment
+
+    env = Environment.objects.filter(pk=env_id).first()
+    if env is None or env.state in (Environment.READY, Environment.FAILED):
+        return
+    env.build()
+    log.info("environment %s: %s", env.label, env.state)
+
+
 def dispatch(job_id: int):
     """Queue as many mini-batches as the job may have in flight; finish the job when none are left."""
     finalize_now = cancel_now = False

@@ -5,23 +5,45 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from jobs.engine import reading
-from studio import storage
+from studio import registry, storage
 from studio.models import NAME_VALIDATOR, Dataset, Datastore
 
 
 class RegisterModelForm(forms.Form):
+    MLFLOW, CUSTOM = "mlflow", "custom"
+
     name = forms.CharField(label="Name", max_length=255, validators=[NAME_VALIDATOR])
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    model_zip = forms.FileField(label="Model folder (.zip)", help_text="Zip the folder that mlflow.save_model wrote (it holds an MLmodel file).")
+    model_type = forms.ChoiceField(label="Model type", widget=forms.RadioSelect, required=False, initial=MLFLOW,
+                                   choices=[(MLFLOW, "MLflow"), (CUSTOM, "Custom")],
+                                   help_text="MLflow models are scored without code; Custom models need a scoring script.")
+    model_zip = forms.FileField(label="Model file or folder (.zip)",
+                                help_text="MLflow: zip the folder that mlflow.save_model wrote (it holds an MLmodel file). "
+                                          "Custom: one file (e.g. model.pkl) or a .zip of the model's folder; the "
+                                          "scoring script finds it under $AZUREML_MODEL_DIR/model.")
 
-    def clean_model_zip(self):
-        upload = self.cleaned_data["model_zip"]
+    def clean_model_type(self):
+        return self.cleaned_data["model_type"] or self.MLFLOW
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("model_zip")
+        if upload is None:
+            return data
         if upload.size > settings.MODEL_UPLOAD_MAX_BYTES:
-            raise ValidationError("The file is larger than the %(mb)d MB limit.", code="too_large",
-                                  params={"mb": settings.MODEL_UPLOAD_MAX_BYTES // (1024 * 1024)})
-        if not upload.name.lower().endswith(".zip"):
-            raise ValidationError("Upload a .zip file.", code="not_zip")
-        return upload
+            self.add_error("model_zip", ValidationError("The file is larger than the %(mb)d MB limit.", code="too_large",
+                                                        params={"mb": settings.MODEL_UPLOAD_MAX_BYTES // (1024 * 1024)}))
+        elif data.get("model_type") == self.MLFLOW and not upload.name.lower().endswith(".zip"):
+            self.add_error("model_zip", ValidationError("Upload a .zip file: an MLflow model is a folder. For a single "
+                                                        "model file choose Model type Custom.", code="not_zip"))
+        return data
+
+    def register(self):
+        data = self.cleaned_data
+        upload = data["model_zip"]
+        if data["model_type"] == self.CUSTOM:
+            return registry.register_custom(data["name"], upload, upload.name, data["description"])
+        return registry.register_zip(data["name"], upload, data["description"])
 
 
 class DatastoreForm(forms.ModelForm):

@@ -194,6 +194,27 @@ def register_zip(name: str, fileobj, description: str = "") -> ModelVersion:
         return register_folder(name, model_dir, description)
 
 
+def register_custom(name: str, fileobj, filename: str, description: str = "") -> ModelVersion:
+    """Register a model that is not an MLflow model (Azure's "Custom" type): a .zip of its folder, unpacked,
+    or a single file (model.pkl, ...). Scoring it needs a scoring script."""
+    filename = Path(filename).name
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "model"
+        folder.mkdir()
+        if filename.lower().endswith(".zip"):
+            try:
+                with zipfile.ZipFile(fileobj) as archive:
+                    _safe_extract(archive, folder)
+            except zipfile.BadZipFile as exc:
+                raise ValidationError("The file is not a zip archive.", code="bad_zip") from exc
+        else:
+            with open(folder / filename, "wb") as out:
+                shutil.copyfileobj(fileobj, out)
+        if not any(folder.iterdir()):
+            raise ValidationError("The upload holds no files.", code="empty_model")
+        return register_folder(name, folder, description)
+
+
 def register_folder(name: str, model_dir: Path, description: str = "") -> ModelVersion:
     import mlflow
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from studio.views import compute, data, home, models
+from studio.views import compute, data, environments, home, models
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -17,6 +17,8 @@ urlpatterns = [
     path("data/datastores/<str:name>/browse/", data.datastore_browse, name="datastore-browse"),
     path("data/datasets/register/", data.dataset_register, name="dataset-register"),
     path("data/datasets/<str:name>/<str:version>/", data.dataset_detail, name="dataset-detail"),
+    path("environments/", environments.environment_list, name="environments"),
+    path("environments/<str:name>/<str:version>/", environments.environment_detail, name="environment-detail"),
     path("compute/", compute.compute_list, name="compute"),
     path("endpoints/", include("endpoints.urls")),
     path("jobs/", include("jobs.urls")),

@@ -37,3 +37,55 @@ def second_deployment(endpoint, demo_model):
 
     return BatchDeployment.objects.create(endpoint=endpoint, name="green", model_name=demo_model.name,
                                           model_version=demo_model.version)
+
+
+# An Azure-style scoring script for a model that is not an MLflow model: a joblib file in the model's folder.
+JOBLIB_SCORE = b'''import os
+
+import joblib
+import pandas as pd
+
+
+def init():
+    global model
+    model = joblib.load(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "model.joblib"))
+
+
+def run(mini_batch):
+    frames = []
+    for file_path in mini_batch:
+        data = pd.read_csv(file_path)
+        frames.append(pd.DataFrame({"file": os.path.basename(file_path), "prediction": model.predict(data)}))
+    return pd.concat(frames)
+'''
+
+
+def joblib_model_file(folder: Path) -> Path:
+    """A scikit-learn iris classifier saved with joblib: a model file, not an MLflow model."""
+    import joblib
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    data = load_iris(as_frame=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "model.joblib"
+    joblib.dump(LogisticRegression(max_iter=500).fit(data.data, data.target), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def custom_model(studio_home, tmp_path_factory):
+    """A registered Custom (non-MLflow) model: one joblib file."""
+    from studio import registry
+
+    path = joblib_model_file(tmp_path_factory.mktemp("custom-model"))
+    with open(path, "rb") as fh:
+        return registry.register_custom("iris-joblib", fh, path.name, "A joblib file, not an MLflow model.")
+
+
+def code_step(**fields):
+    """The Code + environment step's fields, with a scoring script upload unless one is given."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return {"scoring_script": SimpleUploadedFile("score.py", JOBLIB_SCORE), "environment_mode": "existing",
+            "environment": "studio:1", **fields}

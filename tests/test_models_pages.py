@@ -52,3 +52,38 @@ def test_it_refuses_a_zip_without_mlmodel(signed_in):
     buffer.name = "x.zip"
     response = signed_in.post("/models/register/", {"name": "nomodel", "model_zip": buffer})
     assert "no MLmodel file" in response.content.decode()
+
+
+def test_it_registers_a_custom_model_file(signed_in, tmp_path):
+    from tests.fixtures_ui import joblib_model_file
+
+    path = joblib_model_file(tmp_path)
+    with open(path, "rb") as fh:
+        response = signed_in.post("/models/register/", {"name": "joblib-iris", "model_type": "custom", "model_zip": fh})
+    assert response["Location"] == "/models/joblib-iris/1/"
+    body = signed_in.get(response["Location"]).content.decode()
+    assert "<dt>Type</dt><dd>Custom</dd>" in body
+    from studio import registry
+
+    folder = registry.download("joblib-iris", "1", tmp_path / "download")
+    assert (folder / "model.joblib").read_bytes() == path.read_bytes()
+
+
+def test_a_custom_model_zip_is_unpacked(signed_in, tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("weights/model.pkl", b"not really a pickle")
+    buffer.seek(0)
+    buffer.name = "folder.zip"
+    response = signed_in.post("/models/register/", {"name": "zipped-custom", "model_type": "custom", "model_zip": buffer})
+    assert response.status_code == 302
+    from studio import registry
+
+    assert (registry.download("zipped-custom", "1", tmp_path / "dl") / "weights" / "model.pkl").is_file()
+
+
+def test_an_mlflow_model_must_be_a_zip(signed_in):
+    upload = io.BytesIO(b"x")
+    upload.name = "model.pkl"
+    response = signed_in.post("/models/register/", {"name": "loose", "model_type": "mlflow", "model_zip": upload})
+    assert "For a single model file choose Model type Custom" in response.content.decode()

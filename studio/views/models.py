@@ -19,7 +19,7 @@ def model_register(request):
     form = RegisterModelForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            version = registry.register_zip(form.cleaned_data["name"], form.cleaned_data["model_zip"], form.cleaned_data["description"])
+            version = form.register()
         except ValidationError as exc:
             form.add_error("model_zip", exc)
         else:

@@ -1,0 +1,143 @@
+"""Accessibility basics in headless Chromium: every form control of every main page has an accessible name,
+every status says its state in words (not by colour alone), and the create wizard works with the keyboard only."""
+
+import pytest
+
+from endpoints.models import BatchEndpoint
+from jobs.submit import submit_job
+from tests.conftest import sign_in
+from tests.fixtures_ui import custom_model, second_deployment  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+# The accessible name of a form control as assistive technology computes it, for the ways our pages give one:
+# aria-labelledby, aria-label, a <label> (for= or wrapping), a title. Controls without one are returned.
+UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea, button")]
+  .filter(el => el.type !== "hidden" && !el.closest("[hidden]"))
+  .filter(el => {
+    const by = (el.getAttribute("aria-labelledby") || "").split(/\\s+/).filter(Boolean)
+      .map(id => document.getElementById(id)?.textContent.trim()).join("");
+    const labels = [...(el.labels || [])].map(l => l.textContent.trim()).join("");
+    const own = el.tagName === "BUTTON" ? el.textContent.trim() : "";
+    return !(by || (el.getAttribute("aria-label") || "").trim() || labels || own || (el.title || "").trim());
+  })
+  .map(el => el.outerHTML.slice(0, 160))"""
+
+# A status, state or progress shown with a colour must carry its words too.
+SILENT_STATUS = """() => [...document.querySelectorAll(".status, progress")]
+  .filter(el => el.tagName === "PROGRESS" ? !(el.getAttribute("aria-label") || el.labels?.length || el.textContent.trim())
+                                          : !el.textContent.trim())
+  .map(el => el.outerHTML.slice(0, 160))"""
+
+
+def _check(page, url):
+    page.goto(url)
+    page.wait_for_load_state("networkidle")  # htmx fragments (datastore browser, live tables) are in
+    assert page.evaluate(UNLABELLED) == [], f"controls without a label on {url}"
+    assert page.evaluate(SILENT_STATUS) == [], f"a status shown by colour alone on {url}"
+
+
+def test_every_control_on_every_main_page_has_a_label(page, live_server, user, endpoint, second_deployment, demo_data,
+                                                      custom_model):
+    job = submit_job(endpoint, input_uri=demo_data)
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert page.evaluate(UNLABELLED) == []
+    sign_in(page, live_server)
+    base = live_server.url
+    pages = [
+        "/", "/models/", f"/models/{custom_model.name}/{custom_model.version}/", "/models/register/",
+        "/endpoints/", f"/endpoints/{endpoint.name}/", f"/endpoints/{endpoint.name}/runs/",
+        f"/endpoints/{endpoint.name}/jobs/create/", f"/endpoints/{endpoint.name}/default/",
+        f"/endpoints/{endpoint.name}/delete/", f"/endpoints/{endpoint.name}/deployments/green/delete/",
+        f"/endpoints/{endpoint.name}/deployments/blue/delete/",
+        "/jobs/", f"/jobs/{job.name}/", "/data/", "/data/datastores/register/", "/data/datastores/workspaceblobstore/browse/",
+        "/data/datasets/register/", "/environments/", "/environments/studio/1/", "/compute/", "/account/tokens/",
+    ]
+    for path in pages:
+        _check(page, base + path)
+    # Every step of the wizard, with the Code + environment step of a Custom model.
+    page.goto(f"{base}/endpoints/create/?model={custom_model.label}")
+    for step in ("endpoint", "model", "deployment", "code", "compute"):
+        page.get_by_role("heading", name={"code": "Code + environment"}.get(step, step.title()), exact=True).wait_for()
+        assert page.evaluate(UNLABELLED) == [], f"controls without a label on the {step} step"
+        if step == "endpoint":
+            page.get_by_label("Endpoint name").fill("a11y-endpoint")
+        if step == "deployment":
+            page.get_by_label("Deployment name").fill("a11y")
+        if step == "code":
+            page.get_by_label("Scoring script").set_input_files(
+                files=[{"name": "score.py", "mimeType": "text/x-python", "buffer": b"def run(b):\n    return b\n"}])
+        page.get_by_role("button", name="Next").click()
+    page.get_by_role("heading", name="Review").wait_for()
+    assert page.evaluate(UNLABELLED) == []
+
+
+def _tab_to(page, name, limit=60):
+    """Press Tab until the focused element is the one named `name` (its label, text or aria-label)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("""() => { const el = document.activeElement;
+            return [el.getAttribute("aria-label"), ...[...(el.labels || [])].map(l => l.textContent),
+                    el.tagName === "SELECT" ? "" : el.textContent].map(t => (t || "").trim()); }""")
+        if name in focused:
+            return
+    raise AssertionError(f"Tab never reached {name!r}")
+
+
+def _type_into(page, label, text):
+    _tab_to(page, label)
+    page.keyboard.press("Control+A")  # replace what the field holds
+    page.keyboard.type(text)
+
+
+def _press_on(page, name, key="Enter"):
+    _tab_to(page, name)
+    page.keyboard.press(key)
+
+
+def test_the_create_wizard_works_with_the_keyboard_only(page, live_server, user, demo_model):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/")
+    _press_on(page, "+ Create")
+
+    page.get_by_role("heading", name="Endpoint", exact=True).wait_for()
+    _type_into(page, "Endpoint name", "keyboard-endpoint")
+    _type_into(page, "Description", "Made without a mouse")
+    _press_on(page, "Next")
+
+    page.get_by_role("heading", name="Model", exact=True).wait_for()
+    _tab_to(page, "Model")
+    page.keyboard.type(demo_model.name)  # a focused select picks the option typed
+    assert page.get_by_label("Model").input_value() == demo_model.label
+    _press_on(page, "Next", "Space")
+
+    page.get_by_role("heading", name="Deployment", exact=True).wait_for()
+    _type_into(page, "Deployment name", "keys")
+    _type_into(page, "Max retries", "5")
+    page.keyboard.press("Enter")  # Enter in a field goes forward (Next comes first in the form)
+
+    page.get_by_role("heading", name="Compute", exact=True).wait_for()
+    _press_on(page, "Back")
+    page.get_by_role("heading", name="Deployment", exact=True).wait_for()
+    assert page.get_by_label("Max retries").input_value() == "5"  # kept when going back
+    _press_on(page, "Next")
+    page.get_by_role("heading", name="Compute", exact=True).wait_for()
+    _type_into(page, "Instance count", "2")
+    page.keyboard.press("Enter")
+
+    page.get_by_role("heading", name="Review").wait_for()
+    _press_on(page, "Create")
+    page.get_by_role("heading", name="keyboard-endpoint").wait_for()
+    deployment = BatchEndpoint.objects.get(name="keyboard-endpoint").default_deployment
+    assert (deployment.name, deployment.max_retries, deployment.instance_count) == ("keys", 5, 2)
+
+
+def test_the_endpoint_choice_and_its_radios_work_with_arrow_keys(page, live_server, user, endpoint, demo_model):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/create/?model={demo_model.label}")
+    _tab_to(page, "New")
+    page.keyboard.press("ArrowRight")  # radios of one group: arrows move the choice
+    assert page.get_by_label("Existing", exact=True).is_checked()
+    _type_into(page, "Existing endpoint", endpoint.name)
+    _press_on(page, "Next")
+    page.get_by_role("heading", name="Model", exact=True).wait_for()
