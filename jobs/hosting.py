@@ -33,6 +33,14 @@ def heartbeat_seconds() -> float:
     return setting("JOBS_HEARTBEAT_SECONDS", 10)
 
 
+def lane_seconds() -> float:
+    """How long a task keeps taking its job's next mini-batch itself (0: one mini-batch per task)."""
+    value = getattr(settings, "JOBS_LANE_SECONDS", None)
+    if value is None:
+        value = os.environ.get("JOBS_LANE_SECONDS", 10)
+    return float(value)
+
+
 _POOL: HostPool | None = None
 
 
@@ -114,8 +122,13 @@ def publish_outputs(host, out_store, folder: str) -> list[str]:
     return written
 
 
-def score(job, mb, journal, on_wait) -> Outcome:
-    """Run one mini-batch in the job's scoring host (started and init()-ed on first use in this process)."""
+def datastore_client(name: str):
+    return Datastore.objects.get(name=name).client()
+
+
+def score(job, mb, journal, on_wait, client=datastore_client) -> Outcome:
+    """Run one mini-batch in the job's scoring host (started and init()-ed on first use in this process).
+    client(name) gives a datastore's client (a task passes one that looks each up once)."""
     level = job.settings.get("logging_level", "info")
     spec = spec_for(job)
     host, started = pool().get(spec, on_wait, level)
@@ -124,13 +137,17 @@ def score(job, mb, journal, on_wait) -> Outcome:
         journal.extend(host.init_log)
     else:
         journal.write("debug", f"reusing the warm scoring host pid {host.proc.pid}")
-    source = storage.source_client(job.input_datastore)  # a datastore, or public URLs when ""
+    # a datastore, or public URLs when ""
+    source = client(job.input_datastore) if job.input_datastore else storage.source_client("")
     host.clear_outputs()
-    with tempfile.TemporaryDirectory(prefix="minibatch-") as tmp:
-        files = local_files(source, mb.files, Path(tmp))
-        reply = host.run(files, output_action=job.settings.get("output_action", "append_row"), level=level,
-                         timeout=float(job.settings["timeout"]), on_wait=on_wait)
+    run = dict(output_action=job.settings.get("output_action", "append_row"), level=level,
+               timeout=float(job.settings["timeout"]), on_wait=on_wait)
+    if isinstance(source, storage.LocalStore):  # its own files: no copies, no temporary folder
+        reply = host.run(local_files(source, mb.files, None), **run)
+    else:
+        with tempfile.TemporaryDirectory(prefix="minibatch-") as tmp:
+            reply = host.run(local_files(source, mb.files, Path(tmp)), **run)
     journal.extend(reply["log"])
-    out_store = Datastore.objects.get(name=job.output_datastore).client()
+    out_store = client(job.output_datastore)
     outputs = publish_outputs(host, out_store, job.output_path)
     return Outcome(reply["part"], reply["rows_out"], reply["file_errors"], reply["seconds"], outputs)

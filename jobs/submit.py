@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from jobs import inputs, queue
+from jobs import inputs, tasks
 from jobs.signals import ensure_reclaim
 from jobs.models import BatchJob, MiniBatch, Status, new_job_name
 from studio import storage
@@ -70,5 +70,5 @@ def _create(endpoint, deployment, effective, resolved, name, store, folder, batc
             files_total=len(resolved.files), mini_batches_total=len(batches), created_by=user, request_id=request_id or "")
         MiniBatch.objects.bulk_create(MiniBatch(job=job, index=i, files=files) for i, files in enumerate(batches))
         ensure_reclaim(job.compute)
-        transaction.on_commit(lambda: queue.dispatch_later(job))
+        tasks.queue_first(job)  # its first mini-batches go to the queue on commit: one queue hop before it runs
     return job

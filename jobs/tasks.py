@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from jobs import hosting, logs, queue
@@ -62,20 +62,29 @@ def dispatch(job_id: int):
             batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
             cancel_now = not batches.filter(status=MiniBatch.RUNNING).exists()
         else:
-            to_run = _queue_pending(job)
+            to_run = _mark_queued(job)
             in_flight = batches.filter(status__in=[MiniBatch.QUEUED, MiniBatch.RUNNING]).exists()
             if not in_flight and not batches.filter(status=MiniBatch.PENDING).exists():
                 finalize_now = bool(BatchJob.objects.filter(pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
                     status=Status.FINALIZING, lease_until=_lease_end()))
-        for pk, index in to_run:
-            transaction.on_commit(lambda pk=pk, index=index: queue.run_later(job, pk, index))
+        _send_on_commit(job, to_run)
     if cancel_now:
         finish_canceled(job_id)
     if finalize_now:
         finalize(job_id)
 
 
-def _queue_pending(job) -> list[tuple[int, int]]:
+def queue_first(job):
+    """At submit, inside its transaction: the job's first mini-batches go straight to the queue (no dispatch task)."""
+    _send_on_commit(job, _mark_queued(job))
+
+
+def _send_on_commit(job, to_run):
+    for pk, index in to_run:
+        transaction.on_commit(lambda pk=pk, index=index: queue.run_later(job, pk, index))
+
+
+def _mark_queued(job) -> list[tuple[int, int]]:
     """Mark up to instance_count × max_concurrency_per_instance mini-batches in flight; returns the new ones."""
     settings = job.settings
     limit = int(settings["instance_count"]) * int(settings.get("max_concurrency_per_instance", 1))
@@ -122,6 +131,7 @@ class Heartbeat:
 
 
 def run_minibatch(mini_batch_id: int):
+    """Run a queued mini-batch, then, as a Lane, the job's next Pending ones while no other job waits."""
     mb = MiniBatch.objects.select_related("job").filter(pk=mini_batch_id).first()
     if mb is None:
         return
@@ -133,38 +143,95 @@ def run_minibatch(mini_batch_id: int):
     me = worker_id()
     if not mb.claim(me, int(hosting.lease_seconds())):
         return
-    mb.refresh_from_db()
     BatchJob.objects.filter(pk=job.pk, status=Status.QUEUED).update(status=Status.RUNNING, started=timezone.now())
-    journal = logs.Journal(job.settings.get("logging_level", "info"))
-    journal.write("info", f"mini-batch {mb.index} attempt {mb.attempts} on {me}: {len(mb.files)} files")
-    journal.write("debug", "files: " + ", ".join(mb.files))
-    try:
-        outcome = hosting.score(job, mb, journal, Heartbeat(job.pk, mb.pk, me))
-        if job.settings.get("output_action") == "append_row":
-            Datastore.objects.get(name=job.output_datastore).client().write(mb.part_path, outcome.part)
-    except Aborted as exc:
-        journal.write("warning", f"attempt {mb.attempts} stopped: {exc}")
-        _attempt_stopped(job, mb, me, journal)
-    except Exception as exc:  # the attempt failed as a whole: retry it, or give up on its files
-        journal.extend(getattr(exc, "log", []))
-        journal.write("error", f"attempt {mb.attempts} failed: {type(exc).__name__}: {exc}")
-        _attempt_failed(job, mb, me, f"{type(exc).__name__}: {exc}", journal)
-    else:
-        journal.write("info", f"{outcome.rows_out} rows scored, {len(outcome.file_errors)} files failed, {outcome.seconds:.2f} s")
-        _attempt_succeeded(job, mb, me, outcome, journal)
+    lane = Lane(job, me)
+    next_id = mb.pk
+    while next_id:
+        next_id = lane.run(next_id)
     dispatch(job.pk)
 
 
-def _save_log(job, mb, journal):
+class Lane:
+    """One worker's slot of a job. After a mini-batch succeeds, the lane claims the job's next Pending one in the
+    same transaction that records the finished one (the job's in-flight count never dips, so a concurrent
+    dispatch cannot queue more than the job may run) and runs it in the same task: no queue round trip.
+
+    It stops — and the task ends with a dispatch, as before — when the job has nothing Pending, the job is no
+    longer Queued/Running (cancel, error threshold: the claim is conditional on it), another job on the same
+    compute cluster has work waiting (fairness: jobs then take turns mini-batch by mini-batch, as through the
+    queue), or JOBS_LANE_SECONDS (10) have passed (so scheduled tasks wait at most that long)."""
+
+    def __init__(self, job, worker: str):
+        self.job, self.worker = job, worker
+        self.until = time.monotonic() + hosting.lane_seconds()
+        self._clients = {}
+
+    def client(self, datastore: str):
+        """A datastore's client, looked up once per task."""
+        if datastore not in self._clients:
+            self._clients[datastore] = Datastore.objects.get(name=datastore).client()
+        return self._clients[datastore]
+
+    def run(self, mini_batch_id: int) -> int | None:
+        """Score one mini-batch this lane has claimed; returns the next one it claimed, if any."""
+        job, me = self.job, self.worker
+        mb = MiniBatch.objects.get(pk=mini_batch_id)
+        mb.job = job
+        journal = logs.Journal(job.settings.get("logging_level", "info"))
+        journal.write("info", f"mini-batch {mb.index} attempt {mb.attempts} on {me}: {len(mb.files)} files")
+        journal.write("debug", "files: " + ", ".join(mb.files))
+        try:
+            outcome = hosting.score(job, mb, journal, Heartbeat(job.pk, mb.pk, me), self.client)
+            if job.settings.get("output_action") == "append_row":
+                self.client(job.output_datastore).write(mb.part_path, outcome.part)
+        except Aborted as exc:
+            journal.write("warning", f"attempt {mb.attempts} stopped: {exc}")
+            _attempt_stopped(job, mb, me, journal, self.client)
+        except Exception as exc:  # the attempt failed as a whole: retry it, or give up on its files
+            journal.extend(getattr(exc, "log", []))
+            journal.write("error", f"attempt {mb.attempts} failed: {type(exc).__name__}: {exc}")
+            _attempt_failed(job, mb, me, f"{type(exc).__name__}: {exc}", journal, self.client)
+        else:
+            journal.write("info", f"{outcome.rows_out} rows scored, {len(outcome.file_errors)} files failed, {outcome.seconds:.2f} s")
+            return _attempt_succeeded(job, mb, me, outcome, journal, self)
+        return None
+
+    def claim_next(self) -> int | None:
+        """Inside the transaction that recorded the last mini-batch: the job's next Pending one, or None to stop."""
+        if time.monotonic() > self.until or self.others_waiting():
+            return None
+        # The transaction has updated the job's row, so a cancel or a failure cannot change its status until we commit.
+        if BatchJob.objects.filter(pk=self.job.pk).values_list("status", flat=True).first() != Status.RUNNING:
+            return None
+        pending = self.job.mini_batches.filter(status=MiniBatch.PENDING).order_by("index").values_list("pk", flat=True)
+        for pk in pending[:3]:  # another lane of the job may take one between our read and our claim
+            now = timezone.now()
+            if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING).update(
+                    status=MiniBatch.RUNNING, attempts=F("attempts") + 1, worker=self.worker, started=now,
+                    lease_until=now + timedelta(seconds=hosting.lease_seconds())):
+                return pk
+        return None
+
+    def others_waiting(self) -> bool:
+        """Another job on this cluster has work waiting for a worker: one not started yet, or a queued mini-batch."""
+        return BatchJob.objects.filter(compute=self.job.compute).exclude(pk=self.job.pk).filter(
+            Q(status=Status.QUEUED) | Q(status=Status.RUNNING, mini_batches__status=MiniBatch.QUEUED)).exists()
+
+
+def _save_log(job, mb, journal, client=hosting.datastore_client):
     try:
-        Datastore.objects.get(name=job.output_datastore).client().write(mb.log_path, journal.text().encode())
+        client(job.output_datastore).write(mb.log_path, journal.text().encode())
     except Exception:  # a log that cannot be written must not fail the mini-batch
         log.exception("cannot write the log of %s", mb)
 
 
-def _attempt_succeeded(job, mb, me, outcome, journal):
+def _attempt_succeeded(job, mb, me, outcome, journal, lane) -> int | None:
+    """Record the mini-batch; returns the next one the lane claimed in the same transaction, if any."""
     file_errors = [{**err, "attempt": mb.attempts} for err in outcome.file_errors]
-    _save_log(job, mb, journal)
+    _save_log(job, mb, journal, lane.client)
+    # New failed files may cross the error threshold: the lane stops so _check_threshold decides first.
+    may_chain = not (file_errors and int(job.settings.get("error_threshold", -1)) >= 0)
+    next_id = None
     with transaction.atomic():
         done = MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
             status=MiniBatch.COMPLETED, rows_out=outcome.rows_out, files_failed=len(file_errors), file_errors=file_errors,
@@ -173,19 +240,22 @@ def _attempt_succeeded(job, mb, me, outcome, journal):
             BatchJob.objects.filter(pk=job.pk).update(
                 mini_batches_done=F("mini_batches_done") + 1, files_failed=F("files_failed") + len(file_errors),
                 rows_out=F("rows_out") + outcome.rows_out)
-    if done:
+            if may_chain:
+                next_id = lane.claim_next()
+    if done and file_errors:
         _check_threshold(job.pk)
+    return next_id
 
 
-def _attempt_stopped(job, mb, me, journal):
+def _attempt_stopped(job, mb, me, journal, client=hosting.datastore_client):
     """Canceled (or the job failed meanwhile): the mini-batch ends Canceled; a lost lease leaves it to its new owner."""
-    _save_log(job, mb, journal)
+    _save_log(job, mb, journal, client)
     MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
         status=MiniBatch.CANCELED, finished=timezone.now(), lease_until=None)
 
 
-def _attempt_failed(job, mb, me, reason, journal):
-    _save_log(job, mb, journal)
+def _attempt_failed(job, mb, me, reason, journal, client=hosting.datastore_client):
+    _save_log(job, mb, journal, client)
     if _give_up_or_retry(mb, me, reason, "MiniBatchFailed"):
         _check_threshold(job.pk)
 

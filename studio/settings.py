@@ -94,10 +94,17 @@ TEMPLATES = [
 # Test databases get the process id in their name so that several test runs on one machine never collide,
 # and a file (not memory) so that a real qcluster process can share it with the test.
 _TEST_SUFFIX = str(os.getpid())
+# Persistent connections (None): django-q2 calls close_old_connections() around every task and broker poll, which
+# with 0 closes and reopens the connection each time (see docs/PERFORMANCE.md). CONN_MAX_AGE=0 restores that.
+_CONN_MAX_AGE = envint("CONN_MAX_AGE", -1)
+_CONN_MAX_AGE = None if _CONN_MAX_AGE < 0 else _CONN_MAX_AGE
+# WAL makes synchronous=NORMAL safe: a commit is durable against a crash of the process, not of the machine.
+_SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE",
+                   "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
 if os.environ.get("DATABASE_URL"):
-    _db = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=0, conn_health_checks=True)
+    _db = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=_CONN_MAX_AGE, conn_health_checks=True)
     if _db["ENGINE"].endswith("sqlite3"):
-        _db["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+        _db["OPTIONS"] = dict(_SQLITE_OPTIONS)
     _db.setdefault("TEST", {})["NAME"] = os.environ.get("TEST_DATABASE_NAME") or (
         f"test_studio_{_TEST_SUFFIX}" if not _db["ENGINE"].endswith("sqlite3") else str(STUDIO_HOME / f"test-{_TEST_SUFFIX}.sqlite3")
     )
@@ -105,7 +112,9 @@ else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": STUDIO_HOME / "db.sqlite3",
-        "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        "CONN_MAX_AGE": _CONN_MAX_AGE,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": dict(_SQLITE_OPTIONS),
         "TEST": {"NAME": str(STUDIO_HOME / f"test-{_TEST_SUFFIX}.sqlite3")},
     }
 DATABASES = {"default": _db}
@@ -170,10 +179,13 @@ Q_CLUSTER = {
     "timeout": envint("Q_TIMEOUT", 3600),
     "retry": envint("Q_RETRY", 3700),
     "max_attempts": 1,
-    "save_limit": 250,
+    # Successful tasks are not stored: our own models record every outcome, and storing (with pruning to a
+    # limit) cost several statements per task. Failed tasks still are.
+    "save_limit": -1,
     "ack_failures": True,
     "catch_up": False,
-    "poll": 0.2,
+    # The ORM broker's pusher sleeps this long whenever it finds the queue empty: the latency of a queue hop.
+    "poll": float(os.environ.get("Q_POLL", 0.1)),
     "label": "Task queue",
 }
 if os.environ.get("REDIS_URL"):

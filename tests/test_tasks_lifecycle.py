@@ -161,7 +161,9 @@ def test_a_queued_mini_batch_whose_task_was_lost_is_sent_again(endpoint, demo_da
 
 
 def test_an_active_job_whose_dispatch_was_lost_is_dispatched_again(endpoint, demo_data):
-    job = submit_job(endpoint, input_uri=demo_data)  # its dispatch task never reaches the broker
+    job = submit_job(endpoint, input_uri=demo_data)
+    # A task recorded its mini-batch and died before its dispatch: work waiting, nothing in flight.
+    job.mini_batches.filter(status=MiniBatch.QUEUED).update(status=MiniBatch.PENDING, lease_until=None)
     tasks.reclaim_stale()
     assert _queued_tasks("jobs.tasks.dispatch") == [(job.pk,)]
 

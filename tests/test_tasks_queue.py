@@ -43,3 +43,34 @@ def test_cancel_stops_running_mini_batches_and_other_clusters_wait(transactional
     assert not output_exists(job, "predictions.csv") and not output_exists(job, ".staging")
     assert output_exists(job, "logs/job_result.txt")
     assert waiting.request_cancel() and waiting.status == Status.CANCELED  # no worker needed to cancel it
+
+
+@pytest.mark.integration
+def test_two_jobs_at_once_both_progress(transactional_db, endpoint, monkeypatch):
+    """Lanes keep their slot only while no other job waits: a second job starts before the first one ends,
+    even with lanes allowed to run for ten minutes, and each job scores every row once."""
+    from studio import demo
+    from studio.models import Datastore
+    from jobs.submit import submit_job
+    from tests.fixtures_engine import output_frame
+
+    monkeypatch.setenv("JOBS_LANE_SECONDS", "600")
+    store = Datastore.get_default()
+    demo.write_demo_files(store.client(), "turns", files=5)
+    settings = {"mini_batch_size": 1, "instance_count": 2}
+    cluster = QCluster()
+    try:
+        jobs = [submit_job(endpoint, input_uri=store.uri("turns"), overrides=settings) for _ in range(2)]
+        for job in jobs:
+            wait_for(lambda job=job: job.refresh_from_db() or job.is_finished, timeout=300,
+                     message=lambda: f"both jobs to finish:\n{cluster.output()[-3000:]}")
+    finally:
+        cluster.stop()
+    first, second = jobs
+    assert [job.status for job in jobs] == [Status.COMPLETED] * 2, [job.error for job in jobs]
+    second_started = min(second.mini_batches.values_list("started", flat=True))
+    first_last_finished = max(first.mini_batches.values_list("finished", flat=True))
+    assert second_started < first_last_finished  # it did not wait for the whole first job
+    for job in jobs:
+        out = output_frame(job)
+        assert sorted(zip(out["file_name"], out["row"])) == [(f"iris-{i}.csv", r) for i in range(1, 6) for r in range(30)]

@@ -1,211 +1,18 @@
-"""`make bench`: how close a Batch Studio job comes to the raw ceiling, and what the machinery around it costs.
-
-Self-contained: a temporary data directory, a fresh SQLite database, two models registered in its own MLflow
-registry, generated CSV files in its default datastore, and a real `manage.py qcluster` with warm workers. It
-uses only public entry points (submit_job, the queue, the registry, the datastore client), so it keeps working
-while the engine changes. It reports; it never fails: the exit status is 0 whenever the figures were printed.
-
-    python -m jobs.bench            # full scale: 100 files x 10 000 rows x 10 float columns
-    python -m jobs.bench --quick    # smoke scale (BENCH_SCALE=quick does the same); its time is mostly fixed costs
-
-What each figure means is in docs/PERFORMANCE.md.
-"""
+"""The benchmark itself: setup (data, models, endpoint, qcluster) and one method per figure."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import secrets
-import shutil
-import signal
 import statistics
+import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-COLUMNS = [f"f{i}" for i in range(10)]
-RF, LR = "bench-random-forest", "bench-logistic"
+from jobs.bench import COLUMNS, FIGURES, LR, RF, ROOT, Scale, say
+from jobs.bench.raw import MemorySampler, RawPool, process_tree
 
-
-@dataclass
-class Scale:
-    files: int = 100  # input files of the throughput jobs
-    rows: int = 10_000  # rows per file
-    tiny_files: int = 1000  # files of the per-mini-batch overhead job (mini_batch_size 1)
-    tiny_rows: int = 10
-    memory_factor: int = 10  # the memory job reads this many times the throughput input
-    mini_batch_size: int = 10
-    rounds: int = 2  # (a) and (b) alternate this many times; the best of each counts
-    one_file_repeats: int = 5
-    workers: int = 2
-
-
-SCALES = {
-    "full": Scale(),
-    "quick": Scale(files=6, rows=2000, tiny_files=20, memory_factor=3, mini_batch_size=2, rounds=1, one_file_repeats=2),
-}
-
-# issue 3's targets: figure -> (comparison, limit)
-TARGETS = {
-    "ratio_rf": (">=", 0.85),  # (b)/(a) throughput, RandomForest
-    "one_file_job_s": ("<=", 1.0),
-    "overhead_ms": ("<=", 30.0),
-    "memory_growth": ("<=", 1.2),  # peak RSS at 10x input / at 1x: "flat" means within 20 %
-}
-
-
-def say(message: str):
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# --- (a) the raw ceiling: plain pandas + pyfunc in a process pool ---------------------------------------------------
-
-_RAW_MODEL = None
-
-
-def _raw_init(model_dir: str, ready):
-    global _RAW_MODEL
-    import mlflow.pyfunc
-    import pandas as pd
-
-    _RAW_MODEL = mlflow.pyfunc.load_model(model_dir)
-    _RAW_MODEL.predict(pd.DataFrame([[0.0] * len(COLUMNS)] * 5, columns=COLUMNS))
-    ready.put(os.getpid())
-
-
-def _raw_score(task):
-    import numpy as np
-    import pandas as pd
-
-    src, dst = task
-    frame = pd.read_csv(src)
-    predictions = np.asarray(_RAW_MODEL.predict(frame)).reshape(-1)
-    pd.DataFrame({"row": np.arange(len(frame)), "prediction": predictions, "file_name": os.path.basename(src)}).to_csv(
-        dst, index=False)
-    return len(frame)
-
-
-def _join(parts: list[Path], target: Path):
-    with open(target, "wb") as out:
-        for i, part in enumerate(parts):
-            with open(part, "rb") as fh:
-                header = fh.readline()
-                if i == 0:
-                    out.write(header)
-                shutil.copyfileobj(fh, out, 1 << 20)
-
-
-class RawPool:
-    """N warm processes, each holding the model, like N warm workers."""
-
-    def __init__(self, model_dir: Path, processes: int):
-        import multiprocessing
-
-        # fork: the children start with mlflow already imported, so only the model load is left to wait for.
-        ctx = multiprocessing.get_context("fork")
-        ready = ctx.Queue()
-        self.pool = ctx.Pool(processes, initializer=_raw_init, initargs=(str(model_dir), ready))
-        for _ in range(processes):
-            ready.get(timeout=300)
-
-    def run(self, files: list[Path], out_dir: Path) -> tuple[float, int]:
-        """Read, predict and write every file, then join the parts in order: (seconds, rows)."""
-        shutil.rmtree(out_dir, ignore_errors=True)
-        out_dir.mkdir(parents=True)
-        parts = [out_dir / f"part-{i:06d}.csv" for i in range(len(files))]
-        started = time.perf_counter()
-        rows = sum(self.pool.imap_unordered(_raw_score, list(zip(map(str, files), map(str, parts))), chunksize=1))
-        _join(parts, out_dir / "predictions.csv")
-        return time.perf_counter() - started, rows
-
-    def close(self):
-        self.pool.terminate()
-        self.pool.join()
-
-
-# --- the qcluster process tree and its memory ----------------------------------------------------------------------
-
-def _children(pid: int) -> list[int]:
-    out = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as fh:
-                out.extend(int(c) for c in fh.read().split())
-    except OSError:
-        pass
-    return out
-
-
-def process_tree(root: int) -> list[int]:
-    try:
-        import psutil
-
-        proc = psutil.Process(root)
-        return [root] + [c.pid for c in proc.children(recursive=True)]
-    except ImportError:
-        pass
-    except Exception:
-        return []
-    seen, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        if pid not in seen:
-            seen.append(pid)
-            todo.extend(_children(pid))
-    return seen
-
-
-def memory_kb(pid: int) -> tuple[int, int]:
-    """(current RSS, peak RSS) of one process in kB; (0, 0) if it is gone."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            fields = dict(line.split(":", 1) for line in fh if ":" in line)
-        return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
-    except (OSError, KeyError, ValueError):
-        return 0, 0
-
-
-class MemorySampler:
-    """Samples the RSS of every process in the qcluster tree while a job runs."""
-
-    def __init__(self, root_pid: int, interval: float = 0.1):
-        self.root, self.interval = root_pid, interval
-        self.peak_process_kb = self.peak_tree_kb = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _sample(self):
-        rss = [memory_kb(pid)[0] for pid in process_tree(self.root)]
-        if rss:
-            self.peak_process_kb = max(self.peak_process_kb, max(rss))
-            self.peak_tree_kb = max(self.peak_tree_kb, sum(rss))
-
-    def _loop(self):
-        while not self._stop.is_set():
-            self._sample()
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self._sample()
-
-    def high_water_kb(self) -> int:
-        """The largest VmHWM (peak RSS since the process started) in the tree now."""
-        return max((memory_kb(pid)[1] for pid in process_tree(self.root)), default=0)
-
-
-# --- the benchmark --------------------------------------------------------------------------------------------------
 
 class Bench:
     def __init__(self, scale: Scale, home: Path):
@@ -382,14 +189,12 @@ class Bench:
         self.notes.append(f"warm-up of {model} reached only {len(workers)} of {self.scale.workers} workers")
 
     # the figures -------------------------------------------------------------------------------------------------
-    def measure(self):
+    def measure(self, only=None):
+        """Every figure, or those named in only (names of FIGURES)."""
         s = self.scale
-        self.guard("one_file", self.measure_one_file)
-        for model, key in ((RF, "rf"), (LR, "lr")):
-            self.guard(key, lambda model=model, key=key: self.measure_throughput(model, key))
-        self.guard("memory", self.measure_memory)
-        self.guard("overhead", self.measure_overhead)
-        self.guard("mlflow_predict", self.measure_mlflow_predict)
+        for name, method in FIGURES.items():
+            if only is None or name in only:
+                self.guard(name.replace("-", "_"), getattr(self, method))
         if s.workers > (os.cpu_count() or 1):
             self.notes.append(f"{s.workers} workers on {os.cpu_count()} CPUs")
 
@@ -409,6 +214,12 @@ class Bench:
         self.results["one_file_job_s"] = statistics.median(times)
         self.results["one_file_job_min_s"] = min(times)
         self.results["one_file_job_max_s"] = max(times)
+
+    def measure_rf(self):
+        self.measure_throughput(RF, "rf")
+
+    def measure_lr(self):
+        self.measure_throughput(LR, "lr")
 
     def measure_throughput(self, model: str, key: str):
         s = self.scale
@@ -514,137 +325,3 @@ class Bench:
             self.results["mlflow_vs_job"] = seconds / self.results["one_file_job_s"]
 
 
-# --- the report -----------------------------------------------------------------------------------------------------
-
-def verdict(key, value):
-    if key not in TARGETS or not isinstance(value, (int, float)):
-        return "", ""
-    op, limit = TARGETS[key]
-    ok = value >= limit if op == ">=" else value <= limit
-    shown = f"{op} {limit * 100:.0f} %" if key == "ratio_rf" else (
-        f"{op} {limit:g} s" if key.endswith("_s") else f"{op} {limit:g} ms" if key.endswith("_ms") else f"{op} {limit:g}x")
-    return shown.replace(">=", "≥").replace("<=", "≤"), "PASS" if ok else "MISS"
-
-
-def report(bench: Bench, scale: Scale, load_before, load_after) -> str:
-    r = bench.results
-    rows_total = scale.files * scale.rows
-
-    def num(key, fmt):
-        value = r.get(key)
-        return fmt.format(value) if isinstance(value, (int, float)) else "n/a"
-
-    lines = [
-        f"Batch Studio benchmark: {scale.files} files x {scale.rows:,} rows x {len(COLUMNS)} float columns "
-        f"({rows_total:,} rows), {scale.workers} worker processes, mini_batch_size {scale.mini_batch_size}, "
-        f"best of {scale.rounds} round(s)",
-        f"machine: {os.cpu_count()} CPUs, load average {load_before:.2f} before, {load_after:.2f} after",
-        "",
-        f"{'figure':<68} {'value':>24}  {'target':>9}  result",
-        f"{'-' * 68} {'-' * 24}  {'-' * 9}  ------",
-    ]
-
-    def row(label, value, key=None):
-        target, result = verdict(key, r.get(key)) if key else ("", "")
-        lines.append(f"{label:<68} {value:>24}  {target:>9}  {result}".rstrip())
-
-    def breakdown(key):
-        if f"{key}_mb_task_ms" not in r:
-            return
-        row("    per mini-batch: scoring / whole task / hand-off to next",
-            f"{num(f'{key}_mb_scoring_ms', '{:.0f}')} / {num(f'{key}_mb_task_ms', '{:.0f}')} / "
-            f"{num(f'{key}_mb_handoff_ms', '{:.0f}')} ms")
-        row("    submit->first mini-batch starts / last part->Completed",
-            f"{num(f'{key}_first_start_ms', '{:.0f}')} / {num(f'{key}_finalize_ms', '{:.0f}')} ms")
-
-    for key, name in (("rf", "RandomForest"), ("lr", "LogisticRegression")):
-        row(f"(a) raw ceiling, {name}: pandas + pyfunc, {scale.workers} processes",
-            f"{num(f'raw_{key}_s', '{:.2f} s')} {num(f'raw_{key}_rows_per_s', '{:,.0f} rows/s'):>13}")
-        row(f"(b) Batch Studio job, {name}: real queue, warm workers",
-            f"{num(f'job_{key}_s', '{:.2f} s')} {num(f'job_{key}_rows_per_s', '{:,.0f} rows/s'):>13}")
-        row(f"(b)/(a) throughput, {name}", num(f"ratio_{key}", "{:.1%}"), f"ratio_{key}" if key == "rf" else None)
-        breakdown(key)
-    row("(c) mlflow models predict --env-manager local, 1 file (RF)", num("mlflow_predict_s", "{:.2f} s"))
-    row("1-file job submit->Completed, warm workers (RF, median)", num("one_file_job_s", "{:.2f} s"), "one_file_job_s")
-    row("    min / max", f"{num('one_file_job_min_s', '{:.2f}')} / {num('one_file_job_max_s', '{:.2f}')} s")
-    breakdown("one")
-    row("(c)/1-file job", num("mlflow_vs_job", "{:.1f}x"))
-    row(f"per-mini-batch overhead ({scale.tiny_files} tiny files, mini_batch_size 1)", num("overhead_ms", "{:.1f} ms"),
-        "overhead_ms")
-    row("    job / raw ceiling on the same tiny files",
-        f"{num('tiny_job_s', '{:.2f}')} / {num('tiny_raw_s', '{:.2f}')} s")
-    breakdown("tiny")
-    m = scale.memory_factor
-    row(f"peak RSS, largest worker process, RF job 1x input ({num('memory_1x_job_s', '{:.1f} s')})",
-        num("memory_1x_mb", "{:.0f} MB"))
-    row(f"peak RSS, largest worker process, RF job {m}x input ({num('memory_10x_job_s', '{:.1f} s')})",
-        num("memory_10x_mb", "{:.0f} MB"))
-    row(f"    growth {m}x / 1x (flat: within 20 %)", num("memory_growth", "{:.2f}x"), "memory_growth")
-    row(f"peak RSS, whole qcluster tree, 1x / {m}x",
-        f"{num('memory_1x_tree_mb', '{:.0f}')} / {num('memory_10x_tree_mb', '{:.0f}')} MB")
-    row(f"    growth {m}x / 1x", num("memory_tree_growth", "{:.2f}x"))
-    row("largest VmHWM (lifetime peak) in the tree at the end", num("memory_hwm_mb", "{:.0f} MB"))
-    for key, value in r.items():
-        if key.startswith("error_"):
-            lines.append(f"ERROR {key[6:]}: {value}")
-    for note in bench.notes:
-        lines.append(f"note: {note}")
-    return "\n".join(lines)
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m jobs.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke scale (same as BENCH_SCALE=quick)")
-    parser.add_argument("--workers", type=int, help="qcluster workers = raw-ceiling processes (default 2)")
-    for name in ("files", "rows", "tiny-files", "rounds"):
-        parser.add_argument(f"--{name}", type=int)
-    parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
-    args = parser.parse_args(argv)
-    scale_name = "quick" if args.quick else os.environ.get("BENCH_SCALE", "full")
-    if scale_name not in SCALES:
-        parser.error(f"BENCH_SCALE must be one of {', '.join(SCALES)}")
-    scale = Scale(**asdict(SCALES[scale_name]))
-    scale.workers = args.workers or int(os.environ.get("BENCH_WORKERS", scale.workers))
-    for name in ("files", "rows", "tiny_files", "rounds"):
-        if getattr(args, name) is not None:
-            setattr(scale, name, getattr(args, name))
-    return args, scale
-
-
-def main(argv=None) -> int:
-    args, scale = parse_args(sys.argv[1:] if argv is None else argv)
-    home = Path(tempfile.mkdtemp(prefix="studio-bench-"))
-    # Our own data directory, database and registry: set before Django reads its settings.
-    os.environ.update(STUDIO_HOME=str(home), DATABASE_URL=f"sqlite:///{home / 'bench.sqlite3'}",
-                      SECRET_KEY=secrets.token_urlsafe(50), DJANGO_SETTINGS_MODULE="studio.settings")
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "REDIS_URL", "Q_CLUSTER_NAME"):
-        os.environ.pop(name, None)
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    bench = Bench(scale, home)
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
-    try:
-        bench.setup()
-        bench.measure()
-    except Exception as exc:
-        say(f"the benchmark could not run: {type(exc).__name__}: {exc}\n{bench.qcluster_tail()}")
-        return 1
-    finally:
-        bench.close_pools()
-        bench.stop_qcluster()
-        if args.keep:
-            say(f"kept {home}")
-        else:
-            shutil.rmtree(home, ignore_errors=True)
-    print(report(bench, scale, load_before, os.getloadavg()[0]))
-    print(f"total benchmark time {time.perf_counter() - started:.0f} s")
-    print("BENCH_JSON " + json.dumps({"scale": asdict(scale), "results": bench.results, "notes": bench.notes}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
