@@ -1,6 +1,7 @@
 from django.urls import path
 
 from endpoints import views
+from jobs import compare_views
 from jobs import views as job_views
 from schedules import views as schedule_views
 
@@ -15,6 +16,8 @@ urlpatterns = [
     path("<str:name>/schedules/", schedule_views.endpoint_schedules, name="schedules"),
     path("<str:name>/schedules/create/", schedule_views.schedule_create, name="create-schedule"),
     path("<str:name>/default/", views.default_update, name="default"),
+    path("<str:name>/compare/", compare_views.compare_create, name="compare"),
+    path("<str:name>/comparisons/<int:pk>/", compare_views.comparison_detail, name="comparison"),
     path("<str:name>/delete/", views.endpoint_delete, name="delete"),
     path("<str:name>/deployments/add/", views.deployment_add, name="add-deployment"),
     path("<str:name>/deployments/<str:deployment>/delete/", views.deployment_delete, name="delete-deployment"),

@@ -20,15 +20,8 @@ def _optional_int(label, min_value, max_value=None):
     return forms.IntegerField(label=label, required=False, min_value=min_value, max_value=max_value)
 
 
-class CreateJobForm(forms.Form):
-    deployment = forms.ChoiceField(label="Deployment")
-    override = forms.BooleanField(label="Override deployment settings", required=False)
-    instance_count = _optional_int("Instance count", 1, 64)
-    mini_batch_size = _optional_int("Mini batch size", 1)
-    max_retries = _optional_int("Max retries", 0, 100)
-    timeout = _optional_int("Scoring timeout (seconds)", 1, 86400)
-    error_threshold = _optional_int("Error threshold", -1)
-    output_file_name = forms.CharField(label="Output file name", required=False, max_length=255)
+class JobInputForm(forms.Form):
+    """The input of a job, as + Create job asks for it: a registered dataset, a datastore path or a public URL."""
 
     input_type = forms.ChoiceField(label="Input data type", choices=INPUT_TYPES, initial="datastore",
                                    widget=forms.RadioSelect)
@@ -38,6 +31,52 @@ class CreateJobForm(forms.Form):
                                  help_text="A folder or one file. Files in nested folders are not scored.")
     url = forms.URLField(label="Public URL", required=False, assume_scheme="https",
                          help_text="An http(s) URL of a file, or of a public blob container or folder.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].choices = [("", "—")] + [(d.uri, f"{d.name}:{d.version}") for d in Dataset.objects.all()]
+        self.datastores = _datastore_choices()
+        self.fields["input_datastore"].choices = self.datastores
+        self.fields["input_datastore"].initial = Datastore.get_default().name
+        self.fields["input_datastore"].widget.attrs.update({
+            "data-browse": self._browse_url("__name__"), "data-browse-target": "#datastore-browser"})
+
+    @staticmethod
+    def _browse_url(store):
+        return reverse("datastore-browse", args=[store]) + "?target=id_input_path&fill=path"
+
+    def browse_url(self):
+        """The datastore browser of the chosen input datastore (it fills Input path when a file is picked)."""
+        return self._browse_url(self["input_datastore"].value() or Datastore.get_default().name)
+
+    def clean_input_path(self):
+        return storage.clean_path(self.cleaned_data["input_path"])
+
+    def clean(self):
+        data = super().clean()
+        required = {"dataset": "dataset", "datastore": "input_path", "url": "url"}.get(data.get("input_type"))
+        if required and not data.get(required) and required not in self.errors:
+            self.add_error(required, "Choose the input data for the job.")
+        return data
+
+    def input_uri(self) -> str:
+        data = self.cleaned_data
+        if data["input_type"] == "dataset":
+            return data["dataset"]
+        if data["input_type"] == "url":
+            return data["url"]
+        return datastore_uri(data["input_datastore"], data["input_path"])
+
+
+class CreateJobForm(JobInputForm):
+    deployment = forms.ChoiceField(label="Deployment")
+    override = forms.BooleanField(label="Override deployment settings", required=False)
+    instance_count = _optional_int("Instance count", 1, 64)
+    mini_batch_size = _optional_int("Mini batch size", 1)
+    max_retries = _optional_int("Max retries", 0, 100)
+    timeout = _optional_int("Scoring timeout (seconds)", 1, 86400)
+    error_threshold = _optional_int("Error threshold", -1)
+    output_file_name = forms.CharField(label="Output file name", required=False, max_length=255)
 
     enable_output = forms.BooleanField(label="Enable output configuration", required=False)
     output_datastore = forms.ChoiceField(label="Output datastore", required=False)
@@ -54,49 +93,21 @@ class CreateJobForm(forms.Form):
             self.fields["deployment"].initial = default.name
             for key in OVERRIDABLE:  # what an empty override keeps
                 self.fields[key].widget.attrs["placeholder"] = getattr(default, key)
-        self.fields["dataset"].choices = [("", "—")] + [(d.uri, f"{d.name}:{d.version}") for d in Dataset.objects.all()]
-        stores = _datastore_choices()
-        default_store = Datastore.get_default().name
-        for name in ("input_datastore", "output_datastore"):
-            self.fields[name].choices = stores
-            self.fields[name].initial = default_store
-        self.fields["input_datastore"].widget.attrs.update({
-            "data-browse": self._browse_url("__name__"), "data-browse-target": "#datastore-browser"})
-
-    @staticmethod
-    def _browse_url(store):
-        return reverse("datastore-browse", args=[store]) + "?target=id_input_path&fill=path"
-
-    def browse_url(self):
-        """The datastore browser of the chosen input datastore (it fills Input path when a file is picked)."""
-        return self._browse_url(self["input_datastore"].value() or Datastore.get_default().name)
+        self.fields["output_datastore"].choices = self.datastores
+        self.fields["output_datastore"].initial = self.fields["input_datastore"].initial
 
     @property
     def override_fields(self):
         return [self[key] for key in OVERRIDABLE]
-
-    def clean_input_path(self):
-        return storage.clean_path(self.cleaned_data["input_path"])
 
     def clean_output_path(self):
         return storage.clean_path(self.cleaned_data["output_path"])
 
     def clean(self):
         data = super().clean()
-        required = {"dataset": "dataset", "datastore": "input_path", "url": "url"}.get(data.get("input_type"))
-        if required and not data.get(required) and required not in self.errors:
-            self.add_error(required, "Choose the input data for the job.")
         if data.get("enable_output") and not data.get("output_path") and "output_path" not in self.errors:
             self.add_error("output_path", "Give the output folder, or clear Enable output configuration.")
         return data
-
-    def input_uri(self) -> str:
-        data = self.cleaned_data
-        if data["input_type"] == "dataset":
-            return data["dataset"]
-        if data["input_type"] == "url":
-            return data["url"]
-        return datastore_uri(data["input_datastore"], data["input_path"])
 
     def overrides(self) -> dict:
         if not self.cleaned_data["override"]:
@@ -115,6 +126,30 @@ class CreateJobForm(forms.Form):
         try:
             return submit_job(self.endpoint, input_uri=self.input_uri(), deployment_name=self.cleaned_data["deployment"],
                               overrides=self.overrides(), user=user, **self.output())
+        except ValidationError as exc:
+            self.add_error(None, exc)
+            return None
+
+
+class CompareForm(JobInputForm):
+    """Compare deployments: the same input on the default deployment and on a candidate."""
+
+    candidate = forms.ChoiceField(label="Candidate deployment")
+
+    def __init__(self, *args, endpoint, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.endpoint = endpoint
+        default = endpoint.default_deployment
+        self.fields["candidate"].choices = [(d.name, d.name) for d in endpoint.deployments.exclude(pk=getattr(default, "pk", None))]
+        if default:
+            self.fields["candidate"].help_text = f"Its predictions are compared with those of the default deployment, {default.name}."
+
+    def submit(self, user=None):
+        """Start the comparison (two jobs); a refusal becomes a form error and None is returned."""
+        from jobs.comparison import start
+
+        try:
+            return start(self.endpoint, input_uri=self.input_uri(), candidate=self.cleaned_data["candidate"], user=user)
         except ValidationError as exc:
             self.add_error(None, exc)
             return None

@@ -311,3 +311,40 @@ def envbuild_root():
     from pathlib import Path
 
     return Path(conf.STUDIO_HOME) / "envs"
+
+
+class Comparison(models.Model):
+    """Compare deployments: the same input scored by the endpoint's default deployment (baseline) and by a
+    candidate; once both jobs complete, a background task streams both outputs and stores the report here."""
+
+    WAITING = "Waiting"      # the two jobs run
+    COMPUTING = "Computing"  # the report task runs
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STATES = [(s, s) for s in (WAITING, COMPUTING, COMPLETED, FAILED)]
+
+    endpoint = models.ForeignKey("endpoints.BatchEndpoint", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="comparisons")
+    endpoint_name = models.CharField(max_length=32)
+    input_uri = models.CharField(max_length=2000)
+    baseline = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="+")
+    candidate = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=20, choices=STATES, default=WAITING, db_index=True)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(conf.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self):
+        return f"{self.endpoint_name}: {self.baseline.deployment_name} vs {self.candidate.deployment_name}"
+
+    def get_absolute_url(self):
+        return reverse("endpoints:comparison", args=[self.endpoint_name, self.pk])
+
+    @property
+    def is_finished(self):
+        return self.state in (self.COMPLETED, self.FAILED)

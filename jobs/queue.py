@@ -23,3 +23,8 @@ def run_schedule_later(schedule, run_id: int):
 def build_environment_later(env, cluster: str):
     """Build a deployment's environment on a worker of the cluster its jobs run on."""
     _send("jobs.tasks.build_environment", env.pk, cluster=cluster, name=f"build environment {env.label}")
+
+
+def compare_later(comparison, job):
+    """The report of a comparison, computed on the workers of the candidate job's cluster."""
+    _send("jobs.comparison.compute", comparison.pk, cluster=job.compute, name=f"compare {comparison.pk}")

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs import hosting, logs, queue
+from jobs import comparison, hosting, logs, queue
 from jobs.engine.host import Aborted
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status
 from studio import storage
@@ -346,6 +346,7 @@ def finalize(job_id: int):
     job.refresh_from_db()
     logs.write_job_logs(job)
     _drop_staging(job)
+    comparison.on_job_finished(job.pk)
 
 
 def _drop_staging(job):

@@ -1,0 +1,48 @@
+"""Reading a finished job's output, row by row, in output order: the one place that knows output formats.
+
+Every reader yields Prediction(file, row, value) and keeps memory flat (the file is streamed). Add a format by
+adding a reader to READERS, keyed by the output file's extension.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from django.core.exceptions import ValidationError
+
+from studio.models import Datastore
+
+
+class Prediction(NamedTuple):
+    file: str
+    row: str
+    value: str
+
+
+def _csv_rows(handle) -> Iterator[Prediction]:
+    reader = csv.DictReader(io.TextIOWrapper(handle, encoding="utf-8", errors="replace", newline=""))
+    if "prediction" not in (reader.fieldnames or []):
+        raise ValidationError("The output has no 'prediction' column (columns: %(columns)s).", code="no_prediction_column",
+                              params={"columns": ", ".join(reader.fieldnames or []) or "none"})
+    for number, record in enumerate(reader):
+        yield Prediction(record.get("file_name") or "", record.get("row") or str(number), record["prediction"])
+
+
+READERS = {".csv": _csv_rows}
+
+
+def read_predictions(job) -> Iterator[Prediction]:
+    """The predictions of a completed job's output file, streamed in the order the job wrote them."""
+    path = job.output_file_path
+    if not path:
+        raise ValidationError("Job %(job)s wrote no output file (output action summary_only).", code="no_output_file",
+                              params={"job": job.name})
+    suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    reader = READERS.get(suffix)
+    if reader is None:
+        raise ValidationError("Cannot read the output %(path)s: known formats are %(known)s.", code="unknown_output_format",
+                              params={"path": path, "known": ", ".join(sorted(READERS))})
+    store = Datastore.objects.get(name=job.output_datastore).client()
+    with store.open(path) as handle:
+        yield from reader(handle)
