@@ -2,9 +2,6 @@
 rows that differ most; starting a comparison; and a real comparison of two models through a qcluster."""
 
 import io
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +13,7 @@ from jobs.models import BatchJob, Comparison, MiniBatch, Status
 from jobs.results import Prediction
 from studio.models import Datastore
 from tests.conftest import wait_for
+from tests.fixtures_compare import forest_deployment, forest_model  # noqa: F401 (fixtures)
 from tests.fixtures_ui import second_deployment  # noqa: F401 (fixture)
 
 
@@ -139,21 +137,8 @@ def test_a_comparison_fails_when_one_of_its_jobs_fails(endpoint, demo_data, seco
     assert settled.state == Comparison.FAILED and "The job on green ended Failed: boom" in settled.error
 
 
-@pytest.fixture
-def forest_model(studio_home):
-    from studio import demo, registry
-
-    with tempfile.TemporaryDirectory() as tmp:
-        demo.train_iris(Path(tmp) / "model", kind="forest")
-        return registry.register_folder("iris-forest", Path(tmp) / "model")
-
-
 @pytest.mark.integration
-def test_compare_two_models_through_the_queue(endpoint, demo_data, forest_model, qcluster):
-    from endpoints.models import BatchDeployment
-
-    BatchDeployment.objects.create(endpoint=endpoint, name="green", model_name=forest_model.name,
-                                   model_version=forest_model.version, mini_batch_size=5)
+def test_compare_two_models_through_the_queue(endpoint, demo_data, forest_deployment, qcluster):
     started = comparison.start(endpoint, input_uri=demo_data, candidate="green")
 
     def done():

@@ -107,3 +107,24 @@ def dataset_json(dataset) -> dict:
         "description": dataset.description, "datastore_uri": dataset.datastore_uri, "uploaded": dataset.uploaded,
         "created": _iso(dataset.created),
     }
+
+
+def comparison_json(comparison, base: str = "") -> dict:
+    """Compare deployments: the two jobs, the state, and the report once computed (see jobs/comparison.py)."""
+    def side(job):
+        return {"deployment_name": job.deployment_name, "job": job.name, "status": job.status,
+                "progress_percent": job.progress_percent, "url": _url(base, "api:job", job.name)}
+
+    return {
+        "id": comparison.pk,
+        "endpoint_name": comparison.endpoint_name,
+        "input": {"uri": comparison.input_uri},
+        "state": comparison.state,
+        "error": comparison.error or None,
+        "baseline": side(comparison.baseline),
+        "candidate": side(comparison.candidate),
+        "report": comparison.report or None,
+        "timings": {"created": _iso(comparison.created), "finished": _iso(comparison.finished)},
+        "urls": {"status": _url(base, "api:comparison", comparison.pk),
+                 "studio": base.rstrip("/") + comparison.get_absolute_url()},
+    }

@@ -11,6 +11,8 @@ urlpatterns = [
     path("endpoints/<str:name>/deployments/<str:deployment>", views.deployment_detail, name="deployment"),
     # The endpoint's scoring URI: POST invokes (Azure's shape), GET lists its jobs.
     path("endpoints/<str:name>/jobs", views.endpoint_jobs, name="endpoint-jobs"),
+    path("endpoints/<str:name>/comparisons", views.endpoint_comparisons, name="endpoint-comparisons"),
+    path("comparisons/<str:pk>", views.comparison_detail, name="comparison"),
     path("jobs/<str:job>", views.job_detail, name="job"),
     path("jobs/<str:job>/cancel", views.job_cancel, name="job-cancel"),
     path("jobs/<str:job>/outputs/<path:file>", views.job_output, name="job-output"),

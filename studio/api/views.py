@@ -8,13 +8,14 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from endpoints.models import BatchEndpoint
+from jobs import comparison as comparisons
 from jobs import queue
-from jobs.models import BatchJob
+from jobs.models import BatchJob, Comparison
 from jobs.submit import submit_job
 from studio import registry, storage
 from studio.api import invoke as azure_invoke
 from studio.api.auth import ApiError, api_view, json_body
-from studio.api.serializers import dataset_json, deployment_json, endpoint_json, job_json
+from studio.api.serializers import comparison_json, dataset_json, deployment_json, endpoint_json, job_json
 from studio.models import Dataset, Datastore
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
@@ -116,6 +117,29 @@ def job_output(request, job, file):
     except (Datastore.DoesNotExist, storage.StorageError, ValidationError) as exc:
         raise Http404(f"'{file}' of job {job.name} is not there (yet): {exc}") from exc
     return FileResponse(handle, as_attachment=True, filename=file.rsplit("/", 1)[-1])
+
+
+@api_view("POST")
+def endpoint_comparisons(request, name):
+    """Compare deployments: {"deployment": "<candidate>", "input": "<uri>"} runs the input on the default and
+    on the candidate deployment; the report follows once both jobs complete."""
+    endpoint = _endpoint(name)
+    body = json_body(request)
+    candidate, input_uri = body.get("deployment"), body.get("input")
+    if not isinstance(candidate, str) or not candidate.strip():
+        raise ApiError(400, "candidate_required", "Give the candidate deployment's name in 'deployment'.")
+    if not isinstance(input_uri, str) or not input_uri.strip():
+        raise ApiError(400, "input_required", "Give the input's URI in 'input' (azureml://datastores/... or https://...).")
+    started = comparisons.start(endpoint, input_uri=input_uri.strip(), candidate=candidate.strip(), user=request.user)
+    return JsonResponse(comparison_json(started, _base(request)), status=201)
+
+
+@api_view("GET")
+def comparison_detail(request, pk):
+    if not pk.isdigit():
+        raise Http404("Comparison ids are numbers.")
+    found = get_object_or_404(Comparison.objects.select_related("baseline", "candidate"), pk=pk)
+    return JsonResponse(comparison_json(comparisons.refresh(found), _base(request)))
 
 
 @api_view("GET")

@@ -1,0 +1,36 @@
+"""Compare deployments in the browser: from the endpoint page, pick the candidate and the input, watch both jobs,
+read the report (agreement rate, confusion matrix, rows that differ most), then Update default deployment."""
+
+import pytest
+
+from endpoints.models import BatchEndpoint
+from tests.conftest import sign_in
+from tests.fixtures_compare import forest_deployment, forest_model  # noqa: F401 (fixtures)
+from tests.fixtures_ui import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+def test_compare_deployments_then_update_the_default(page, live_server, user, endpoint, demo_data, forest_deployment,
+                                                     qcluster):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.name}/")
+    page.get_by_role("link", name="Compare deployments").click()
+    page.get_by_label("Candidate deployment").select_option("green")
+    page.get_by_label("Datastore", exact=True).check()
+    page.get_by_label("Input path").fill("demo/iris")
+    page.get_by_role("button", name="Compare").click()
+
+    page.get_by_role("status").filter(has_text="two jobs submitted").wait_for()
+    jobs = page.get_by_role("table", name="Jobs compared")
+    jobs.get_by_role("rowheader", name="Baseline (default)").wait_for()
+    jobs.get_by_role("rowheader", name="Candidate").wait_for()
+    page.get_by_text("Agreement rate").wait_for(timeout=240000)  # htmx polling until the report is computed
+    matrix = page.get_by_role("table", name="Rows: blue (default) · columns: green")
+    assert matrix.get_by_role("columnheader").count() == 4  # the corner and classes 0, 1, 2
+    page.get_by_role("heading", name="Rows that differ most").wait_for()
+    screenshot(page, "compare-deployments")
+
+    page.get_by_role("button", name="Update default deployment").click()
+    page.get_by_role("status").filter(has_text="green is now the default deployment of").wait_for()
+    assert BatchEndpoint.objects.get(pk=endpoint.pk).default_deployment.name == "green"
