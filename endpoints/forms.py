@@ -314,4 +314,8 @@ def deployment_delete_refusal(deployment) -> str:
     if deployment.is_default and deployment.endpoint.deployments.exclude(pk=deployment.pk).exists():
         return (f"'{deployment.name}' is the default deployment of {deployment.endpoint.name}. "
                 "Choose another default deployment (Update default deployment) before deleting it.")
+    schedules = list(deployment.endpoint.schedules.filter(deployment_name=deployment.name).values_list("name", flat=True))
+    if schedules:
+        return (f"Schedule {', '.join(schedules)} runs on '{deployment.name}': delete the schedule before "
+                "deleting the deployment.")
     return ""

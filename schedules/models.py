@@ -4,6 +4,8 @@ scored. django-q2's Schedule fires the run (see schedules.runs); these models ke
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
 
 from endpoints.models import ENDPOINT_NAME_VALIDATOR, validate_endpoint_length
@@ -128,15 +130,6 @@ class Schedule(models.Model):
         transaction.on_commit(lambda: queue.run_schedule_later(self, run.pk))
         return run
 
-    def delete(self, *args, **kwargs):
-        q_schedule_id = self.q_schedule_id
-        result = super().delete(*args, **kwargs)
-        if q_schedule_id:
-            from django_q.models import Schedule as QSchedule
-
-            QSchedule.objects.filter(pk=q_schedule_id).delete()
-        return result
-
 
 class ScheduleRun(models.Model):
     SCHEDULED, RUN_NOW, API = "Schedule", "Run now", "API"
@@ -190,3 +183,12 @@ class ScoredFile(models.Model):
     class Meta:
         ordering = ["path"]
         constraints = [models.UniqueConstraint(fields=["schedule", "path"], name="unique_scored_file_per_schedule")]
+
+
+@receiver(post_delete, sender=Schedule)
+def _drop_q_schedule(sender, instance, **kwargs):
+    """Deleting a schedule (or its endpoint) deletes django-q2's schedule that fires it."""
+    if instance.q_schedule_id:
+        from django_q.models import Schedule as QSchedule
+
+        QSchedule.objects.filter(pk=instance.q_schedule_id).delete()

@@ -104,7 +104,7 @@ def settle(schedule):
         job = run.job
         if job is not None and job.status not in FINISHED:
             continue
-        if job is not None and job.status == Status.COMPLETED:
+        if job is not None and job.status not in (Status.FAILED, Status.CANCELED):  # Completed (or with errors)
             failed = failed_files(job)
             for path, digest in run.files.items():
                 if path not in failed and posixpath.basename(path) not in failed:

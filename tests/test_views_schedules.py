@@ -146,3 +146,17 @@ def test_delete_asks_then_removes_the_schedule_but_keeps_its_jobs(signed_in, end
 def test_schedule_pages_need_a_signed_in_user(client, endpoint):
     for url in (f"/endpoints/{endpoint.name}/schedules/", f"/endpoints/{endpoint.name}/schedules/create/"):
         assert client.get(url)["Location"].startswith("/accounts/login/")
+
+
+def test_a_deployment_a_schedule_runs_on_cannot_be_deleted(signed_in, endpoint, second_deployment):
+    _create(signed_in, endpoint, deployment_name="green")
+    response = signed_in.post(f"/endpoints/{endpoint.name}/deployments/green/delete/")
+    assert response.status_code == 200 and "Schedule nightly runs on &#x27;green&#x27;" in response.content.decode()
+    assert endpoint.deployments.filter(name="green").exists()
+
+
+def test_deleting_the_endpoint_deletes_its_schedules_and_what_fires_them(signed_in, endpoint):
+    _create(signed_in, endpoint)
+    assert "Its schedules are deleted too." in signed_in.get(f"/endpoints/{endpoint.name}/delete/").content.decode()
+    signed_in.post(f"/endpoints/{endpoint.name}/delete/")
+    assert not Schedule.objects.exists() and not _ours().exists()
