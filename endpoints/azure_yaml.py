@@ -32,6 +32,8 @@ SETTINGS_SCHEMA = {
     "max_concurrency_per_instance": int, "mini_batch_size": int, "output_action": str, "output_file_name": str,
     "retry_settings": {"max_retries": int, "timeout": int}, "error_threshold": int, "logging_level": str,
     "environment_variables": ANY_MAPPING,
+    # Beyond Azure (docs/ENGINE.md, Output options):
+    "output_format": str, "passthrough_columns": list, "write_manifest": bool,
 }
 MODEL_SCHEMA = {**COMMON, "name": str, "version": (str, int), "type": str, "path": str}
 ENVIRONMENT_SCHEMA = {**COMMON, "name": str, "version": (str, int), "image": str, "conda_file": (str, ANY_MAPPING)}
@@ -56,6 +58,7 @@ SETTING_KEYS = {
     "output_action": "output_action", "output_file_name": "output_file_name", "error_threshold": "error_threshold",
     "logging_level": "logging_level", "environment_variables": "environment_variables",
     "max_retries": "retry_settings.max_retries", "timeout": "retry_settings.timeout",
+    "output_format": "output_format", "passthrough_columns": "passthrough_columns", "write_manifest": "write_manifest",
 }
 
 
@@ -160,7 +163,7 @@ def _type_name(expected) -> str:
         return " or ".join(_type_name(e) for e in expected)
     if isinstance(expected, dict) or expected is ANY_MAPPING:
         return "a mapping"
-    return {str: "a string", int: "an integer"}[expected]
+    return {str: "a string", int: "an integer", list: "a list", bool: "true or false"}[expected]
 
 
 def _matches(value, expected) -> bool:

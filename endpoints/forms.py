@@ -5,7 +5,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
-from endpoints.models import BatchDeployment, BatchEndpoint
+from endpoints.models import BatchDeployment, BatchEndpoint, split_columns
+from jobs.engine import formats
 from studio import registry
 
 # Path segments under /endpoints/ that an endpoint cannot be named, or its page would be unreachable.
@@ -114,7 +115,23 @@ class EnvironmentVariablesField(forms.CharField):
         return variables
 
 
+class ColumnsField(forms.CharField):
+    """Column names typed as 'id, region', kept as a list."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        return value if isinstance(value, list) else split_columns(super().to_python(value))
+
+
+PASSTHROUGH_HELP = ("Input columns copied next to the predictions, e.g. a key column: id, region. "
+                    "MLflow deployments only.")
+MANIFEST_HELP = "_SUCCESS and manifest.json (files, row counts, SHA-256) beside the output, written last."
+
+
 class DeploymentStepForm(forms.ModelForm):
+    passthrough_columns = ColumnsField(label="Passthrough columns", required=False, help_text=PASSTHROUGH_HELP)
     environment_variables = EnvironmentVariablesField(label="Environment variables", required=False,
                                                       help_text="One KEY=value a line.")
     make_default = forms.BooleanField(label="Make this new deployment the default for batch jobs", required=False)
@@ -123,12 +140,12 @@ class DeploymentStepForm(forms.ModelForm):
         model = BatchDeployment
         fields = ["name", "description", "output_action", "output_file_name", "mini_batch_size",
                   "max_concurrency_per_instance", "max_retries", "timeout", "error_threshold", "logging_level",
-                  "environment_variables"]
+                  "environment_variables", "output_format", "passthrough_columns", "write_manifest"]
         labels = {
             "name": "Deployment name", "output_action": "Output action", "output_file_name": "Output file name",
             "mini_batch_size": "Mini batch size", "max_concurrency_per_instance": "Max concurrency per instance",
             "max_retries": "Max retries", "timeout": "Scoring timeout (seconds)", "error_threshold": "Error threshold",
-            "logging_level": "Logging level",
+            "logging_level": "Logging level", "output_format": "Output format", "write_manifest": "Write a manifest",
         }
         help_texts = {
             "mini_batch_size": "Files per mini-batch (not rows).",
@@ -136,14 +153,20 @@ class DeploymentStepForm(forms.ModelForm):
             "timeout": "Per mini-batch; raise it for big files.",
             "error_threshold": "Failed files allowed over the whole input; -1 ignores all failures.",
             "max_retries": "For a failed or timed-out mini-batch.",
+            "output_format": "predictions.csv is Azure's; a default file name follows the format (predictions.parquet...).",
+            "write_manifest": MANIFEST_HELP,
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, endpoint=None, offer_default=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.endpoint = endpoint
+        self.fields["output_format"].required = False  # not given: predictions.csv, as in Azure
         if not offer_default:
             del self.fields["make_default"]
+
+    def clean_output_format(self):
+        return self.cleaned_data["output_format"] or formats.CSV
 
     def clean_name(self):
         name = self.cleaned_data["name"]

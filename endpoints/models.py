@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from jobs.engine import formats
+
 ENDPOINT_NAME_VALIDATOR = RegexValidator(
     r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$",
     "Start with a letter, use letters, digits and '-', and end with a letter or digit.",
@@ -38,6 +40,21 @@ def validate_environment(label: str):
     if env.state == Environment.FAILED:
         raise ValidationError("Environment '%(label)s' cannot be built: %(reason)s", code="environment_build_failed",
                               params={"label": env.label, "reason": env.failure_reason})
+
+
+def validate_passthrough_columns(value):
+    """A list of distinct input column names, none named as a column scoring adds (row, file_name)."""
+    from jobs.engine.formats import RESERVED_COLUMNS
+
+    if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
+        raise ValidationError("Passthrough columns must be a list of column names.", code="invalid_passthrough")
+    if len(set(value)) != len(value):
+        raise ValidationError("A passthrough column is named twice.", code="invalid_passthrough")
+    reserved = [c for c in value if c in RESERVED_COLUMNS]
+    if reserved:
+        raise ValidationError("Passthrough column '%(column)s' has the name of a column scoring adds (%(reserved)s); "
+                              "rename it in the input.", code="reserved_passthrough",
+                              params={"column": reserved[0], "reserved": ", ".join(RESERVED_COLUMNS)})
 
 
 NO_DEPLOYMENT_MESSAGE = (
@@ -119,6 +136,10 @@ class BatchDeployment(models.Model):
     error_threshold = models.IntegerField(default=-1, validators=[MinValueValidator(-1)])
     logging_level = models.CharField(max_length=10, choices=LOGGING_LEVELS, default="info")
     environment_variables = models.JSONField(default=dict, blank=True)
+    # Beyond Azure: the output's format, input columns copied next to the predictions, and a manifest.
+    output_format = models.CharField(max_length=10, choices=formats.CHOICES, default=formats.CSV)
+    passthrough_columns = models.JSONField(default=list, blank=True, validators=[validate_passthrough_columns])
+    write_manifest = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -136,6 +157,10 @@ class BatchDeployment(models.Model):
         if self.output_action == self.APPEND_ROW and not self.output_file_name:
             raise ValidationError({"output_file_name": ValidationError(
                 "append_row needs an output file name.", code="output_file_required")})
+        if self.passthrough_columns and self.scoring_script:
+            raise ValidationError({"passthrough_columns": PASSTHROUGH_NEEDS_MLFLOW})
+        if self.output_action == self.APPEND_ROW and self.output_format in formats.EXTENSIONS:
+            self.output_file_name = formats.output_name(self.output_file_name, self.output_format)
 
     def use_model_environment(self):
         """Run in an isolated environment generated from the MLflow model's own requirements.txt (Azure's
@@ -200,16 +225,43 @@ class BatchDeployment(models.Model):
             "output_action": self.output_action,
             "logging_level": self.logging_level,
             "environment_variables": dict(self.environment_variables or {}),
+            "output_format": self.output_format,
+            "passthrough_columns": list(self.passthrough_columns or []),
+            "write_manifest": self.write_manifest,
         })
         for key, value in (overrides or {}).items():
-            if key not in OVERRIDABLE:
+            if key not in OVERRIDABLE + OUTPUT_OPTIONS:
                 raise ValidationError("'%(key)s' cannot be overridden per job.", code="not_overridable", params={"key": key})
             if value is not None and value != "":
                 values[key] = value
+        self._check_output_options(values)
         if values["output_action"] == self.SUMMARY_ONLY:
             values["output_file_name"] = ""
         return values
 
+    def _check_output_options(self, values: dict):
+        """A job's output options, checked as the deployment's are; a default file name follows the format."""
+        if values["output_format"] not in formats.EXTENSIONS:
+            raise ValidationError("Output format '%(format)s' is not one of %(formats)s.", code="invalid_output_format",
+                                  params={"format": values["output_format"], "formats": ", ".join(formats.EXTENSIONS)})
+        if isinstance(values["passthrough_columns"], str):
+            values["passthrough_columns"] = split_columns(values["passthrough_columns"])
+        validate_passthrough_columns(values["passthrough_columns"])
+        if values["passthrough_columns"] and self.scoring_script:
+            raise PASSTHROUGH_NEEDS_MLFLOW
+        values["write_manifest"] = bool(values["write_manifest"])
+        values["output_file_name"] = formats.output_name(values["output_file_name"], values["output_format"])
+
 
 # Azure's per-job overrides (output location is given separately).
 OVERRIDABLE = ("instance_count", "mini_batch_size", "max_retries", "timeout", "error_threshold", "output_file_name")
+# Beyond Azure: output options a job may also set (see docs/ENGINE.md, Output options).
+OUTPUT_OPTIONS = ("output_format", "passthrough_columns", "write_manifest")
+PASSTHROUGH_NEEDS_MLFLOW = ValidationError(
+    "Passthrough columns need an MLflow deployment: a scoring script writes its own output columns.",
+    code="passthrough_needs_mlflow")
+
+
+def split_columns(text: str) -> list[str]:
+    """'id, region' -> ['id', 'region']."""
+    return [c.strip() for c in (text or "").split(",") if c.strip()]

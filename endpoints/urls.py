@@ -15,6 +15,7 @@ urlpatterns = [
     path("<str:name>/jobs/create/", job_views.job_create, name="create-job"),
     path("<str:name>/schedules/", schedule_views.endpoint_schedules, name="schedules"),
     path("<str:name>/schedules/create/", schedule_views.schedule_create, name="create-schedule"),
+    path("<str:name>/jobs/preview/", job_views.job_preview_create, name="preview-job"),
     path("<str:name>/default/", views.default_update, name="default"),
     path("<str:name>/compare/", compare_views.compare_create, name="compare"),
     path("<str:name>/comparisons/<int:pk>/", compare_views.comparison_detail, name="comparison"),

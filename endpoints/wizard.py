@@ -142,6 +142,10 @@ def _display(form, name):
         return "Yes" if value else "No"
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if name in getattr(form, "fields", {}) and hasattr(form.fields[name], "choices") and value:
+        return dict(form.fields[name].choices).get(value, value)
     return value
 
 

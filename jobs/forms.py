@@ -2,7 +2,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from endpoints.models import OVERRIDABLE
+from endpoints.forms import PASSTHROUGH_HELP
+from endpoints.models import OVERRIDABLE, split_columns
+from jobs.engine import formats
 from jobs.inputs import datastore_uri
 from jobs.models import BatchJob, Status
 from studio import storage
@@ -77,6 +79,11 @@ class CreateJobForm(JobInputForm):
     timeout = _optional_int("Scoring timeout (seconds)", 1, 86400)
     error_threshold = _optional_int("Error threshold", -1)
     output_file_name = forms.CharField(label="Output file name", required=False, max_length=255)
+    output_format = forms.ChoiceField(label="Output format", required=False)
+    passthrough_columns = forms.CharField(label="Passthrough columns", required=False, max_length=1000,
+                                          help_text=PASSTHROUGH_HELP + " Empty keeps the deployment's.")
+    write_manifest = forms.ChoiceField(label="Manifest", required=False, choices=[
+        ("", "As the deployment"), ("yes", "Write _SUCCESS and manifest.json"), ("no", "No manifest")])
 
     enable_output = forms.BooleanField(label="Enable output configuration", required=False)
     output_datastore = forms.ChoiceField(label="Output datastore", required=False)
@@ -95,6 +102,10 @@ class CreateJobForm(JobInputForm):
                 self.fields[key].widget.attrs["placeholder"] = getattr(default, key)
         self.fields["output_datastore"].choices = self.datastores
         self.fields["output_datastore"].initial = self.fields["input_datastore"].initial
+        self.fields["output_format"].choices = [("", "As the deployment" + (
+            f" ({default.get_output_format_display()})" if default else ""))] + formats.CHOICES
+        if default and default.passthrough_columns:
+            self.fields["passthrough_columns"].widget.attrs["placeholder"] = ", ".join(default.passthrough_columns)
 
     @property
     def override_fields(self):
@@ -110,25 +121,44 @@ class CreateJobForm(JobInputForm):
         return data
 
     def overrides(self) -> dict:
-        if not self.cleaned_data["override"]:
-            return {}
-        return {key: self.cleaned_data[key] for key in OVERRIDABLE if self.cleaned_data[key] not in (None, "")}
+        """Azure's overrides (when Override deployment settings is checked), and the output options chosen."""
+        data = self.cleaned_data
+        chosen = {key: data[key] for key in OVERRIDABLE if data["override"] and data[key] not in (None, "")}
+        if data.get("output_format"):
+            chosen["output_format"] = data["output_format"]
+        if data.get("passthrough_columns"):
+            chosen["passthrough_columns"] = split_columns(data["passthrough_columns"])
+        if data.get("write_manifest"):
+            chosen["write_manifest"] = data["write_manifest"] == "yes"
+        return chosen
 
     def output(self) -> dict:
         if not self.cleaned_data["enable_output"]:
             return {}
         return {"output_datastore": self.cleaned_data["output_datastore"], "output_path": self.cleaned_data["output_path"]}
 
-    def submit(self, user=None) -> BatchJob:
-        """Submit the job; a refusal (input, output exists...) becomes a form error and None is returned."""
-        from jobs.submit import submit_job
+    def _job_args(self) -> dict:
+        return {"input_uri": self.input_uri(), "deployment_name": self.cleaned_data["deployment"],
+                "overrides": self.overrides()}
 
+    def _refusal_as_error(self, action):
+        """A refusal (input, output exists...) becomes a form error and None is returned."""
         try:
-            return submit_job(self.endpoint, input_uri=self.input_uri(), deployment_name=self.cleaned_data["deployment"],
-                              overrides=self.overrides(), user=user, **self.output())
+            return action()
         except ValidationError as exc:
             self.add_error(None, exc)
             return None
+
+    def submit(self, user=None) -> BatchJob:
+        from jobs.submit import submit_job
+
+        return self._refusal_as_error(lambda: submit_job(self.endpoint, user=user, **self._job_args(), **self.output()))
+
+    def preview(self, user=None):
+        """Queue a Preview (dry run) of this job on the workers: nothing is written to the output location."""
+        from jobs import preview
+
+        return self._refusal_as_error(lambda: preview.request(self.endpoint, user=user, **self._job_args()))
 
 
 class CompareForm(JobInputForm):

@@ -126,6 +126,11 @@ def datastore_client(name: str):
     return Datastore.objects.get(name=name).client()
 
 
+def output_options(settings: dict) -> dict:
+    """What the host needs to write a part: the output format and the passthrough columns."""
+    return {"output_format": settings.get("output_format", "csv"), "passthrough": settings.get("passthrough_columns") or ()}
+
+
 def score(job, mb, journal, on_wait, client=datastore_client) -> Outcome:
     """Run one mini-batch in the job's scoring host (started and init()-ed on first use in this process).
     client(name) gives a datastore's client (a task passes one that looks each up once)."""
@@ -141,7 +146,7 @@ def score(job, mb, journal, on_wait, client=datastore_client) -> Outcome:
     source = client(job.input_datastore) if job.input_datastore else storage.source_client("")
     host.clear_outputs()
     run = dict(output_action=job.settings.get("output_action", "append_row"), level=level,
-               timeout=float(job.settings["timeout"]), on_wait=on_wait)
+               timeout=float(job.settings["timeout"]), on_wait=on_wait, **output_options(job.settings))
     if isinstance(source, storage.LocalStore):  # its own files: no copies, no temporary folder
         reply = host.run(local_files(source, mb.files, None), **run)
     else:

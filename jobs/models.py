@@ -31,15 +31,23 @@ def new_job_name():
     return f"batchjob-{uuid.uuid4()}"
 
 
-class BatchJob(models.Model):
-    name = models.CharField(max_length=64, unique=True, default=new_job_name)
-    endpoint = models.ForeignKey("endpoints.BatchEndpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
-    deployment = models.ForeignKey("endpoints.BatchDeployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
-    # Names kept so that a job stays readable after its endpoint or deployment is deleted.
-    endpoint_name = models.CharField(max_length=32)
-    deployment_name = models.CharField(max_length=32)
+class NamedPage:
+    """A row shown on a page of its own, named by its unique name."""
+
+    url_name = ""
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse(self.url_name, args=[self.name])
+
+
+class DeploymentRun(models.Model):
+    """What a run of a deployment scores with: its model, code, environment and settings, and the input,
+    fixed when the run is asked for (editing the deployment later changes no job or preview)."""
+
     model_uri = models.CharField(max_length=300)
-    # The deployment's code and environment, fixed at submit: editing the deployment later changes no job.
     code_path = models.CharField(max_length=500, blank=True)
     scoring_script = models.CharField(max_length=255, blank=True)
     environment = models.CharField(max_length=255, blank=True)
@@ -47,6 +55,28 @@ class BatchJob(models.Model):
     input_uri = models.CharField(max_length=2000)
     input_datastore = models.CharField(max_length=255, blank=True)
     settings = models.JSONField(default=dict)
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def of(deployment, effective: dict, resolved) -> dict:
+        """The fields for a run of deployment with these settings on this resolved input."""
+        return {"model_uri": f"models:/{deployment.model_name}/{deployment.model_version}",
+                "code_path": deployment.code_path, "scoring_script": deployment.scoring_script,
+                "environment": deployment.environment, "compute": deployment.compute, "settings": effective,
+                "input_uri": resolved.uri, "input_datastore": resolved.datastore}
+
+
+class BatchJob(NamedPage, DeploymentRun):
+    url_name = "jobs:detail"
+
+    name = models.CharField(max_length=64, unique=True, default=new_job_name)
+    endpoint = models.ForeignKey("endpoints.BatchEndpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    deployment = models.ForeignKey("endpoints.BatchDeployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    # Names kept so that a job stays readable after its endpoint or deployment is deleted.
+    endpoint_name = models.CharField(max_length=32)
+    deployment_name = models.CharField(max_length=32)
     overrides = models.JSONField(default=dict, blank=True)
     output_datastore = models.CharField(max_length=255)
     output_path = models.CharField(max_length=1000)
@@ -75,12 +105,6 @@ class BatchJob(models.Model):
                                     name="unique_request_id_per_endpoint"),
         ]
 
-    def __str__(self):
-        return self.name
-
-    def get_absolute_url(self):
-        return reverse("jobs:detail", args=[self.name])
-
     @property
     def is_finished(self):
         return self.status in FINISHED
@@ -91,9 +115,11 @@ class BatchJob(models.Model):
         return f"{self.output_path.rstrip('/')}/{name}" if name else ""
 
     def output_files(self) -> tuple[str, ...]:
-        """What a user may open or download: the output file and the job's logs (mini-batch logs too)."""
+        """What a user may open or download: the output file, its manifest and the job's logs (mini-batch logs too)."""
+        from jobs.outputs import manifest_files
+
         name = self.settings.get("output_file_name")
-        return ((name,) if name else ()) + LOG_FILES
+        return ((name,) if name else ()) + manifest_files(self.settings) + LOG_FILES
 
     def output_location(self, file: str) -> str:
         """The datastore path of one of the job's files; refuses anything else (no reading other folders)."""
@@ -176,7 +202,10 @@ class MiniBatch(models.Model):
 
     @property
     def part_path(self):
-        return f"{self.job.output_path.rstrip('/')}/.staging/part-{self.index:06d}.csv"
+        from jobs.engine.formats import EXTENSIONS
+
+        ext = EXTENSIONS.get(self.job.settings.get("output_format"), ".csv")
+        return f"{self.job.output_path.rstrip('/')}/.staging/part-{self.index:06d}{ext}"
 
     @property
     def log_path(self):
@@ -348,3 +377,37 @@ class Comparison(models.Model):
     @property
     def is_finished(self):
         return self.state in (self.COMPLETED, self.FAILED)
+
+
+def new_preview_name():
+    return f"preview-{uuid.uuid4()}"
+
+
+class Preview(NamedPage, DeploymentRun):
+    """A dry run of + Create job: the first rows of the first files scored on the workers, nothing written.
+    The task (jobs.preview.run) keeps its progress and result here, not only in django-q2's result table."""
+
+    QUEUED, RUNNING, COMPLETED, FAILED = "Queued", "Running", "Completed", "Failed"
+    STATUSES = [(s, s) for s in (QUEUED, RUNNING, COMPLETED, FAILED)]
+
+    name = models.CharField(max_length=64, unique=True, default=new_preview_name)
+    endpoint = models.ForeignKey("endpoints.BatchEndpoint", on_delete=models.CASCADE, related_name="previews")
+    deployment_name = models.CharField(max_length=32)
+    files = models.JSONField(default=list)  # the first files, the ones sampled
+    files_total = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=STATUSES, default=QUEUED)
+    progress = models.CharField(max_length=200, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(conf.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    url_name = "jobs:preview"
+
+    class Meta:
+        ordering = ["-created"]
+
+    @property
+    def is_finished(self):
+        return self.status in (self.COMPLETED, self.FAILED)

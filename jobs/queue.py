@@ -28,3 +28,7 @@ def build_environment_later(env, cluster: str):
 def compare_later(comparison, job):
     """The report of a comparison, computed on the workers of the candidate job's cluster."""
     _send("jobs.comparison.compute", comparison.pk, cluster=job.compute, name=f"compare {comparison.pk}")
+
+
+def preview_later(preview):
+    _send("jobs.preview.run", preview.pk, cluster=preview.compute, name=f"preview {preview.name}")

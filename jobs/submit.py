@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from jobs import inputs, tasks
+from jobs import heads, inputs, outputs, tasks
 from jobs.signals import ensure_reclaim
 from jobs.models import BatchJob, MiniBatch, Status, new_job_name
 from studio import storage
@@ -21,11 +21,12 @@ def output_location(job_name: str, datastore_name: str | None = None, path: str 
     return store, storage.clean_path(path) if path else f"jobs/{job_name}"
 
 
-def check_output_free(store, folder: str, file_name: str):
-    if file_name and store.client().exists(f"{folder}/{file_name}"):
-        raise ValidationError(
-            "The output file %(uri)s already exists. Choose another output path or file name: a job never overwrites an output.",
-            code="output_exists", params={"uri": store.uri(f"{folder}/{file_name}")})
+def check_output_free(store, folder: str, file_name: str, others=()):
+    for name in (file_name, *others):
+        if name and store.client().exists(f"{folder}/{name}"):
+            raise ValidationError(
+                "The output file %(uri)s already exists. Choose another output path or file name: a job never overwrites an output.",
+                code="output_exists", params={"uri": store.uri(f"{folder}/{name}")})
 
 
 def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, overrides: dict | None = None,
@@ -47,7 +48,8 @@ def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, 
                                   params={"uri": resolved.uri})
     name = new_job_name()
     store, folder = output_location(name, output_datastore, output_path)
-    check_output_free(store, folder, effective["output_file_name"])
+    check_output_free(store, folder, effective["output_file_name"], outputs.manifest_files(effective))
+    heads.check_passthrough(resolved, effective.get("passthrough_columns"))
     batches = split(resolved.files, int(effective["mini_batch_size"]))
     try:
         return _create(endpoint, deployment, effective, resolved, name, store, folder, batches, overrides, user, request_id)
@@ -62,10 +64,7 @@ def _create(endpoint, deployment, effective, resolved, name, store, folder, batc
     with transaction.atomic():
         job = BatchJob.objects.create(
             name=name, endpoint=endpoint, deployment=deployment, endpoint_name=endpoint.name,
-            deployment_name=deployment.name, model_uri=f"models:/{deployment.model_name}/{deployment.model_version}",
-            code_path=deployment.code_path, scoring_script=deployment.scoring_script, environment=deployment.environment,
-            compute=deployment.compute, input_uri=resolved.uri, input_datastore=resolved.datastore,
-            settings=effective, overrides={k: v for k, v in (overrides or {}).items() if v not in (None, "")},
+            deployment_name=deployment.name, **BatchJob.of(deployment, effective, resolved), overrides={k: v for k, v in (overrides or {}).items() if v not in (None, "")},
             output_datastore=store.name, output_path=folder, status=Status.QUEUED,
             files_total=len(resolved.files), mini_batches_total=len(batches), created_by=user, request_id=request_id or "")
         MiniBatch.objects.bulk_create(MiniBatch(job=job, index=i, files=files) for i, files in enumerate(batches))

@@ -6,7 +6,6 @@ A running mini-batch holds a lease that its heartbeat renews; a worker that dies
 mini-batch goes back to the queue once the lease has passed (see reclaim_stale, and dispatch for its job).
 """
 
-import hashlib
 import logging
 import os
 import socket
@@ -19,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs import comparison, hosting, logs, queue
+from jobs import comparison, hosting, logs, outputs, queue
 from jobs.engine.host import Aborted
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status
 from studio import storage
@@ -333,8 +332,9 @@ def finalize(job_id: int):
         return
     store = Datastore.objects.get(name=job.output_datastore).client()
     try:
-        if job.settings.get("output_action") == "append_row":
-            _join_parts(job, store)
+        published = [_join_parts(job, store)] if job.settings.get("output_action") == "append_row" else []
+        if job.settings.get("write_manifest"):
+            outputs.write_manifest(job, store, published)
     except storage.OutputExists as exc:
         _fail_final(job, f"{exc} The job did not overwrite it: choose another output location.")
         return
@@ -364,39 +364,19 @@ def _fail_final(job, reason):
     _drop_staging(job)
 
 
-def _join_parts(job, store):
+def _join_parts(job, store) -> outputs.FileStats:
+    """The output file, joined locally in the job's format and published; what the manifest says of it."""
+    fmt = outputs.output_format(job.settings)
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "output"
         with open(target, "wb") as out:
-            _write_parts(job, store, out)
-        try:
-            store.create_from_file(job.output_file_path, target)
-        except storage.OutputExists:
-            if _digest_of(store, job.output_file_path) != _digest_of(None, target):
-                raise
+            outputs.write_joined(fmt, store, _part_paths(job, store), out)
+        outputs.publish(store, job.output_file_path, target)
+        return outputs.stats(target, job.settings["output_file_name"], fmt)
 
 
-def _write_parts(job, store, out):
-    header_written = False
+def _part_paths(job, store):
+    """The parts to join, in input order: those of the completed mini-batches."""
     for mb in job.mini_batches.filter(status=MiniBatch.COMPLETED).select_related("job").order_by("index"):
-        if not store.exists(mb.part_path):
-            continue
-        with store.open(mb.part_path) as part:
-            header = part.readline()
-            if not header:
-                continue
-            if not header_written:
-                out.write(header)
-                header_written = True
-            while chunk := part.read(1 << 20):
-                out.write(chunk)
-    if not header_written:
-        out.write(b"row,prediction,file_name\n")
-
-
-def _digest_of(store, path) -> str:
-    digest = hashlib.sha256()
-    with (store.open(path) if store else open(path, "rb")) as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        if store.exists(mb.part_path):
+            yield mb.part_path

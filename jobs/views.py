@@ -1,6 +1,3 @@
-import csv
-import io
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -11,9 +8,9 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
-from jobs import queue, throughput
+from jobs import outputs, queue, throughput
 from jobs.forms import CreateJobForm, JobFilterForm
-from jobs.models import LOG_FILES, FINISHED, BatchJob, MiniBatch, Status
+from jobs.models import LOG_FILES, FINISHED, BatchJob, MiniBatch, Preview, Status
 from studio import storage
 from studio.models import Datastore
 
@@ -67,6 +64,29 @@ def job_create(request, name):
     return render(request, "jobs/create.html", {"form": form, "endpoint": endpoint})
 
 
+@require_POST
+def job_preview_create(request, name):
+    """+ Create job's Preview button: queue the dry run; htmx gets the panel (which polls), a plain post its page."""
+    endpoint = get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
+    form = CreateJobForm(request.POST, endpoint=endpoint)
+    preview = form.preview(user=request.user) if form.is_valid() else None
+    if preview is None:
+        if request.htmx:
+            errors = [(form.fields[f].label if f in form.fields else "", e) for f, es in form.errors.items() for e in es]
+            return render(request, "jobs/_preview_errors.html", {"errors": errors})
+        return render(request, "jobs/create.html", {"form": form, "endpoint": endpoint})
+    if request.htmx:
+        return render(request, "jobs/_preview.html", {"preview": preview})
+    return redirect(preview)
+
+
+def preview_detail(request, name):
+    preview = get_object_or_404(Preview.objects.select_related("endpoint"), name=name)
+    if request.htmx:
+        return _live(render(request, "jobs/_preview.html", {"preview": preview}), not preview.is_finished)
+    return render(request, "jobs/preview.html", {"preview": preview})
+
+
 def _get_job(name):
     return get_object_or_404(BatchJob.objects.select_related("endpoint"), name=name)
 
@@ -79,16 +99,13 @@ def _store(job):
 
 
 def _preview(job):
-    """The first rows of the output file, or (None, reason) when there is nothing to show."""
+    """The first rows of the output file (in its format), or (None, reason) when there is nothing to show."""
     if job.status != Status.COMPLETED or not job.output_file_path:
         return None, ""
     try:
-        with _store(job).open(job.output_file_path) as handle:
-            reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8", errors="replace"))
-            rows = [row for _, row in zip(range(PREVIEW_ROWS + 1), reader)]
-    except (storage.StorageError, ValidationError, Http404) as exc:
+        return outputs.head(_store(job), job.output_file_path, outputs.output_format(job.settings), PREVIEW_ROWS), ""
+    except (storage.StorageError, ValidationError, Http404, OSError, ValueError) as exc:
         return None, str(exc)
-    return {"header": rows[0] if rows else [], "rows": rows[1:]}, ""
 
 
 def _files_done(mini_batches):
@@ -112,7 +129,7 @@ def job_detail(request, name):
         "job": job, "mini_batches": mini_batches, "files_done": _files_done(mini_batches),
         "throughput": throughput.measure(job, throughput.load([job.pk])[job.pk]),
         "errors": errors, "error_count": error_count, "preview": preview, "preview_error": preview_error,
-        "log_files": LOG_FILES,
+        "log_files": LOG_FILES, "manifest_files": outputs.manifest_files(job.settings),
     }
     if request.htmx and request.htmx.target == "job-status":
         return _live(render(request, "jobs/_job_status.html", context), not job.is_finished)

@@ -126,10 +126,11 @@ class ScoringHost:
         self.init_log = reply.get("log", [])
 
     def run(self, files: list[tuple[str, str]], *, output_action: str, level: str, timeout: float,
-            on_wait: Callable[[], None] = lambda: None) -> dict:
+            on_wait: Callable[[], None] = lambda: None, output_format: str = "csv", passthrough=()) -> dict:
         """Score one mini-batch of (name, local path) files. Raises HostError: after a timeout or a crash
         the host is gone; after an exception in run() it stays warm, as Azure keeps its process."""
-        return self._call({"op": "run", "files": files, "output_action": output_action, "level": level},
+        return self._call({"op": "run", "files": files, "output_action": output_action, "level": level,
+                           "output_format": output_format, "passthrough": list(passthrough)},
                           timeout, on_wait, "the mini-batch")
 
     def _call(self, message: dict, timeout: float, on_wait, what: str) -> dict:

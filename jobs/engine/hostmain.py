@@ -89,12 +89,12 @@ class MlflowScorer:
         self.model = loader.load(model_dir)
 
     def run(self, request: dict, log) -> dict:
-        from jobs.engine import scoring
+        from jobs.engine import formats, scoring
 
         files = [(name, lambda path=path: Path(path).read_bytes()) for name, path in request["files"]]
         result = scoring.score_batch(files, self.model.predict, self.model.inputs, self.model.output_names, log=log,
-                                     tensor=self.model.tensor)
-        part = scoring.to_csv_bytes(result.frame, header=True) if request["output_action"] == "append_row" else b""
+                                     tensor=self.model.tensor, passthrough=request.get("passthrough", ()))
+        part = formats.encode(result.frame, request.get("output_format", "csv")) if request["output_action"] == "append_row" else b""
         return {"part": part, "rows_out": result.rows_out, "file_errors": _file_errors(result)}
 
 
@@ -118,8 +118,14 @@ class ScriptScorer:
         if result is None:
             raise TypeError("run(mini_batch) returned None; return a list or a pandas DataFrame.")
         rows = len(result)
-        part = to_csv(result) if request["output_action"] == "append_row" else b""
+        part = _encode(result, request.get("output_format", "csv")) if request["output_action"] == "append_row" else b""
         return {"part": part, "rows_out": rows, "file_errors": []}
+
+
+def _encode(result, fmt: str) -> bytes:
+    from jobs.engine import formats
+
+    return to_csv(result) if fmt == formats.CSV else formats.encode(formats.as_frame(result), fmt)
 
 
 def to_csv(result) -> bytes:

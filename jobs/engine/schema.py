@@ -74,3 +74,41 @@ def enforce(file_name: str, frame: pd.DataFrame, inputs: list[dict] | None) -> p
         spec["name"]: coerce_column(file_name, spec["name"], frame[spec["name"]], spec["type"])
         for spec in inputs if spec["name"] in frame.columns
     })
+
+
+def passthrough(file_name: str, frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """The input columns copied next to the predictions, as they were read; a missing one is named."""
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise FileError(file_name, f"missing passthrough column(s) {', '.join(repr(m) for m in missing)}; "
+                                   f"the file has {', '.join(map(str, frame.columns))}.", "SchemaMismatch")
+    return frame[list(columns)]
+
+
+OK, COERCED, WRONG = "ok", "coerced", "wrong"
+
+
+def check_columns(file_name: str, frame: pd.DataFrame, inputs: list[dict] | None) -> list[dict]:
+    """Per signature column: ok (already of its type), coerced (converted as scoring will), or wrong (with why)."""
+    report = []
+    for spec in inputs or []:
+        name, expected = spec.get("name"), spec.get("type")
+        if not name:
+            continue
+        row = {"column": name, "expected": expected, "found": "", "status": OK, "message": ""}
+        if name not in frame.columns:
+            row.update(status=OK if spec.get("optional") else WRONG, found="missing",
+                       message="optional: not given" if spec.get("optional") else
+                       "missing: the model needs this column; choose input data that has it")
+        else:
+            series = frame[name]
+            row["found"] = _found(series)
+            try:
+                coerced = coerce_column(file_name, name, series, expected)
+            except FileError as exc:
+                row.update(status=WRONG, message=exc.message)
+            else:
+                if coerced.dtype != series.dtype:
+                    row.update(status=COERCED, message=f"converted from {row['found']} to {expected}")
+        report.append(row)
+    return report

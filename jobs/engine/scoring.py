@@ -66,15 +66,31 @@ def image_batch(name: str, data: bytes, tensor: dict | None) -> np.ndarray:
     return image.reshape((1, *shape) if all(d > 0 for d in shape) else (1, *image.shape)).astype(tensor["dtype"])
 
 
-def _model_input(name: str, data: bytes, inputs, tensor):
+def _model_input(name: str, data: bytes, inputs, tensor, passthrough=()):
+    """The model's input, and the passthrough columns (None without) taken from the file as it was read."""
     if reading.extension(name) in reading.IMAGES:
-        return image_batch(name, data, tensor)
-    return schema.enforce(name, reading.read_frame(name, data), inputs)
+        if passthrough:
+            raise FileError(name, "passthrough columns need tabular files, not images.", "UnsupportedFileType")
+        return image_batch(name, data, tensor), None
+    frame = reading.read_frame(name, data)
+    kept = schema.passthrough(name, frame, passthrough) if passthrough else None
+    return schema.enforce(name, frame, inputs), kept
+
+
+def _with_passthrough(name: str, out: pd.DataFrame, kept: pd.DataFrame | None) -> pd.DataFrame:
+    """The passthrough columns between 'row' and the predictions."""
+    if kept is None:
+        return out
+    clash = [column for column in kept.columns if column in out.columns]
+    if clash:
+        raise FileError(name, f"passthrough column(s) {', '.join(map(repr, clash))} have the name of a model output; "
+                              "rename the input column or leave it out of the passthrough columns.", "SchemaMismatch")
+    return pd.concat([out.iloc[:, :1], kept.reset_index(drop=True), out.iloc[:, 1:]], axis=1)
 
 
 def score_file(name: str, data: bytes, predict: Callable, inputs: list[dict] | None, output_names=None,
-               tensor: dict | None = None) -> pd.DataFrame:
-    model_input = _model_input(name, data, inputs, tensor)
+               tensor: dict | None = None, passthrough=()) -> pd.DataFrame:
+    model_input, kept = _model_input(name, data, inputs, tensor, passthrough)
     try:
         predictions = predict(model_input)
     except FileError:
@@ -86,17 +102,18 @@ def score_file(name: str, data: bytes, predict: Callable, inputs: list[dict] | N
         raise FileError(name, f"the model returned {len(out)} predictions for {len(model_input)} rows.", "PredictionCountMismatch")
     out.insert(0, "row", np.arange(len(model_input)))
     out["file_name"] = name.rsplit("/", 1)[-1]
-    return out
+    return _with_passthrough(name, out, kept)
 
 
 def score_batch(files: Iterable[tuple[str, Callable[[], bytes]]], predict: Callable, inputs=None, output_names=None,
-                log: Callable[[str, str], None] = lambda level, msg: None, tensor: dict | None = None) -> BatchResult:
+                log: Callable[[str, str], None] = lambda level, msg: None, tensor: dict | None = None,
+                passthrough=()) -> BatchResult:
     """Score files one by one; a file that fails is reported and skipped, the others still count."""
     started = time.perf_counter()
     frames, results = [], []
     for name, load in files:
         try:
-            out = score_file(name, load(), predict, inputs, output_names, tensor)
+            out = score_file(name, load(), predict, inputs, output_names, tensor, passthrough)
         except FileError as exc:
             log("warning", f"{name}: {exc.kind}: {exc.message}")
             results.append(FileResult(name, error=exc))

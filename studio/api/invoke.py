@@ -7,13 +7,16 @@
 
 from django.core.exceptions import ValidationError
 
-from endpoints.models import OVERRIDABLE
+from endpoints.models import OUTPUT_OPTIONS, OVERRIDABLE
 from jobs.inputs import DATASTORE_URI
 from studio import storage
 
 INPUT_TYPES = ("UriFolder", "UriFile")
 OUTPUT_TYPES = ("UriFolder", "UriFile")
 INT_SETTINGS = {"instance_count", "mini_batch_size", "max_retries", "timeout", "error_threshold"}
+# Beyond Azure: the output options, of their own types.
+OPTION_TYPES = {"output_format": (str, "a string"), "passthrough_columns": (list, "a list of column names"),
+                "write_manifest": (bool, "true or false")}
 
 
 def _fail(code: str, message: str, **params):
@@ -78,13 +81,12 @@ def parse_settings(block) -> dict:
             _fail("unknown_setting", "Unknown setting 'retry_settings.%(key)s'.", key=key)
     block.update(retry)
     for key, value in block.items():
-        if key not in OVERRIDABLE:
+        if key not in OVERRIDABLE + OUTPUT_OPTIONS:
             _fail("unknown_setting", "Unknown setting '%(key)s': a job can override %(allowed)s.", key=key,
-                  allowed=", ".join(OVERRIDABLE))
-        wanted = int if key in INT_SETTINGS else str
-        if not isinstance(value, wanted) or isinstance(value, bool):
-            _fail("invalid_setting", "Setting '%(key)s' must be %(type)s.", key=key,
-                  type="an integer" if wanted is int else "a string")
+                  allowed=", ".join(OVERRIDABLE + OUTPUT_OPTIONS))
+        wanted, described = OPTION_TYPES.get(key) or ((int, "an integer") if key in INT_SETTINGS else (str, "a string"))
+        if not isinstance(value, wanted) or (isinstance(value, bool) and wanted is not bool):
+            _fail("invalid_setting", "Setting '%(key)s' must be %(type)s.", key=key, type=described)
     return block
 
 

@@ -5,7 +5,8 @@ from django.urls import reverse
 from jobs.models import BatchJob
 
 SETTING_FIELDS = ("max_concurrency_per_instance", "mini_batch_size", "output_action", "output_file_name",
-                  "error_threshold", "logging_level", "environment_variables")
+                  "error_threshold", "logging_level", "environment_variables", "output_format", "passthrough_columns",
+                  "write_manifest")
 MAX_ERRORS = 50
 
 

@@ -1,0 +1,183 @@
+"""A job's output in its format: joining the parts, publishing without overwriting, the manifest, the first rows.
+
+Memory stays flat: csv and jsonl parts are copied in 1 MiB chunks, Parquet parts row group by row group into one
+ParquetWriter. Every file is built locally and published with create_from_file (atomic, never over another file).
+"""
+
+import csv
+import hashlib
+import io
+import json
+import posixpath
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from jobs.engine import formats
+from studio import storage
+
+CHUNK = 1 << 20
+MANIFEST, SUCCESS = "manifest.json", "_SUCCESS"
+EMPTY_COLUMNS = ("row", "prediction", "file_name")
+
+
+@dataclass
+class FileStats:
+    """A published file as the manifest lists it."""
+
+    path: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+def manifest_files(settings: dict) -> tuple[str, ...]:
+    return (MANIFEST, SUCCESS) if settings.get("write_manifest") else ()
+
+
+def output_format(settings: dict) -> str:
+    return settings.get("output_format") or formats.CSV
+
+
+# --- joining parts ----------------------------------------------------------------------------------------
+
+def write_joined(fmt: str, store, part_paths, out):
+    """Append the parts, in the order given, to the open binary file out, as one file of the format."""
+    if fmt == formats.PARQUET:
+        return _join_parquet(store, part_paths, out)
+    header_written = fmt != formats.CSV
+    for path in part_paths:
+        with store.open(path) as part:
+            if fmt == formats.CSV:
+                header = part.readline()
+                if not header:
+                    continue
+                if not header_written:
+                    out.write(header)
+                    header_written = True
+            shutil.copyfileobj(part, out, CHUNK)
+    if not header_written:
+        out.write((",".join(EMPTY_COLUMNS) + "\n").encode())
+
+
+def local_file(store, path, folder: Path) -> Path:
+    """A file as a local (seekable) one, copied into folder unless the datastore is local: Parquet is read from its footer."""
+    if isinstance(store, storage.LocalStore):
+        return store.root / storage.clean_path(path)
+    local = folder / posixpath.basename(path)
+    with store.open(path) as src, open(local, "wb") as dst:
+        shutil.copyfileobj(src, dst, CHUNK)
+    return local
+
+
+def _join_parquet(store, part_paths, out):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    with tempfile.TemporaryDirectory(prefix="parts-") as tmp:
+        for path in part_paths:
+            local = local_file(store, path, Path(tmp))
+            if not local.stat().st_size:
+                continue  # a mini-batch with no rows
+            part = pq.ParquetFile(local)
+            if writer is None:
+                writer = pq.ParquetWriter(out, part.schema_arrow)
+            for index in range(part.num_row_groups):
+                writer.write_table(_conform(part.read_row_group(index), writer.schema, path))
+    if writer is None:
+        writer = pq.ParquetWriter(out, pa.schema([("row", pa.int64()), ("prediction", pa.float64()),
+                                                  ("file_name", pa.string())]))
+    writer.close()
+
+
+def _conform(table, schema, path):
+    """A row group in the output's schema (the first part's): a column that was all-null or int here is cast."""
+    if table.schema.equals(schema, check_metadata=False):
+        return table
+    if table.schema.names != schema.names:
+        raise ValueError(f"the part {path.rsplit('/', 1)[-1]} has the columns {', '.join(table.schema.names)}, "
+                         f"unlike the first part ({', '.join(schema.names)}): a Parquet output needs the same columns in every mini-batch.")
+    return table.cast(schema)
+
+
+# --- publishing ---------------------------------------------------------------------------------------------
+
+def digest(handle) -> str:
+    sha = hashlib.sha256()
+    while chunk := handle.read(CHUNK):
+        sha.update(chunk)
+    return sha.hexdigest()
+
+
+def stats(local: Path, name: str, fmt: str) -> FileStats:
+    with open(local, "rb") as fh:
+        sha = digest(fh)
+    return FileStats(path=name, rows=count_rows(local, fmt), bytes=local.stat().st_size, sha256=sha)
+
+
+def count_rows(local: Path, fmt: str) -> int:
+    if fmt == formats.PARQUET:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(local).metadata.num_rows
+    with open(local, "rb") as fh:
+        if fmt == formats.JSONL:
+            return sum(1 for line in fh if line.strip())
+        reader = csv.reader(io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline=""))
+        return max(sum(1 for _ in reader) - 1, 0)  # the header is not a row
+
+
+def publish(store, path: str, local: Path):
+    """create_from_file; an existing file identical to ours is ours (a finalize that died after publishing)."""
+    try:
+        store.create_from_file(path, local)
+    except storage.OutputExists:
+        with store.open(path) as theirs, open(local, "rb") as ours:
+            if digest(theirs) != digest(ours):
+                raise
+
+
+def write_manifest(job, store, files: list[FileStats]):
+    """manifest.json (what the job wrote: files, rows, bytes, sha256), then _SUCCESS, last of all."""
+    folder = job.output_path.rstrip("/")
+    manifest = {
+        "job": job.name, "endpoint": job.endpoint_name, "deployment": job.deployment_name, "model": job.model_uri,
+        "input": job.input_uri, "output_format": output_format(job.settings),
+        "passthrough_columns": job.settings.get("passthrough_columns") or [],
+        "files": [asdict(f) for f in files],
+    }
+    with tempfile.TemporaryDirectory(prefix="manifest-") as tmp:
+        local = Path(tmp) / MANIFEST
+        local.write_text(json.dumps(manifest, indent=2) + "\n")
+        publish(store, f"{folder}/{MANIFEST}", local)
+        local = Path(tmp) / SUCCESS
+        local.write_bytes(b"")
+        publish(store, f"{folder}/{SUCCESS}", local)
+
+
+# --- reading the first rows back (job page) ------------------------------------------------------------------
+
+def head(store, path: str, fmt: str, rows: int) -> dict:
+    """{"header": [...], "rows": [[...], ...]}: the first rows of an output, without reading all of it."""
+    if fmt == formats.PARQUET:
+        import pyarrow.parquet as pq
+
+        with tempfile.TemporaryDirectory(prefix="head-") as tmp:
+            parquet = pq.ParquetFile(local_file(store, path, Path(tmp)))
+            batch = next(parquet.iter_batches(batch_size=rows), None)
+            frame = batch.to_pandas() if batch is not None else parquet.schema_arrow.empty_table().to_pandas()
+        return {"header": [str(c) for c in frame.columns], "rows": frame.astype(str).values.tolist()}
+    with store.open(path) as handle:
+        text = io.TextIOWrapper(handle, encoding="utf-8", errors="replace", newline="")
+        if fmt == formats.JSONL:
+            records = [json.loads(line) for _, line in zip(range(rows), text) if line.strip()]
+            header = list(dict.fromkeys(key for record in records for key in record))
+            return {"header": header, "rows": [[_cell(r.get(k, "")) for k in header] for r in records]}
+        found = [row for _, row in zip(range(rows + 1), csv.reader(text))]
+    return {"header": found[0] if found else [], "rows": found[1:]}
+
+
+def _cell(value):
+    return json.dumps(value) if isinstance(value, (list, dict)) else value

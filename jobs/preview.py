@@ -1,0 +1,151 @@
+"""Preview (dry run) of + Create job: score the first rows of the first files with the chosen deployment.
+
+request() runs in the web process: it resolves the input (the listing submit does too), keeps what the job would
+run with in a Preview row and queues run() on the deployment's cluster. run() runs on a worker: it reads the first
+rows of each sampled file (heads.read_head), checks them against the model signature, scores them in the
+deployment's scoring host (the same host a job uses) and estimates the job's duration. Nothing is written to any
+datastore: the samples live in a temporary folder and the result in the Preview row.
+"""
+
+import csv
+import io
+import posixpath
+import tempfile
+import time
+from pathlib import Path
+
+from django.utils import timezone
+
+from jobs import heads, hosting, inputs, queue
+from jobs.engine import formats, schema
+from jobs.engine.errors import FileError
+from jobs.models import Preview
+from studio import storage
+
+FILES = 3  # the first files of the input
+ROWS = 20  # the first rows of each
+SHOWN = 50  # predictions shown
+
+
+def request(endpoint, *, input_uri: str, deployment_name: str | None = None, overrides: dict | None = None,
+            user=None) -> Preview:
+    """Validate like submit (deployment, settings, input) and queue the preview. Raises ValidationError."""
+    deployment = endpoint.resolve_deployment(deployment_name)
+    effective = deployment.effective_settings(overrides)
+    resolved = inputs.resolve(input_uri)
+    heads.check_passthrough(resolved, effective.get("passthrough_columns"))
+    preview = Preview.objects.create(
+        endpoint=endpoint, deployment_name=deployment.name, **Preview.of(deployment, effective, resolved),
+        files=resolved.files[:FILES], files_total=len(resolved.files), created_by=user, progress="Waiting for a worker")
+    queue.preview_later(preview)
+    return preview
+
+
+def _progress(preview, text: str, **fields):
+    Preview.objects.filter(pk=preview.pk).update(progress=text, **fields)
+
+
+def run(preview_id: int):
+    preview = Preview.objects.filter(pk=preview_id, status=Preview.QUEUED).first()
+    if preview is None:
+        return
+    _progress(preview, f"Reading the first {ROWS} rows of {len(preview.files)} file(s)", status=Preview.RUNNING)
+    try:
+        result = _run(preview)
+    except Exception as exc:  # any refusal ends the preview with what to fix
+        Preview.objects.filter(pk=preview.pk).update(
+            status=Preview.FAILED, error=_reason(exc), progress="", finished=timezone.now())
+        return
+    Preview.objects.filter(pk=preview.pk).update(
+        status=Preview.COMPLETED, result=result, progress="", finished=timezone.now())
+
+
+def _reason(exc) -> str:
+    if isinstance(exc, hosting.HostError):
+        return f"The deployment's scoring host failed: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _run(preview) -> dict:
+    source = storage.source_client(preview.input_datastore)
+    samples, file_errors = [], []
+    for path in preview.files:
+        try:
+            samples.append(heads.read_head(source, path, ROWS))
+        except FileError as exc:
+            file_errors.append({"file": posixpath.basename(path), "type": exc.kind, "message": exc.message})
+    inputs_spec = signature_inputs(preview)
+    checks = [{"file": posixpath.basename(s.name), "columns": schema.check_columns(s.name, s.frame, inputs_spec)}
+              for s in samples if s.frame is not None]
+    result = {"schema": checks, "signature": inputs_spec is not None, "file_errors": file_errors}
+    if samples:
+        _progress(preview, f"Scoring {sum(_rows(s) for s in samples)} rows in the deployment's scoring host")
+        result.update(_score(preview, samples))
+        result["file_errors"] += result.pop("host_errors")
+        result["estimate"] = estimate(samples, result["rows_scored"], result["seconds"], preview)
+    return result
+
+
+def signature_inputs(preview) -> list[dict] | None:
+    """The model signature's columns ([{name, type, optional}]), read from its MLmodel file; None without."""
+    from jobs.engine import loader
+
+    name, version = preview.model_uri.removeprefix("models:/").split("/", 1)
+    folder = hosting.model_dir(name, version)
+    if not (folder / "MLmodel").exists():
+        return None
+    from mlflow.models import Model
+
+    return loader._inputs(Model.load(str(folder / "MLmodel")).signature)
+
+
+def _rows(sample) -> int:
+    return 1 if sample.frame is None else len(sample.frame)
+
+
+def _score(preview, samples) -> dict:
+    """The samples through the deployment's scoring host, as a mini-batch of a job, but written nowhere."""
+    settings = preview.settings
+    host, _ = hosting.pool().get(hosting.spec_for(preview), lambda: None, settings.get("logging_level", "info"))
+    with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
+        files = []
+        for i, sample in enumerate(samples):
+            local = Path(tmp) / str(i) / posixpath.basename(sample.name)
+            local.parent.mkdir()
+            local.write_bytes(sample.data)
+            files.append((sample.name, str(local)))
+        started = time.perf_counter()
+        reply = host.run(files, output_action="append_row", level=settings.get("logging_level", "info"),
+                         timeout=float(settings["timeout"]), output_format=formats.CSV,
+                         passthrough=settings.get("passthrough_columns") or ())
+        seconds = reply.get("seconds") or time.perf_counter() - started
+    host.clear_outputs()
+    rows = list(csv.reader(io.StringIO(reply["part"].decode("utf-8", errors="replace")))) if reply["part"] else []
+    errors = [{"file": posixpath.basename(e["file"]), "type": e["type"], "message": e["message"]} for e in reply["file_errors"]]
+    return {"predictions": {"header": rows[0] if rows else [], "rows": rows[1:SHOWN + 1]},
+            "rows_scored": reply["rows_out"], "seconds": seconds, "host_errors": errors}
+
+
+def estimate(samples, rows_scored: int, seconds: float, preview) -> dict | None:
+    """The job's duration at the measured rate: rows/s × the input's rows (sampled files' rows × files),
+    shared by instance_count × max_concurrency_per_instance mini-batches at a time. Host start not included."""
+    if not rows_scored or seconds <= 0:
+        return None
+    rate = rows_scored / seconds
+    rows_per_file = sum(s.rows for s in samples) / len(samples)
+    total_rows = round(rows_per_file * preview.files_total)
+    parallel = int(preview.settings.get("instance_count", 1)) * int(preview.settings.get("max_concurrency_per_instance", 1))
+    seconds = total_rows / rate / parallel
+    return {"rate": rate, "total_rows": total_rows, "files": preview.files_total, "parallel": parallel,
+            "exact": all(s.exact for s in samples) and len(samples) == preview.files_total,
+            "seconds": seconds, "text": duration_text(seconds)}
+
+
+def duration_text(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,97 @@
+"""Preview (dry run) of + Create job (jobs/preview.py, jobs/heads.py): queued on the workers, nothing written."""
+
+import io
+
+import pandas as pd
+import pytest
+
+from jobs import heads
+from jobs.models import BatchJob, Preview
+from studio.models import Datastore
+from tests.conftest import wait_for
+
+FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+
+
+def _post_preview(client, endpoint, path, **extra):
+    return client.post(f"/endpoints/{endpoint.name}/jobs/preview/", {
+        "deployment": "blue", "input_type": "datastore", "input_datastore": "workspaceblobstore", "input_path": path,
+        **extra})
+
+
+def _finished(preview):
+    preview.refresh_from_db()
+    return preview.is_finished
+
+
+@pytest.mark.integration
+def test_preview_scores_the_first_rows_on_a_worker_and_writes_nothing(signed_in, endpoint, demo_data, qcluster):
+    store = Datastore.get_default().client()
+    bad = pd.DataFrame({"sepal length (cm)": [5, 6], "sepal width (cm)": ["3.1", "wide"], "petal length (cm)": [1.4, 4.0]})
+    store.write("odd/a.csv", bad.to_csv(index=False).encode())
+
+    response = _post_preview(signed_in, endpoint, "demo/iris", passthrough_columns="sepal length (cm)")
+    preview = Preview.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/jobs/previews/{preview.name}/"
+    wait_for(lambda: _finished(preview), message=lambda: f"preview to finish; qcluster said:\n{qcluster.output()[-3000:]}")
+    assert preview.status == Preview.COMPLETED, preview.error
+    result = preview.result
+    assert [c["status"] for c in result["schema"][0]["columns"]] == ["ok"] * 4
+    assert result["rows_scored"] == 60  # 20 rows of each of the first 3 files
+    header = result["predictions"]["header"]
+    assert header == ["row", "sepal length (cm)", "prediction", "file_name"]
+    assert {row[-1] for row in result["predictions"]["rows"]} == {"iris-1.csv", "iris-2.csv", "iris-3.csv"}
+    assert {row[2] for row in result["predictions"]["rows"]} <= {"0", "1", "2"}
+    estimate = result["estimate"]
+    assert estimate["files"] == 5 and 120 <= estimate["total_rows"] <= 180  # 150 rows, estimated from file sizes
+    assert estimate["rate"] > 0 and estimate["text"]
+    page = signed_in.get(f"/jobs/previews/{preview.name}/").content.decode()
+    assert "Schema check of iris-1.csv" in page and "Predictions for the first rows (60 scored)" in page
+
+    _post_preview(signed_in, endpoint, "odd")
+    odd = Preview.objects.exclude(pk=preview.pk).get()
+    wait_for(lambda: _finished(odd), message=lambda: f"preview to finish; qcluster said:\n{qcluster.output()[-3000:]}")
+    checks = {c["column"]: c for c in odd.result["schema"][0]["columns"]}
+    assert checks["sepal length (cm)"]["status"] == "coerced"
+    assert checks["sepal width (cm)"]["status"] == "wrong" and "'wide'" in checks["sepal width (cm)"]["message"]
+    assert checks["petal length (cm)"]["status"] == "ok"
+    assert checks["petal width (cm)"]["status"] == "wrong"
+    assert "the model needs this column" in checks["petal width (cm)"]["message"]
+    assert "missing column(s) 'petal width (cm)'" in odd.result["file_errors"][0]["message"]
+    assert odd.result["estimate"] is None
+
+    assert not BatchJob.objects.exists()
+    assert not store.exists("jobs")  # nothing written to an output location
+
+
+@pytest.mark.django_db
+def test_the_preview_needs_an_input_and_says_so(signed_in, endpoint):
+    response = _post_preview(signed_in, endpoint, "", HTTP_HX_REQUEST="true")
+    assert "Input path: Choose the input data for the job." in response.content.decode()
+    assert not Preview.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_missing_passthrough_column_is_reported_by_the_preview_form(signed_in, endpoint, demo_data):
+    response = _post_preview(signed_in, endpoint, "demo/iris", passthrough_columns="customer_id", HTTP_HX_REQUEST="true")
+    assert "Passthrough column &#x27;customer_id&#x27; is not in the input: iris-1.csv has the columns" in response.content.decode()
+    assert not Preview.objects.exists()
+
+
+@pytest.mark.django_db
+def test_read_head_reads_the_first_rows_and_counts_or_estimates_the_rest():
+    store = Datastore.get_default().client()
+    frame = pd.DataFrame({"x": range(1000), "y": [f"v{i}" for i in range(1000)]})
+    store.write("h/big.csv", frame.to_csv(index=False).encode())
+    store.write("h/small.jsonl", frame.head(5).to_json(orient="records", lines=True).encode())
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    store.write("h/big.parquet", buffer.getvalue())
+
+    big = heads.read_head(store, "h/big.csv", 20)
+    assert big.frame["x"].tolist() == list(range(20)) and not big.exact and 800 <= big.rows <= 1200
+    small = heads.read_head(store, "h/small.jsonl", 20)
+    assert len(small.frame) == 5 and small.exact and small.rows == 5
+    parquet = heads.read_head(store, "h/big.parquet", 20)
+    assert len(parquet.frame) == 20 and parquet.exact and parquet.rows == 1000
+    assert pd.read_parquet(io.BytesIO(parquet.data))["y"].tolist()[:2] == ["v0", "v1"]
