@@ -55,8 +55,12 @@ def _lines(handle, count: int) -> tuple[bytes, bool]:
 
 
 def _estimate(client, path: str, data: bytes, rows: int) -> int:
+    """The file's rows from its size and the sample's bytes per row (a csv header not counted as a row)."""
     size = size_of(client, path)
-    return max(rows, round(size / (len(data) / rows))) if size > 0 and rows else rows
+    header = len(data.split(b"\n", 1)[0]) + 1 if reading.extension(path) == ".csv" else 0
+    if size <= 0 or not rows:
+        return rows
+    return max(rows, round((size - header) / ((len(data) - header) / rows)))
 
 
 def _parquet(client, path: str, rows: int) -> Sample:
