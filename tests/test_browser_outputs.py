@@ -18,8 +18,8 @@ def _open_create_job(page, live_server, endpoint, input_path):
 
 
 def test_a_job_with_parquet_output_a_passthrough_key_and_a_manifest(page, live_server, user, endpoint, qcluster):
-    iris_with_ids("keyed", files=2)
-    _open_create_job(page, live_server, endpoint, "keyed")
+    iris_with_ids("keyed-2", files=2)
+    _open_create_job(page, live_server, endpoint, "keyed-2")
     page.get_by_label("Output format").select_option(label="Parquet")
     page.get_by_label("Passthrough columns").fill("id")
     page.get_by_label("Manifest").select_option(label="Write _SUCCESS and manifest.json")

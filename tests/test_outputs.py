@@ -45,7 +45,7 @@ def _finished(job):
 @pytest.mark.integration
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 def test_each_format_with_a_passthrough_key_and_a_manifest(endpoint, demo_model, qcluster, fmt):
-    uri = iris_with_ids("keyed")
+    uri = iris_with_ids("keyed-4")
     job = submit_job(endpoint, input_uri=uri, overrides={
         "output_format": fmt, "passthrough_columns": ["id"], "write_manifest": True, "mini_batch_size": 1})
     name = f"predictions.{fmt}"
@@ -78,7 +78,7 @@ def test_each_format_with_a_passthrough_key_and_a_manifest(endpoint, demo_model,
 
 @pytest.mark.django_db
 def test_a_missing_passthrough_column_is_refused_at_submit_naming_it(endpoint):
-    uri = iris_with_ids("keyed", files=1)
+    uri = iris_with_ids("keyed-1", files=1)
     with pytest.raises(ValidationError) as err:
         submit_job(endpoint, input_uri=uri, overrides={"passthrough_columns": ["customer_id"]})
     assert err.value.code == "passthrough_column_missing"
@@ -93,7 +93,7 @@ def test_a_missing_passthrough_column_is_refused_at_submit_naming_it(endpoint):
     ({"passthrough_columns": ["id", "id"]}, "invalid_passthrough"),
 ])
 def test_bad_output_options_are_refused_with_a_reason(endpoint, overrides, code):
-    uri = iris_with_ids("keyed", files=1)
+    uri = iris_with_ids("keyed-1", files=1)
     with pytest.raises(ValidationError) as err:
         submit_job(endpoint, input_uri=uri, overrides=overrides)
     assert err.value.code == code
@@ -103,7 +103,7 @@ def test_bad_output_options_are_refused_with_a_reason(endpoint, overrides, code)
 def test_passthrough_needs_an_mlflow_deployment(endpoint, tmp_path):
     script_deployment(endpoint, tmp_path, "def run(mini_batch):\n    return mini_batch\n")
     with pytest.raises(ValidationError) as err:
-        submit_job(endpoint, input_uri=iris_with_ids("keyed", files=1), deployment_name="script",
+        submit_job(endpoint, input_uri=iris_with_ids("keyed-1", files=1), deployment_name="script",
                    overrides={"passthrough_columns": ["id"]})
     assert err.value.code == "passthrough_needs_mlflow"
 
@@ -111,11 +111,11 @@ def test_passthrough_needs_an_mlflow_deployment(endpoint, tmp_path):
 @pytest.mark.django_db
 def test_an_existing_manifest_is_never_overwritten(endpoint):
     store = Datastore.get_default().client()
-    store.write("taken/_SUCCESS", b"")
+    store.write("manifest-taken/_SUCCESS", b"")
     with pytest.raises(ValidationError) as err:
-        submit_job(endpoint, input_uri=iris_with_ids("keyed", files=1), output_path="taken",
+        submit_job(endpoint, input_uri=iris_with_ids("keyed-1", files=1), output_path="manifest-taken",
                    overrides={"write_manifest": True})
-    assert err.value.code == "output_exists" and "taken/_SUCCESS already exists" in err.value.messages[0]
+    assert err.value.code == "output_exists" and "manifest-taken/_SUCCESS already exists" in err.value.messages[0]
 
 
 def _parts(store, frames, fmt):

@@ -29,6 +29,7 @@ def test_preview_scores_the_first_rows_on_a_worker_and_writes_nothing(signed_in,
     store = Datastore.get_default().client()
     bad = pd.DataFrame({"sepal length (cm)": [5, 6], "sepal width (cm)": ["3.1", "wide"], "petal length (cm)": [1.4, 4.0]})
     store.write("odd/a.csv", bad.to_csv(index=False).encode())
+    files_before = sorted(store.root.rglob("*"))
 
     response = _post_preview(signed_in, endpoint, "demo/iris", passthrough_columns="sepal length (cm)")
     preview = Preview.objects.get()
@@ -61,7 +62,7 @@ def test_preview_scores_the_first_rows_on_a_worker_and_writes_nothing(signed_in,
     assert odd.result["estimate"] is None
 
     assert not BatchJob.objects.exists()
-    assert not store.exists("jobs")  # nothing written to an output location
+    assert sorted(store.root.rglob("*")) == files_before  # nothing written to any datastore
 
 
 @pytest.mark.django_db
