@@ -212,7 +212,13 @@ ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", "0")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "studio.redact.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-    "loggers": {"django-q": {"level": os.environ.get("Q_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "django-q": {"level": os.environ.get("Q_LOG_LEVEL", "WARNING")},
+        # urllib3 logs each request's URL at DEBUG, a SAS token's signature included: redacted at the source,
+        # so that no handler (a file, a log collector, a test's capture) ever sees it.
+        "urllib3.connectionpool": {"filters": ["redact"]},
+    },
 }

@@ -195,6 +195,8 @@ class BlobStore:
                    "max_single_get_size": self.CHUNK, "max_chunk_get_size": self.CHUNK}
         if credential_type == self.CONNECTION_STRING:
             self.client = ContainerClient.from_connection_string(secret, container, **options)
+            endpoint = urlsplit(self.client.url)  # the account's URL for messages: no query (a SAS may be there)
+            self.account_url = f"{endpoint.scheme}://{endpoint.netloc}{endpoint.path.rsplit('/', 1)[0]}"
             return
         credential = None
         if credential_type == self.ACCOUNT_KEY:

@@ -34,6 +34,15 @@ def _mid_job(job):
     return batches.filter(status=MiniBatch.COMPLETED).exists() and batches.filter(status=MiniBatch.RUNNING).exists()
 
 
+def _diagnose(machine) -> str:
+    """What a stuck trial leaves to look at: the broker's waiting tasks and the surviving machine's log."""
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    waiting = list(OrmQ.objects.values_list("key", "lock")) if Conf.ORM else "(Redis broker)"
+    return f"broker: {waiting}\n--- machine log ---\n{machine.output()[-4000:]}"
+
+
 @pytest.mark.integration
 def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(transactional_db, endpoint, monkeypatch):
     monkeypatch.setenv("JOBS_LEASE_SECONDS", str(LEASE))
@@ -45,6 +54,7 @@ def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(transacti
     source = write_iris_files(Datastore.get_default(), "faults/sigkill", 24)
     figures = []
     for trial in range(TRIALS):
+        stuck_output = None
         job = submit_job(endpoint, input_uri=source)
         machines = [QCluster(), *([QCluster()] if DISTRIBUTED else [])]
         try:
@@ -58,7 +68,7 @@ def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(transacti
             try:
                 wait_for(lambda: _finished(job), timeout=STUCK_AFTER, interval=0.5)
             except AssertionError:
-                pass
+                stuck_output = _diagnose(machines[-1])
         finally:
             for m in machines:
                 m.stop()
@@ -66,6 +76,8 @@ def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(transacti
         batches = dict(Counter(job.mini_batches.values_list("status", flat=True)))
         figures.append({"trial": trial, "status": job.status, "running_when_killed": running, "mini_batches": batches,
                         "attempts": sum(job.mini_batches.values_list("attempts", flat=True)), **rows})
+        if stuck_output:
+            figures[-1]["diagnosis"] = stuck_output
         record("sigkill_trial", {"mode": "distributed" if DISTRIBUTED else "embedded", **figures[-1]})
         if job.status == Status.COMPLETED:
             assert (rows["lost"], rows["duplicated"]) == (0, 0), rows

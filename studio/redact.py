@@ -1,0 +1,23 @@
+"""Secrets out of log lines: the storage SDK's own request log redacts them, but urllib3's debug log writes each
+request's URL whole, and a SAS-authenticated request carries its signature in the query string."""
+
+import logging
+import re
+
+# SAS query parameters (sig) and connection-string fields that are credentials on their own.
+SECRET_FIELDS = re.compile(r"(?i)\b(sig|AccountKey|SharedAccessSignature|SharedAccessKey)=([^&;\s\"']+)")
+
+
+def redact(text: str) -> str:
+    return SECRET_FIELDS.sub(r"\1=REDACTED", text)
+
+
+class RedactSecrets(logging.Filter):
+    """A logger filter: the record's message, formatted, with every secret field's value replaced."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
