@@ -6,6 +6,10 @@ adding a reader to READERS, keyed by the output file's extension.
 
 import csv
 import io
+import itertools
+import json
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -29,7 +33,46 @@ def _csv_rows(handle) -> Iterator[Prediction]:
         yield Prediction(record.get("file_name") or "", record.get("row") or str(number), record["prediction"])
 
 
-READERS = {".csv": _csv_rows}
+def _check_columns(columns):
+    if "prediction" not in columns:
+        raise ValidationError("The output has no 'prediction' column (columns: %(columns)s).", code="no_prediction_column",
+                              params={"columns": ", ".join(columns) or "none"})
+
+
+def _records(records) -> Iterator[Prediction]:
+    for number, record in enumerate(records):
+        yield Prediction(str(record.get("file_name") or ""), str(record.get("row", number)), _text(record["prediction"]))
+
+
+def _text(value) -> str:
+    return json.dumps(value) if isinstance(value, (list, dict)) else "" if value is None else str(value)
+
+
+def _jsonl_rows(handle) -> Iterator[Prediction]:
+    lines = (json.loads(line) for line in io.TextIOWrapper(handle, encoding="utf-8", errors="replace") if line.strip())
+    first = next(lines, None)
+    if first is None:
+        return
+    _check_columns(list(first))
+    yield from _records(itertools.chain([first], lines))
+
+
+def _parquet_rows(handle) -> Iterator[Prediction]:
+    """Row group by row group (the footer needs a seekable file: a stream is copied to a temporary one first)."""
+    import pyarrow.parquet as pq
+
+    with tempfile.TemporaryFile() as local:
+        if not handle.seekable():
+            shutil.copyfileobj(handle, local, 1 << 20)
+            local.seek(0)
+            handle = local
+        parquet = pq.ParquetFile(handle)
+        _check_columns(parquet.schema_arrow.names)
+        for batch in parquet.iter_batches(batch_size=10_000):
+            yield from _records(batch.to_pylist())
+
+
+READERS = {".csv": _csv_rows, ".jsonl": _jsonl_rows, ".parquet": _parquet_rows}
 
 
 def read_predictions(job) -> Iterator[Prediction]:
