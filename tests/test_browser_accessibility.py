@@ -49,7 +49,8 @@ def test_every_control_on_every_main_page_has_a_label(page, live_server, user, e
         "/endpoints/", f"/endpoints/{endpoint.name}/", f"/endpoints/{endpoint.name}/runs/",
         f"/endpoints/{endpoint.name}/jobs/create/", f"/endpoints/{endpoint.name}/default/",
         f"/endpoints/{endpoint.name}/delete/", f"/endpoints/{endpoint.name}/deployments/green/delete/",
-        f"/endpoints/{endpoint.name}/deployments/blue/delete/",
+        f"/endpoints/{endpoint.name}/deployments/blue/delete/", f"/endpoints/{endpoint.name}/schedules/",
+        f"/endpoints/{endpoint.name}/schedules/create/",
         "/jobs/", f"/jobs/{job.name}/", "/data/", "/data/datastores/register/", "/data/datastores/workspaceblobstore/browse/",
         "/data/datasets/register/", "/environments/", "/environments/studio/1/", "/compute/", "/account/tokens/",
     ]

@@ -55,7 +55,7 @@ def test_create_wizard_makes_an_endpoint_with_its_default_deployment(page, live_
     details = page.locator("dl.attrs")
     for text in ("Scores iris files", "/api/v1/endpoints/iris-wizard/jobs", "token", "Succeeded", "blue"):
         details.get_by_text(text).first.wait_for()
-    row = page.get_by_role("row").filter(has_text=demo_model.label)
+    row = page.get_by_role("row").filter(has_text=demo_model.name)
     for text in ("Default", "cpu-cluster", "generated (MLflow)", "debug", "GREETING=hello"):
         row.get_by_text(text).first.wait_for()
     page.get_by_role("button", name="Copy scoring URI").click()

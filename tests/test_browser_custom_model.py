@@ -57,7 +57,7 @@ def test_a_custom_model_is_deployed_with_a_scoring_script_and_scores_files(page,
     page.get_by_text("Create a new environment").wait_for()
     page.get_by_role("button", name="Create").click()
     page.get_by_role("heading", name="iris-custom").wait_for()
-    row = page.get_by_role("row").filter(has_text="iris-joblib:1")
+    row = page.get_by_role("row").filter(has_text="iris-joblib-env")
     row.get_by_text("iris-joblib-env:1").wait_for()
     row.get_by_text("Succeeded").wait_for(timeout=120000)  # htmx refreshes the table until the build is done
     env = Environment.objects.get(name="iris-joblib-env")

@@ -22,7 +22,8 @@ def test_the_list_shows_endpoints(signed_in, endpoint):
 def test_details_show_attributes_and_deployments(signed_in, endpoint):
     page = signed_in.get(f"/endpoints/{endpoint.name}/").content.decode()
     for text in ("Iris scoring", f"http://testserver/api/v1/endpoints/{endpoint.name}/jobs", "Copy scoring URI",
-                 "Authentication type", "Succeeded", "Last updated on", "blue", "iris-classifier:1",
+                 "Authentication type", "Authorization: Bearer", "Succeeded", "Last updated on", "blue",
+                 'href="/models/iris-classifier/1/"', "<td>1</td>",
                  "generated (MLflow)", "cpu-cluster", "Default", "+ Create job", "+ Add deployment",
                  "Update default deployment", "Delete"):
         assert text in page, text
