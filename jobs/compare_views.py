@@ -9,6 +9,8 @@ from jobs.forms import CompareForm
 from jobs.models import Comparison
 from jobs.views import _live
 
+RECENT = 10
+
 
 def compare_create(request, name):
     endpoint = get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
@@ -19,7 +21,8 @@ def compare_create(request, name):
             messages.success(request, f"Comparing {started.baseline.deployment_name} with "
                                       f"{started.candidate.deployment_name}: two jobs submitted.")
             return redirect(started)
-    return render(request, "jobs/compare.html", {"form": form, "endpoint": endpoint})
+    recent = endpoint.comparisons.select_related("baseline", "candidate")[:RECENT]
+    return render(request, "jobs/compare.html", {"form": form, "endpoint": endpoint, "recent": recent})
 
 
 def comparison_detail(request, name, pk):

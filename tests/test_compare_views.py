@@ -67,6 +67,12 @@ def _completed(endpoint, candidate, report):
                                      report=report, finished=timezone.now())
 
 
+def test_the_compare_page_lists_recent_comparisons(signed_in, endpoint, second_deployment):
+    found = _completed(endpoint, second_deployment, REPORT)
+    page = signed_in.get(f"/endpoints/{endpoint.name}/compare/").content.decode()
+    assert "Recent comparisons" in page and f'href="{found.get_absolute_url()}"' in page and "<td>96%</td>" in page
+
+
 def test_report_of_a_classifier(signed_in, endpoint, second_deployment):
     found = _completed(endpoint, second_deployment, REPORT)
     response = signed_in.get(found.get_absolute_url(), headers={"HX-Request": "true", "HX-Target": "comparison"})
