@@ -7,6 +7,7 @@ from endpoints.models import BatchEndpoint
 from tests.conftest import sign_in
 from tests.fixtures_compare import forest_deployment, forest_model  # noqa: F401 (fixtures)
 from tests.fixtures_ui import screenshot
+from tests.test_browser_accessibility import SILENT_STATUS, UNLABELLED
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -16,6 +17,7 @@ def test_compare_deployments_then_update_the_default(page, live_server, user, en
     sign_in(page, live_server)
     page.goto(f"{live_server.url}/endpoints/{endpoint.name}/")
     page.get_by_role("link", name="Compare deployments").click()
+    assert page.evaluate(UNLABELLED) == [] and page.evaluate(SILENT_STATUS) == []
     page.get_by_label("Candidate deployment").select_option("green")
     page.get_by_label("Datastore", exact=True).check()
     page.get_by_label("Input path").fill("demo/iris")
@@ -29,6 +31,7 @@ def test_compare_deployments_then_update_the_default(page, live_server, user, en
     matrix = page.get_by_role("table", name="Rows: blue (default) · columns: green")
     assert matrix.get_by_role("columnheader").count() == 4  # the corner and classes 0, 1, 2
     page.get_by_role("heading", name="Rows that differ most").wait_for()
+    assert page.evaluate(UNLABELLED) == [] and page.evaluate(SILENT_STATUS) == []
     screenshot(page, "compare-deployments")
 
     page.get_by_role("button", name="Update default deployment").click()
