@@ -52,6 +52,16 @@ def test_invoke_prints_the_job_name_and_takes_azures_options(endpoint, demo_data
 
 
 @pytest.mark.django_db
+def test_invoke_takes_the_output_options(endpoint, demo_data):
+    name = run("batch_endpoint", "invoke", "-n", endpoint.name, "--input", demo_data, "--output-format", "jsonl",
+               "--passthrough-columns", "sepal length (cm)", "--write-manifest").strip()
+    job = BatchJob.objects.get(name=name)
+    assert job.settings["output_file_name"] == "predictions.jsonl"
+    assert job.overrides == {"output_format": "jsonl", "passthrough_columns": ["sepal length (cm)"], "write_manifest": True}
+    assert job.output_files()[:3] == ("predictions.jsonl", "manifest.json", "_SUCCESS")
+
+
+@pytest.mark.django_db
 def test_invoke_uploads_a_local_folder_first(endpoint, tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.csv").write_text("sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)\n1,2,3,4\n")

@@ -8,7 +8,8 @@ from django.db import transaction
 
 from endpoints import azure_yaml
 from endpoints.management.cli import AzCommand, add_file_arguments, document
-from endpoints.models import OVERRIDABLE, BatchEndpoint
+from endpoints.models import OUTPUT_OPTIONS, OVERRIDABLE, BatchEndpoint, split_columns
+from jobs.engine import formats
 from jobs.submit import submit_job
 from studio.api.serializers import endpoint_json, job_json
 from studio.models import Datastore
@@ -57,6 +58,12 @@ class Command(AzCommand):
         parser.add_argument("--request-id", default="", help="A repeatability id: the same id returns the same job.")
         for key in OVERRIDABLE:
             parser.add_argument(f"--{key.replace('_', '-')}", dest=key, type=str if key == "output_file_name" else int)
+        # Beyond Azure: the output options (docs/ENGINE.md, Output options).
+        parser.add_argument("--output-format", dest="output_format", choices=sorted(formats.EXTENSIONS))
+        parser.add_argument("--passthrough-columns", dest="passthrough_columns", type=split_columns,
+                            help="Input columns copied next to the predictions, comma-separated: id,region")
+        parser.add_argument("--write-manifest", dest="write_manifest", action="store_const", const=True,
+                            help="Write manifest.json and _SUCCESS after the output.")
 
     def handle_create(self, **options):
         """Create an endpoint from Azure's endpoint YAML."""
@@ -100,7 +107,7 @@ class Command(AzCommand):
                 output = parse_output({"score": {"JobOutputType": "UriFolder", "Uri": output_path}})
             else:
                 output = {"output_path": output_path}
-        overrides = {key: options[key] for key in OVERRIDABLE if options.get(key) is not None}
+        overrides = {key: options[key] for key in OVERRIDABLE + OUTPUT_OPTIONS if options.get(key) is not None}
         job = submit_job(endpoint, input_uri=input_uri, deployment_name=deployment_name, overrides=overrides,
                          request_id=request_id, **output)
         self.stdout.write(job.name)
