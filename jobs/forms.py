@@ -94,7 +94,7 @@ class CreateJobForm(JobInputForm):
         super().__init__(*args, **kwargs)
         self.endpoint = endpoint
         deployments = list(endpoint.deployments.all())
-        self.fields["deployment"].choices = [(d.name, d.name + (" (default)" if d.is_default else "")) for d in deployments]
+        self.fields["deployment"].choices = [(d.name, _deployment_choice(d)) for d in deployments]
         default = endpoint.default_deployment
         if default:
             self.fields["deployment"].initial = default.name
@@ -183,6 +183,13 @@ class CompareForm(JobInputForm):
         except ValidationError as exc:
             self.add_error(None, exc)
             return None
+
+
+def _deployment_choice(deployment) -> str:
+    """A deployment as the dropdown shows it: marked default, and its state unless it can run jobs."""
+    notes = [note for note, shown in (("default", deployment.is_default),
+                                      (deployment.provisioning_state, deployment.provisioning_state != "Succeeded")) if shown]
+    return deployment.name + (f" ({', '.join(notes)})" if notes else "")
 
 
 class JobFilterForm(forms.Form):

@@ -40,6 +40,22 @@ def test_create_job_preselects_the_default_deployment(signed_in, endpoint, secon
     assert '/data/datastores/workspaceblobstore/browse/?target=id_input_path' in page
 
 
+def test_a_deployment_whose_environment_failed_is_marked_and_refused(signed_in, endpoint, demo_data):
+    from endpoints.models import BatchDeployment
+    from jobs.models import Environment
+
+    Environment.objects.create(name="broken", requirements="nope-zz==1", state=Environment.FAILED,
+                               build_log="ERROR: No matching distribution found for nope-zz==1")
+    BatchDeployment.objects.create(endpoint=endpoint, name="broken", model_name="m", model_version="1",
+                                   environment="broken:1")
+    page = signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
+    assert '<option value="broken">broken (Failed)</option>' in page
+    response = _create(signed_in, endpoint, deployment="broken")
+    assert response.status_code == 200
+    assert "environment broken:1 failed to build: ERROR: No matching distribution found for nope-zz==1" in response.content.decode()
+    assert not BatchJob.objects.exists()
+
+
 def test_create_job_without_deployments_says_what_to_do(signed_in, endpoint):
     endpoint.deployments.all().delete()
     page = signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
