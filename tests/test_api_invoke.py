@@ -34,6 +34,19 @@ def test_it_starts_a_job_from_azures_body(api, endpoint, demo_data, user):
 
 
 @pytest.mark.django_db
+def test_the_output_options_through_the_api(api, endpoint, demo_data):
+    response = _post(api, invoke_body(demo_data, output_format="parquet", passthrough_columns=["petal width (cm)"],
+                                      write_manifest=True))
+    assert response.status_code == 201
+    job = BatchJob.objects.get()
+    assert (job.settings["output_format"], job.settings["output_file_name"]) == ("parquet", "predictions.parquet")
+    outputs = response.json()["urls"]["outputs"].values()
+    assert f"http://testserver/api/v1/jobs/{job.name}/outputs/manifest.json" in outputs
+    refused = _post(api, invoke_body(demo_data, passthrough_columns=["customer_id"]))
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "passthrough_column_missing"
+
+
+@pytest.mark.django_db
 def test_a_retried_invoke_with_the_same_repeatability_id_creates_one_job(api, endpoint, demo_data):
     first = _post(api, invoke_body(demo_data), HTTP_REPEATABILITY_REQUEST_ID="retry-42")
     second = _post(api, invoke_body(demo_data), HTTP_REPEATABILITY_REQUEST_ID="retry-42")
