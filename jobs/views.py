@@ -76,15 +76,24 @@ def job_preview_create(request, name):
             return render(request, "jobs/_preview_errors.html", {"errors": errors})
         return render(request, "jobs/create.html", {"form": form, "endpoint": endpoint})
     if request.htmx:
-        return render(request, "jobs/_preview.html", {"preview": preview})
+        return render(request, "jobs/_preview.html", _preview_context(preview))
     return redirect(preview)
+
+
+def _preview_context(preview):
+    """A queued preview on a cluster with no live worker would wait silently: say so."""
+    from studio.compute import live_workers
+
+    waiting = preview.status == Preview.QUEUED and not live_workers(preview.compute)
+    return {"preview": preview, "no_worker": waiting}
 
 
 def preview_detail(request, name):
     preview = get_object_or_404(Preview.objects.select_related("endpoint"), name=name)
+    context = _preview_context(preview)
     if request.htmx:
-        return _live(render(request, "jobs/_preview.html", {"preview": preview}), not preview.is_finished)
-    return render(request, "jobs/preview.html", {"preview": preview})
+        return _live(render(request, "jobs/_preview.html", context), not preview.is_finished)
+    return render(request, "jobs/preview.html", context)
 
 
 def _get_job(name):

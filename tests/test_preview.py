@@ -73,6 +73,14 @@ def test_the_preview_needs_an_input_and_says_so(signed_in, endpoint):
 
 
 @pytest.mark.django_db
+def test_a_preview_waiting_on_a_cluster_without_workers_says_so(signed_in, endpoint, demo_data):
+    page = _post_preview(signed_in, endpoint, "demo/iris", htmx=True).content.decode()
+    assert "No worker of compute cluster cpu-cluster is running: the preview starts when one does." in page
+    preview = Preview.objects.get()
+    assert preview.status == Preview.QUEUED and preview.files == [f"demo/iris/iris-{i}.csv" for i in (1, 2, 3)]
+
+
+@pytest.mark.django_db
 def test_a_missing_passthrough_column_is_reported_by_the_preview_form(signed_in, endpoint, demo_data):
     response = _post_preview(signed_in, endpoint, "demo/iris", passthrough_columns="customer_id", htmx=True)
     assert "Passthrough column &#x27;customer_id&#x27; is not in the input: iris-1.csv has the columns" in response.content.decode()
