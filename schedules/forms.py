@@ -49,6 +49,12 @@ class ScheduleForm(forms.ModelForm):
         for name in ("input_datastore", "output_datastore"):
             self.fields[name].choices = stores
             self.fields[name].initial = Datastore.get_default().name
+        if self.instance.pk:  # Edit: the name stays; the recurrence shows as its preset or as custom
+            self.fields["name"].disabled = True
+            presets = [cron for _, cron in PRESETS]
+            self.initial["recurrence"] = self.instance.cron if self.instance.cron in presets else CUSTOM
+            self.initial["enable_output"] = bool(self.instance.output_path)
+            self.initial["output_datastore"] = self.instance.output_datastore or Datastore.get_default().name
         self.fields["input_datastore"].widget.attrs.update({
             "data-browse": CreateJobForm._browse_url("__name__"), "data-browse-target": "#datastore-browser"})
 
@@ -82,7 +88,8 @@ class ScheduleForm(forms.ModelForm):
 
     def save(self, user=None):
         schedule = super().save(commit=False)
-        schedule.endpoint, schedule.created_by = self.endpoint, user
+        schedule.endpoint = self.endpoint
+        schedule.created_by = schedule.created_by or user
         schedule.save()
         schedule.sync()
         return schedule

@@ -26,6 +26,16 @@ def schedule_create(request, name):
     return render(request, "schedules/create.html", {"form": form, "endpoint": endpoint})
 
 
+def schedule_edit(request, name):
+    schedule = _get(name)
+    form = ScheduleForm(request.POST or None, instance=schedule, endpoint=schedule.endpoint)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Schedule {schedule.name} saved: {schedule.recurrence.lower()} (UTC).")
+        return redirect(schedule)
+    return render(request, "schedules/create.html", {"form": form, "endpoint": schedule.endpoint, "schedule": schedule})
+
+
 def _get(name):
     return get_object_or_404(Schedule.objects.select_related("endpoint", "q_schedule"), name=name)
 

@@ -152,3 +152,17 @@ def test_a_disabled_schedule_has_no_django_q_schedule_and_does_not_run(endpoint)
     schedule.save()
     schedule.sync()
     assert schedule.next_run is not None and schedule.delete() and not QSchedule.objects.filter(func=runs.__name__ + ".run_schedule").exists()
+
+
+@pytest.mark.django_db
+def test_a_run_while_another_lists_the_input_does_not_start_and_a_dead_ones_claim_expires(endpoint):
+    write_iris("scheduled/claimed", "a.csv", 0)
+    schedule = make_schedule(endpoint, "scheduled/claimed")
+    Schedule.objects.filter(pk=schedule.pk).update(running_since=timezone.now())
+    blocked = runs.run_schedule(schedule.pk)
+    assert blocked.outcome == ScheduleRun.NOT_STARTED and "still listing its input" in blocked.message
+    assert BatchJob.objects.count() == 0
+    Schedule.objects.filter(pk=schedule.pk).update(running_since=timezone.now() - runs.RUN_LEASE - timedelta(minutes=1))
+    assert runs.run_schedule(schedule.pk).outcome == ScheduleRun.SUBMITTED
+    schedule.refresh_from_db()
+    assert schedule.running_since is None

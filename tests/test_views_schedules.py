@@ -160,3 +160,20 @@ def test_deleting_the_endpoint_deletes_its_schedules_and_what_fires_them(signed_
     assert "Its schedules are deleted too." in signed_in.get(f"/endpoints/{endpoint.name}/delete/").content.decode()
     signed_in.post(f"/endpoints/{endpoint.name}/delete/")
     assert not Schedule.objects.exists() and not _ours().exists()
+
+
+def test_edit_changes_the_recurrence_and_the_deployment_but_not_the_name(signed_in, endpoint, second_deployment):
+    _create(signed_in, endpoint)
+    page = signed_in.get("/schedules/nightly/edit/").content.decode()
+    assert 'value="0 2 * * *" selected' in page and "Edit schedule nightly" in page and ">Save</button>" in page
+    response = signed_in.post("/schedules/nightly/edit/", {**FORM, "name": "renamed", "recurrence": "custom",
+                                                            "cron": "15 3 * * 6", "deployment_name": "green"})
+    assert response["Location"] == "/schedules/nightly/"
+    schedule = Schedule.objects.get()
+    assert (schedule.name, schedule.cron, schedule.deployment_name, schedule.created_by.username) == (
+        "nightly", "15 3 * * 6", "green", "alice")
+    q = _ours().get()
+    assert q.pk == schedule.q_schedule_id and q.cron == "15 3 * * 6"
+    assert (q.next_run.weekday(), q.next_run.hour, q.next_run.minute) == (5, 3, 15)
+    page = signed_in.get("/schedules/nightly/edit/").content.decode()
+    assert '<option value="custom" selected>' in page and 'value="15 3 * * 6"' in page
