@@ -31,6 +31,7 @@ ENDPOINT_SCHEMA = {**COMMON, "name": str, "auth_mode": str, "defaults": {"deploy
 SETTINGS_SCHEMA = {
     "max_concurrency_per_instance": int, "mini_batch_size": int, "output_action": str, "output_file_name": str,
     "retry_settings": {"max_retries": int, "timeout": int}, "error_threshold": int, "logging_level": str,
+    "error_threshold_unit": str,  # Batch Studio's own: files (Azure's rule, the default), rows or percent
     "environment_variables": ANY_MAPPING,
     # Beyond Azure (docs/ENGINE.md, Output options):
     "output_format": str, "passthrough_columns": list, "write_manifest": bool,
@@ -56,6 +57,7 @@ MODEL_TYPES = ("mlflow_model", "custom_model")
 SETTING_KEYS = {
     "max_concurrency_per_instance": "max_concurrency_per_instance", "mini_batch_size": "mini_batch_size",
     "output_action": "output_action", "output_file_name": "output_file_name", "error_threshold": "error_threshold",
+    "error_threshold_unit": "error_threshold_unit",
     "logging_level": "logging_level", "environment_variables": "environment_variables",
     "max_retries": "retry_settings.max_retries", "timeout": "retry_settings.timeout",
     "output_format": "output_format", "passthrough_columns": "passthrough_columns", "write_manifest": "write_manifest",

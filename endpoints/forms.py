@@ -139,19 +139,21 @@ class DeploymentStepForm(forms.ModelForm):
     class Meta:
         model = BatchDeployment
         fields = ["name", "description", "output_action", "output_file_name", "mini_batch_size",
-                  "max_concurrency_per_instance", "max_retries", "timeout", "error_threshold", "logging_level",
+                  "max_concurrency_per_instance", "max_retries", "timeout", "error_threshold", "error_threshold_unit", "logging_level",
                   "environment_variables", "output_format", "passthrough_columns", "write_manifest"]
         labels = {
             "name": "Deployment name", "output_action": "Output action", "output_file_name": "Output file name",
             "mini_batch_size": "Mini batch size", "max_concurrency_per_instance": "Max concurrency per instance",
             "max_retries": "Max retries", "timeout": "Scoring timeout (seconds)", "error_threshold": "Error threshold",
-            "logging_level": "Logging level", "output_format": "Output format", "write_manifest": "Write a manifest",
+            "error_threshold_unit": "Error threshold counts", "logging_level": "Logging level", "output_format": "Output format", "write_manifest": "Write a manifest",
         }
         help_texts = {
             "mini_batch_size": "Files per mini-batch (not rows).",
             "output_file_name": "The file append_row writes; not used with summary_only.",
             "timeout": "Per mini-batch; raise it for big files.",
-            "error_threshold": "Failed files allowed over the whole input; -1 ignores all failures.",
+            "error_threshold": "Failed files (or rows, or percent of rows: see Error threshold counts) allowed over the whole "
+                               "input; -1 ignores all failures. Bad rows are set aside in errors.csv either way.",
+            "error_threshold_unit": "Failed files is Azure's rule: a file with rows set aside counts as failed.",
             "max_retries": "For a failed or timed-out mini-batch.",
             "output_format": "predictions.csv is Azure's; a default file name follows the format (predictions.parquet...).",
             "write_manifest": MANIFEST_HELP,
@@ -164,6 +166,10 @@ class DeploymentStepForm(forms.ModelForm):
         self.fields["output_format"].required = False  # not given: predictions.csv, as in Azure
         if not offer_default:
             del self.fields["make_default"]
+        self.fields["error_threshold_unit"].required = False  # left out: Azure's rule
+
+    def clean_error_threshold_unit(self):
+        return self.cleaned_data.get("error_threshold_unit") or BatchDeployment.FILES
 
     def clean_output_format(self):
         return self.cleaned_data["output_format"] or formats.CSV

@@ -134,6 +134,10 @@ class BatchDeployment(models.Model):
     max_retries = models.PositiveIntegerField(default=3, validators=[MaxValueValidator(100)])
     timeout = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(86400)])
     error_threshold = models.IntegerField(default=-1, validators=[MinValueValidator(-1)])
+    # What error_threshold counts (see jobs/isolation.py): failed files is Azure's rule.
+    FILES, ROWS, PERCENT = "files", "rows", "percent"
+    THRESHOLD_UNITS = [(FILES, "Failed files (Azure)"), (ROWS, "Failed rows"), (PERCENT, "Percent of rows")]
+    error_threshold_unit = models.CharField(max_length=10, choices=THRESHOLD_UNITS, default=FILES)
     logging_level = models.CharField(max_length=10, choices=LOGGING_LEVELS, default="info")
     environment_variables = models.JSONField(default=dict, blank=True)
     # Beyond Azure: the output's format, input columns copied next to the predictions, and a manifest.
@@ -237,6 +241,10 @@ class BatchDeployment(models.Model):
         self._check_output_options(values)
         if values["output_action"] == self.SUMMARY_ONLY:
             values["output_file_name"] = ""
+        units = dict(self.THRESHOLD_UNITS)
+        if values["error_threshold_unit"] not in units:
+            raise ValidationError("error_threshold_unit must be one of %(units)s, not '%(value)s'.", code="invalid_setting",
+                                  params={"units": ", ".join(units), "value": values["error_threshold_unit"]})
         return values
 
     def _check_output_options(self, values: dict):
@@ -254,7 +262,8 @@ class BatchDeployment(models.Model):
 
 
 # Azure's per-job overrides (output location is given separately).
-OVERRIDABLE = ("instance_count", "mini_batch_size", "max_retries", "timeout", "error_threshold", "output_file_name")
+OVERRIDABLE = ("instance_count", "mini_batch_size", "max_retries", "timeout", "error_threshold", "error_threshold_unit",
+               "output_file_name")
 # Beyond Azure: output options a job may also set (see docs/ENGINE.md, Output options).
 OUTPUT_OPTIONS = ("output_format", "passthrough_columns", "write_manifest")
 PASSTHROUGH_NEEDS_MLFLOW = ValidationError(

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jobs import queue
-from jobs.models import BatchJob, Comparison, Status
+from jobs.models import BatchJob, Comparison
 from jobs.results import Prediction, read_predictions
 
 log = logging.getLogger(__name__)
@@ -59,11 +59,11 @@ def refresh(comparison: Comparison) -> Comparison:
         return comparison
     jobs = {job.pk: job for job in BatchJob.objects.filter(pk__in=[comparison.baseline_id, comparison.candidate_id])}
     baseline, candidate = jobs.get(comparison.baseline_id), jobs.get(comparison.candidate_id)
-    ended = [job for job in (baseline, candidate) if job.is_finished and job.status != Status.COMPLETED]
+    ended = [job for job in (baseline, candidate) if job.is_finished and not job.succeeded]
     if ended:
         job = ended[0]
         _fail(comparison, f"The job on {job.deployment_name} ended {job.status}: {job.error or 'see its page'}", Comparison.WAITING)
-    elif baseline.status == Status.COMPLETED and candidate.status == Status.COMPLETED:
+    elif baseline.succeeded and candidate.succeeded:  # Completed, or Completed with errors
         if Comparison.objects.filter(pk=comparison.pk, state=Comparison.WAITING).update(state=Comparison.COMPUTING):
             transaction.on_commit(lambda: queue.compare_later(comparison, candidate))
     comparison.refresh_from_db()

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from endpoints.forms import PASSTHROUGH_HELP
-from endpoints.models import OVERRIDABLE, split_columns
+from endpoints.models import OVERRIDABLE, BatchDeployment, split_columns
 from jobs.engine import formats
 from jobs.inputs import datastore_uri
 from jobs.models import BatchJob, Status
@@ -78,6 +78,8 @@ class CreateJobForm(JobInputForm):
     max_retries = _optional_int("Max retries", 0, 100)
     timeout = _optional_int("Scoring timeout (seconds)", 1, 86400)
     error_threshold = _optional_int("Error threshold", -1)
+    error_threshold_unit = forms.ChoiceField(label="Error threshold counts", required=False,
+                                             choices=[("", "The deployment's")] + BatchDeployment.THRESHOLD_UNITS)
     output_file_name = forms.CharField(label="Output file name", required=False, max_length=255)
     output_format = forms.ChoiceField(label="Output format", required=False)
     passthrough_columns = forms.CharField(label="Passthrough columns", required=False, max_length=1000,

@@ -95,6 +95,7 @@ class Outcome:
     file_errors: list = field(default_factory=list)
     seconds: float = 0.0
     outputs: list = field(default_factory=list)
+    row_errors: list = field(default_factory=list)  # rows set aside: {file, row, type, message}
 
 
 def local_files(client, paths: list[str], folder: Path) -> list[tuple[str, str]]:
@@ -155,4 +156,5 @@ def score(job, mb, journal, on_wait, client=datastore_client) -> Outcome:
     journal.extend(reply["log"])
     out_store = client(job.output_datastore)
     outputs = publish_outputs(host, out_store, job.output_path)
-    return Outcome(reply["part"], reply["rows_out"], reply["file_errors"], reply["seconds"], outputs)
+    return Outcome(reply["part"], reply["rows_out"], reply["file_errors"], reply["seconds"], outputs,
+                   reply.get("row_errors", []))

@@ -47,6 +47,7 @@ def progress_overview(job) -> str:
         f"mini-batches processed: {job.mini_batches_done + job.mini_batches_failed}\n"
         f"mini-batches succeeded: {job.mini_batches_done}\nmini-batches failed: {job.mini_batches_failed}\n"
         f"files: {job.files_total}\nfiles failed: {job.files_failed}\nrows written: {job.rows_out}\n"
+        f"rows set aside: {job.rows_failed}\n"
     )
 
 
@@ -54,8 +55,12 @@ def job_result(job) -> str:
     lines = [f"{job.name}: {job.status}"]
     if job.error:
         lines.append(job.error)
-    if job.output_file_path and job.status == "Completed":
+    if job.output_file_path and job.succeeded:
         lines.append(f"output: azureml://datastores/{job.output_datastore}/paths/{job.output_file_path}")
+    if job.has_errors_file:
+        lines.append(f"rows and files set aside: {job.output_uri}errors.csv")
+    if job.retry_of_id:
+        lines.append(f"retry of: {job.retry_of.name}")
     return "\n".join(lines) + "\n"
 
 

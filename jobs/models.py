@@ -18,13 +18,19 @@ class Status(models.TextChoices):
     FINALIZING = "Finalizing"
     CANCEL_REQUESTED = "CancelRequested"
     COMPLETED = "Completed"
+    # Completed, but some rows or files are not in the output: they are in errors.csv (Azure: partially succeeded).
+    COMPLETED_WITH_ERRORS = "CompletedWithErrors", "Completed with errors"
     FAILED = "Failed"
     CANCELED = "Canceled"
 
 
-FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELED)
+FINISHED = (Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.CANCELED)
+SUCCEEDED = (Status.COMPLETED, Status.COMPLETED_WITH_ERRORS)  # the job published its output
+RETRYABLE = (Status.FAILED, Status.CANCELED)
 # The logs Azure users know, written beside every job's output (see jobs/logs.py).
 LOG_FILES = ("logs/job_progress_overview.txt", "logs/job_result.txt", "logs/error_summary.csv", "logs/mini-batches.csv")
+# The rows (and whole files) left out of the output, with their errors (see jobs/isolation.py).
+ERRORS_FILE = "errors.csv"
 
 
 def new_job_name():
@@ -88,6 +94,12 @@ class BatchJob(NamedPage, DeploymentRun):
     mini_batches_done = models.PositiveIntegerField(default=0)
     mini_batches_failed = models.PositiveIntegerField(default=0)
     rows_out = models.BigIntegerField(default=0)
+    rows_failed = models.BigIntegerField(default=0)  # rows set aside by bad-record isolation
+    files_partial = models.PositiveIntegerField(default=0)  # files scored but for the rows set aside
+    # Retry failed: the job this one retries, reusing its succeeded mini-batches' parts (see jobs/resume.py).
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    # A Failed or Canceled job keeps its succeeded parts for a retry until then (None: nothing kept).
+    parts_kept_until = models.DateTimeField(null=True, blank=True)
     request_id = models.CharField(max_length=200, blank=True, db_index=True)
     created_by = models.ForeignKey(conf.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -110,6 +122,25 @@ class BatchJob(NamedPage, DeploymentRun):
         return self.status in FINISHED
 
     @property
+    def succeeded(self):
+        return self.status in SUCCEEDED
+
+    @property
+    def can_retry(self):
+        """Failed or Canceled, and not retried yet (list pages annotate has_retry: no query per row)."""
+        if self.status not in RETRYABLE:
+            return False
+        return not (self.has_retry if hasattr(self, "has_retry") else self.retries.exists())
+
+    @classmethod
+    def with_retry_flag(cls, queryset):
+        return queryset.annotate(has_retry=models.Exists(cls.objects.filter(retry_of=models.OuterRef("pk"))))
+
+    @property
+    def has_errors_file(self):
+        return self.succeeded and bool(self.rows_failed or self.files_failed)
+
+    @property
     def output_file_path(self):
         name = self.settings.get("output_file_name")
         return f"{self.output_path.rstrip('/')}/{name}" if name else ""
@@ -119,7 +150,8 @@ class BatchJob(NamedPage, DeploymentRun):
         from jobs.outputs import manifest_files
 
         name = self.settings.get("output_file_name")
-        return ((name,) if name else ()) + manifest_files(self.settings) + LOG_FILES
+        errors = (ERRORS_FILE,) if self.has_errors_file else ()
+        return ((name,) if name else ()) + errors + manifest_files(self.settings) + LOG_FILES
 
     def output_location(self, file: str) -> str:
         """The datastore path of one of the job's files; refuses anything else (no reading other folders)."""
@@ -144,7 +176,7 @@ class BatchJob(NamedPage, DeploymentRun):
     @property
     def progress_percent(self):
         if not self.mini_batches_total:
-            return 100 if self.status == Status.COMPLETED else 0
+            return 100 if self.succeeded else 0
         return int(100 * (self.mini_batches_done + self.mini_batches_failed) / self.mini_batches_total)
 
     def mark_failed(self, reason: str):
@@ -187,6 +219,10 @@ class MiniBatch(models.Model):
     file_errors = models.JSONField(default=list, blank=True)
     rows_out = models.PositiveIntegerField(default=0)
     files_failed = models.PositiveIntegerField(default=0)
+    rows_failed = models.PositiveIntegerField(default=0)
+    # The folder of this mini-batch's part and errors files when they are not in its job's staging
+    # (kept from a failed job for a retry, see jobs/resume.py); empty: the job's own .staging.
+    staging = models.CharField(max_length=1000, blank=True)
     seconds = models.FloatField(default=0)
     worker = models.CharField(max_length=200, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -201,11 +237,25 @@ class MiniBatch(models.Model):
         return f"{self.job.name}#{self.index}"
 
     @property
+    def staging_folder(self):
+        return self.staging or f"{self.job.output_path.rstrip('/')}/.staging"
+
+    @property
     def part_path(self):
         from jobs.engine.formats import EXTENSIONS
 
         ext = EXTENSIONS.get(self.job.settings.get("output_format"), ".csv")
-        return f"{self.job.output_path.rstrip('/')}/.staging/part-{self.index:06d}{ext}"
+        return f"{self.staging_folder}/part-{self.index:06d}{ext}"
+
+    @property
+    def errors_path(self):
+        """The rows this mini-batch set aside (file, row, error_type, message), when it set any aside."""
+        return f"{self.staging_folder}/errors-{self.index:06d}.csv"
+
+    @property
+    def reusable(self):
+        """Completed with no file or row in error: a retry reuses its part instead of running it again."""
+        return self.status == self.COMPLETED and not self.files_failed and not self.rows_failed
 
     @property
     def log_path(self):

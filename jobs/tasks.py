@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs import comparison, hosting, logs, outputs, queue
+from jobs import comparison, hosting, isolation, logs, outputs, queue, resume
 from jobs.engine.host import Aborted
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status
 from studio import storage
@@ -181,8 +181,7 @@ class Lane:
         journal.write("debug", "files: " + ", ".join(mb.files))
         try:
             outcome = hosting.score(job, mb, journal, Heartbeat(job.pk, mb.pk, me), self.client)
-            if job.settings.get("output_action") == "append_row":
-                self.client(job.output_datastore).write(mb.part_path, outcome.part)
+            _write_staging(self.client(job.output_datastore), job, mb, outcome)
         except Aborted as exc:
             journal.write("warning", f"attempt {mb.attempts} stopped: {exc}")
             _attempt_stopped(job, mb, me, journal, self.client)
@@ -217,6 +216,13 @@ class Lane:
             Q(status=Status.QUEUED) | Q(status=Status.RUNNING, mini_batches__status=MiniBatch.QUEUED)).exists()
 
 
+def _write_staging(store, job, mb, outcome):
+    """The attempt's output part, and the rows it set aside (see jobs/isolation.py)."""
+    if job.settings.get("output_action") == "append_row":
+        store.write(mb.part_path, outcome.part)
+    isolation.write_errors_part(store, mb, outcome.row_errors)
+
+
 def _save_log(job, mb, journal, client=hosting.datastore_client):
     try:
         client(job.output_datastore).write(mb.log_path, journal.text().encode())
@@ -227,21 +233,24 @@ def _save_log(job, mb, journal, client=hosting.datastore_client):
 def _attempt_succeeded(job, mb, me, outcome, journal, lane) -> int | None:
     """Record the mini-batch; returns the next one the lane claimed in the same transaction, if any."""
     file_errors = [{**err, "attempt": mb.attempts} for err in outcome.file_errors]
+    rows_failed, files_partial = isolation.counts(outcome.row_errors)
+    in_error = bool(file_errors or rows_failed)
     _save_log(job, mb, journal, lane.client)
-    # New failed files may cross the error threshold: the lane stops so _check_threshold decides first.
-    may_chain = not (file_errors and int(job.settings.get("error_threshold", -1)) >= 0)
+    # New failed files or rows may cross the error threshold: the lane stops so _check_threshold decides first.
+    may_chain = not (in_error and int(job.settings.get("error_threshold", -1)) >= 0)
     next_id = None
     with transaction.atomic():
         done = MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
             status=MiniBatch.COMPLETED, rows_out=outcome.rows_out, files_failed=len(file_errors), file_errors=file_errors,
-            seconds=outcome.seconds, finished=timezone.now(), lease_until=None, error="")
+            rows_failed=rows_failed, seconds=outcome.seconds, finished=timezone.now(), lease_until=None, error="")
         if done:
             BatchJob.objects.filter(pk=job.pk).update(
                 mini_batches_done=F("mini_batches_done") + 1, files_failed=F("files_failed") + len(file_errors),
-                rows_out=F("rows_out") + outcome.rows_out)
+                rows_out=F("rows_out") + outcome.rows_out, rows_failed=F("rows_failed") + rows_failed,
+                files_partial=F("files_partial") + files_partial)
             if may_chain:
                 next_id = lane.claim_next()
-    if done and file_errors:
+    if done and in_error:
         _check_threshold(job.pk)
     return next_id
 
@@ -278,10 +287,9 @@ def _give_up_or_retry(mb, worker, reason, error_type) -> bool:
 
 def _check_threshold(job_id):
     job = BatchJob.objects.get(pk=job_id)
-    threshold = int(job.settings.get("error_threshold", -1))
-    if threshold >= 0 and job.files_failed > threshold and job.status not in FINISHED:
-        job.mark_failed(f"{job.files_failed} files failed, above the error threshold of {threshold}. "
-                        "See logs/error_summary.csv for the files and their errors.")
+    reason = isolation.threshold_exceeded(job)
+    if reason and job.status not in FINISHED:
+        job.mark_failed(reason)
         job.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
         _drop_staging(job)
         logs.write_job_logs(job)
@@ -309,6 +317,7 @@ def reclaim_stale():
     for job in BatchJob.objects.filter(pk__in=jobs):
         queue.dispatch_later(job)
     _resend_lost_tasks(now)
+    resume.expire_kept(now)
     for job_id in BatchJob.objects.filter(status=Status.FINALIZING, lease_until__lt=now).values_list("pk", flat=True):
         if BatchJob.objects.filter(pk=job_id, status=Status.FINALIZING, lease_until__lt=now).update(lease_until=_lease_end()):
             finalize(job_id)
@@ -331,8 +340,12 @@ def finalize(job_id: int):
     if job.status != Status.FINALIZING:
         return
     store = Datastore.objects.get(name=job.output_datastore).client()
+    if reason := isolation.threshold_exceeded(job, final=True):
+        _fail_final(job, reason)
+        return
     try:
         published = [_join_parts(job, store)] if job.settings.get("output_action") == "append_row" else []
+        isolation.write_errors_file(job, store)
         if job.settings.get("write_manifest"):
             outputs.write_manifest(job, store, published)
     except storage.OutputExists as exc:
@@ -342,7 +355,7 @@ def finalize(job_id: int):
         _fail_final(job, f"The output could not be written: {type(exc).__name__}: {exc}")
         return
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
-        status=Status.COMPLETED, finished=timezone.now(), lease_until=None)
+        status=isolation.final_status(job), finished=timezone.now(), lease_until=None)
     job.refresh_from_db()
     logs.write_job_logs(job)
     _drop_staging(job)
@@ -350,10 +363,14 @@ def finalize(job_id: int):
 
 
 def _drop_staging(job):
+    """Remove the output location's staging; a Failed or Canceled job first keeps what a retry can reuse."""
     try:
-        Datastore.objects.get(name=job.output_datastore).client().delete(f"{job.output_path.rstrip('/')}/.staging")
+        store = Datastore.objects.get(name=job.output_datastore).client()
+        resume.keep_parts(job, store)
+        store.delete(f"{job.output_path.rstrip('/')}/.staging")
     except Exception:  # leftovers of staging are harmless; the job's state is what counts
         log.exception("cannot remove the staging folder of %s", job.name)
+    resume.release_source(job)
 
 
 def _fail_final(job, reason):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("previews/<str:name>/", views.preview_detail, name="preview"),
     path("<str:name>/", views.job_detail, name="detail"),
     path("<str:name>/cancel/", views.job_cancel, name="cancel"),
+    path("<str:name>/retry/", views.job_retry, name="retry"),
     path("<str:name>/download/<path:file>", views.job_download, name="download"),
     path("<str:name>/logs/<path:file>", views.job_log, name="log"),
 ]

@@ -8,9 +8,9 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
-from jobs import outputs, queue, throughput
+from jobs import outputs, queue, resume, throughput
 from jobs.forms import CreateJobForm, JobFilterForm
-from jobs.models import LOG_FILES, FINISHED, BatchJob, MiniBatch, Preview, Status
+from jobs.models import ERRORS_FILE, LOG_FILES, FINISHED, BatchJob, MiniBatch, Preview
 from studio import storage
 from studio.models import Datastore
 
@@ -30,7 +30,7 @@ def _live(response, live):
 
 def job_list(request):
     filters = JobFilterForm(request.GET or None)
-    jobs = filters.filter(BatchJob.objects.only(*TABLE_COLUMNS))
+    jobs = filters.filter(BatchJob.with_retry_flag(BatchJob.objects.only(*TABLE_COLUMNS)))
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     throughput.annotate(page.object_list)
     return render(request, "jobs/list.html", {"page": page, "filters": filters})
@@ -40,7 +40,7 @@ def endpoint_runs(request, name):
     """The Runs tab: one page of the endpoint's jobs, newest first. htmx asks for the table alone (#runs) to poll it
     while a job on the page runs and to turn pages in place; without JavaScript the pager is plain links."""
     endpoint = get_object_or_404(BatchEndpoint, name=name)
-    jobs = BatchJob.objects.filter(endpoint=endpoint).only(*TABLE_COLUMNS)
+    jobs = BatchJob.with_retry_flag(BatchJob.objects.filter(endpoint=endpoint).only(*TABLE_COLUMNS))
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     throughput.annotate(page.object_list)
     live = any(job.status not in FINISHED for job in page)
@@ -107,12 +107,15 @@ def _store(job):
     return store.client()
 
 
-def _preview(job):
-    """The first rows of the output file (in its format), or (None, reason) when there is nothing to show."""
-    if job.status != Status.COMPLETED or not job.output_file_path:
+def _preview(job, file=None):
+    """The first rows of the output file (in its format), or of errors.csv, or (None, reason) when there is
+    nothing to show."""
+    path = job.output_location(file) if file else job.output_file_path
+    if not job.succeeded or not path:
         return None, ""
+    fmt = outputs.formats.CSV if file else outputs.output_format(job.settings)
     try:
-        return outputs.head(_store(job), job.output_file_path, outputs.output_format(job.settings), PREVIEW_ROWS), ""
+        return outputs.head(_store(job), path, fmt, PREVIEW_ROWS), ""
     except (storage.StorageError, ValidationError, Http404, OSError, ValueError) as exc:
         return None, str(exc)
 
@@ -134,15 +137,30 @@ def job_detail(request, name):
     mini_batches = list(job.mini_batches.all()[:500])
     errors, error_count = _error_summary(mini_batches)
     preview, preview_error = _preview(job)
+    errors_preview, _ = _preview(job, ERRORS_FILE) if job.has_errors_file else (None, "")
     context = {
         "job": job, "mini_batches": mini_batches, "files_done": _files_done(mini_batches),
         "throughput": throughput.measure(job, throughput.load([job.pk])[job.pk]),
         "errors": errors, "error_count": error_count, "preview": preview, "preview_error": preview_error,
         "log_files": LOG_FILES, "manifest_files": outputs.manifest_files(job.settings),
+        "errors_file": ERRORS_FILE, "errors_preview": errors_preview,
     }
     if request.htmx and request.htmx.target == "job-status":
         return _live(render(request, "jobs/_job_status.html", context), not job.is_finished)
     return render(request, "jobs/detail.html", context)
+
+
+@require_POST
+def job_retry(request, name):
+    """Retry failed: a new job runs what did not succeed and reuses the rest."""
+    job = _get_job(name)
+    try:
+        retry = resume.retry(job, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(job)
+    messages.success(request, f"Job {retry.name} submitted: it retries {job.name}.")
+    return redirect(retry)
 
 
 @require_POST

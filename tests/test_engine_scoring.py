@@ -28,10 +28,10 @@ def test_it_gives_multi_output_models_one_column_per_output():
 
 
 def test_a_failing_file_is_reported_and_the_others_still_count():
-    files = [("a.csv", lambda: b"x\n1\n"), ("b.csv", lambda: b"x\noops\n"), ("c.csv", lambda: b"x\n3\n")]
+    files = [("a.csv", lambda: b"x\n1\n"), ("b.csv", lambda: b"colour\nred\n"), ("c.csv", lambda: b"x\n3\n")]
     result = scoring.score_batch(files, double, INPUTS)
     assert [f.name for f in result.failed] == ["b.csv"]
-    assert "column 'x' expected double" in result.failed[0].error.message
+    assert "missing column(s) 'x'" in result.failed[0].error.message
     assert result.frame["file_name"].tolist() == ["a.csv", "c.csv"]
     assert result.rows_out == 2
 

@@ -107,7 +107,7 @@ def test_max_retries_gives_each_failing_mini_batch_one_plus_max_retries_attempts
     mb = job.mini_batches.get()
     assert (mb.status, mb.attempts) == (MiniBatch.FAILED, 1 + retries)
     assert "RuntimeError: always" in mb.error
-    assert job.files_failed == 2 and job.status == Status.COMPLETED
+    assert job.files_failed == 2 and job.status == Status.COMPLETED_WITH_ERRORS
 
 
 def test_a_retry_that_succeeds_writes_its_rows_once(endpoint, tmp_path):
@@ -141,10 +141,10 @@ def test_a_crashing_script_fails_its_attempts_only(endpoint, tmp_path):
     job = drive(submit_job(endpoint, input_uri=write_inputs("crashy", files=2), deployment_name="script"))
     mb = job.mini_batches.get()
     assert (mb.status, mb.attempts) == (MiniBatch.FAILED, 2) and "exited with code 7" in mb.error
-    assert job.status == Status.COMPLETED and job.files_failed == 2
+    assert job.status == Status.COMPLETED_WITH_ERRORS and job.files_failed == 2
 
 
-@pytest.mark.parametrize("threshold,status", [(-1, Status.COMPLETED), (2, Status.COMPLETED), (1, Status.FAILED), (0, Status.FAILED)])
+@pytest.mark.parametrize("threshold,status", [(-1, Status.COMPLETED_WITH_ERRORS), (2, Status.COMPLETED_WITH_ERRORS), (1, Status.FAILED), (0, Status.FAILED)])
 def test_error_threshold_counts_failed_files(endpoint, threshold, status):
     uri = write_iris_inputs("threshold", good=3, bad=2)
     job = drive(submit_job(endpoint, input_uri=uri, overrides={"error_threshold": threshold, "mini_batch_size": 1}))

@@ -124,7 +124,7 @@ def test_a_lost_worker_on_the_last_attempt_fails_the_files(endpoint, demo_data):
     assert mb.status == MiniBatch.FAILED
     assert {e["type"] for e in mb.file_errors} == {"WorkerLost"}
     drive(job)
-    assert job.status == Status.COMPLETED and job.files_failed == len(mb.files)
+    assert job.status == Status.COMPLETED_WITH_ERRORS and job.files_failed == len(mb.files)
     assert "WorkerLost" in read_output(job, "logs/error_summary.csv").decode()
 
 

@@ -95,7 +95,7 @@ class MlflowScorer:
         result = scoring.score_batch(files, self.model.predict, self.model.inputs, self.model.output_names, log=log,
                                      tensor=self.model.tensor, passthrough=request.get("passthrough", ()))
         part = formats.encode(result.frame, request.get("output_format", "csv")) if request["output_action"] == "append_row" else b""
-        return {"part": part, "rows_out": result.rows_out, "file_errors": _file_errors(result)}
+        return {"part": part, "rows_out": result.rows_out, "file_errors": _file_errors(result), "row_errors": result.row_errors}
 
 
 class ScriptScorer:

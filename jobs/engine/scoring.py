@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from . import reading, schema
+from . import isolate, reading, schema
 from .errors import FileError
 
 
@@ -17,6 +17,7 @@ class FileResult:
     name: str
     rows: int = 0
     error: FileError | None = None
+    bad_rows: list = field(default_factory=list)  # isolate.RowError per row set aside
 
 
 @dataclass
@@ -28,6 +29,11 @@ class BatchResult:
     @property
     def failed(self):
         return [f for f in self.files if f.error is not None]
+
+    @property
+    def row_errors(self) -> list[dict]:
+        return [{"file": f.name, "row": bad.row, "type": bad.kind, "message": bad.message}
+                for f in self.files for bad in f.bad_rows]
 
     @property
     def rows_out(self):
@@ -66,15 +72,10 @@ def image_batch(name: str, data: bytes, tensor: dict | None) -> np.ndarray:
     return image.reshape((1, *shape) if all(d > 0 for d in shape) else (1, *image.shape)).astype(tensor["dtype"])
 
 
-def _model_input(name: str, data: bytes, inputs, tensor, passthrough=()):
-    """The model's input, and the passthrough columns (None without) taken from the file as it was read."""
-    if reading.extension(name) in reading.IMAGES:
-        if passthrough:
-            raise FileError(name, "passthrough columns need tabular files, not images.", "UnsupportedFileType")
-        return image_batch(name, data, tensor), None
+def _tabular(name: str, data: bytes, passthrough=()):
+    """The file's rows, and the passthrough columns (None without) taken from the file as it was read."""
     frame = reading.read_frame(name, data)
-    kept = schema.passthrough(name, frame, passthrough) if passthrough else None
-    return schema.enforce(name, frame, inputs), kept
+    return frame, schema.passthrough(name, frame, passthrough) if passthrough else None
 
 
 def _with_passthrough(name: str, out: pd.DataFrame, kept: pd.DataFrame | None) -> pd.DataFrame:
@@ -88,9 +89,8 @@ def _with_passthrough(name: str, out: pd.DataFrame, kept: pd.DataFrame | None) -
     return pd.concat([out.iloc[:, :1], kept.reset_index(drop=True), out.iloc[:, 1:]], axis=1)
 
 
-def score_file(name: str, data: bytes, predict: Callable, inputs: list[dict] | None, output_names=None,
-               tensor: dict | None = None, passthrough=()) -> pd.DataFrame:
-    model_input, kept = _model_input(name, data, inputs, tensor, passthrough)
+def _predict(name: str, model_input, predict: Callable, output_names, rows) -> pd.DataFrame:
+    """The predictions for model_input, one row per input row, numbered by `rows` (their rows in the file)."""
     try:
         predictions = predict(model_input)
     except FileError:
@@ -100,9 +100,48 @@ def score_file(name: str, data: bytes, predict: Callable, inputs: list[dict] | N
     out = prediction_frame(predictions, output_names)
     if len(out) != len(model_input):
         raise FileError(name, f"the model returned {len(out)} predictions for {len(model_input)} rows.", "PredictionCountMismatch")
-    out.insert(0, "row", np.arange(len(model_input)))
+    out.insert(0, "row", np.asarray(rows))
     out["file_name"] = name.rsplit("/", 1)[-1]
+    return out
+
+
+def _image(name: str, data: bytes, predict: Callable, output_names, tensor, passthrough) -> pd.DataFrame:
+    if passthrough:
+        raise FileError(name, "passthrough columns need tabular files, not images.", "UnsupportedFileType")
+    return _predict(name, image_batch(name, data, tensor), predict, output_names, [0])
+
+
+def score_file(name: str, data: bytes, predict: Callable, inputs: list[dict] | None, output_names=None,
+               tensor: dict | None = None, passthrough=()) -> pd.DataFrame:
+    if reading.extension(name) in reading.IMAGES:
+        return _image(name, data, predict, output_names, tensor, passthrough)
+    frame, kept = _tabular(name, data, passthrough)
+    out = _predict(name, schema.enforce(name, frame, inputs), predict, output_names, np.arange(len(frame)))
     return _with_passthrough(name, out, kept)
+
+
+def score_isolating(name: str, data: bytes, predict: Callable, inputs: list[dict] | None, output_names=None,
+                    tensor: dict | None = None, passthrough=()) -> tuple[pd.DataFrame | None, list]:
+    """score_file, but a tabular file whose rows fail is halved until only its bad rows are set aside
+    (see isolate). Returns the good rows' predictions and the bad rows (isolate.RowError)."""
+    if reading.extension(name) in reading.IMAGES:
+        return _image(name, data, predict, output_names, tensor, passthrough), []
+    frame, kept = _tabular(name, data, passthrough)
+    schema.enforce(name, frame.iloc[:0], inputs)  # a missing or mistyped column fails the file at once
+
+    def score_rows(rows):
+        return _predict(name, schema.enforce(name, rows, inputs), predict, output_names, rows.index)
+
+    try:
+        found = isolate.score(frame, score_rows)
+    except isolate.GaveUp as exc:
+        if isinstance(exc.first, FileError):
+            raise exc.first
+        raise FileError(name, str(exc.first), type(exc.first).__name__) from exc.first
+    out = found.frame
+    if out is not None and kept is not None:
+        out = _with_passthrough(name, out, kept.loc[out["row"]])
+    return out, found.bad
 
 
 def score_batch(files: Iterable[tuple[str, Callable[[], bytes]]], predict: Callable, inputs=None, output_names=None,
@@ -113,7 +152,7 @@ def score_batch(files: Iterable[tuple[str, Callable[[], bytes]]], predict: Calla
     frames, results = [], []
     for name, load in files:
         try:
-            out = score_file(name, load(), predict, inputs, output_names, tensor, passthrough)
+            out, bad = score_isolating(name, load(), predict, inputs, output_names, tensor, passthrough)
         except FileError as exc:
             log("warning", f"{name}: {exc.kind}: {exc.message}")
             results.append(FileResult(name, error=exc))
@@ -123,9 +162,13 @@ def score_batch(files: Iterable[tuple[str, Callable[[], bytes]]], predict: Calla
             log("warning", f"{name}: {err.kind}: {err.message}")
             results.append(FileResult(name, error=err))
             continue
-        log("debug", f"{name}: {len(out)} rows scored")
-        frames.append(out)
-        results.append(FileResult(name, rows=len(out)))
+        scored = 0 if out is None else len(out)
+        log("debug", f"{name}: {scored} rows scored")
+        if bad:
+            log("warning", f"{name}: {len(bad)} rows set aside, the first: row {bad[0].row}: {bad[0].kind}: {bad[0].message}")
+        if out is not None:
+            frames.append(out)
+        results.append(FileResult(name, rows=scored, bad_rows=bad))
     frame = pd.concat(frames, ignore_index=True) if frames else None
     return BatchResult(frame=frame, files=results, seconds=time.perf_counter() - started)
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 from jobs.models import BatchJob
 
 SETTING_FIELDS = ("max_concurrency_per_instance", "mini_batch_size", "output_action", "output_file_name",
-                  "error_threshold", "logging_level", "environment_variables", "output_format", "passthrough_columns",
+                  "error_threshold", "error_threshold_unit", "logging_level", "environment_variables", "output_format", "passthrough_columns",
                   "write_manifest")
 MAX_ERRORS = 50
 
@@ -76,6 +76,8 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
         "deployment_name": job.deployment_name,
         "status": job.status,
         "error": job.error or None,
+        "retry_of": job.retry_of.name if job.retry_of_id else None,
+        "retried_by": [r.name for r in job.retries.all()],
         "input": {"uri": job.input_uri},
         "output": {"datastore": job.output_datastore, "path": job.output_path, "file_name": output_file, "uri": job.output_uri},
         "settings": job.settings,
@@ -83,7 +85,7 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
         "counts": {
             "files_total": job.files_total, "files_failed": job.files_failed,
             "mini_batches_total": job.mini_batches_total, "mini_batches_done": job.mini_batches_done,
-            "mini_batches_failed": job.mini_batches_failed, "rows_out": job.rows_out,
+            "mini_batches_failed": job.mini_batches_failed, "rows_out": job.rows_out, "rows_failed": job.rows_failed,
         },
         "progress_percent": job.progress_percent,
         "timings": {
@@ -94,6 +96,7 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
             "status": _url(base, "api:job", job.name),
             "studio": base.rstrip("/") + job.get_absolute_url(),
             "cancel": _url(base, "api:job-cancel", job.name),
+            "retry": _url(base, "api:job-retry", job.name),
             "outputs": outputs,
         },
     }

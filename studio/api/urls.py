@@ -15,6 +15,7 @@ urlpatterns = [
     path("comparisons/<str:pk>", views.comparison_detail, name="comparison"),
     path("jobs/<str:job>", views.job_detail, name="job"),
     path("jobs/<str:job>/cancel", views.job_cancel, name="job-cancel"),
+    path("jobs/<str:job>/retry", views.job_retry, name="job-retry"),
     path("jobs/<str:job>/outputs/<path:file>", views.job_output, name="job-output"),
     path("endpoints/<str:name>/schedules", schedules.endpoint_schedules, name="endpoint-schedules"),
     path("schedules/<str:schedule>", schedules.schedule_detail, name="schedule"),

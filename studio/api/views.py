@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 
 from endpoints.models import BatchEndpoint
 from jobs import comparison as comparisons
-from jobs import queue
+from jobs import queue, resume
 from jobs.models import BatchJob, Comparison
 from jobs.submit import submit_job
 from studio import registry, storage
@@ -102,6 +102,13 @@ def job_cancel(request, job):
     queue.dispatch_later(job)
     job.refresh_from_db()
     return JsonResponse(job_json(job, _base(request)), status=202)
+
+
+@api_view("POST")
+def job_retry(request, job):
+    """Retry failed: the new job (201); a job that cannot be retried answers 409 with the reason."""
+    retry = resume.retry(get_object_or_404(BatchJob, name=job), user=request.user)
+    return JsonResponse(job_json(retry, _base(request)), status=201)
 
 
 @api_view("GET")

@@ -6,6 +6,6 @@ from jobs.models import BatchJob
 
 def home(request):
     return render(request, "studio/home.html", {
-        "jobs": BatchJob.objects.all()[:10],
+        "jobs": BatchJob.with_retry_flag(BatchJob.objects.all())[:10],
         "endpoints": BatchEndpoint.objects.select_related("default_deployment")[:10],
     })

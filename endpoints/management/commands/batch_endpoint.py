@@ -11,6 +11,7 @@ from endpoints.management.cli import AzCommand, add_file_arguments, document
 from endpoints.models import OUTPUT_OPTIONS, OVERRIDABLE, BatchEndpoint, split_columns
 from jobs.engine import formats
 from jobs.submit import submit_job
+from studio.api.invoke import INT_SETTINGS
 from studio.api.serializers import endpoint_json, job_json
 from studio.models import Datastore
 
@@ -57,7 +58,7 @@ class Command(AzCommand):
         parser.add_argument("--output-path", help="azureml://datastores/<name>/paths/<folder>, or a folder in the default datastore.")
         parser.add_argument("--request-id", default="", help="A repeatability id: the same id returns the same job.")
         for key in OVERRIDABLE:
-            parser.add_argument(f"--{key.replace('_', '-')}", dest=key, type=str if key == "output_file_name" else int)
+            parser.add_argument(f"--{key.replace('_', '-')}", dest=key, type=int if key in INT_SETTINGS else str)
         # Beyond Azure: the output options (docs/ENGINE.md, Output options).
         parser.add_argument("--output-format", dest="output_format", choices=sorted(formats.EXTENSIONS))
         parser.add_argument("--passthrough-columns", dest="passthrough_columns", type=split_columns,

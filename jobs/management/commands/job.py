@@ -1,13 +1,14 @@
-"""`az ml job` for batch jobs: show|stream|download|cancel."""
+"""`az ml job` for batch jobs: show|stream|download|cancel|retry."""
 
 import time
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from endpoints.management.cli import AzCommand
-from jobs import queue
-from jobs.models import BatchJob, Status
+from jobs import queue, resume
+from jobs.models import BatchJob
 from studio import storage
 from studio.api.serializers import job_json
 from studio.models import Datastore
@@ -40,12 +41,12 @@ def _walk(client, folder: str):
 
 class Command(AzCommand):
     help = "Show, follow, download or cancel batch jobs (like `az ml job`)."
-    actions = ("show", "stream", "download", "cancel")
+    actions = ("show", "stream", "download", "cancel", "retry")
 
     def add_show_arguments(self, parser):
         parser.add_argument("-n", "--name", required=True)
 
-    add_cancel_arguments = add_show_arguments
+    add_cancel_arguments = add_retry_arguments = add_show_arguments
 
     def add_stream_arguments(self, parser):
         parser.add_argument("-n", "--name", required=True)
@@ -79,16 +80,18 @@ class Command(AzCommand):
             self.stdout.write("")
         if job.error:
             self.stdout.write(job.error)
-        if job.status != Status.COMPLETED:
+        if not job.succeeded:
             raise CommandError(f"Job {job.name} ended {job.status}.", returncode=1)
-        self.stdout.write(f"Job {job.name} Completed: {job.output_uri}")
+        self.stdout.write(f"Job {job.name} {job.get_status_display()}: {job.output_uri}")
+        if job.has_errors_file:
+            self.stdout.write(f"{job.rows_failed} rows and {job.files_failed} files set aside: {job.output_uri}errors.csv")
 
     def handle_download(self, name, download_path, **options):
         """Download a job's output file and logs."""
         job = get_job(name)
         client = Datastore.objects.get(name=job.output_datastore).client()
         folder = job.output_path.rstrip("/")
-        wanted = [job.output_file_path] if job.output_file_path and client.exists(job.output_file_path) else []
+        wanted = [path for path in (job.output_file_path, f"{folder}/errors.csv") if path and client.exists(path)]
         try:
             wanted += list(_walk(client, f"{folder}/logs"))
         except storage.StorageError:
@@ -110,3 +113,12 @@ class Command(AzCommand):
         queue.dispatch_later(job)
         job.refresh_from_db()
         self.stdout.write(f"Cancel requested for {job.name}: {job.status}.")
+
+    def handle_retry(self, name, **options):
+        """Retry failed: a new job runs the mini-batches that did not succeed and reuses the others' output."""
+        job = get_job(name)
+        try:
+            retry = resume.retry(job)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        self.print_json(job_json(retry))

@@ -1,0 +1,70 @@
+"""Bad-record isolation: when a file's rows fail to score together, halve them until every good row is
+scored and only the rows that fail on their own are set aside, each with its error.
+
+`score` takes the rows (a DataFrame) and a function that scores some of them (raising on failure). It tries
+all rows first; a failing chunk is split in two and each half tried on its own, down to single rows. A budget
+of scoring calls per file bounds the cost when every row fails (a broken model, not bad rows): past it, the
+file fails as a whole, as it would without isolation.
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+BUDGET = 256  # scoring calls per file; k bad rows in n need about 2·k·log2(n/k)
+
+
+@dataclass
+class RowError:
+    row: int
+    kind: str
+    message: str
+
+
+@dataclass
+class Isolated:
+    frames: list = field(default_factory=list)  # scored chunks, in row order
+    bad: list = field(default_factory=list)  # RowError per set-aside row, in row order
+    calls: int = 0
+
+    @property
+    def frame(self) -> pd.DataFrame | None:
+        return pd.concat(self.frames, ignore_index=True) if self.frames else None
+
+
+class GaveUp(Exception):
+    """Isolation ran out of budget: the caller fails the file with `first`, the whole file's error."""
+
+    def __init__(self, first: Exception):
+        super().__init__(str(first))
+        self.first = first
+
+
+def _describe(exc: Exception) -> tuple[str, str]:
+    kind = getattr(exc, "kind", None) or type(exc).__name__
+    return kind, getattr(exc, "message", None) or str(exc)
+
+
+def score(rows: pd.DataFrame, score_chunk: Callable[[pd.DataFrame], pd.DataFrame], budget: int = BUDGET) -> Isolated:
+    """Score `rows` (their index: the row numbers) chunk by chunk; returns the scored frames and the bad rows.
+    The first call scores all rows: a file without bad rows costs one call, as before."""
+    result = Isolated()
+    pending = [rows]
+    first_error = None
+    while pending:
+        chunk = pending.pop(0)
+        if result.calls >= budget:
+            raise GaveUp(first_error)
+        result.calls += 1
+        try:
+            result.frames.append(score_chunk(chunk))
+            continue
+        except Exception as exc:  # the model's or the schema's error for these rows
+            if len(chunk) == 1:
+                result.bad.append(RowError(int(chunk.index[0]), *_describe(exc)))
+                continue
+            first_error = first_error or exc
+        middle = len(chunk) // 2
+        pending[:0] = [chunk.iloc[:middle], chunk.iloc[middle:]]  # depth first keeps the output in row order
+    return result

@@ -1,0 +1,75 @@
+"""The Django side of bad-record isolation (jobs/engine/isolate.py): the rows a mini-batch set aside go to
+an errors part in staging; finalize joins them, with the files that failed as a whole, into errors.csv next
+to the output; the error threshold counts files, rows or a percentage of rows; and a job with anything in
+errors.csv ends Completed with errors.
+"""
+
+import csv
+import io
+
+from jobs.models import ERRORS_FILE, Status
+
+ERRORS_HEADER = ["file", "row", "error_type", "message"]
+
+
+def _csv(rows, header=True) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header:
+        writer.writerow(ERRORS_HEADER)
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def write_errors_part(store, mb, row_errors: list[dict]):
+    """The rows this attempt set aside, beside its output part (an attempt that set none writes nothing)."""
+    if row_errors:
+        store.write(mb.errors_path, _csv([[e["file"], e["row"], e["type"], e["message"]] for e in row_errors], header=False))
+    elif mb.attempts > 1 and store.exists(mb.errors_path):  # an earlier attempt's
+        store.delete(mb.errors_path)
+
+
+def counts(row_errors: list[dict]) -> tuple[int, int]:
+    """(rows set aside, files they come from)."""
+    return len(row_errors), len({e["file"] for e in row_errors})
+
+
+def write_errors_file(job, store):
+    """errors.csv next to the output, in input order: every row set aside, and every file that failed as a
+    whole (row empty). Written only when there is something in it."""
+    if not (job.rows_failed or job.files_failed):
+        return
+    out = io.BytesIO()
+    out.write(_csv([]))
+    for mb in job.mini_batches.exclude(rows_failed=0, files_failed=0).select_related("job").order_by("index"):
+        if mb.rows_failed and store.exists(mb.errors_path):
+            out.write(store.read_bytes(mb.errors_path))
+        out.write(_csv([[e["file"], "", e["type"], e["message"]] for e in mb.file_errors], header=False))
+    store.write(f"{job.output_path.rstrip('/')}/{ERRORS_FILE}", out.getvalue())
+
+
+def final_status(job) -> str:
+    return Status.COMPLETED_WITH_ERRORS if (job.rows_failed or job.files_failed) else Status.COMPLETED
+
+
+def threshold_exceeded(job, final: bool = False) -> str:
+    """Why the job fails on its error threshold, or "" while it does not. The unit (error_threshold_unit):
+    files — files in error (failed, or with rows set aside: each would have failed without isolation), Azure's;
+    rows — rows set aside, a file that failed as a whole counting as one;
+    percent — rows in error as a percentage of all rows, decided once every mini-batch is done (final)."""
+    threshold = int(job.settings.get("error_threshold", -1))
+    if threshold < 0:
+        return ""
+    unit = job.settings.get("error_threshold_unit") or "files"
+    see = "See errors.csv and logs/error_summary.csv for what failed."
+    if unit == "rows":
+        bad = job.rows_failed + job.files_failed
+        return f"{bad} rows failed, above the error threshold of {threshold} rows. {see}" if bad > threshold else ""
+    if unit == "percent":
+        bad = job.rows_failed + job.files_failed
+        share = 100 * bad / max(job.rows_out + bad, 1)
+        if final and share > threshold:
+            return f"{share:.2f}% of the rows failed ({bad} of {job.rows_out + bad}), above the error threshold of {threshold}%. {see}"
+        return ""
+    bad = job.files_failed + job.files_partial
+    return f"{bad} files failed, above the error threshold of {threshold}. {see}" if bad > threshold else ""

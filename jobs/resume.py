@@ -1,0 +1,126 @@
+"""Retry failed: a new job, linked to a Failed or Canceled one, that runs only the mini-batches which did not
+succeed and reuses the output parts of those that did, into one complete output.
+
+Where the reusable parts wait: when a job ends Failed or Canceled its staging folder is removed from the output
+location as always, but first the parts of its reusable mini-batches (Completed, no file or row in error) are
+copied to the Studio's own folder of the same datastore, `.batch-studio/kept/<job name>/`, and each such
+mini-batch points there (MiniBatch.staging). They stay JOBS_KEEP_PARTS_DAYS (7) days: `reclaim_stale` removes
+expired ones. The retry's mini-batches point at the same files; once the retry has ended (and kept what it
+reuses, if it too failed) the first job's folder is removed.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from jobs import hosting, queue
+from jobs.models import RETRYABLE, BatchJob, MiniBatch, Status, new_job_name
+from jobs.signals import ensure_reclaim
+from studio.models import Datastore
+
+log = logging.getLogger(__name__)
+KEPT = ".batch-studio/kept"
+# What a retry runs exactly as its first job did, whatever became of the deployment since.
+SNAPSHOT = ("endpoint", "deployment", "endpoint_name", "deployment_name", "model_uri", "code_path", "scoring_script",
+            "environment", "compute", "input_uri", "input_datastore", "settings", "overrides", "output_datastore",
+            "files_total", "mini_batches_total")
+
+
+def keep_days() -> float:
+    return hosting.setting("JOBS_KEEP_PARTS_DAYS", 7)
+
+
+def kept_folder(job) -> str:
+    return f"{KEPT}/{job.name}"
+
+
+def _copy(store, source: str, target: str):
+    with store.open(source) as fh:
+        store.write(target, fh.read())
+
+
+def keep_parts(job, store):
+    """A Failed or Canceled job: copy its reusable parts (and their errors files) out of the output location's
+    staging, which is about to be removed, into its kept folder. A part that cannot be copied is run again."""
+    if job.status not in RETRYABLE:
+        return
+    folder, kept = kept_folder(job), 0
+    appends = job.settings.get("output_action", "append_row") == "append_row"
+    for mb in job.mini_batches.filter(status=MiniBatch.COMPLETED, files_failed=0, rows_failed=0).select_related("job"):
+        try:
+            if appends:
+                _copy(store, mb.part_path, f"{folder}/{mb.part_path.rsplit('/', 1)[-1]}")
+        except Exception:  # the part is gone or unreadable: the retry scores these files again
+            log.warning("cannot keep the part of %s for a retry", mb, exc_info=True)
+            continue
+        MiniBatch.objects.filter(pk=mb.pk).update(staging=folder)
+        kept += 1
+    if kept:
+        BatchJob.objects.filter(pk=job.pk).update(parts_kept_until=timezone.now() + timedelta(days=keep_days()))
+
+
+def _drop_kept(job_id: int):
+    job = BatchJob.objects.filter(pk=job_id, parts_kept_until__isnull=False).first()
+    if job is None:
+        return
+    try:
+        Datastore.objects.get(name=job.output_datastore).client().delete(kept_folder(job))
+    except Exception:  # leftovers are harmless; the next expiry pass tries nothing more
+        log.exception("cannot remove the kept parts of %s", job.name)
+    job.mini_batches.exclude(staging="").update(staging="")
+    BatchJob.objects.filter(pk=job.pk).update(parts_kept_until=None)
+
+
+def release_source(job):
+    """The retry has ended: the job it retried no longer needs its kept parts."""
+    if job.retry_of_id and job.is_finished:
+        _drop_kept(job.retry_of_id)
+
+
+def expire_kept(now=None):
+    """Kept parts older than JOBS_KEEP_PARTS_DAYS go (a later retry then runs those mini-batches again)."""
+    for job_id in BatchJob.objects.filter(parts_kept_until__lt=now or timezone.now()).values_list("pk", flat=True):
+        _drop_kept(job_id)
+
+
+def retry(job, user=None) -> BatchJob:
+    """Start the retry of a Failed or Canceled job. Refused (coded ValidationError) for any other job, and for a
+    job already retried: retry its retry instead."""
+    if job.status not in RETRYABLE:
+        raise ValidationError("Job %(job)s is %(status)s: only a Failed or Canceled job can be retried.",
+                              code="not_retryable", params={"job": job.name, "status": job.get_status_display()})
+    earlier = job.retries.first()
+    if earlier:
+        raise ValidationError("Job %(job)s was already retried by %(retry)s; retry that job instead.",
+                              code="already_retried", params={"job": job.name, "retry": earlier.name})
+    from jobs.submit import check_output_free, output_location
+
+    name = new_job_name()
+    # A job's default folder is named after it: the retry gets its own. A folder the user chose is kept.
+    folder = f"jobs/{name}" if job.output_path == f"jobs/{job.name}" else job.output_path
+    store, folder = output_location(name, job.output_datastore, folder)
+    check_output_free(store, folder, job.settings.get("output_file_name", ""))
+    with transaction.atomic():
+        new = BatchJob.objects.create(name=name, retry_of=job, output_path=folder, status=Status.QUEUED, created_by=user,
+                                      **{field: getattr(job, field) for field in SNAPSHOT})
+        MiniBatch.objects.bulk_create(_mini_batches(job, new))
+        reused = new.mini_batches.filter(status=MiniBatch.COMPLETED)
+        BatchJob.objects.filter(pk=new.pk).update(mini_batches_done=reused.count(),
+                                                  rows_out=reused.aggregate(n=Sum("rows_out"))["n"] or 0)
+        ensure_reclaim(new.compute)
+        transaction.on_commit(lambda: queue.dispatch_later(new))
+    new.refresh_from_db()
+    return new
+
+
+def _mini_batches(job, new):
+    for mb in job.mini_batches.order_by("index"):
+        if mb.reusable and mb.staging:
+            yield MiniBatch(job=new, index=mb.index, files=mb.files, status=MiniBatch.COMPLETED, staging=mb.staging,
+                            rows_out=mb.rows_out, seconds=mb.seconds, started=mb.started, finished=mb.finished)
+        else:
+            yield MiniBatch(job=new, index=mb.index, files=mb.files)

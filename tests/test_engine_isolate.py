@@ -1,0 +1,69 @@
+"""Bad-record isolation in the scoring engine: a file's bad rows are set aside, every good row is scored."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jobs.engine import isolate, scoring
+
+INPUTS = [{"name": "x", "type": "double"}]
+
+
+def picky(frame):
+    """Doubles x; refuses a batch holding a negative x (a model that fails on certain rows)."""
+    if (frame["x"] < 0).any():
+        raise ValueError("x must not be negative")
+    return (frame["x"] * 2).to_numpy()
+
+
+def csv_of(values) -> bytes:
+    return pd.DataFrame({"x": values}).to_csv(index=False).encode()
+
+
+@pytest.mark.parametrize("bad", [[], [0], [7], [3, 4], [0, 50, 99], list(range(0, 100, 10))])
+def test_only_the_bad_rows_are_set_aside_and_the_good_ones_keep_their_row_numbers(bad):
+    values = [-1.0 if i in bad else float(i) for i in range(100)]
+    out, errors = scoring.score_isolating("in/a.csv", csv_of(values), picky, INPUTS)
+    good = [i for i in range(100) if i not in bad]
+    assert out["row"].tolist() == good
+    assert out["prediction"].tolist() == [2.0 * i for i in good]
+    assert [(e.row, e.kind) for e in errors] == [(i, "ValueError") for i in bad]
+    assert all("x must not be negative" in e.message for e in errors)
+
+
+def test_a_value_of_the_wrong_type_is_a_bad_row_not_a_bad_file():
+    out, errors = scoring.score_isolating("a.csv", b"x\n1\noops\n3\n", picky, INPUTS)
+    assert out["row"].tolist() == [0, 2] and out["prediction"].tolist() == [2.0, 6.0]
+    assert [(e.row, e.kind) for e in errors] == [(1, "SchemaMismatch")]
+    assert "expected double" in errors[0].message
+
+
+def test_a_missing_column_fails_the_whole_file_at_once():
+    calls = []
+    with pytest.raises(scoring.FileError, match="missing column"):
+        scoring.score_isolating("a.csv", b"y\n1\n2\n", lambda f: calls.append(f) or picky(f), INPUTS)
+    assert calls == []
+
+
+def test_a_model_failing_on_every_row_fails_the_file_once_the_budget_is_spent():
+    def broken(frame):
+        raise RuntimeError("boom")
+    with pytest.raises(scoring.FileError, match="the model failed to predict: RuntimeError: boom"):
+        scoring.score_isolating("a.csv", csv_of(np.arange(1000.0)), broken, INPUTS)
+
+
+def test_isolation_costs_one_call_without_bad_rows_and_few_with_some():
+    frame = pd.DataFrame({"x": np.arange(1024.0)})
+    assert isolate.score(frame, picky).calls == 1
+    frame.loc[[5, 600], "x"] = -1
+    found = isolate.score(frame, picky)
+    assert [b.row for b in found.bad] == [5, 600]
+    assert found.calls <= 2 * 2 * 10 + 1
+
+
+def test_score_batch_reports_the_rows_set_aside_with_their_file():
+    files = [("a.csv", lambda: csv_of([1.0, -1.0, 3.0])), ("b.csv", lambda: csv_of([4.0]))]
+    result = scoring.score_batch(files, picky, INPUTS)
+    assert result.failed == [] and result.rows_out == 3
+    assert result.row_errors == [{"file": "a.csv", "row": 1, "type": "ValueError",
+                                  "message": "the model failed to predict: ValueError: x must not be negative"}]

@@ -1,0 +1,108 @@
+"""Bad-record isolation end to end (jobs/isolation.py): bad rows are set aside in errors.csv, every good row is
+scored, the job ends Completed with errors, and the error threshold counts files, rows or a percentage."""
+
+import io
+
+import pandas as pd
+import pytest
+
+from jobs.models import BatchJob, Status
+from jobs.submit import submit_job
+from tests.conftest import wait_for
+from tests.fixtures_engine import drive, output_exists, output_frame, read_output
+from tests.fixtures_resume import good_rows, input_frames, picky_endpoint, picky_flag, picky_model, write_frames  # noqa: F401
+
+BAD = {1: [2], 2: [0, 5]}  # file f01 row 2, file f02 rows 0 and 5
+
+
+def errors_frame(job) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(read_output(job, "errors.csv")), keep_default_na=False)
+
+
+def assert_equals_clean_run_over_good_rows(job, clean):
+    """Same predictions, files and order as the clean run; each row keeps its number in the input file."""
+    out, expected = output_frame(job), output_frame(clean)
+    pd.testing.assert_frame_equal(out[["prediction", "file_name"]], expected[["prediction", "file_name"]])
+    for name, frame in input_frames(bad=BAD).items():
+        kept = [r for r in range(len(frame)) if frame["x"][r] >= 0]
+        assert out[out["file_name"] == name]["row"].tolist() == kept
+
+
+@pytest.mark.django_db
+def test_bad_rows_are_set_aside_and_the_output_equals_a_clean_run_over_the_good_rows(picky_endpoint):
+    frames = input_frames(bad=BAD)
+    job = drive(submit_job(picky_endpoint, input_uri=write_frames("iso/in", frames)))
+    clean = drive(submit_job(picky_endpoint, input_uri=write_frames("iso/good", good_rows(frames))))
+    assert clean.status == Status.COMPLETED and not output_exists(clean, "errors.csv")
+    assert job.status == Status.COMPLETED_WITH_ERRORS, job.error
+    assert (job.rows_failed, job.files_partial, job.files_failed, job.rows_out) == (3, 2, 0, 21)
+    assert_equals_clean_run_over_good_rows(job, clean)
+    errors = errors_frame(job)
+    assert list(errors.columns) == ["file", "row", "error_type", "message"]
+    assert [(f.rsplit("/", 1)[-1], r) for f, r in zip(errors["file"], errors["row"])] == [
+        ("f01.csv", 2), ("f02.csv", 0), ("f02.csv", 5)]
+    assert set(errors["error_type"]) == {"ValueError"}
+    assert errors["message"].str.contains("x must not be negative").all()
+    assert b"rows set aside: 3" in read_output(job, "logs/job_progress_overview.txt")
+
+
+@pytest.mark.django_db
+def test_a_file_that_fails_as_a_whole_is_listed_in_errors_csv_without_a_row(picky_endpoint):
+    frames = input_frames(files=2)
+    uri = write_frames("iso/whole", frames)
+    write_frames("iso/whole", {"f09.csv": pd.DataFrame({"colour": ["red"]})})
+    job = drive(submit_job(picky_endpoint, input_uri=uri))
+    assert job.status == Status.COMPLETED_WITH_ERRORS and job.files_failed == 1
+    errors = errors_frame(job)
+    assert errors["file"].str.endswith("f09.csv").tolist() == [True] and errors["row"].tolist() == [""]
+    assert errors["error_type"].tolist() == ["SchemaMismatch"]
+
+
+# 2 files with bad rows (3 rows) in 4 files of 6 rows: 3 of 24 rows = 12.5%.
+@pytest.mark.parametrize("unit,threshold,status", [
+    (None, -1, Status.COMPLETED_WITH_ERRORS),  # Azure's default: failures never fail the job
+    (None, 2, Status.COMPLETED_WITH_ERRORS), (None, 1, Status.FAILED),  # files is the default unit
+    ("files", 2, Status.COMPLETED_WITH_ERRORS), ("files", 1, Status.FAILED),
+    ("rows", 3, Status.COMPLETED_WITH_ERRORS), ("rows", 2, Status.FAILED),
+    ("percent", 13, Status.COMPLETED_WITH_ERRORS), ("percent", 12, Status.FAILED),
+])
+@pytest.mark.django_db
+def test_the_error_threshold_counts_files_rows_or_a_percentage(picky_endpoint, unit, threshold, status):
+    overrides = {"error_threshold": threshold, **({"error_threshold_unit": unit} if unit else {})}
+    job = drive(submit_job(picky_endpoint, input_uri=write_frames("iso/threshold", input_frames(bad=BAD)),
+                           overrides=overrides))
+    assert job.status == status, job.error
+    if status == Status.FAILED:
+        assert "above the error threshold" in job.error and not output_exists(job, "predictions.csv")
+        assert not output_exists(job, ".staging")
+
+
+@pytest.mark.django_db
+def test_the_deployment_setting_applies_when_the_job_does_not_override_it(picky_endpoint):
+    deployment = picky_endpoint.default_deployment
+    deployment.error_threshold, deployment.error_threshold_unit = 2, "rows"
+    deployment.save()
+    job = drive(submit_job(picky_endpoint, input_uri=write_frames("iso/dep", input_frames(bad=BAD))))
+    assert job.status == Status.FAILED and "3 rows failed, above the error threshold of 2 rows" in job.error
+
+
+@pytest.mark.django_db
+def test_an_unknown_threshold_unit_is_refused(picky_endpoint):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="error_threshold_unit must be one of files, rows, percent"):
+        submit_job(picky_endpoint, input_uri=write_frames("iso/unit", input_frames()),
+                   overrides={"error_threshold_unit": "lines"})
+
+
+@pytest.mark.integration
+def test_a_real_cluster_sets_bad_rows_aside_and_completes_with_errors(picky_endpoint, qcluster):
+    frames = input_frames(bad=BAD)
+    job = submit_job(picky_endpoint, input_uri=write_frames("iso/cluster", frames))
+    clean = submit_job(picky_endpoint, input_uri=write_frames("iso/cluster-good", good_rows(frames)))
+    for each in (job, clean):
+        wait_for(lambda: BatchJob.objects.get(pk=each.pk).is_finished, timeout=180, message=lambda: qcluster.output()[-3000:])
+        each.refresh_from_db()
+    assert (job.status, clean.status) == (Status.COMPLETED_WITH_ERRORS, Status.COMPLETED), job.error
+    assert_equals_clean_run_over_good_rows(job, clean)
+    assert len(errors_frame(job)) == 3

@@ -1,0 +1,170 @@
+"""Retry failed (jobs/resume.py): a Failed or Canceled job's retry runs only what did not succeed, reuses the
+parts of what did, and its output equals a clean run's. Also through the API and the command line."""
+
+import json
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from jobs import resume, tasks
+from jobs.models import BatchJob, MiniBatch, Status
+from jobs.submit import submit_job
+from studio.models import Datastore
+from tests.conftest import wait_for
+from tests.fixtures_api import api, check_response, run, token  # noqa: F401
+from tests.fixtures_engine import drive, output_exists, output_frame
+from tests.fixtures_resume import input_frames, picky_endpoint, picky_flag, picky_model, write_frames  # noqa: F401
+
+FILES = 6  # f03 fails while the flag exists
+
+
+def store():
+    return Datastore.get_default().client()
+
+
+def failed_job(endpoint, flag, folder="resume/in"):
+    """A job that Failed on f03 (error threshold 0) after f00..f02 had succeeded; f04, f05 never ran."""
+    flag.touch()
+    job = drive(submit_job(endpoint, input_uri=write_frames(folder, input_frames(files=FILES)),
+                           overrides={"error_threshold": 0}))
+    flag.unlink()
+    assert job.status == Status.FAILED, job.error
+    return job
+
+
+def clean_run(endpoint, folder="resume/in"):
+    return drive(submit_job(endpoint, input_uri=write_frames(folder, input_frames(files=FILES))))
+
+
+@pytest.mark.django_db
+def test_a_failed_job_keeps_its_succeeded_parts_out_of_the_output_location(picky_endpoint, picky_flag):
+    job = failed_job(picky_endpoint, picky_flag)
+    assert not output_exists(job, ".staging") and not output_exists(job, "predictions.csv")
+    kept = job.mini_batches.exclude(staging="")
+    assert sorted(kept.values_list("index", flat=True)) == [0, 1, 2]
+    assert all(store().exists(mb.part_path) and mb.part_path.startswith(".batch-studio/kept/") for mb in kept)
+    assert job.parts_kept_until > timezone.now() + timedelta(days=6) and job.can_retry
+
+
+@pytest.mark.django_db
+def test_retry_runs_only_what_did_not_succeed_and_its_output_equals_a_clean_run(picky_endpoint, picky_flag):
+    job = failed_job(picky_endpoint, picky_flag)
+    kept_parts = [mb.part_path for mb in job.mini_batches.exclude(staging="")]
+    retry = resume.retry(job)
+    assert (retry.retry_of, retry.status, retry.mini_batches_done) == (job, Status.QUEUED, 3)
+    assert retry.output_path == f"jobs/{retry.name}" and retry.settings == job.settings
+    retry = drive(retry)
+    assert retry.status == Status.COMPLETED, retry.error
+    ran = {mb.index: mb.attempts for mb in retry.mini_batches.all()}
+    assert ran == {0: 0, 1: 0, 2: 0, 3: 1, 4: 1, 5: 1}  # the succeeded ones were reused, not scored again
+    pd.testing.assert_frame_equal(output_frame(retry), output_frame(clean_run(picky_endpoint)))
+    assert retry.rows_out == FILES * 6
+    job.refresh_from_db()
+    assert job.parts_kept_until is None and not any(store().exists(p) for p in kept_parts)
+    assert not job.can_retry and not output_exists(retry, ".staging")
+
+
+@pytest.mark.django_db
+def test_a_canceled_job_is_retried_too(picky_endpoint, settings):
+    settings.JOBS_LANE_SECONDS = 0  # one mini-batch per task: the job is still running after it
+    job = submit_job(picky_endpoint, input_uri=write_frames("resume/cancel", input_frames(files=FILES)))
+    tasks.dispatch(job.pk)
+    tasks.run_minibatch(job.mini_batches.get(index=0).pk)
+    job.refresh_from_db()
+    assert job.request_cancel() and job.status == Status.CANCELED
+    retry = drive(resume.retry(job))
+    assert retry.status == Status.COMPLETED and retry.mini_batches.get(index=0).attempts == 0
+    pd.testing.assert_frame_equal(output_frame(retry), output_frame(clean_run(picky_endpoint, "resume/cancel")))
+
+
+@pytest.mark.django_db
+def test_a_retry_that_fails_again_keeps_what_it_reused_for_the_next_retry(picky_endpoint, picky_flag):
+    job = failed_job(picky_endpoint, picky_flag)
+    picky_flag.touch()
+    second = drive(resume.retry(job))
+    picky_flag.unlink()
+    assert second.status == Status.FAILED
+    assert sorted(second.mini_batches.exclude(staging="").values_list("index", flat=True)) == [0, 1, 2]
+    third = drive(resume.retry(second))
+    assert third.status == Status.COMPLETED and third.retry_of == second
+    assert [mb.attempts for mb in third.mini_batches.order_by("index")] == [0, 0, 0, 1, 1, 1]
+    pd.testing.assert_frame_equal(output_frame(third), output_frame(clean_run(picky_endpoint)))
+
+
+@pytest.mark.django_db
+def test_kept_parts_expire_and_a_later_retry_runs_everything_again(picky_endpoint, picky_flag):
+    job = failed_job(picky_endpoint, picky_flag)
+    BatchJob.objects.filter(pk=job.pk).update(parts_kept_until=timezone.now() - timedelta(seconds=1))
+    tasks.reclaim_stale()
+    assert not store().exists(resume.kept_folder(job))
+    retry = drive(resume.retry(job))
+    assert retry.status == Status.COMPLETED and all(mb.attempts == 1 for mb in retry.mini_batches.all())
+
+
+@pytest.mark.django_db
+def test_only_failed_or_canceled_jobs_are_retried_and_only_once(picky_endpoint, picky_flag):
+    done = clean_run(picky_endpoint)
+    with pytest.raises(ValidationError, match="is Completed: only a Failed or Canceled job can be retried") as exc:
+        resume.retry(done)
+    assert exc.value.code == "not_retryable"
+    job = failed_job(picky_endpoint, picky_flag, "resume/once")
+    first = resume.retry(job)
+    with pytest.raises(ValidationError, match=f"already retried by {first.name}"):
+        resume.retry(job)
+
+
+@pytest.mark.django_db
+def test_a_retry_writes_to_the_folder_the_user_chose(picky_endpoint, picky_flag):
+    picky_flag.touch()
+    job = drive(submit_job(picky_endpoint, input_uri=write_frames("resume/mine", input_frames(files=FILES)),
+                           overrides={"error_threshold": 0}, output_path="results/mine"))
+    picky_flag.unlink()
+    retry = drive(resume.retry(job))
+    assert retry.output_path == "results/mine" and retry.status == Status.COMPLETED
+    assert len(output_frame(retry)) == FILES * 6
+
+
+@pytest.mark.django_db
+def test_the_api_retries_a_job_and_refuses_a_second_retry(api, picky_endpoint, picky_flag):
+    job = failed_job(picky_endpoint, picky_flag)
+    response = check_response(api.post(f"/api/v1/jobs/{job.name}/retry"))
+    assert response.status_code == 201
+    data = response.json()
+    assert data["retry_of"] == job.name and data["status"] == Status.QUEUED
+    assert data["counts"]["mini_batches_done"] == 3
+    shown = check_response(api.get(f"/api/v1/jobs/{job.name}")).json()
+    assert shown["retried_by"] == [data["name"]]
+    again = check_response(api.post(f"/api/v1/jobs/{job.name}/retry"))
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_retried"
+
+
+@pytest.mark.django_db
+def test_the_command_line_retries_a_job(picky_endpoint, picky_flag):
+    job = failed_job(picky_endpoint, picky_flag)
+    shown = json.loads(run("job", "retry", "-n", job.name))
+    assert shown["retry_of"] == job.name and BatchJob.objects.get(name=shown["name"]).retry_of == job
+    with pytest.raises(CommandError, match="already retried"):
+        run("job", "retry", "-n", job.name)
+
+
+@pytest.mark.integration
+def test_a_real_cluster_retries_a_failed_job_into_the_output_of_a_clean_run(picky_endpoint, picky_flag, qcluster):
+    def finished(job):
+        wait_for(lambda: BatchJob.objects.get(pk=job.pk).is_finished, timeout=180, message=lambda: qcluster.output()[-3000:])
+        job.refresh_from_db()
+        return job
+
+    picky_flag.touch()
+    uri = write_frames("resume/cluster", input_frames(files=FILES))
+    job = finished(submit_job(picky_endpoint, input_uri=uri, overrides={"error_threshold": 0}))
+    picky_flag.unlink()
+    assert job.status == Status.FAILED, job.error
+    retry = finished(resume.retry(job))
+    clean = finished(submit_job(picky_endpoint, input_uri=uri))
+    assert retry.status == Status.COMPLETED, retry.error
+    assert retry.mini_batches.filter(attempts=0, status=MiniBatch.COMPLETED).count() == 3
+    pd.testing.assert_frame_equal(output_frame(retry), output_frame(clean))
