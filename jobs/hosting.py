@@ -17,6 +17,7 @@ from django.conf import settings
 from jobs.engine.host import HostError, HostPool, HostSpec
 from jobs.models import Environment
 from studio import registry, storage
+from studio.redact import redact
 from studio.models import Datastore
 
 
@@ -59,7 +60,11 @@ def model_dir(name: str, version: str) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".download-"))
         try:
-            registry.download(name, version, tmp)
+            try:
+                registry.download(name, version, tmp)
+            except Exception as exc:  # this attempt fails with the reason; the retry may run on a machine that can
+                raise HostError(redact(f"Model {name}:{version} could not be fetched from the registry at "
+                                       f"{registry.registry_uri()}: {type(exc).__name__}: {storage.first_line(exc)}")) from exc
             tmp.rename(target)
         except OSError:
             if not target.exists():

@@ -1,15 +1,18 @@
-"""Secrets out of log lines: the storage SDK's own request log redacts them, but urllib3's debug log writes each
-request's URL whole, and a SAS-authenticated request carries its signature in the query string."""
+"""Secrets out of log lines and error messages: the storage SDK's own request log redacts them, but urllib3's debug
+log writes each request's URL whole (a SAS-authenticated request carries its signature in the query string), and
+MLflow's errors quote the tracking URI, password included."""
 
 import logging
 import re
 
 # SAS query parameters (sig) and connection-string fields that are credentials on their own.
 SECRET_FIELDS = re.compile(r"(?i)\b(sig|AccountKey|SharedAccessSignature|SharedAccessKey)=([^&;\s\"']+)")
+# user:password@ in a URL (a registry or database URI quoted by an exception message)
+URL_USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+@")
 
 
 def redact(text: str) -> str:
-    return SECRET_FIELDS.sub(r"\1=REDACTED", text)
+    return URL_USERINFO.sub("", SECRET_FIELDS.sub(r"\1=REDACTED", text))
 
 
 class RedactSecrets(logging.Filter):

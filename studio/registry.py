@@ -13,6 +13,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from studio.redact import redact
+
 UPLOAD_EXPERIMENT = "batch-studio-model-uploads"
 
 
@@ -120,7 +122,7 @@ def list_models() -> list[dict]:
     try:
         models = c.search_registered_models(max_results=1000)
     except Exception as exc:
-        raise RegistryError(f"The model registry at {tracking_uri()} cannot be read: {exc}") from exc
+        raise RegistryError(redact(f"The model registry at {tracking_uri()} cannot be read: {exc}")) from exc
     rows = []
     for rm in sorted(models, key=lambda m: m.name.lower()):
         versions = sorted(c.search_model_versions(f"name='{rm.name}'"), key=lambda v: int(v.version), reverse=True)

@@ -223,7 +223,7 @@ class BlobStore:
         code = getattr(exc, "error_code", None) or getattr(exc, "reason", None) or status or ""
         code = getattr(code, "value", code)
         if isinstance(exc, az.ServiceRequestError):
-            return f"Cannot reach the storage account {self.account_url}: {_first_line(exc)}"
+            return f"Cannot reach the storage account {self.account_url}: {first_line(exc)}"
         if self.anonymous and (status in (401, 403) or isinstance(exc, az.ClientAuthenticationError)):
             return f"The {where} does not allow anonymous access (or does not exist)."
         if isinstance(exc, az.ClientAuthenticationError) or status in (401, 403):
@@ -237,7 +237,7 @@ class BlobStore:
             return f"'{path}' does not exist in {where}."
         if isinstance(exc, az.HttpResponseError):
             return f"Azure Blob Storage refused the request on {where}: {code}."
-        return f"Azure Blob Storage error on {where}: {_first_line(exc)}"
+        return f"Azure Blob Storage error on {where}: {first_line(exc)}"
 
     def check(self):
         """Test the connection: the container exists and the credential may list it."""
@@ -374,7 +374,7 @@ class _StreamReader(io.RawIOBase):
         super().close()
 
 
-def _first_line(exc) -> str:
+def first_line(exc) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
@@ -430,7 +430,7 @@ class PublicSource:
         except ValidationError as exc:
             raise StorageError(exc.messages[0]) from exc
         except requests.RequestException as exc:
-            raise StorageError(f"Cannot read {url}: {_first_line(exc)}") from exc
+            raise StorageError(f"Cannot read {url}: {first_line(exc)}") from exc
         if response.status_code != 200:
             response.close()
             raise StorageError(f"Cannot read {url}: HTTP {response.status_code} {response.reason}.")
@@ -449,7 +449,7 @@ class PublicSource:
             try:
                 return response.raw.read(size, decode_content=True)
             except Exception as exc:  # urllib3's errors: a dropped connection, a broken chunk
-                raise StorageError(f"Cannot read {url}: {_first_line(exc)}") from exc
+                raise StorageError(f"Cannot read {url}: {first_line(exc)}") from exc
         return io.BufferedReader(_StreamReader(read, on_close=response.close), buffer_size=1 << 20)
 
     def read_bytes(self, url: str) -> bytes:

@@ -167,3 +167,33 @@ def test_an_active_job_whose_dispatch_was_lost_is_dispatched_again(endpoint, dem
     tasks.reclaim_stale()
     assert _queued_tasks("jobs.tasks.dispatch") == [(job.pk,)]
 
+
+
+def test_a_worker_that_cannot_fetch_the_model_fails_that_attempt_and_another_takes_it(endpoint, demo_data, settings,
+                                                                                       monkeypatch, tmp_path):
+    from django.conf import settings as conf
+
+    job = submit_job(endpoint, input_uri=demo_data)
+    tasks.dispatch(job.pk)
+    mb = job.mini_batches.filter(status=MiniBatch.QUEUED).order_by("index").first()
+    # Machine A: a fresh model cache, and a registry it cannot reach (a password in its URI, never to be shown).
+    home = conf.STUDIO_HOME
+    settings.STUDIO_HOME = tmp_path
+    settings.MLFLOW_TRACKING_URI = "http://mlflow:s3cret-pw@127.0.0.1:9"
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    monkeypatch.setattr(tasks, "worker_id", lambda: "machine-a:1")
+    tasks.run_minibatch(mb.pk)
+    mb.refresh_from_db()
+    # That attempt failed; the mini-batch is back in the queue (run_minibatch dispatched again) for any worker.
+    assert mb.status in (MiniBatch.PENDING, MiniBatch.QUEUED) and mb.attempts == 1, (mb.status, mb.error)
+    assert f"Model {job.model_uri.removeprefix('models:/').replace('/', ':')} could not be fetched from the registry at " \
+           "http://127.0.0.1:9" in mb.error, mb.error
+    assert "s3cret-pw" not in mb.error
+    # Machine B reaches the registry: it takes the mini-batch on its next dispatch and the job completes.
+    settings.STUDIO_HOME, settings.MLFLOW_TRACKING_URI = home, ""
+    monkeypatch.setattr(tasks, "worker_id", lambda: "machine-b:1")
+    drive(job)
+    mb.refresh_from_db()
+    assert job.status == Status.COMPLETED and len(output_frame(job)) == 150
+    assert (mb.status, mb.attempts, mb.worker) == (MiniBatch.COMPLETED, 2, "machine-b:1")
