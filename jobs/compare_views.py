@@ -29,7 +29,7 @@ def comparison_detail(request, name, pk):
     found = get_object_or_404(Comparison.objects.select_related("baseline", "candidate", "endpoint"),
                               pk=pk, endpoint_name=name)
     found = comparisons.refresh(found)
-    report = found.report or {}
+    report = found.report if found.state == Comparison.COMPLETED else {}
     context = {"comparison": found, "endpoint": found.endpoint, "report": report, "baseline": found.baseline,
                "candidate": found.candidate, **comparisons.display(report), "max_classes": comparisons.MAX_CLASSES,
                "jobs_compared": [("Baseline (default)", found.baseline), ("Candidate", found.candidate)],

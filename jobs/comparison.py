@@ -11,6 +11,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +27,7 @@ MAX_CLASSES = 20   # more distinct labels than this: no confusion matrix (number
 TOP_ROWS = 20      # the rows that differ most, kept in the report
 BINS = 20          # bars of the differences histogram
 REL_TOL, ABS_TOL = 1e-6, 1e-9  # two numbers this close agree
+RESEND_AFTER = timedelta(minutes=10)  # a report Computing for longer: its task is sent again
 
 
 # ---- starting and following a comparison ----------------------------------------------------------------------
@@ -55,6 +57,8 @@ def start(endpoint, *, input_uri: str, candidate: str, user=None) -> Comparison:
 
 def refresh(comparison: Comparison) -> Comparison:
     """Settle a waiting comparison from its jobs: queue the report once both completed, fail it if one did not."""
+    if comparison.state == Comparison.COMPUTING:
+        resend_if_lost(comparison)
     if comparison.state != Comparison.WAITING:
         return comparison
     jobs = {job.pk: job for job in BatchJob.objects.filter(pk__in=[comparison.baseline_id, comparison.candidate_id])}
@@ -64,10 +68,32 @@ def refresh(comparison: Comparison) -> Comparison:
         job = ended[0]
         _fail(comparison, f"The job on {job.deployment_name} ended {job.status}: {job.error or 'see its page'}", Comparison.WAITING)
     elif baseline.succeeded and candidate.succeeded:  # Completed, or Completed with errors
-        if Comparison.objects.filter(pk=comparison.pk, state=Comparison.WAITING).update(state=Comparison.COMPUTING):
+        if Comparison.objects.filter(pk=comparison.pk, state=Comparison.WAITING).update(
+                state=Comparison.COMPUTING, report=_queued_now()):
             transaction.on_commit(lambda: queue.compare_later(comparison, candidate))
     comparison.refresh_from_db()
     return comparison
+
+
+def _queued_now() -> dict:
+    """While Computing, the report holds only when its task was sent."""
+    return {"queued_at": timezone.now().isoformat()}
+
+
+def resend_if_lost(comparison: Comparison) -> bool:
+    """A report still Computing long after its task was sent (the broker lost it, a worker died mid-way): send it
+    again. compute() is safe to run twice (the same report is stored)."""
+    queued = (comparison.report or {}).get("queued_at")
+    if comparison.state != Comparison.COMPUTING or not queued:
+        return False
+    if timezone.now() - datetime.fromisoformat(queued) < RESEND_AFTER:
+        return False
+    if not Comparison.objects.filter(pk=comparison.pk, state=Comparison.COMPUTING, report__queued_at=queued).update(
+            report=_queued_now()):
+        return False  # another request sent it again just now
+    queue.compare_later(comparison, comparison.candidate)
+    comparison.refresh_from_db()
+    return True
 
 
 def on_job_finished(job_id: int):

@@ -117,6 +117,29 @@ def test_an_output_without_predictions_is_refused_with_a_reason(endpoint):
 
 
 @pytest.mark.django_db
+def test_a_report_task_lost_is_sent_again_once(endpoint, demo_data, second_deployment, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.models import OrmQ
+
+    started = comparison.start(endpoint, input_uri=demo_data, candidate="green")
+    BatchJob.objects.filter(pk__in=[started.baseline_id, started.candidate_id]).update(status=Status.COMPLETED)
+    sent = OrmQ.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert comparison.refresh(started).state == Comparison.COMPUTING
+    assert OrmQ.objects.count() == sent + 1  # the report's task
+    assert comparison.resend_if_lost(started) is False  # just sent: not lost
+    long_ago = (timezone.now() - comparison.RESEND_AFTER - timedelta(seconds=1)).isoformat()
+    Comparison.objects.filter(pk=started.pk).update(report={"queued_at": long_ago})
+    started.refresh_from_db()
+    assert comparison.refresh(started).state == Comparison.COMPUTING
+    assert OrmQ.objects.count() == sent + 2  # sent again
+    assert started.report["queued_at"] > long_ago
+    assert comparison.resend_if_lost(started) is False
+
+
+@pytest.mark.django_db
 def test_start_refuses_the_default_deployment_and_an_unknown_one(endpoint, demo_data):
     with pytest.raises(ValidationError) as err:
         comparison.start(endpoint, input_uri=demo_data, candidate="blue")

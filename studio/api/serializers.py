@@ -127,7 +127,7 @@ def comparison_json(comparison, base: str = "") -> dict:
         "error": comparison.error or None,
         "baseline": side(comparison.baseline),
         "candidate": side(comparison.candidate),
-        "report": comparison.report or None,
+        "report": comparison.report if comparison.state == comparison.COMPLETED else None,
         "timings": {"created": _iso(comparison.created), "finished": _iso(comparison.finished)},
         "urls": {"status": _url(base, "api:comparison", comparison.pk),
                  "studio": base.rstrip("/") + comparison.get_absolute_url()},
