@@ -17,6 +17,7 @@ ROWS = 3  # rows per file: small files, so the job's time is the per-file and pe
 
 
 @pytest.mark.integration
+@pytest.mark.bench  # 10+ minutes on a loaded machine: once per `make test` (embedded), not again in distributed mode
 def test_a_job_of_10000_small_files_scores_every_row_once(endpoint, qcluster):
     dep = endpoint.default_deployment
     dep.mini_batch_size = 100  # 100 mini-batches (Azure's default of 10 would make 1 000)
