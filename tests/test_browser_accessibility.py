@@ -85,6 +85,16 @@ def _tab_to(page, name, limit=60):
     raise AssertionError(f"Tab never reached {name!r}")
 
 
+def _at(page, step):
+    page.get_by_role("heading", name=step, exact=True).wait_for()
+
+
+def _go(page, button, step):
+    """Press Enter on a button, then wait for the step it leads to."""
+    _press_on(page, button)
+    _at(page, step)
+
+
 def _type_into(page, label, text):
     _tab_to(page, label)
     page.keyboard.press("Control+A")  # replace what the field holds
@@ -99,30 +109,24 @@ def _press_on(page, name, key="Enter"):
 def test_the_create_wizard_works_with_the_keyboard_only(page, live_server, user, demo_model):
     sign_in(page, live_server)
     page.goto(f"{live_server.url}/endpoints/")
-    _press_on(page, "+ Create")
-
-    page.get_by_role("heading", name="Endpoint", exact=True).wait_for()
+    _go(page, "+ Create", "Endpoint")
     _type_into(page, "Endpoint name", "keyboard-endpoint")
     _type_into(page, "Description", "Made without a mouse")
-    _press_on(page, "Next")
-
-    page.get_by_role("heading", name="Model", exact=True).wait_for()
+    _go(page, "Next", "Model")
     _tab_to(page, "Model")
     page.keyboard.type(demo_model.name)  # a focused select picks the option typed
     assert page.get_by_label("Model").input_value() == demo_model.label
     _press_on(page, "Next", "Space")
 
-    page.get_by_role("heading", name="Deployment", exact=True).wait_for()
+    _at(page, "Deployment")
     _type_into(page, "Deployment name", "keys")
     _type_into(page, "Max retries", "5")
     page.keyboard.press("Enter")  # Enter in a field goes forward (Next comes first in the form)
 
-    page.get_by_role("heading", name="Compute", exact=True).wait_for()
-    _press_on(page, "Back")
-    page.get_by_role("heading", name="Deployment", exact=True).wait_for()
+    _at(page, "Compute")
+    _go(page, "Back", "Deployment")
     assert page.get_by_label("Max retries").input_value() == "5"  # kept when going back
-    _press_on(page, "Next")
-    page.get_by_role("heading", name="Compute", exact=True).wait_for()
+    _go(page, "Next", "Compute")
     _type_into(page, "Instance count", "2")
     page.keyboard.press("Enter")
 
@@ -140,5 +144,29 @@ def test_the_endpoint_choice_and_its_radios_work_with_arrow_keys(page, live_serv
     page.keyboard.press("ArrowRight")  # radios of one group: arrows move the choice
     assert page.get_by_label("Existing", exact=True).is_checked()
     _type_into(page, "Existing endpoint", endpoint.name)
-    _press_on(page, "Next")
-    page.get_by_role("heading", name="Model", exact=True).wait_for()
+    _go(page, "Next", "Model")
+
+
+def test_the_code_step_works_with_the_keyboard_only(page, live_server, user, endpoint, custom_model):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.name}/deployments/add/")
+    _type_into(page, "Model", custom_model.name)  # a focused select picks the option typed
+    _go(page, "Next", "Deployment")
+    _type_into(page, "Deployment name", "by-keys")
+    page.keyboard.press("Enter")
+
+    page.get_by_role("heading", name="Code + environment").wait_for()
+    _tab_to(page, "Scoring script")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")  # the file dialog opens from the keyboard
+    chooser.value.set_files(files=[{"name": "score.py", "mimeType": "text/x-python", "buffer": b"def run(b):\n    return b\n"}])
+    _tab_to(page, "Use an existing environment")
+    page.keyboard.press("ArrowRight")
+    assert page.get_by_label("Create a new environment").is_checked()
+    _type_into(page, "Environment name", "typed-env")
+    _type_into(page, "Pip requirements", "six")
+    _go(page, "Next", "Compute")
+    _press_on(page, "Compute cluster")  # Compute's defaults: Enter in a field goes on
+    page.get_by_role("heading", name="Review").wait_for()
+    for text in ("score.py", "Create a new environment", "typed-env"):
+        page.locator("dl.attrs").get_by_text(text, exact=True).wait_for()
