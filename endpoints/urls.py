@@ -3,7 +3,7 @@ from django.urls import path
 from endpoints import views
 from jobs import compare_views
 from jobs import views as job_views
-from schedules import views as schedule_views
+from jobs.schedules import views as schedule_views
 
 app_name = "endpoints"
 urlpatterns = [

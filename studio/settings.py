@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     "studio",
     "endpoints",
     "jobs",
-    "schedules",
+    "jobs.schedules",
     "studio.api",
     "studio.compute",
 ]

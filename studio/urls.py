@@ -23,7 +23,7 @@ urlpatterns = [
     path("compute/", compute.compute_list, name="compute"),
     path("endpoints/", include("endpoints.urls")),
     path("jobs/", include("jobs.urls")),
-    path("schedules/", include("schedules.urls")),
+    path("schedules/", include("jobs.schedules.urls")),
     path("account/", include("studio.api.account_urls")),
     path("api/v1/", include("studio.api.urls")),
     path("admin/", admin.site.urls),

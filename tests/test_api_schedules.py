@@ -4,7 +4,7 @@ disable, delete; every answer checked against openapi.yaml."""
 import pytest
 from django_q.models import OrmQ
 
-from schedules.models import Schedule, ScheduleRun
+from jobs.schedules.models import Schedule, ScheduleRun
 from tests.fixtures_api import api, check_response, token  # noqa: F401
 from tests.fixtures_ui import second_deployment  # noqa: F401
 

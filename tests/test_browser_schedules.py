@@ -3,7 +3,7 @@ qcluster: the first run scores the folder's files, the second finds no new files
 
 import pytest
 
-from schedules.models import Schedule
+from jobs.schedules.models import Schedule
 from studio.models import Datastore
 from tests.conftest import sign_in
 from tests.fixtures_ui import screenshot

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.core.management.base import CommandError
 
-from schedules.models import Schedule
+from jobs.schedules.models import Schedule
 from tests.fixtures_api import run
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from sklearn.datasets import load_iris
 
 from endpoints.models import BatchDeployment
 from jobs.models import BatchJob, Status
-from schedules import runs
-from schedules.models import Schedule, ScheduleRun
+from jobs.schedules import runs
+from jobs.schedules.models import Schedule, ScheduleRun
 from studio.models import Datastore
 from tests.conftest import wait_for
 from tests.fixtures_engine import drive, output_frame
@@ -46,7 +46,7 @@ def test_the_second_scheduled_run_scores_only_the_added_files(endpoint, qcluster
     write_iris(folder, "day-1.csv", 0)
     write_iris(folder, "day-2.csv", 10)
     schedule = make_schedule(endpoint, folder, output_datastore=Datastore.get_default().name, output_path="scored/nightly")
-    assert schedule.q_schedule.func == "schedules.runs.run_schedule" and schedule.next_run.month == 1
+    assert schedule.q_schedule.func == "jobs.schedules.runs.run_schedule" and schedule.next_run.month == 1
 
     # django-q2's scheduler fires it once its next run has passed.
     schedule.q_schedule.next_run = timezone.now() - timedelta(minutes=1)

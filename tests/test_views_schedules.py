@@ -5,7 +5,7 @@ import pytest
 from django_q.models import Schedule as QSchedule
 
 from jobs.models import BatchJob, Status
-from schedules.models import Schedule, ScheduleRun
+from jobs.schedules.models import Schedule, ScheduleRun
 from tests.fixtures_ui import second_deployment  # noqa: F401
 
 FORM = {"name": "nightly", "input_datastore": "workspaceblobstore", "input_path": "demo/iris", "recurrence": "0 2 * * *"}
@@ -13,7 +13,7 @@ FORM = {"name": "nightly", "input_datastore": "workspaceblobstore", "input_path"
 
 def _ours():
     """django-q2's schedules of our schedules (the reclaim schedule is always there too)."""
-    return QSchedule.objects.filter(func="schedules.runs.run_schedule")
+    return QSchedule.objects.filter(func="jobs.schedules.runs.run_schedule")
 
 
 def _create(client, endpoint, **data):
@@ -48,7 +48,7 @@ def test_a_preset_becomes_a_django_q_cron_schedule_of_our_task(signed_in, endpoi
     assert (schedule.output_datastore, schedule.output_path, schedule.deployment_name) == ("", "", "")
     q = _ours().get()
     assert (q.func, q.schedule_type, q.cron, q.args, q.cluster) == (
-        "schedules.runs.run_schedule", QSchedule.CRON, "0 2 * * *", f"({schedule.pk},)", "cpu-cluster")
+        "jobs.schedules.runs.run_schedule", QSchedule.CRON, "0 2 * * *", f"({schedule.pk},)", "cpu-cluster")
     assert (q.next_run.hour, q.next_run.minute) == (2, 0)
     page = signed_in.get(f"/endpoints/{endpoint.name}/schedules/").content.decode()
     assert "Every day at 02:00" in page and q.next_run.strftime("%Y-%m-%d %H:%M") in page
@@ -101,7 +101,7 @@ def test_run_now_records_a_queued_run_and_sends_its_task(signed_in, endpoint, dj
     run = ScheduleRun.objects.get()
     assert response.status_code == 302 and run.trigger == "Run now" and run.status == "Queued"
     [task] = [q.task for q in OrmQ.objects.all()]
-    assert task["func"] == "schedules.runs.run_schedule" and task["kwargs"]["run_id"] == run.pk
+    assert task["func"] == "jobs.schedules.runs.run_schedule" and task["kwargs"]["run_id"] == run.pk
     page = signed_in.get("/schedules/nightly/").content.decode()
     assert "Run now" in page and 'hx-trigger="every 2s"' in page  # the history follows the queued run
     assert signed_in.get("/schedules/nightly/run/").status_code == 405

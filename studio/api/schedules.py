@@ -4,9 +4,9 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from endpoints.models import BatchEndpoint
-from schedules.forms import create_schedule
-from schedules.models import Schedule, ScheduleRun
-from schedules.serializers import run_json, schedule_json
+from jobs.schedules.forms import create_schedule
+from jobs.schedules.models import Schedule, ScheduleRun
+from jobs.schedules.serializers import run_json, schedule_json
 from studio.api.auth import ApiError, api_view, json_body
 
 CREATE_FIELDS = ("name", "input", "cron", "deployment_name", "description", "output_datastore", "output_path")

@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class SchedulesConfig(AppConfig):
-    name = "schedules"
+    name = "jobs.schedules"
+    label = "schedules"
     verbose_name = "Schedules"

@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import endpoints.models
-import schedules.models
+import jobs.schedules.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
                 ('input_path', models.CharField(max_length=1000)),
                 ('output_datastore', models.CharField(blank=True, max_length=255)),
                 ('output_path', models.CharField(blank=True, max_length=1000)),
-                ('cron', models.CharField(max_length=100, validators=[schedules.models.validate_cron])),
+                ('cron', models.CharField(max_length=100, validators=[jobs.schedules.models.validate_cron])),
                 ('enabled', models.BooleanField(default=True)),
                 ('last_run', models.DateTimeField(blank=True, null=True)),
                 ('running_since', models.DateTimeField(blank=True, null=True)),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from schedules import views
+from jobs.schedules import views
 
 app_name = "schedules"
 urlpatterns = [

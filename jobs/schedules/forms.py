@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 
 from jobs.forms import CreateJobForm, _datastore_choices
 from jobs.inputs import DATASTORE_URI
-from schedules.models import PRESETS, Schedule, validate_cron
+from jobs.schedules.models import PRESETS, Schedule, validate_cron
 from studio import storage
 from studio.models import Datastore
 

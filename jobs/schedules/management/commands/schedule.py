@@ -4,9 +4,9 @@ from django.core.management.base import CommandError
 
 from endpoints.management.cli import AzCommand
 from endpoints.models import BatchEndpoint
-from schedules.forms import create_schedule
-from schedules.models import Schedule, ScheduleRun
-from schedules.serializers import run_json, schedule_json
+from jobs.schedules.forms import create_schedule
+from jobs.schedules.models import Schedule, ScheduleRun
+from jobs.schedules.serializers import run_json, schedule_json
 
 
 def get_schedule(name) -> Schedule:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from jobs.engine import reading
 from jobs.models import FINISHED, MiniBatch, Status
 from jobs.submit import submit_job
-from schedules.models import Schedule, ScheduleRun, ScoredFile
+from jobs.schedules.models import Schedule, ScheduleRun, ScoredFile
 from studio import storage
 from studio.models import Datastore
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from endpoints.models import ENDPOINT_NAME_VALIDATOR, validate_endpoint_length
 from jobs.inputs import datastore_uri
 
-RUN_TASK = "schedules.runs.run_schedule"
+RUN_TASK = "jobs.schedules.runs.run_schedule"
 
 # (label, cron) — what "Recurrence" offers before a custom cron expression. Times are UTC.
 PRESETS = [

@@ -4,8 +4,8 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
-from schedules.forms import ScheduleForm
-from schedules.models import Schedule, ScheduleRun
+from jobs.schedules.forms import ScheduleForm
+from jobs.schedules.models import Schedule, ScheduleRun
 
 HISTORY_SIZE = 50
 
