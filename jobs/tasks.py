@@ -143,10 +143,10 @@ def run_minibatch(mini_batch_id: int):
     if not mb.claim(me, int(hosting.lease_seconds())):
         return
     BatchJob.objects.filter(pk=job.pk, status=Status.QUEUED).update(status=Status.RUNNING, started=timezone.now())
+    mb.refresh_from_db()
     lane = Lane(job, me)
-    next_id = mb.pk
-    while next_id:
-        next_id = lane.run(next_id)
+    while mb is not None:
+        mb = lane.run(mb)
     dispatch(job.pk)
 
 
@@ -163,6 +163,7 @@ class Lane:
     def __init__(self, job, worker: str):
         self.job, self.worker = job, worker
         self.until = time.monotonic() + hosting.lane_seconds()
+        self.next_look = 0.0  # when to look again whether another job waits
         self._clients = {}
 
     def client(self, datastore: str):
@@ -171,10 +172,9 @@ class Lane:
             self._clients[datastore] = Datastore.objects.get(name=datastore).client()
         return self._clients[datastore]
 
-    def run(self, mini_batch_id: int) -> int | None:
+    def run(self, mb) -> MiniBatch | None:
         """Score one mini-batch this lane has claimed; returns the next one it claimed, if any."""
         job, me = self.job, self.worker
-        mb = MiniBatch.objects.get(pk=mini_batch_id)
         mb.job = job
         journal = logs.Journal(job.settings.get("logging_level", "info"))
         journal.write("info", f"mini-batch {mb.index} attempt {mb.attempts} on {me}: {len(mb.files)} files")
@@ -194,24 +194,30 @@ class Lane:
             return _attempt_succeeded(job, mb, me, outcome, journal, self)
         return None
 
-    def claim_next(self) -> int | None:
+    def claim_next(self) -> MiniBatch | None:
         """Inside the transaction that recorded the last mini-batch: the job's next Pending one, or None to stop."""
         if time.monotonic() > self.until or self.others_waiting():
             return None
         # The transaction has updated the job's row, so a cancel or a failure cannot change its status until we commit.
         if BatchJob.objects.filter(pk=self.job.pk).values_list("status", flat=True).first() != Status.RUNNING:
             return None
-        pending = self.job.mini_batches.filter(status=MiniBatch.PENDING).order_by("index").values_list("pk", flat=True)
-        for pk in pending[:3]:  # another lane of the job may take one between our read and our claim
+        pending = self.job.mini_batches.filter(status=MiniBatch.PENDING).order_by("index")
+        for pk, index, files, attempts in pending.values_list("pk", "index", "files", "attempts")[:3]:
             now = timezone.now()
-            if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING).update(
-                    status=MiniBatch.RUNNING, attempts=F("attempts") + 1, worker=self.worker, started=now,
+            # Conditional on what we read: another lane of the job may have taken it (or had it and given it back).
+            if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING, attempts=attempts).update(
+                    status=MiniBatch.RUNNING, attempts=attempts + 1, worker=self.worker, started=now,
                     lease_until=now + timedelta(seconds=hosting.lease_seconds())):
-                return pk
+                return MiniBatch(pk=pk, job=self.job, index=index, files=files, attempts=attempts + 1,
+                                 status=MiniBatch.RUNNING, worker=self.worker, started=now)
         return None
 
     def others_waiting(self) -> bool:
-        """Another job on this cluster has work waiting for a worker: one not started yet, or a queued mini-batch."""
+        """Another job on this cluster has work waiting for a worker: one not started yet, or a queued mini-batch.
+        Looked at most every 0.5 s (a query per tiny mini-batch would be a good part of its cost)."""
+        if time.monotonic() < self.next_look:
+            return False
+        self.next_look = time.monotonic() + 0.5
         return BatchJob.objects.filter(compute=self.job.compute).exclude(pk=self.job.pk).filter(
             Q(status=Status.QUEUED) | Q(status=Status.RUNNING, mini_batches__status=MiniBatch.QUEUED)).exists()
 
@@ -230,7 +236,7 @@ def _save_log(job, mb, journal, client=hosting.datastore_client):
         log.exception("cannot write the log of %s", mb)
 
 
-def _attempt_succeeded(job, mb, me, outcome, journal, lane) -> int | None:
+def _attempt_succeeded(job, mb, me, outcome, journal, lane) -> MiniBatch | None:
     """Record the mini-batch; returns the next one the lane claimed in the same transaction, if any."""
     file_errors = [{**err, "attempt": mb.attempts} for err in outcome.file_errors]
     rows_failed, files_partial = isolation.counts(outcome.row_errors)
@@ -238,7 +244,7 @@ def _attempt_succeeded(job, mb, me, outcome, journal, lane) -> int | None:
     _save_log(job, mb, journal, lane.client)
     # New failed files or rows may cross the error threshold: the lane stops so _check_threshold decides first.
     may_chain = not (in_error and int(job.settings.get("error_threshold", -1)) >= 0)
-    next_id = None
+    next_mb = None
     with transaction.atomic():
         done = MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
             status=MiniBatch.COMPLETED, rows_out=outcome.rows_out, files_failed=len(file_errors), file_errors=file_errors,
@@ -249,10 +255,10 @@ def _attempt_succeeded(job, mb, me, outcome, journal, lane) -> int | None:
                 rows_out=F("rows_out") + outcome.rows_out, rows_failed=F("rows_failed") + rows_failed,
                 files_partial=F("files_partial") + files_partial)
             if may_chain:
-                next_id = lane.claim_next()
+                next_mb = lane.claim_next()
     if done and in_error:
         _check_threshold(job.pk)
-    return next_id
+    return next_mb
 
 
 def _attempt_stopped(job, mb, me, journal, client=hosting.datastore_client):
