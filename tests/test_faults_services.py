@@ -84,13 +84,15 @@ class RedisServer:
 
 def _use_broker(monkeypatch, redis):
     """This test process and its workers use the private Redis as the broker, in either mode."""
+    from django.conf import settings
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "ORM", None)
-    monkeypatch.setattr(Conf, "BROKER_CLASS", None)
+    # Keep the run's Q_PREFIX (distributed mode): it is also the cluster name that signs tasks, so the test process
+    # and its worker must agree on it, and on the prefixed queue keys that go with it.
+    monkeypatch.setattr(Conf, "BROKER_CLASS", "studio.compute.broker.PrefixedRedis" if settings.Q_PREFIX else None)
     monkeypatch.setattr(Conf, "REDIS", redis.url)
     monkeypatch.setenv("REDIS_URL", redis.url)
-    monkeypatch.delenv("Q_PREFIX", raising=False)
 
 
 @pytest.mark.integration
