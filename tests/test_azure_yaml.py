@@ -67,7 +67,8 @@ def test_a_custom_script_deployment_makes_what_the_wizard_makes(signed_in, endpo
                         "output_file_name": "predictions.csv", "mini_batch_size": 10, "max_concurrency_per_instance": 1,
                         "max_retries": 3, "timeout": 30, "error_threshold": -1, "logging_level": "info",
                         "environment_variables": ""}),
-        ("code", {"scoring_script": SimpleUploadedFile("score.py", SCORE_PY), "environment": "sklearn-env:1"}),
+        ("code", {"scoring_script": SimpleUploadedFile("score.py", SCORE_PY), "environment_mode": "existing",
+                  "environment": "sklearn-env:1"}),
         ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
     ])
     wizard = endpoint.deployments.get(name="custom-wizard")

@@ -18,6 +18,7 @@ def _walk(patterns, prefix=""):
 
 def _concrete(route):
     route = re.sub(r"<path:\w+>", "some/file.csv", route)
+    route = re.sub(r"<int:\w+>", "1", route)
     route = re.sub(r"<(?:\w+:)?\w+>", "x1", route)
     route = route.replace("^", "").replace("$", "").replace("\\Z", "")
     return "/" + route

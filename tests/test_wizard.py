@@ -237,7 +237,9 @@ def test_a_new_environment_is_built_when_the_deployment_is_created(to_code_step,
     assert env.state == Environment.READY, env.build_log
     page = to_code_step.get(response["Location"]).content.decode()
     assert "Succeeded" in page and 'hx-trigger="every 2s"' not in page
-    assert "Requirement already satisfied: six" in to_code_step.get(env.get_absolute_url()).content.decode()
+    build_log = to_code_step.get(env.get_absolute_url()).content.decode()
+    # pip's own words, or (when an earlier test built the same requirements on this machine) the reuse of that venv
+    assert "Requirement already satisfied: six" in build_log or "Reused the environment built at" in build_log
 
 
 def test_a_requirement_that_cannot_be_installed_fails_the_deployment_not_the_job(to_code_step, endpoint):
