@@ -20,7 +20,12 @@ LEASE = 6
 STUCK_AFTER = int(os.environ.get("FAULT_STUCK_AFTER", "240"))
 
 
-def _finished(job, reclaim_every=[0.0]):
+def _finished(job, machine, reclaim_every=[0.0]):
+    # A machine that died on its own (e.g. it could not import the code: a worktree rebased under the running test,
+    # conflict markers and all) serves no task: the job would wait for it and look stuck. That measures nothing.
+    if machine.proc.poll() is not None:
+        pytest.fail(f"the worker machine exited with code {machine.proc.returncode}, not killed by the test: "
+                    f"this trial measured nothing\n{machine.output()[-3000:]}")
     # reclaim_stale is what the every-minute schedule runs; calling it here only shortens the wait.
     if time.monotonic() - reclaim_every[0] > 2:
         reclaim_every[0] = time.monotonic()
@@ -66,7 +71,7 @@ def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(transacti
             if not DISTRIBUTED:
                 machines.append(QCluster())  # the machine comes back (embedded mode has only one)
             try:
-                wait_for(lambda: _finished(job), timeout=STUCK_AFTER, interval=0.5)
+                wait_for(lambda: _finished(job, machines[-1]), timeout=STUCK_AFTER, interval=0.5)
             except AssertionError:
                 stuck_output = _diagnose(machines[-1])
         finally:

@@ -169,6 +169,33 @@ def test_an_active_job_whose_dispatch_was_lost_is_dispatched_again(endpoint, dem
 
 
 
+def test_a_job_whose_only_worker_machine_died_mid_job_is_taken_up_again(endpoint, demo_data, settings):
+    """The state a SIGKILLed machine leaves (test_faults_sigkill's "stuck" trial): one mini-batch Completed, one
+    Running on the dead machine, the rest Pending, none Queued, and no task of the job left in the broker."""
+    settings.JOBS_LANE_SECONDS = 0  # the task records its mini-batch and stops (no lane), as the kill left it
+    job = submit_job(endpoint, input_uri=demo_data, overrides={"mini_batch_size": 1, "instance_count": 2})
+    first, second = job.mini_batches.order_by("index")[:2]
+    tasks.run_minibatch(first.pk)
+    MiniBatch.objects.filter(pk=second.pk).update(status=MiniBatch.RUNNING, worker="killed:7", attempts=1,
+                                                  lease_until=timezone.now() - timedelta(seconds=1))
+    job.mini_batches.filter(status=MiniBatch.QUEUED).update(status=MiniBatch.PENDING, lease_until=None)
+    from django_q.models import OrmQ
+
+    OrmQ.objects.all().delete()  # what the dead machine had taken from the broker is gone with it
+    pending = job.mini_batches.filter(status=MiniBatch.PENDING).count()
+    assert pending >= 2 and job.mini_batches.filter(status=MiniBatch.COMPLETED).count() == 1
+
+    tasks.reclaim_stale()
+    second.refresh_from_db()
+    assert second.status == MiniBatch.PENDING and "the lease of killed:7 passed" in second.error
+    assert _queued_tasks("jobs.tasks.dispatch") == [(job.pk,)]
+    tasks.dispatch(job.pk)  # the resent task, as the restarted machine runs it
+    assert job.mini_batches.filter(status=MiniBatch.QUEUED).count() == 2
+    drive(job)
+    assert job.status == Status.COMPLETED and len(output_frame(job)) == 150
+    assert job.mini_batches.get(pk=second.pk).attempts == 2
+
+
 def test_a_worker_that_cannot_fetch_the_model_fails_that_attempt_and_another_takes_it(endpoint, demo_data, settings,
                                                                                        monkeypatch, tmp_path):
     from django.conf import settings as conf
