@@ -33,7 +33,7 @@ import logging  # noqa: E402
 import uuid  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 
-from jobs.models import LOG_FILES, BatchJob, Status  # noqa: E402
+from jobs.models import FINISHED, LOG_FILES, BatchJob, Status  # noqa: E402
 from studio import demo, storage  # noqa: E402
 from studio.models import Datastore  # noqa: E402
 from tests.conftest import QCluster, wait_for  # noqa: E402
@@ -150,14 +150,14 @@ def test_datastore_secrets_appear_in_no_page_api_answer_log_or_error(transaction
     worker = QCluster()
     try:
         for job in jobs:
-            wait_for(lambda job=job: BatchJob.objects.get(pk=job.pk).status in (Status.COMPLETED, Status.FAILED),
+            wait_for(lambda job=job: BatchJob.objects.get(pk=job.pk).status in FINISHED,
                      timeout=300, message=lambda: worker.output()[-3000:])
         machine_log = worker.output()
     finally:
         worker.stop()
     jobs = [BatchJob.objects.get(pk=job.pk) for job in jobs]
     assert [job.status for job in jobs[:2]] == [Status.COMPLETED, Status.COMPLETED], [j.error for j in jobs]
-    failures = " ".join(str(mb.error) for mb in jobs[2].mini_batches.all()) + jobs[2].error
+    failures = " ".join(f"{mb.error} {mb.file_errors}" for mb in jobs[2].mini_batches.all()) + jobs[2].error
     assert gone in failures, failures  # the failing job says which container is missing
 
     secrets = _secrets_of(KEY, sas, gone_sas, string, api_token)
