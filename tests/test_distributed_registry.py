@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from endpoints.models import BatchDeployment, BatchEndpoint
-from jobs.models import Status
+from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
 from studio import demo, registry, storage
 from studio.models import Datastore
@@ -53,9 +53,10 @@ def mlflow_on_postgres():
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # MLflow's pools in this process still hold connections
 
 
-@pytest.mark.integration
-def test_a_worker_on_another_machine_fetches_the_model_from_postgres_and_blob(
-        transactional_db, signed_in, azurite, mlflow_on_postgres, settings, monkeypatch, tmp_path):
+@pytest.fixture
+def shared_model(transactional_db, signed_in, azurite, mlflow_on_postgres, settings, monkeypatch, tmp_path):
+    """The web machine's side: registry on PostgreSQL, a model uploaded through the Models page with its artifacts on
+    Blob, an endpoint deploying it, and a blob datastore `lake` holding the 5 demo iris files (150 rows)."""
     # Every machine's environment, as docs/DEPLOY.md sets it.
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_on_postgres)
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
@@ -71,7 +72,6 @@ def test_a_worker_on_another_machine_fetches_the_model_from_postgres_and_blob(
         env=dict(os.environ), capture_output=True, text=True, timeout=300)
     assert created.returncode == 0, created.stdout + created.stderr
 
-    # The web machine registers the model as the Models page does.
     response = signed_in.post("/models/register/", {"name": "shared-iris", "model_zip": _zip_model(tmp_path)})
     assert response.status_code == 302, response.content.decode()[-2000:]
     version = registry.get_version("shared-iris", "latest")
@@ -84,7 +84,6 @@ def test_a_worker_on_another_machine_fetches_the_model_from_postgres_and_blob(
     ep = BatchEndpoint.objects.create(name="shared-endpoint")
     ep.set_default(BatchDeployment.objects.create(endpoint=ep, name="blue", model_name="shared-iris",
                                                   model_version="1", mini_batch_size=2))
-    # Data every machine can read: a blob datastore holding the 5 demo iris files (150 rows).
     lake = f"lake{uuid.uuid4().hex[:8]}"
     azurite.container(lake)
     demo.write_demo_files(storage.BlobStore(azurite.account_url, lake, "account_key", azurite.key), folder="iris")
@@ -92,28 +91,55 @@ def test_a_worker_on_another_machine_fetches_the_model_from_postgres_and_blob(
         "name": "lake", "kind": "azure_blob", "account_url": azurite.account_url, "container": lake,
         "credential_type": "account_key", "secret": azurite.key})
     assert r.status_code == 302
+    return ep
 
-    # The worker machine: its own, empty data directory (no registry, no artifacts, no model cache).
-    web_home, worker_home = Path(settings.STUDIO_HOME), tmp_path / "worker-machine"
+
+def _run_on_another_machine(endpoint, worker_home, settings):
+    """Score the lake's iris files on a qcluster whose STUDIO_HOME is worker_home (no registry, artifacts or model
+    cache of its own); the finished job and the worker's output."""
+    web_home = settings.STUDIO_HOME
     worker_home.mkdir()
     settings.STUDIO_HOME = worker_home  # read by QCluster when it builds the worker's environment
     worker = QCluster()
     settings.STUDIO_HOME = web_home
     try:
-        job = submit_job(ep, input_uri=Datastore.objects.get(name="lake").uri("iris"), output_datastore="lake",
+        job = submit_job(endpoint, input_uri=Datastore.objects.get(name="lake").uri("iris"), output_datastore="lake",
                          output_path="scored/shared")
 
         def finished():
             job.refresh_from_db()
-            return job.status in (Status.COMPLETED, Status.FAILED, Status.CANCELED)
+            return job.is_finished
         wait_for(finished, timeout=240, message=lambda: f"job to finish; the worker said:\n{worker.output()[-3000:]}")
     finally:
         worker.stop()
-    assert job.status == Status.COMPLETED, f"{job.error}\n{worker.output()[-3000:]}"
+    return job, worker.output()
+
+
+@pytest.mark.integration
+def test_a_worker_on_another_machine_fetches_the_model_from_postgres_and_blob(shared_model, settings, tmp_path):
+    worker_home = tmp_path / "worker-machine"
+    job, output = _run_on_another_machine(shared_model, worker_home, settings)
+    assert job.status == Status.COMPLETED, f"{job.error}\n{output[-3000:]}"
 
     out = pd.read_csv(io.BytesIO(Datastore.objects.get(name="lake").client().read_bytes("scored/shared/predictions.csv")))
     assert len(out) == 150 and not out.duplicated(["file_name", "row"]).any()
     # The worker scored with its own download of the model; nothing of it lives in the web machine's folder.
     assert (worker_home / "model-cache" / "shared-iris" / "1" / "model" / "MLmodel").is_file()
-    assert not (web_home / "model-cache" / "shared-iris").exists()
+    assert not (Path(settings.STUDIO_HOME) / "model-cache" / "shared-iris").exists()
     assert not any((worker_home / d).exists() for d in ("mlartifacts", "mlruns", "mlflow.db"))
+
+
+@pytest.mark.integration
+def test_a_worker_without_the_blob_credential_fails_each_attempt_with_the_reason(shared_model, settings, monkeypatch,
+                                                                                 tmp_path):
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")  # this machine was set up without it
+    job, output = _run_on_another_machine(shared_model, tmp_path / "worker-machine", settings)
+
+    retries = shared_model.default_deployment.max_retries
+    batches = list(job.mini_batches.all())
+    assert len(batches) == 3 and job.files_failed == 5, f"{job.status} {job.error}\n{output[-3000:]}"
+    for mb in batches:  # every attempt (1 + max_retries) tried, each failing on the fetch, with why
+        assert (mb.status, mb.attempts) == (MiniBatch.FAILED, retries + 1)
+        assert mb.error.startswith("HostError: Model shared-iris:1 could not be fetched from the registry at postgresql")
+        assert "DefaultAzureCredential" in mb.error  # MLflow's reason: no connection string, no other credential
+    assert not (tmp_path / "worker-machine" / "model-cache" / "shared-iris" / "1" / "model").exists()
