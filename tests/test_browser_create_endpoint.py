@@ -27,7 +27,7 @@ def test_create_wizard_makes_an_endpoint_with_its_default_deployment(page, live_
     assert page.get_by_label("Output action").input_value() == "append_row"
     assert page.get_by_label("Output file name").input_value() == "predictions.csv"
     assert page.get_by_label("Scoring timeout (seconds)").input_value() == "30"
-    assert page.get_by_label("Error threshold").input_value() == "-1"
+    assert page.get_by_label("Error threshold", exact=True).input_value() == "-1"
     page.get_by_label("Mini batch size").fill("5")
     page.get_by_label("Max retries").fill("2")
     page.get_by_label("Logging level").select_option("debug")
