@@ -24,7 +24,8 @@ def test_a_custom_model_is_deployed_with_a_scoring_script_and_scores_files(page,
     page.get_by_label("Custom").check()
     page.get_by_label("Model file or folder (.zip)").set_input_files(joblib_model_file(tmp_path))
     page.get_by_role("button", name="Register").click()
-    page.get_by_role("status").filter(has_text="Registered iris-joblib:1").wait_for()
+    # the first registration of a process opens the MLflow registry: slow on a loaded machine
+    page.get_by_role("status").filter(has_text="Registered iris-joblib:1").wait_for(timeout=120_000)
     page.locator("dl.attrs").get_by_text("Custom", exact=True).wait_for()
 
     page.get_by_role("link", name="Deploy to batch endpoint").click()
