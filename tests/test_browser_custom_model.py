@@ -20,18 +20,19 @@ def test_a_custom_model_is_deployed_with_a_scoring_script_and_scores_files(page,
     sign_in(page, live_server)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Models").click()
     page.get_by_role("link", name="+ Register").click()
-    page.get_by_label("Name").fill("iris-joblib")
+    page.get_by_label("Name").fill("iris-scripted")
     page.get_by_label("Custom").check()
     page.get_by_label("Model file or folder (.zip)").set_input_files(joblib_model_file(tmp_path))
     page.get_by_role("button", name="Register").click()
+    # the registry lives for the whole session: a name no other test registers, so this is version 1;
     # the first registration of a process opens the MLflow registry: slow on a loaded machine
-    page.get_by_role("status").filter(has_text="Registered iris-joblib:1").wait_for(timeout=120_000)
+    page.get_by_role("status").filter(has_text="Registered iris-scripted:1").wait_for(timeout=120_000)
     page.locator("dl.attrs").get_by_text("Custom", exact=True).wait_for()
 
     page.get_by_role("link", name="Deploy to batch endpoint").click()
     page.get_by_label("Endpoint name").fill("iris-custom")
     _next(page)
-    assert page.get_by_label("Model").input_value() == "iris-joblib:1"
+    assert page.get_by_label("Model").input_value() == "iris-scripted:1"
     _next(page)
     page.get_by_label("Deployment name").fill("blue")
     page.get_by_label("Mini batch size").fill("2")
