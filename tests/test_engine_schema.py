@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -59,3 +60,23 @@ def test_it_keeps_signature_order_and_drops_extra_columns():
 def test_it_passes_frames_through_without_a_column_signature():
     frame = pd.DataFrame({"a": ["x"]})
     assert schema.enforce("f.csv", frame, None) is frame
+
+
+def test_a_file_already_of_the_signatures_types_is_scored_as_read():
+    """The common case costs no copy: columns already float64/int64 come back as they are, in signature order."""
+    frame = pd.DataFrame({"sepal length (cm)": [5.1, 4.9], "petals": [3, 4]})
+    assert schema.enforce("f.csv", frame, IRIS) is frame
+    shuffled = pd.DataFrame({"petals": [3], "extra": ["x"], "sepal length (cm)": [5.1]})
+    out = schema.enforce("f.csv", shuffled, IRIS)
+    assert list(out.columns) == ["sepal length (cm)", "petals"]
+    assert out.dtypes.tolist() == [np.dtype("float64"), np.dtype("int64")]
+
+
+@pytest.mark.parametrize("column,values,dtype", [
+    ("sepal length (cm)", [5, 4], "float64"),  # integers in a double column are still converted
+    ("petals", [3.0, 4.0], "int64"),           # whole floats in a long column too
+])
+def test_a_column_of_another_type_is_still_coerced(column, values, dtype):
+    other = {"sepal length (cm)": [5.1, 4.9], "petals": [3, 4]}
+    frame = pd.DataFrame({**other, column: values})
+    assert str(schema.enforce("f.csv", frame, IRIS)[column].dtype) == dtype

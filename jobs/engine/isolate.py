@@ -30,7 +30,14 @@ class Isolated:
 
     @property
     def frame(self) -> pd.DataFrame | None:
-        return pd.concat(self.frames, ignore_index=True) if self.frames else None
+        return concat(self.frames)
+
+
+def concat(frames: list) -> pd.DataFrame | None:
+    """The frames one after the other (None for none); one frame is returned as it is, without a copy."""
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 class GaveUp(Exception):

@@ -63,6 +63,16 @@ def coerce_column(file_name: str, column: str, series: pd.Series, expected: str)
     return series
 
 
+def _already_typed(frame: pd.DataFrame, inputs: list[dict]) -> bool:
+    """Every signature column is in the frame with exactly the numpy type coercion would give it."""
+    dtypes = frame.dtypes
+    for spec in inputs:
+        target = INTEGER.get(spec["type"]) or FLOATING.get(spec["type"]) or ("bool" if spec["type"] == "boolean" else None)
+        if target is None or spec["name"] not in dtypes.index or dtypes[spec["name"]] != np.dtype(target):
+            return False
+    return not frame.columns.duplicated().any()
+
+
 def enforce(file_name: str, frame: pd.DataFrame, inputs: list[dict] | None) -> pd.DataFrame:
     """Return the frame with the signature's columns, in its order, of its types. inputs: [{name, type}]."""
     if not inputs or any(not spec.get("name") for spec in inputs):
@@ -70,6 +80,9 @@ def enforce(file_name: str, frame: pd.DataFrame, inputs: list[dict] | None) -> p
     missing = [spec["name"] for spec in inputs if spec["name"] not in frame.columns and not spec.get("optional")]
     if missing:
         raise FileError(file_name, f"missing column(s) {', '.join(repr(m) for m in missing)} required by the model signature.", "SchemaMismatch")
+    if _already_typed(frame, inputs):  # the common case (numbers read as the signature's types): no copies
+        names = [spec["name"] for spec in inputs]
+        return frame if list(frame.columns) == names else frame[names]
     return pd.DataFrame({
         spec["name"]: coerce_column(file_name, spec["name"], frame[spec["name"]], spec["type"])
         for spec in inputs if spec["name"] in frame.columns

@@ -169,7 +169,7 @@ def score_batch(files: Iterable[tuple[str, Callable[[], bytes]]], predict: Calla
         if out is not None:
             frames.append(out)
         results.append(FileResult(name, rows=scored, bad_rows=bad))
-    frame = pd.concat(frames, ignore_index=True) if frames else None
+    frame = isolate.concat(frames)
     return BatchResult(frame=frame, files=results, seconds=time.perf_counter() - started)
 
 
