@@ -198,14 +198,13 @@ class Lane:
         """Inside the transaction that recorded the last mini-batch: the job's next Pending one, or None to stop."""
         if time.monotonic() > self.until or self.others_waiting():
             return None
-        # The transaction has updated the job's row, so a cancel or a failure cannot change its status until we commit.
-        if BatchJob.objects.filter(pk=self.job.pk).values_list("status", flat=True).first() != Status.RUNNING:
-            return None
         pending = self.job.mini_batches.filter(status=MiniBatch.PENDING).order_by("index")
         for pk, index, files, attempts in pending.values_list("pk", "index", "files", "attempts")[:3]:
             now = timezone.now()
-            # Conditional on what we read: another lane of the job may have taken it (or had it and given it back).
-            if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING, attempts=attempts).update(
+            # Conditional on what we read: another lane of the job may have taken it (or had it and given it back),
+            # and on the job still Running: the transaction has updated the job's row, so a cancel or a failure
+            # cannot change its status until we commit.
+            if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING, attempts=attempts, job__status=Status.RUNNING).update(
                     status=MiniBatch.RUNNING, attempts=attempts + 1, worker=self.worker, started=now,
                     lease_until=now + timedelta(seconds=hosting.lease_seconds())):
                 return MiniBatch(pk=pk, job=self.job, index=index, files=files, attempts=attempts + 1,
