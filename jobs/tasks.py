@@ -107,7 +107,13 @@ def finish_canceled(job_id: int):
         return
     job = BatchJob.objects.get(pk=job_id)
     _drop_staging(job)
+    _ended(job)
+
+
+def _ended(job):
+    """A job reached its final state: Azure's logs beside the output, and the comparisons waiting on it settle."""
     logs.write_job_logs(job)
+    comparison.on_job_finished(job.pk)
 
 
 class Heartbeat:
@@ -297,7 +303,7 @@ def _check_threshold(job_id):
         job.mark_failed(reason)
         job.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
         _drop_staging(job)
-        logs.write_job_logs(job)
+        _ended(job)
 
 
 def _reclaim(stale) -> set[int]:
@@ -362,9 +368,8 @@ def finalize(job_id: int):
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
         status=isolation.final_status(job), finished=timezone.now(), lease_until=None)
     job.refresh_from_db()
-    logs.write_job_logs(job)
+    _ended(job)
     _drop_staging(job)
-    comparison.on_job_finished(job.pk)
 
 
 def _drop_staging(job):
@@ -382,7 +387,7 @@ def _fail_final(job, reason):
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
         status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None)
     job.refresh_from_db()
-    logs.write_job_logs(job)
+    _ended(job)
     _drop_staging(job)
 
 
