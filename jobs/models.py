@@ -125,6 +125,19 @@ class BatchJob(NamedPage, DeploymentRun):
     def succeeded(self):
         return self.status in SUCCEEDED
 
+    def started_by(self) -> list[tuple[str, str, str]]:
+        """(what, name, url) of the schedule run or deployment comparison that started this job, for its page."""
+        from jobs.schedules.models import ScheduleRun
+
+        found = [("Schedule", run.schedule.name, run.schedule.get_absolute_url())
+                 for run in ScheduleRun.objects.filter(job=self).select_related("schedule")]
+        for comparison in Comparison.objects.filter(models.Q(baseline=self) | models.Q(candidate=self)).select_related(
+                "baseline", "candidate"):
+            side = "baseline" if comparison.baseline_id == self.pk else "candidate"
+            found.append((f"Comparison ({side})", f"{comparison.baseline.deployment_name} vs "
+                          f"{comparison.candidate.deployment_name}", comparison.get_absolute_url()))
+        return found
+
     @property
     def can_retry(self):
         """Failed or Canceled, and not retried yet (list pages annotate has_retry: no query per row)."""

@@ -237,3 +237,14 @@ def test_runs_tab_pager_turns_pages_in_place_with_htmx_and_stays_plain_links(sig
     # Back/forward to a pushed URL: htmx asks for the whole page again.
     restored = signed_in.get(f"/endpoints/{endpoint.name}/runs/?page=2", headers={**htmx, "HX-History-Restore-Request": "true"})
     assert "<html" in restored.content.decode() and "Page 2 of 2" in restored.content.decode()
+
+
+def test_a_comparisons_jobs_link_back_to_its_report(signed_in, endpoint, demo_data, second_deployment):
+    from jobs import comparison
+
+    started = comparison.start(endpoint, input_uri=demo_data, candidate="green")
+    report = f"/endpoints/{endpoint.name}/comparisons/{started.pk}/"
+    for job, side in ((started.baseline, "baseline"), (started.candidate, "candidate")):
+        page = signed_in.get(f"/jobs/{job.name}/").content.decode()
+        assert f'Started by</dt><dd>Comparison ({side}) <a href="{report}">blue vs green</a>' in page
+    assert "Started by" not in signed_in.get(f"/jobs/{_finished_job(endpoint).name}/").content.decode()

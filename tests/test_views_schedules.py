@@ -121,6 +121,8 @@ def test_the_schedule_page_shows_its_history_with_each_runs_job(signed_in, endpo
     assert 'hx-trigger="every 2s"' not in page  # nothing left to follow
     tab = signed_in.get(f"/endpoints/{endpoint.name}/schedules/").content.decode()
     assert "No new files" in tab  # the last status
+    job_page = signed_in.get(f"/jobs/{job.name}/").content.decode()
+    assert 'Started by</dt><dd>Schedule <a href="/schedules/nightly/">nightly</a>' in job_page  # and back
 
 
 def test_disable_removes_the_django_q_schedule_and_enable_brings_it_back(signed_in, endpoint):
