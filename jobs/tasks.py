@@ -191,6 +191,9 @@ class Lane:
         except Aborted as exc:
             journal.write("warning", f"attempt {mb.attempts} stopped: {exc}")
             _attempt_stopped(job, mb, me, journal, self.client)
+        except storage.OutputNotWritable as exc:  # the output location's fault, not the input's: no retry
+            journal.write("error", f"attempt {mb.attempts} failed: {exc}")
+            _output_refused(job, mb, me, exc, journal, self.client)
         except Exception as exc:  # the attempt failed as a whole: retry it, or give up on its files
             journal.extend(getattr(exc, "log", []))
             journal.write("error", f"attempt {mb.attempts} failed: {type(exc).__name__}: {exc}")
@@ -279,6 +282,22 @@ def _attempt_failed(job, mb, me, reason, journal, client=hosting.datastore_clien
         _check_threshold(job.pk)
 
 
+def _output_refused(job, mb, me, exc, journal, client):
+    """The output location refused the mini-batch's part (disk full, permission denied, read-only): every other
+    mini-batch would meet the same refusal and a retry too, and the input files are not at fault (they do not count
+    against the error threshold). The mini-batch fails, and the job with it, saying why."""
+    with transaction.atomic():
+        if MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
+                status=MiniBatch.FAILED, error=str(exc), finished=timezone.now(), lease_until=None):
+            BatchJob.objects.filter(pk=job.pk).update(mini_batches_failed=F("mini_batches_failed") + 1)
+    _fail_job(job.pk, _refused(job, exc), keep_parts=not exc.disk_full)
+    _save_log(job, mb, journal, client)  # after staging is gone: it may fit now
+
+
+def _refused(job, exc) -> str:
+    return f"The output location {job.output_uri} does not take writes: {exc}"
+
+
 def _give_up_or_retry(mb, worker, reason, error_type) -> bool:
     """Back to Pending while attempts remain (1 + max_retries in all), else Failed with all its files.
     True when the mini-batch failed for good (its files now count against the error threshold)."""
@@ -300,10 +319,20 @@ def _check_threshold(job_id):
     job = BatchJob.objects.get(pk=job_id)
     reason = isolation.threshold_exceeded(job)
     if reason and job.status not in FINISHED:
-        job.mark_failed(reason)
-        job.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
-        _drop_staging(job)
-        _ended(job)
+        _fail_job(job_id, reason)
+
+
+def _fail_job(job_id, reason, keep_parts=True):
+    """The job fails while it runs: what waits is canceled (running mini-batches stop at their next heartbeat),
+    staging is removed (before the logs are written: it may be what fills the disk), logs written."""
+    job = BatchJob.objects.get(pk=job_id)
+    if job.status in FINISHED:  # another lane met the same refusal first: only what this one wrote may be left
+        _drop_staging(job, keep_parts=False)
+        return
+    job.mark_failed(reason)
+    job.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
+    _drop_staging(job, keep_parts)
+    _ended(job)
 
 
 def _reclaim(stale) -> set[int]:
@@ -362,6 +391,9 @@ def finalize(job_id: int):
     except storage.OutputExists as exc:
         _fail_final(job, f"{exc} The job did not overwrite it: choose another output location.")
         return
+    except storage.OutputNotWritable as exc:
+        _fail_final(job, _refused(job, exc), keep_parts=not exc.disk_full)
+        return
     except Exception as exc:
         _fail_final(job, f"The output could not be written: {type(exc).__name__}: {exc}")
         return
@@ -372,23 +404,25 @@ def finalize(job_id: int):
     _drop_staging(job)
 
 
-def _drop_staging(job):
-    """Remove the output location's staging; a Failed or Canceled job first keeps what a retry can reuse."""
+def _drop_staging(job, keep_parts=True):
+    """Remove the output location's staging; a Failed or Canceled job first keeps what a retry can reuse
+    (not when the disk is full: the copies would not fit, and would take space the user must free)."""
     try:
         store = Datastore.objects.get(name=job.output_datastore).client()
-        resume.keep_parts(job, store)
+        if keep_parts:
+            resume.keep_parts(job, store)
         store.delete(f"{job.output_path.rstrip('/')}/.staging")
     except Exception:  # leftovers of staging are harmless; the job's state is what counts
         log.exception("cannot remove the staging folder of %s", job.name)
     resume.release_source(job)
 
 
-def _fail_final(job, reason):
+def _fail_final(job, reason, keep_parts=True):
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
         status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None)
     job.refresh_from_db()
+    _drop_staging(job, keep_parts)  # first: the logs may need the space staging held
     _ended(job)
-    _drop_staging(job)
 
 
 def _join_parts(job, store) -> outputs.FileStats:

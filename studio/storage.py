@@ -7,6 +7,7 @@ of the datastore ("../") or is absolute is refused before any I/O.
 from __future__ import annotations
 
 import base64
+import errno
 import io
 import ipaddress
 import os
@@ -29,6 +30,21 @@ class StorageError(Exception):
 
 class OutputExists(StorageError):
     pass
+
+
+class OutputNotWritable(StorageError):
+    """The datastore refuses writes for a reason of its own, not of the data written: disk full, quota, permission
+    denied, read-only. Writing again does not help, so a job fails with this message instead of retrying.
+    disk_full: the refusal is for lack of space (writing copies elsewhere on the same datastore would fail too)."""
+
+    def __init__(self, message: str, disk_full: bool = False):
+        super().__init__(message)
+        self.disk_full = disk_full
+
+
+# errno values that mean "this location does not take writes", whatever is written; the values are what users read
+NOT_WRITABLE = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded", errno.EACCES: "permission denied",
+                errno.EPERM: "permission denied", errno.EROFS: "read-only"}
 
 
 @dataclass(frozen=True)
@@ -102,18 +118,39 @@ class LocalStore:
         with self.open(path) as fh:
             return fh.read()
 
+    @contextmanager
+    def _writing(self, path: str):
+        """An OSError that says the folder takes no writes (disk full, permission denied...) becomes OutputNotWritable."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno not in NOT_WRITABLE:
+                raise
+            raise OutputNotWritable(f"Cannot write '{path}' in the local folder {self.root}: {exc.strerror} "
+                                    f"({NOT_WRITABLE[exc.errno]}).",
+                                    disk_full=exc.errno in (errno.ENOSPC, errno.EDQUOT)) from exc
+
     def write(self, path: str, data: bytes):
-        """Write (or overwrite) a file atomically: staging parts, logs."""
+        """Write (or overwrite) a file atomically: staging parts, logs. A write that fails leaves nothing behind."""
         full = self._full(path)
-        full.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=full.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, full)
+        with self._writing(path):
+            full.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=full.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, full)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
 
     def create_from_file(self, path: str, local_file: Path):
         """Publish a finished local file at path, atomically and never over an existing file."""
         full = self._full(path)
+        with self._writing(path):
+            self._publish(path, full, local_file)
+
+    def _publish(self, path: str, full: Path, local_file: Path):
         full.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=full.parent, prefix=".tmp-")
         os.close(fd)
@@ -206,13 +243,16 @@ class BlobStore:
         self.client = ContainerClient(self.account_url, container, credential=credential, **options)
 
     @contextmanager
-    def _errors(self, path: str = ""):
-        """Translate the SDK's exceptions into StorageError messages a user can act on."""
+    def _errors(self, path: str = "", writing: bool = False):
+        """Translate the SDK's exceptions into StorageError messages a user can act on. A write the account refuses
+        (a read-only SAS, a key without the right, a locked container: 401/403) is OutputNotWritable."""
         from azure.core.exceptions import AzureError
 
         try:
             yield
         except AzureError as exc:
+            if writing and getattr(exc, "status_code", None) in (401, 403):
+                raise OutputNotWritable(f"Cannot write '{path}': {self._message(exc, path)}") from exc
             raise StorageError(self._message(exc, path)) from exc
 
     def _message(self, exc, path: str) -> str:
@@ -313,7 +353,7 @@ class BlobStore:
     def write(self, path: str, data: bytes):
         """Write or overwrite a blob (staging parts, logs); a single upload is all-or-nothing."""
         path = clean_path(path)
-        with self._errors(path):
+        with self._errors(path, writing=True):
             self.client.get_blob_client(path).upload_blob(data, overwrite=True)
 
     def create_from_file(self, path: str, local_file: Path):
@@ -331,7 +371,7 @@ class BlobStore:
             raise OutputExists(f"Output file '{path}' already exists.")
         blob = self.client.get_blob_client(path)
         blocks = []
-        with self._errors(path):
+        with self._errors(path, writing=True):
             with open(local_file, "rb") as src:
                 while chunk := src.read(self.CHUNK):
                     block_id = base64.b64encode(f"{uuid.uuid4().hex}".encode()).decode()

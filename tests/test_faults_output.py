@@ -1,5 +1,5 @@
-"""The output location refuses writes: the job fails with the reason and staging is cleaned.
-An endpoint deleted while its job runs: the job keeps its endpoint's name and completes."""
+"""The output location refuses writes (permission denied, disk full): the job fails with the reason and staging is
+cleaned. An endpoint deleted while its job runs: the job keeps its endpoint's name and completes."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.models import BatchJob, Status
+from jobs.models import FINISHED, BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
 from studio.models import Datastore
 from tests.conftest import wait_for
@@ -33,9 +33,43 @@ def writes_refused(folder: Path):
             folder.chmod(mode)
 
 
+@pytest.fixture
+def small_disk(tmp_path, request):
+    """A local datastore on a tmpfs of the given size (a disk that fills up); unmounted when the test ends."""
+    def mount(size: str) -> Datastore:
+        folder = tmp_path / "small-disk"
+        folder.mkdir()
+        if os.geteuid() != 0:
+            pytest.skip("a small disk to fill needs `mount -t tmpfs`, which needs root")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        if done.returncode:
+            pytest.skip(f"cannot mount a {size} tmpfs to fill: {done.stderr.strip()}")
+        request.addfinalizer(lambda: subprocess.run(["umount", "--lazy", str(folder)], check=True))
+        return Datastore.objects.create(name="small-disk", kind=Datastore.LOCAL, root=str(folder))
+    return mount
+
+
+def big_csv_files(files: int, rows: int) -> str:
+    """`files` CSV files of `rows` iris rows each on the default datastore; their folder's URI."""
+    import pandas as pd
+    from sklearn.datasets import load_iris
+
+    X = load_iris(as_frame=True).data
+    data = pd.concat([X] * (rows // len(X) + 1)).head(rows).to_csv(index=False).encode()
+    store = Datastore.get_default()
+    for i in range(files):
+        store.client().write(f"faults/big/big-{i + 1}.csv", data)
+    return store.uri("faults/big")
+
+
+def _files_left(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
 def _finished(job):
     job.refresh_from_db()
-    return job.status in (Status.COMPLETED, Status.FAILED, Status.CANCELED)
+    return job.status in FINISHED
 
 
 @pytest.mark.integration
@@ -68,3 +102,36 @@ def test_deleting_the_endpoint_while_its_job_runs_lets_the_job_complete(endpoint
     assert job.status == Status.COMPLETED, job.error
     rows = count_rows(job)
     assert (rows["lost"], rows["duplicated"]) == (0, 0), rows
+
+
+# 4 files of 10 000 rows, mini-batches of 2 files: two parts of ~335 kB each, an output of ~670 kB.
+# 128k: the first part does not fit in staging. 1m: both parts fit, the joined output next to them does not.
+@pytest.mark.integration
+@pytest.mark.parametrize("size,where", [("128k", "staging"), ("1m", "publish")])
+def test_a_full_disk_at_the_output_fails_the_job_with_the_reason(endpoint, qcluster, small_disk, size, where):
+    disk = small_disk(size)
+    source = big_csv_files(files=4, rows=10_000)
+    job = submit_job(endpoint, input_uri=source, output_datastore=disk.name, output_path="full")
+    wait_for(lambda: _finished(job), timeout=180, message=lambda: qcluster.output()[-3000:])
+    job.refresh_from_db()
+    root = disk.local_root()
+    batches = dict(job.mini_batches.values_list("index", "status"))
+    left = _files_left(root)
+    record(f"output_disk_full_{where}", {"tmpfs": size, "status": job.status, "error": job.error,
+                                         "mini_batches": batches, "files_left": left})
+    assert job.status == Status.FAILED, (job.status, job.error)
+    assert "No space left on device" in job.error and job.output_uri in job.error, job.error
+    assert not job.files_failed, "the input files are not at fault"
+    assert set(batches.values()) <= {MiniBatch.COMPLETED, MiniBatch.FAILED, MiniBatch.CANCELED}, batches
+    if where == "staging":
+        assert ".staging/part-000000" in job.error, job.error
+        assert batches == {0: MiniBatch.FAILED, 1: MiniBatch.CANCELED}
+        assert job.mini_batches.get(index=0).attempts == 1, "a full disk is not retried"
+    else:
+        assert "full/predictions.csv" in job.error, job.error
+        assert set(batches.values()) == {MiniBatch.COMPLETED}
+    # Nothing published, staging gone, no half-written temporary file, no part kept for a retry: only the logs.
+    assert not (root / "full" / "predictions.csv").exists()
+    assert not (root / "full" / ".staging").exists(), left
+    assert all(name.startswith("full/logs/") for name in left), left
+    assert job.error in (root / "full" / "logs" / "job_result.txt").read_text()

@@ -1,3 +1,6 @@
+import errno
+import os
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -32,3 +35,30 @@ def test_it_lists_only_files_directly_in_a_folder(tmp_path):
     store.write("in/a.csv", b"x")
     store.write("in/nested/b.csv", b"x")
     assert [e.path for e in store.files("in")] == ["in/a.csv"]
+
+
+@pytest.mark.parametrize("error,disk_full", [(errno.ENOSPC, True), (errno.EROFS, False), (errno.EACCES, False)])
+@pytest.mark.parametrize("how", ["write", "create_from_file"])
+def test_a_folder_that_takes_no_writes_says_why_and_leaves_nothing_behind(tmp_path, monkeypatch, error, disk_full, how):
+    store = storage.LocalStore(tmp_path / "store")
+    (tmp_path / "src").write_bytes(b"x\n")
+
+    def refuse(*args, **kwargs):
+        raise OSError(error, os.strerror(error))
+
+    monkeypatch.setattr(os, "replace" if how == "write" else "link", refuse)
+    with pytest.raises(storage.OutputNotWritable, match=os.strerror(error)) as refused:
+        if how == "write":
+            store.write("out/.staging/part-000000.csv", b"x\n")
+        else:
+            store.create_from_file("out/predictions.csv", tmp_path / "src")
+    assert refused.value.disk_full is disk_full
+    assert [p.name for p in (tmp_path / "store").rglob("*") if p.is_file()] == []
+
+
+def test_other_write_errors_stay_what_they_are(tmp_path):
+    store = storage.LocalStore(tmp_path)
+    store.write("a", b"x")
+    with pytest.raises(OSError) as err:
+        store.write("a/b.csv", b"x")  # "a" is a file, not a folder
+    assert not isinstance(err.value, storage.OutputNotWritable)

@@ -126,3 +126,22 @@ def test_public_urls_are_read_streaming_and_checked_again(azurite, settings):
     settings.ALLOW_PRIVATE_URLS = False
     with pytest.raises(storage.StorageError, match="private, loopback or link-local"):
         source.read_bytes(url)
+
+
+def test_a_read_only_sas_cannot_write_and_says_so(azurite, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    name = _name()
+    azurite.container(name, files={"in/a.csv": b"x\n"})
+    sas = generate_container_sas(azurite.account, name, account_key=KEY, expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+                                 permission=ContainerSasPermissions(read=True, list=True))
+    store = storage.BlobStore(azurite.account_url, name, "sas", sas)
+    assert store.read_bytes("in/a.csv") == b"x\n"
+    (tmp_path / "out.csv").write_bytes(b"y\n")
+    for write in (lambda: store.write("out/.staging/part-000000.csv", b"y\n"),
+                  lambda: store.create_from_file("out/predictions.csv", tmp_path / "out.csv")):
+        with pytest.raises(storage.OutputNotWritable, match="authentication failed") as refused:
+            write()
+        assert not refused.value.disk_full
