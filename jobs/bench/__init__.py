@@ -30,7 +30,7 @@ class Scale:
     tiny_rows: int = 10
     memory_factor: int = 10  # the memory job reads this many times the throughput input
     mini_batch_size: int = 10
-    rounds: int = 2  # (a) and (b) alternate this many times; the best of each counts
+    rounds: int = 3  # (a) and (b) alternate this many times; the best of each counts
     one_file_repeats: int = 5
     workers: int = 2
 
