@@ -384,9 +384,10 @@ def finalize(job_id: int):
         _fail_final(job, reason)
         return
     try:
-        published = [_join_parts(job, store)] if job.settings.get("output_action") == "append_row" else []
+        manifest = bool(job.settings.get("write_manifest"))
+        published = [_join_parts(job, store, manifest)] if job.settings.get("output_action") == "append_row" else []
         isolation.write_errors_file(job, store)
-        if job.settings.get("write_manifest"):
+        if manifest:
             outputs.write_manifest(job, store, published)
     except storage.OutputExists as exc:
         _fail_final(job, f"{exc} The job did not overwrite it: choose another output location.")
@@ -425,15 +426,16 @@ def _fail_final(job, reason, keep_parts=True):
     _ended(job)
 
 
-def _join_parts(job, store) -> outputs.FileStats:
-    """The output file, joined locally in the job's format and published; what the manifest says of it."""
+def _join_parts(job, store, with_stats: bool) -> outputs.FileStats | None:
+    """The output file, joined locally in the job's format and published; what the manifest says of it, when
+    there is a manifest (its row count and checksum read the whole file again: a second or more for millions of rows)."""
     fmt = outputs.output_format(job.settings)
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "output"
         with open(target, "wb") as out:
             outputs.write_joined(fmt, store, _part_paths(job, store), out)
         outputs.publish(store, job.output_file_path, target)
-        return outputs.stats(target, job.settings["output_file_name"], fmt)
+        return outputs.stats(target, job.settings["output_file_name"], fmt) if with_stats else None
 
 
 def _part_paths(job, store):
