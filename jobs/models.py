@@ -10,6 +10,8 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from studio.redact import redact
+
 
 class Status(models.TextChoices):
     NOT_STARTED = "NotStarted"
@@ -64,6 +66,12 @@ class DeploymentRun(models.Model):
 
     class Meta:
         abstract = True
+
+    @property
+    def input_display(self) -> str:
+        """The input as pages, the API and logs show it: a SAS signature or password in a URL redacted (the engine
+        reads input_uri itself)."""
+        return redact(self.input_uri)
 
     @staticmethod
     def of(deployment, effective: dict, resolved) -> dict:

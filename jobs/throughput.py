@@ -162,11 +162,10 @@ def annotate(jobs, now: datetime | None = None) -> None:
     query; finished ones only their average, from their own row."""
     now = now or timezone.now()
     jobs = list(jobs)
-    live = [job for job in jobs if not job.is_finished and job.started]
     since = now - RUNS_WINDOW
-    spans = load([job.pk for job in live], since=since)
+    spans = load([job.pk for job in jobs if not job.is_finished and job.started], since=since)
     for job in jobs:
-        if job in live:
+        if job.pk in spans:
             job.throughput = measure(job, spans[job.pk], now, start=since, bins=BINS)
         else:
             average = average_rate(job, now)

@@ -8,17 +8,13 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
-from jobs import outputs, queue, resume, throughput
+from jobs import outputs, queue, resume, table, throughput
 from jobs.forms import CreateJobForm, JobFilterForm
-from jobs.models import ERRORS_FILE, LOG_FILES, FINISHED, BatchJob, MiniBatch, Preview
+from jobs.models import ERRORS_FILE, LOG_FILES, BatchJob, MiniBatch, Preview
 from studio import storage
 from studio.models import Datastore
 
 PAGE_SIZE = 25
-# What jobs/_jobs_table.html shows: list pages load only these (not the settings, overrides or error texts).
-TABLE_COLUMNS = ("name", "status", "endpoint_name", "deployment_name", "input_uri", "output_datastore", "output_path",
-                 "created", "started", "finished", "mini_batches_total", "mini_batches_done", "mini_batches_failed",
-                 "rows_out")
 PREVIEW_ROWS = 10
 LOG_MAX_BYTES = 256 * 1024
 
@@ -30,21 +26,20 @@ def _live(response, live):
 
 def job_list(request):
     filters = JobFilterForm(request.GET or None)
-    jobs = filters.filter(BatchJob.with_retry_flag(BatchJob.objects.only(*TABLE_COLUMNS)))
+    jobs = filters.filter(BatchJob.with_retry_flag(BatchJob.objects.only(*table.COLUMNS)))
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
-    throughput.annotate(page.object_list)
-    return render(request, "jobs/list.html", {"page": page, "filters": filters})
+    return render(request, "jobs/list.html", {"page": page, "rows": table.rows(page), "filters": filters})
 
 
 def endpoint_runs(request, name):
     """The Runs tab: one page of the endpoint's jobs, newest first. htmx asks for the table alone (#runs) to poll it
     while a job on the page runs and to turn pages in place; without JavaScript the pager is plain links."""
     endpoint = get_object_or_404(BatchEndpoint, name=name)
-    jobs = BatchJob.with_retry_flag(BatchJob.objects.filter(endpoint=endpoint).only(*TABLE_COLUMNS))
+    jobs = BatchJob.with_retry_flag(BatchJob.objects.filter(endpoint=endpoint).only(*table.COLUMNS))
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
-    throughput.annotate(page.object_list)
-    live = any(job.status not in FINISHED for job in page)
-    context = {"endpoint": endpoint, "page": page, "live": live, "tab": "runs"}
+    rows = table.rows(page)
+    live = any(row.running for row in rows)
+    context = {"endpoint": endpoint, "page": page, "rows": rows, "live": live, "tab": "runs"}
     if request.htmx and request.htmx.target == "runs" and not request.htmx.history_restore_request:
         response = _live(render(request, "jobs/_runs_table.html", context), live)
     else:

@@ -1,0 +1,63 @@
+"""The jobs table of the Runs tab, /jobs/ and Home: every cell of a page's rows worked out in one pass in Python.
+
+The template then only places ready strings: per-row includes, filters (floatformat, date) and model properties
+looked up through the template engine cost most of a list page's time (docs/RELIABILITY.md, "Runs tab")."""
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from jobs import throughput
+from jobs.throughput import Throughput
+
+# The columns the table shows: list pages load only these (not the settings, overrides or error texts).
+COLUMNS = ("name", "status", "endpoint_name", "deployment_name", "input_uri", "output_datastore", "output_path",
+           "created", "started", "finished", "mini_batches_total", "mini_batches_done", "mini_batches_failed",
+           "rows_out")
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    url: str
+    status: str         # _status.html rendered once per status on the page (icon and word)
+    retry_url: str      # "" unless the job can be retried (Failed or Canceled, not retried yet)
+    endpoint_name: str
+    deployment_name: str
+    input: str          # secrets redacted (BatchJob.input_display)
+    output: str
+    submitted: str
+    duration: str       # "12.3 s", "" before the job starts
+    percent: int
+    running: bool       # not finished: the throughput cell shows an ETA (or a dash) and the chart
+    rate: str           # "8.0 rows/s", "" when unknown
+    eta: str            # "ETA 2 min", "ETA —"
+    throughput: Throughput
+
+
+def rows(jobs, now=None) -> list[Row]:
+    """The rows of a page of jobs (loaded with .only(*COLUMNS) and BatchJob.with_retry_flag): one query for the
+    running jobs' recent mini-batches, none per row."""
+    now = now or timezone.now()
+    jobs = list(jobs)
+    throughput.annotate(jobs, now)
+    detail = reverse("jobs:detail", args=["-"])[:-2]  # the prefix once, not a reverse per row
+    statuses = {status: render_to_string("_status.html", {"status": status}) for status in {job.status for job in jobs}}
+    return [_row(job, now, detail, statuses[job.status]) for job in jobs]
+
+
+def _row(job, now, detail: str, status: str) -> Row:
+    tp = job.throughput
+    running = not job.is_finished
+    duration = ((job.finished or now) - job.started).total_seconds() if job.started else None
+    return Row(
+        name=job.name, url=f"{detail}{quote(job.name)}/", status=status,
+        retry_url=reverse("jobs:retry", args=[job.name]) if job.can_retry else "",
+        endpoint_name=job.endpoint_name, deployment_name=job.deployment_name, input=job.input_display,
+        output=job.output_uri, submitted=timezone.localtime(job.created).strftime("%Y-%m-%d %H:%M:%S"),
+        duration=f"{duration:.1f} s" if duration else "", percent=job.progress_percent, running=running,
+        rate=f"{tp.rate:.1f} rows/s" if tp.rate else "", eta=f"ETA {tp.eta or '—'}" if running and tp.rate else "",
+        throughput=tp)
