@@ -113,7 +113,7 @@ def check_passthrough(resolved, columns) -> None:
         raise ValidationError("Passthrough columns need tabular input files (csv, parquet, json, jsonl).",
                               code="passthrough_needs_tables")
     try:
-        frame = read_head(storage.source_client(resolved.datastore), tabular[0], 1).frame
+        frame = read_head(storage.source_client(resolved.datastore, resolved.sas), tabular[0], 1).frame
     except FileError:
         return  # an unreadable file is the job's to report, per file
     missing = [c for c in columns if c not in frame.columns]

@@ -149,7 +149,7 @@ def score(job, mb, journal, on_wait, client=datastore_client) -> Outcome:
     else:
         journal.write("debug", f"reusing the warm scoring host pid {host.proc.pid}")
     # a datastore, or public URLs when ""
-    source = client(job.input_datastore) if job.input_datastore else storage.source_client("")
+    source = client(job.input_datastore) if job.input_datastore else job.input_source()
     host.clear_outputs()
     run = dict(output_action=job.settings.get("output_action", "append_row"), level=level,
                timeout=float(job.settings["timeout"]), on_wait=on_wait, **output_options(job.settings))

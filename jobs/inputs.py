@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from jobs.engine import reading
 from studio import storage
 from studio.models import Dataset, Datastore
+from studio.redact import redact
 
 DATASTORE_URI = re.compile(r"^azureml://datastores/(?P<name>[^/]+)/paths/(?P<path>.*)$")
 DATASET_URI = re.compile(r"^(?:azureml:)?(?P<name>[a-zA-Z][a-zA-Z0-9_-]*)(?::(?P<version>[^:@/]+)|@(?P<latest>latest))$")
@@ -29,6 +30,7 @@ class ResolvedInput:
     uri: str
     datastore: str  # "" for public URLs: files are then full URLs
     files: list[str]
+    sas: str = ""   # a public URL's SAS token: kept out of uri and files (which pages show), encrypted at rest
 
 
 def datastore_uri(name: str, path: str) -> str:
@@ -66,27 +68,30 @@ def _resolve_dataset(name: str, version: str) -> ResolvedInput:
     return ResolvedInput(uri=dataset.uri, datastore=dataset.datastore.name, files=_scorable(entries, dataset.path))
 
 
-def _resolve_public_url(url: str) -> ResolvedInput:
+def _resolve_public_url(typed: str) -> ResolvedInput:
+    url, sas = storage.split_sas(typed)
     storage.check_public_url(url)
+    shown = redact(typed)
     path = urlsplit(url).path
     if reading.extension(path) and not path.endswith("/"):
-        size = _listing(lambda: storage.PublicSource().size(url))
-        return ResolvedInput(uri=url, datastore="", files=_scorable([storage.Entry(url, False, size)], url))
-    # No file extension: a public blob container or folder, listed anonymously.
+        size = _listing(lambda: storage.PublicSource(sas).size(url))
+        return ResolvedInput(uri=shown, datastore="", files=_scorable([storage.Entry(url, False, size)], url), sas=sas)
+    # No file extension: a blob container or folder, listed anonymously or with the URL's SAS token.
     try:
         account_url, container, prefix = storage.split_blob_url(url)
     except storage.StorageError as exc:
         raise ValidationError("%(error)s", code="input_not_found", params={"error": exc}) from exc
-    entries = _listing(lambda: storage.BlobStore(account_url, container).files(prefix))
-    files = _scorable(entries, prefix)
-    return ResolvedInput(uri=url, datastore="", files=[storage.blob_url(account_url, container, f) for f in files])
+    store = storage.BlobStore(account_url, container, *(("sas", sas) if sas else ()))
+    files = _scorable(_listing(lambda: store.files(prefix)), prefix)
+    return ResolvedInput(uri=shown, datastore="", files=[storage.blob_url(account_url, container, f) for f in files],
+                         sas=sas)
 
 
 def _listing(list_files):
     try:
         return list_files()
     except storage.StorageError as exc:
-        raise ValidationError("%(error)s", code="input_not_found", params={"error": exc}) from exc
+        raise ValidationError("%(error)s", code="input_not_found", params={"error": redact(str(exc))}) from exc
 
 
 def _scorable(entries, where: str) -> list[str]:

@@ -10,6 +10,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from studio.models import decrypt, encrypt
 from studio.redact import redact
 
 
@@ -62,6 +63,9 @@ class DeploymentRun(models.Model):
     compute = models.CharField(max_length=64, default=conf.DEFAULT_COMPUTE)
     input_uri = models.CharField(max_length=2000)
     input_datastore = models.CharField(max_length=255, blank=True)
+    # The SAS token a public input URL carried (studio.models.encrypt): input_uri shows it redacted, the files
+    # are named without it, and the engine adds it back to every request (input_source).
+    input_sas_encrypted = models.TextField(blank=True, editable=False)
     settings = models.JSONField(default=dict)
 
     class Meta:
@@ -69,9 +73,15 @@ class DeploymentRun(models.Model):
 
     @property
     def input_display(self) -> str:
-        """The input as pages, the API and logs show it: a SAS signature or password in a URL redacted (the engine
-        reads input_uri itself)."""
+        """The input as pages, the API and logs show it: a SAS signature or password in a URL redacted (new runs
+        store it so already; older ones may not)."""
         return redact(self.input_uri)
+
+    def input_source(self):
+        """Where the engine reads the input files: the input datastore, or public URLs (with their SAS token)."""
+        from studio.storage import source_client
+
+        return source_client(self.input_datastore, decrypt(self.input_sas_encrypted))
 
     @staticmethod
     def of(deployment, effective: dict, resolved) -> dict:
@@ -79,7 +89,8 @@ class DeploymentRun(models.Model):
         return {"model_uri": f"models:/{deployment.model_name}/{deployment.model_version}",
                 "code_path": deployment.code_path, "scoring_script": deployment.scoring_script,
                 "environment": deployment.environment, "compute": deployment.compute, "settings": effective,
-                "input_uri": resolved.uri, "input_datastore": resolved.datastore}
+                "input_uri": resolved.uri, "input_datastore": resolved.datastore,
+                "input_sas_encrypted": encrypt(resolved.sas)}
 
 
 class BatchJob(NamedPage, DeploymentRun):
@@ -451,6 +462,10 @@ class Comparison(models.Model):
     @property
     def is_finished(self):
         return self.state in (self.COMPLETED, self.FAILED)
+
+    @property
+    def input_display(self) -> str:
+        return redact(self.input_uri)
 
 
 def new_preview_name():

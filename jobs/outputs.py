@@ -144,7 +144,7 @@ def write_manifest(job, store, files: list[FileStats]):
     folder = job.output_path.rstrip("/")
     manifest = {
         "job": job.name, "endpoint": job.endpoint_name, "deployment": job.deployment_name, "model": job.model_uri,
-        "input": job.input_uri, "output_format": output_format(job.settings),
+        "input": job.input_display, "output_format": output_format(job.settings),
         "passthrough_columns": job.settings.get("passthrough_columns") or [],
         "files": [asdict(f) for f in files],
     }

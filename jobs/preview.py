@@ -20,7 +20,6 @@ from jobs import heads, hosting, inputs, queue
 from jobs.engine import formats, schema
 from jobs.engine.errors import FileError
 from jobs.models import Preview
-from studio import storage
 
 FILES = 3  # the first files of the input
 ROWS = 20  # the first rows of each
@@ -67,7 +66,7 @@ def _reason(exc) -> str:
 
 
 def _run(preview) -> dict:
-    source = storage.source_client(preview.input_datastore)
+    source = preview.input_source()
     samples, file_errors = [], []
     for path in preview.files:
         try:

@@ -39,6 +39,14 @@ class Throughput:
     def eta(self) -> str:
         return humanize(self.eta_seconds) if self.eta_seconds is not None else ""
 
+    @property
+    def steps(self) -> str:
+        """The chart's description past its span, worked out here rather than by template filters (the Runs tab
+        draws one chart per running job)."""
+        now = f", now {self.rate:.1f} rows/s" if self.rate else ""
+        peak = self.chart["peak"] if self.chart else 0
+        return f"in {len(self.series)} steps of {self.bin_seconds:.0f} s; peak {peak:.1f} rows/s{now}"
+
 
 def spans_of(rows) -> list[Span]:
     """Spans from (started, finished, rows_out) tuples, skipping mini-batches without times."""

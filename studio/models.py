@@ -31,6 +31,16 @@ def _fernet(secret_key: str):
     return Fernet(base64.urlsafe_b64encode(key))
 
 
+def encrypt(value: str) -> str:
+    """A secret at rest (a datastore's credential, a SAS token typed in a job's input URL): a Fernet token."""
+    return _fernet(settings.SECRET_KEY).encrypt(value.encode()).decode() if value else ""
+
+
+def decrypt(token: str) -> str:
+    """The secret back; cryptography.fernet.InvalidToken when the secret key changed since."""
+    return _fernet(settings.SECRET_KEY).decrypt(token.encode()).decode() if token else ""
+
+
 class Datastore(models.Model):
     LOCAL = "local"
     AZURE_BLOB = "azure_blob"
@@ -62,17 +72,15 @@ class Datastore(models.Model):
         return f"<Datastore {self.name} ({self.kind})>"
 
     def set_secret(self, value: str):
-        self.secret_encrypted = _fernet(settings.SECRET_KEY).encrypt(value.encode()).decode() if value else ""
+        self.secret_encrypted = encrypt(value)
 
     def get_secret(self) -> str:
         from cryptography.fernet import InvalidToken
 
         from studio.storage import StorageError
 
-        if not self.secret_encrypted:
-            return ""
         try:
-            return _fernet(settings.SECRET_KEY).decrypt(self.secret_encrypted.encode()).decode()
+            return decrypt(self.secret_encrypted)
         except InvalidToken as exc:
             raise StorageError(f"The credentials of datastore '{self.name}' cannot be decrypted (the secret key "
                                "changed?): edit the datastore and enter them again.") from exc

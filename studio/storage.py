@@ -18,10 +18,12 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from studio.redact import redact
 
 
 class StorageError(Exception):
@@ -457,20 +459,34 @@ def blob_url(account_url: str, container: str, path: str) -> str:
     return f"{account_url.rstrip('/')}/{container}/{quote(path)}"
 
 
+def split_sas(url: str) -> tuple[str, str]:
+    """(the URL without its query, the query) when the query carries a credential (a SAS token's sig=...);
+    (url, "") otherwise. Jobs keep the first as their files' names and the second encrypted."""
+    parts = urlsplit(url)
+    if not parts.query or redact(parts.query) == parts.query:
+        return url, ""
+    return urlunsplit(parts._replace(query="", fragment="")), parts.query
+
+
 class PublicSource:
-    """Reads files named by their full public URL, anonymously, streaming; every fetch is checked again
-    (a host may resolve differently at run time) and redirects are not followed."""
+    """Reads files named by their full public URL, anonymously (or with the SAS token `query`, added to every
+    request and never to a message), streaming; every fetch is checked again (a host may resolve differently at
+    run time) and redirects are not followed."""
+
+    def __init__(self, query: str = ""):
+        self.query = query.lstrip("?")
 
     def _get(self, url: str, stream: bool):
         import requests
 
         try:
             check_public_url(url)
-            response = requests.get(url, stream=stream, timeout=(10, 120), allow_redirects=False)
+            full = f"{url}{'&' if '?' in url else '?'}{self.query}" if self.query else url
+            response = requests.get(full, stream=stream, timeout=(10, 120), allow_redirects=False)
         except ValidationError as exc:
             raise StorageError(exc.messages[0]) from exc
         except requests.RequestException as exc:
-            raise StorageError(f"Cannot read {url}: {first_line(exc)}") from exc
+            raise StorageError(f"Cannot read {url}: {redact(first_line(exc))}") from exc
         if response.status_code != 200:
             response.close()
             raise StorageError(f"Cannot read {url}: HTTP {response.status_code} {response.reason}.")
@@ -496,10 +512,11 @@ class PublicSource:
         return self._get(url, stream=False).content
 
 
-def source_client(datastore_name: str):
-    """Where a job's input files are read from: the named datastore, or public URLs when the name is empty."""
+def source_client(datastore_name: str, query: str = ""):
+    """Where a job's input files are read from: the named datastore, or public URLs when the name is empty (with
+    the SAS token `query` the input URL carried, if any)."""
     if not datastore_name:
-        return PublicSource()
+        return PublicSource(query)
     from studio.models import Datastore
 
     return Datastore.objects.get(name=datastore_name).client()

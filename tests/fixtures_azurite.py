@@ -50,6 +50,17 @@ class Azurite:
         return container
 
 
+def container_sas(container: str) -> str:
+    """A SAS token for one container of the Azurite account: read, list and write, for two hours."""
+    from datetime import datetime, timedelta, timezone
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    return generate_container_sas(ACCOUNT, container, account_key=KEY, expiry=datetime.now(timezone.utc) + timedelta(hours=2),
+                                  permission=ContainerSasPermissions(read=True, add=True, create=True, write=True,
+                                                                     delete=True, list=True))
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

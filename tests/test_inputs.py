@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from jobs import inputs
 from studio.models import Dataset, Datastore
-from tests.fixtures_azurite import azurite, azurite_server  # noqa: F401
+from tests.fixtures_azurite import azurite, azurite_server, container_sas  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +88,22 @@ def test_a_private_container_or_missing_public_file_is_refused(azurite):
     assert code == "input_not_found" and f"container '{name}' at {azurite.account_url} does not allow anonymous access" in message
     code, message = _refused(f"{azurite.account_url}/{name}/iris/a.csv")
     assert code == "input_not_found" and ("HTTP 404" in message or "HTTP 403" in message)
+
+
+def test_a_sas_url_reads_a_private_container_and_keeps_its_token_out_of_the_uri_and_the_files(azurite):
+    from urllib.parse import parse_qs
+
+    name = f"priv{uuid.uuid4().hex[:10]}"
+    azurite.container(name, files={"iris/a.csv": b"x\n1\n", "iris/b.csv": b"x\n2\n"})
+    sas = container_sas(name)
+    sig = parse_qs(sas)["sig"][0]
+    folder = inputs.resolve(f"{azurite.account_url}/{name}/iris/?{sas}")
+    assert folder.files == [f"{azurite.account_url}/{name}/iris/a.csv", f"{azurite.account_url}/{name}/iris/b.csv"]
+    assert folder.sas == sas and sig not in folder.uri and "sig=REDACTED" in folder.uri
+    single = inputs.resolve(f"{azurite.account_url}/{name}/iris/b.csv?{sas}")
+    assert (single.files, single.sas) == ([f"{azurite.account_url}/{name}/iris/b.csv"], sas)
+    code, message = _refused(f"{azurite.account_url}/{name}/iris/missing.csv?{sas}")
+    assert code == "input_not_found" and sig not in message and "missing.csv" in message
 
 
 @pytest.mark.parametrize("uri", [

@@ -31,24 +31,16 @@ def test_the_secret_key_is_not_in_any_page(signed_in, endpoint):
 
 import logging  # noqa: E402
 import uuid  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
 
 from jobs.models import FINISHED, LOG_FILES, BatchJob, Status  # noqa: E402
 from studio import demo, storage  # noqa: E402
 from studio.models import Datastore  # noqa: E402
 from tests.conftest import QCluster, wait_for  # noqa: E402
 from tests.fixtures_azurite import ACCOUNT, KEY, azurite, azurite_server  # noqa: E402, F401
+from tests.fixtures_azurite import container_sas as _sas  # noqa: E402
 
 # A key of the right shape that no account has: what a user who pasted the wrong one would send.
 OTHER_KEY = "QW5vdGhlcktleVRoYXRJc05vdFRoZUFjY291bnRzS2V5QW5vdGhlcktleVRoYXRJc05vdA=="
-
-
-def _sas(container):
-    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-
-    return generate_container_sas(ACCOUNT, container, account_key=KEY, expiry=datetime.now(timezone.utc) + timedelta(hours=2),
-                                  permission=ContainerSasPermissions(read=True, add=True, create=True, write=True,
-                                                                     delete=True, list=True))
 
 
 def _connection_string(account_url, key=KEY):
@@ -145,7 +137,9 @@ def test_datastore_secrets_appear_in_no_page_api_answer_log_or_error(transaction
 
     jobs = [submit_job(endpoint, input_uri="azureml://datastores/lakekey/paths/iris", output_datastore="lakesas"),
             submit_job(endpoint, input_uri="azureml://datastores/lakestring/paths/iris", output_datastore="lakestring"),
-            submit_job(endpoint, input_uri="azureml://datastores/lakegone/paths/iris", output_datastore="lakekey")]
+            submit_job(endpoint, input_uri="azureml://datastores/lakegone/paths/iris", output_datastore="lakekey"),
+            # a SAS token typed inside a public URL: the worker reads the private container with it
+            submit_job(endpoint, input_uri=f"{azurite.account_url}/{by_sas}/iris/?{sas}", output_datastore="lakekey")]
     azurite.service().delete_container(gone)  # its job fails reading its input: the error names the container only
     worker = QCluster()
     try:
@@ -156,7 +150,7 @@ def test_datastore_secrets_appear_in_no_page_api_answer_log_or_error(transaction
     finally:
         worker.stop()
     jobs = [BatchJob.objects.get(pk=job.pk) for job in jobs]
-    assert [job.status for job in jobs[:2]] == [Status.COMPLETED, Status.COMPLETED], [j.error for j in jobs]
+    assert [jobs[i].status for i in (0, 1, 3)] == [Status.COMPLETED] * 3, [j.error for j in jobs]
     failures = " ".join(f"{mb.error} {mb.file_errors}" for mb in jobs[2].mini_batches.all()) + jobs[2].error
     assert gone in failures, failures  # the failing job says which container is missing
 
@@ -169,3 +163,25 @@ def test_datastore_secrets_appear_in_no_page_api_answer_log_or_error(transaction
     leaks = {where: _leaks(text, secrets) for where, text in texts.items() if _leaks(text, secrets)}
     assert leaks == {}
     assert len(texts) > 40 and "lakesas" in texts["/data/"]  # the walk really saw the datastores
+
+
+@pytest.mark.django_db
+def test_a_sas_token_typed_in_a_public_input_url_is_shown_nowhere_and_encrypted_at_rest(signed_in, user, endpoint, azurite):
+    from studio.api.models import AccessToken
+    from tests.fixtures_api import invoke_body
+
+    _, api_token = AccessToken.issue(user, "sas-url")
+    container = _iris_container(azurite)  # private: only the SAS token reads it
+    sas = _sas(container)
+    response = signed_in.post(f"/api/v1/endpoints/{endpoint.name}/jobs",
+                              invoke_body(f"{azurite.account_url}/{container}/iris/?{sas}"),
+                              content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {api_token}")
+    assert response.status_code == 201, response.content.decode()
+    job = BatchJob.objects.get()
+    secrets = _secrets_of(sas)
+    texts = _everything_shown(signed_in, api_token, [job])
+    texts["the API's answer to the submit"] = response.content.decode()
+    texts["stored in the clear"] = " ".join([job.input_uri, *(f for mb in job.mini_batches.all() for f in mb.files)])
+    assert {where: _leaks(text, secrets) for where, text in texts.items() if _leaks(text, secrets)} == {}
+    assert "sig=REDACTED" in texts[f"/jobs/{job.name}/"] and "sig=REDACTED" in texts[f"/api/v1/jobs/{job.name}"]
+    assert job.input_source().query == sas  # what the engine reads with
