@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0006_retry_and_bad_rows'),
+        ('jobs', '0007_minibatch_job_status_index'),
     ]
 
     operations = [
