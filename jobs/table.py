@@ -17,9 +17,10 @@ from jobs.throughput import Throughput
 COLUMNS = ("name", "status", "endpoint_name", "deployment_name", "input_uri", "output_datastore", "output_path",
            "created", "started", "finished", "mini_batches_total", "mini_batches_done", "mini_batches_failed",
            "rows_out")
+NAME = "~name~"  # a placeholder reverse() keeps as is; each row's job name (quoted) takes its place
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Row:
     name: str
     url: str
@@ -44,18 +45,20 @@ def rows(jobs, now=None) -> list[Row]:
     now = now or timezone.now()
     jobs = list(jobs)
     throughput.annotate(jobs, now)
-    detail = reverse("jobs:detail", args=["-"])[:-2]  # the prefix once, not a reverse per row
+    # each URL reversed once per page, not once per row
+    urls = {name: reverse(name, args=[NAME]) for name in ("jobs:detail", "jobs:retry")}
     statuses = {status: render_to_string("_status.html", {"status": status}) for status in {job.status for job in jobs}}
-    return [_row(job, now, detail, statuses[job.status]) for job in jobs]
+    return [_row(job, now, urls, statuses[job.status]) for job in jobs]
 
 
-def _row(job, now, detail: str, status: str) -> Row:
+def _row(job, now, urls: dict, status: str) -> Row:
     tp = job.throughput
     running = not job.is_finished
     duration = ((job.finished or now) - job.started).total_seconds() if job.started else None
+    name = quote(job.name)
     return Row(
-        name=job.name, url=f"{detail}{quote(job.name)}/", status=status,
-        retry_url=reverse("jobs:retry", args=[job.name]) if job.can_retry else "",
+        name=job.name, url=urls["jobs:detail"].replace(NAME, name), status=status,
+        retry_url=urls["jobs:retry"].replace(NAME, name) if job.can_retry else "",
         endpoint_name=job.endpoint_name, deployment_name=job.deployment_name, input=job.input_display,
         output=job.output_uri, submitted=timezone.localtime(job.created).strftime("%Y-%m-%d %H:%M:%S"),
         duration=f"{duration:.1f} s" if duration else "", percent=job.progress_percent, running=running,
