@@ -154,6 +154,16 @@ def run_minibatch(mini_batch_id: int):
     while mb is not None:
         mb = lane.run(mb)
     dispatch(job.pk)
+    _tidy_if_ended(job.pk)
+
+
+def _tidy_if_ended(job_id: int):
+    """The job failed or was canceled while this task scored (another lane crossed the error threshold, say): the
+    part it wrote landed in a staging folder the job's end had already removed. Remove it again, unless a retry
+    now runs in the same output folder."""
+    job = BatchJob.objects.filter(pk=job_id, status__in=[Status.FAILED, Status.CANCELED]).first()
+    if job is not None and not job.retries.exists():
+        _drop_staging(job, keep_parts=False)
 
 
 class Lane:

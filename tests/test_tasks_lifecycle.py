@@ -224,3 +224,24 @@ def test_a_worker_that_cannot_fetch_the_model_fails_that_attempt_and_another_tak
     mb.refresh_from_db()
     assert job.status == Status.COMPLETED and len(output_frame(job)) == 150
     assert (mb.status, mb.attempts, mb.worker) == (MiniBatch.COMPLETED, 2, "machine-b:1")
+
+
+def test_a_part_written_after_the_job_failed_does_not_stay_in_the_output_folder(endpoint, demo_data, monkeypatch):
+    """Another lane fails the job (error threshold, a full disk) while this one scores: its part, written after the
+    job's end removed staging, is removed too; the user's output folder holds only the logs."""
+    job = submit_job(endpoint, input_uri=demo_data, overrides={"mini_batch_size": 1})
+    score = tasks.hosting.score
+
+    def failing_meanwhile(job_, mb, *args, **kwargs):
+        tasks._fail_job(job_.pk, "Error threshold exceeded by another lane")
+        return score(job_, mb, *args, **kwargs)
+
+    monkeypatch.setattr(tasks.hosting, "score", failing_meanwhile)
+    first = job.mini_batches.order_by("index").first()
+    tasks.run_minibatch(first.pk)
+    job.refresh_from_db()
+    first.refresh_from_db()
+    assert job.status == Status.FAILED and first.status == MiniBatch.COMPLETED  # it did finish its part
+    store = Datastore.objects.get(name=job.output_datastore).client()
+    assert not store.exists(f"{job.output_path}/.staging")
+    assert store.exists(f"{job.output_path}/logs/job_result.txt")
