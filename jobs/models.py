@@ -159,8 +159,9 @@ class BatchJob(NamedPage, DeploymentRun):
 
     @property
     def can_retry(self):
-        """Failed or Canceled, and not retried yet (list pages annotate has_retry: no query per row)."""
-        if self.status not in RETRYABLE:
+        """Failed or Canceled, its deployment still there, and not retried yet (list pages annotate has_retry: no
+        query per row)."""
+        if self.status not in RETRYABLE or self.deployment_id is None:
             return False
         return not (self.has_retry if hasattr(self, "has_retry") else self.retries.exists())
 

@@ -93,6 +93,11 @@ def retry(job, user=None) -> BatchJob:
     if job.status not in RETRYABLE:
         raise ValidationError("Job %(job)s is %(status)s: only a Failed or Canceled job can be retried.",
                               code="not_retryable", params={"job": job.name, "status": job.get_status_display()})
+    if job.deployment_id is None:
+        raise ValidationError("The deployment %(endpoint)s/%(deployment)s that ran job %(job)s was deleted: a retry cannot "
+                              "run on it. Submit a new job on one of the endpoint's deployments instead.",
+                              code="deployment_deleted", params={"job": job.name, "endpoint": job.endpoint_name,
+                                                                  "deployment": job.deployment_name})
     earlier = job.retries.first()
     if earlier:
         raise ValidationError("Job %(job)s was already retried by %(retry)s; retry that job instead.",

@@ -118,6 +118,18 @@ def test_only_failed_or_canceled_jobs_are_retried_and_only_once(picky_endpoint, 
 
 
 @pytest.mark.django_db
+def test_a_job_whose_deployment_was_deleted_is_not_retried(picky_endpoint, picky_flag):
+    """A deleted deployment takes no new work: no Retry failed button, and the engine refuses with what to do."""
+    job = failed_job(picky_endpoint, picky_flag, "resume/deleted")
+    job.deployment.delete()
+    job.refresh_from_db()
+    assert not job.can_retry
+    with pytest.raises(ValidationError, match="was deleted: a retry cannot run on it") as exc:
+        resume.retry(job)
+    assert exc.value.code == "deployment_deleted" and not job.retries.exists()
+
+
+@pytest.mark.django_db
 def test_a_retry_writes_to_the_folder_the_user_chose(picky_endpoint, picky_flag):
     picky_flag.touch()
     job = drive(submit_job(picky_endpoint, input_uri=write_frames("resume/mine", input_frames(files=FILES)),

@@ -11,8 +11,10 @@ NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=tz.utc)
 SAS_URL = "https://acct.blob.core.windows.net/c/data/?sv=2024-01-01&sig=S3CRETSIGNATURE&sp=rl"
 
 
-def _job(endpoint, name, status, started=None, finished=None, done=0, input_uri="azureml:iris:1", retry_of=None):
+def _job(endpoint, name, status, started=None, finished=None, done=0, input_uri="azureml:iris:1", retry_of=None,
+         deleted_deployment=False):
     return BatchJob.objects.create(name=name, endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue",
+                                   deployment=None if deleted_deployment else endpoint.default_deployment,
                                    input_uri=input_uri, output_datastore="workspaceblobstore", output_path=f"jobs/{name}",
                                    status=status, started=started, finished=finished, mini_batches_total=4,
                                    mini_batches_done=done, rows_out=100 * done, retry_of=retry_of)
@@ -49,7 +51,8 @@ def test_only_a_failed_or_canceled_job_not_retried_yet_offers_retry(endpoint):
     _job(endpoint, "job-canceled", Status.CANCELED)
     _job(endpoint, "job-retried", Status.FAILED)
     _job(endpoint, "job-retry", Status.QUEUED, retry_of=BatchJob.objects.get(name="job-retried"))
+    _job(endpoint, "job-orphan", Status.FAILED, deleted_deployment=True)  # its deployment was deleted since
     rows = _rows()
     assert rows["job-failed"].retry_url == "/jobs/job-failed/retry/" and rows["job-canceled"].retry_url
-    assert rows["job-retried"].retry_url == rows["job-retry"].retry_url == ""
+    assert rows["job-retried"].retry_url == rows["job-retry"].retry_url == rows["job-orphan"].retry_url == ""
     assert rows["job-failed"].duration == ""  # started and finished at once: no duration shown
