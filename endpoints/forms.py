@@ -322,6 +322,19 @@ class ComputeStepForm(forms.Form):
                               help_text="The worker pool the jobs run on.")
     instance_count = forms.IntegerField(label="Instance count", initial=1, min_value=1, max_value=64)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from studio.compute import known_clusters, live_workers
+
+        live = [w.cluster for w in live_workers()]
+        # (name, live workers) of every cluster the site knows: offered as the field's suggestions
+        self.known_clusters = [(name, live.count(name)) for name in known_clusters()]
+        field = self.fields["compute"]
+        field.widget.attrs["list"] = "known-clusters"
+        field.help_text = "The worker pool the jobs run on: " + ", ".join(
+            f"{name} ({count} live worker{'s' if count != 1 else ''})" if count else f"{name} (no live worker: jobs wait)"
+            for name, count in self.known_clusters) + ". A new name is served once a machine runs its qcluster."
+
 
 class DefaultDeploymentForm(forms.Form):
     deployment = forms.ChoiceField(label="Default deployment")

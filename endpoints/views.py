@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from endpoints import wizard
 from endpoints.forms import DefaultDeploymentForm, deployment_delete_refusal
 from endpoints.models import BatchEndpoint
+from studio.compute import live_workers
 
 
 def _get_endpoint(name):
@@ -20,9 +21,11 @@ def endpoint_list(request):
 def endpoint_detail(request, name):
     endpoint = _get_endpoint(name)
     deployments = list(endpoint.deployments.all())
+    served = {w.cluster for w in live_workers()}
     return render(request, "endpoints/detail.html", {
         "endpoint": endpoint,
         "deployments": deployments,
+        "unserved": {d.compute for d in deployments} - served,  # clusters without a live worker: jobs would wait
         "creating": any(d.provisioning_state == "Creating" for d in deployments),
         "scoring_uri": request.build_absolute_uri(endpoint.scoring_uri_path),
         "tab": "details",

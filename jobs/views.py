@@ -10,7 +10,7 @@ from django_htmx.http import HttpResponseStopPolling
 from endpoints.models import BatchEndpoint
 from jobs import outputs, queue, resume, table, throughput
 from jobs.forms import CreateJobForm, JobFilterForm
-from jobs.models import ERRORS_FILE, LOG_FILES, BatchJob, MiniBatch, Preview
+from jobs.models import ERRORS_FILE, LOG_FILES, BatchJob, MiniBatch, Preview, Status
 from studio import storage
 from studio.models import Datastore
 
@@ -73,6 +73,13 @@ def job_preview_create(request, name):
     if request.htmx:
         return render(request, "jobs/_preview.html", _preview_context(preview))
     return redirect(preview)
+
+
+def _waits_for_a_worker(job) -> bool:
+    """A queued job on a cluster with no live worker would wait silently: the page says why."""
+    from studio.compute import live_workers
+
+    return job.status == Status.QUEUED and not live_workers(job.compute)
 
 
 def _preview_context(preview):
@@ -138,7 +145,7 @@ def job_detail(request, name):
         "throughput": throughput.measure(job, throughput.load([job.pk])[job.pk]),
         "errors": errors, "error_count": error_count, "preview": preview, "preview_error": preview_error,
         "log_files": LOG_FILES, "manifest_files": outputs.manifest_files(job.settings),
-        "errors_file": ERRORS_FILE, "errors_preview": errors_preview,
+        "errors_file": ERRORS_FILE, "errors_preview": errors_preview, "no_worker": _waits_for_a_worker(job),
     }
     if request.htmx and request.htmx.target == "job-status":
         return _live(render(request, "jobs/_job_status.html", context), not job.is_finished)

@@ -23,6 +23,9 @@ def test_a_job_waits_for_a_worker_then_completes(transactional_db, endpoint, dem
     assert live_workers("gpu-cluster") == []
     assert b"No live workers on gpu-cluster" in signed_in.get("/compute/").content
     assert _status(job) == Status.QUEUED
+    # the job page and the endpoint's deployments table say why it waits
+    assert "No live workers on compute cluster gpu-cluster" in signed_in.get(f"/jobs/{job.name}/").content.decode()
+    assert "no live workers" in signed_in.get(f"/endpoints/{endpoint.name}/").content.decode()
 
     worker = QCluster(cluster="gpu-cluster")
     try:
@@ -34,6 +37,8 @@ def test_a_job_waits_for_a_worker_then_completes(transactional_db, endpoint, dem
         assert {w.cluster for w in workers} == {"gpu-cluster"}
         page = signed_in.get("/compute/").content.decode()
         assert "No live workers on gpu-cluster" not in page
+        assert "No live workers" not in signed_in.get(f"/jobs/{job.name}/").content.decode()
+        assert "no live workers" not in signed_in.get(f"/endpoints/{endpoint.name}/").content.decode()
         assert workers[0].host in page
     finally:
         worker.stop()

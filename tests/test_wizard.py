@@ -58,6 +58,18 @@ def test_mlflow_models_skip_the_code_step(signed_in, steps):
     assert signed_in.get("/endpoints/create/code/").status_code == 404
 
 
+def test_the_compute_step_suggests_the_known_clusters_and_says_which_have_no_worker(signed_in, steps, endpoint):
+    endpoint.default_deployment.__class__.objects.filter(pk=endpoint.default_deployment.pk).update(compute="gpu-cluster")
+    signed_in.get("/endpoints/create/")
+    for step, data in steps[:3]:
+        wizard_post(signed_in, step, data)
+    page = signed_in.get("/endpoints/create/compute/").content.decode()
+    assert 'list="known-clusters"' in page
+    assert '<option value="cpu-cluster"><option value="gpu-cluster">' in page
+    # no qcluster runs in this test: the user learns it before the jobs wait
+    assert "cpu-cluster (no live worker: jobs wait), gpu-cluster (no live worker: jobs wait)" in page
+
+
 def test_the_review_step_shows_every_choice(signed_in, steps):
     signed_in.get("/endpoints/create/")
     for step, data in steps:

@@ -4,4 +4,4 @@ django-q2's statistics say which qcluster processes are running but not which co
 so every worker process also writes a small heartbeat row of its own (see heartbeat.py).
 """
 
-from studio.compute.live import live_workers  # noqa: F401
+from studio.compute.live import known_clusters, live_workers  # noqa: F401

@@ -38,17 +38,26 @@ def live_workers(cluster_name: str | None = None) -> list:
     return workers
 
 
-def overview() -> list[dict]:
-    """Every compute cluster known to the site, with its live workers, last heartbeat and the work on it."""
+def known_clusters() -> list[str]:
+    """Every compute cluster the site knows: the default, those workers served, those deployments name."""
     from django.conf import settings
-    from django.db.models import Max
 
     from endpoints.models import BatchDeployment
+    from studio.compute.models import Worker
+
+    return sorted({settings.DEFAULT_COMPUTE, *Worker.objects.values_list("cluster", flat=True).distinct(),
+                   *BatchDeployment.objects.values_list("compute", flat=True).distinct()})
+
+
+def overview() -> list[dict]:
+    """Every compute cluster known to the site, with its live workers, last heartbeat and the work on it."""
+    from django.db.models import Max
+
     from jobs.models import BatchJob, MiniBatch, Status
     from studio.compute.models import Worker
 
     last = dict(Worker.objects.values_list("cluster").annotate(last=Max("last_heartbeat")))
-    names = {settings.DEFAULT_COMPUTE, *last, *BatchDeployment.objects.values_list("compute", flat=True).distinct()}
+    names = known_clusters()
     live = live_workers()
     active = [Status.QUEUED, Status.RUNNING, Status.FINALIZING, Status.CANCEL_REQUESTED]
     jobs = list(BatchJob.objects.filter(status__in=active).only(
@@ -56,7 +65,7 @@ def overview() -> list[dict]:
     running = list(MiniBatch.objects.filter(status=MiniBatch.RUNNING).select_related("job").only(
         "index", "worker", "started", "job__name", "job__compute")[:500])
     clusters = []
-    for name in sorted(names):
+    for name in names:
         workers = [w for w in live if w.cluster == name]
         for w in workers:
             w.mini_batches = [mb for mb in running if mb.worker == w.worker_id]
