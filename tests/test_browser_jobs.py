@@ -65,8 +65,11 @@ def test_pick_the_input_in_the_datastore_browser_then_cancel_the_job(page, live_
     assert page.get_by_label("Input path").input_value() == "demo/iris/"
     page.get_by_role("button", name="Create").click()
     page.get_by_role("status").filter(has_text="submitted").wait_for()
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))  # Cancel asks first
     page.get_by_role("button", name="Cancel").click()
     page.get_by_role("status").filter(has_text="Cancel requested").wait_for()
+    assert asked and asked[0].startswith("Cancel job ") and "no output file is written" in asked[0]
     assert BatchJob.objects.get().status in (Status.CANCEL_REQUESTED, Status.CANCELED)
 
 

@@ -23,3 +23,9 @@ document.addEventListener("change", (event) => {
   const url = select.dataset.browse.replace("__name__", encodeURIComponent(select.value));
   htmx.ajax("GET", url, { target: select.dataset.browseTarget, swap: "innerHTML" });
 });
+
+// A form whose action cannot be undone asks first (data-confirm); without JavaScript it submits at once.
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset?.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
