@@ -144,6 +144,11 @@ class BatchJob(NamedPage, DeploymentRun):
     def succeeded(self):
         return self.status in SUCCEEDED
 
+    @property
+    def model_label(self) -> str:
+        """name:version, as the Studio names a model everywhere (the job stores MLflow's models:/name/version)."""
+        return self.model_uri.removeprefix("models:/").replace("/", ":", 1)
+
     def started_by(self) -> list[tuple[str, str, str]]:
         """(what, name, url) of the schedule run or deployment comparison that started this job, for its page."""
         from jobs.schedules.models import ScheduleRun

@@ -14,7 +14,7 @@ from jobs import throughput
 from jobs.throughput import Throughput
 
 # The columns the table shows: list pages load only these (not the settings, overrides or error texts).
-COLUMNS = ("name", "status", "endpoint_name", "deployment", "deployment_name", "input_uri", "output_datastore", "output_path",
+COLUMNS = ("name", "status", "endpoint", "endpoint_name", "deployment", "deployment_name", "input_uri", "output_datastore", "output_path",
            "created", "started", "finished", "mini_batches_total", "mini_batches_done", "mini_batches_failed",
            "rows_out")
 NAME = "~name~"  # a placeholder reverse() keeps as is; each row's job name (quoted) takes its place
@@ -59,7 +59,8 @@ def _row(job, now, urls: dict, status: str) -> Row:
     return Row(
         name=job.name, url=urls["jobs:detail"].replace(NAME, name), status=status,
         retry_url=urls["jobs:retry"].replace(NAME, name) if job.can_retry else "",
-        endpoint_name=job.endpoint_name, deployment_name=job.deployment_name, input=job.input_display,
+        endpoint_name=job.endpoint_name if job.endpoint_id else f"{job.endpoint_name} (deleted)",
+        deployment_name=job.deployment_name if job.deployment_id else f"{job.deployment_name} (deleted)", input=job.input_display,
         output=job.output_uri, submitted=timezone.localtime(job.created).strftime("%Y-%m-%d %H:%M:%S"),
         duration=f"{duration:.1f} s" if duration else "", percent=job.progress_percent, running=running,
         rate=f"{tp.rate:.1f} rows/s" if tp.rate else "", eta=f"ETA {tp.eta or '—'}" if running and tp.rate else "",

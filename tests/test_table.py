@@ -55,4 +55,5 @@ def test_only_a_failed_or_canceled_job_not_retried_yet_offers_retry(endpoint):
     rows = _rows()
     assert rows["job-failed"].retry_url == "/jobs/job-failed/retry/" and rows["job-canceled"].retry_url
     assert rows["job-retried"].retry_url == rows["job-retry"].retry_url == rows["job-orphan"].retry_url == ""
+    assert rows["job-orphan"].deployment_name == "blue (deleted)" and rows["job-failed"].deployment_name == "blue"
     assert rows["job-failed"].duration == ""  # started and finished at once: no duration shown
