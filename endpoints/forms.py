@@ -148,6 +148,8 @@ class DeploymentStepForm(forms.ModelForm):
             "error_threshold_unit": "Error threshold counts", "logging_level": "Logging level", "output_format": "Output format", "write_manifest": "Write a manifest",
         }
         help_texts = {
+            "name": "3–32 characters: starts with a letter; letters, digits and '-'; ends with a letter or digit; "
+                    "unique in the endpoint.",
             "mini_batch_size": "Files per mini-batch (not rows).",
             "output_file_name": "The file append_row writes; not used with summary_only.",
             "timeout": "Per mini-batch; raise it for big files.",

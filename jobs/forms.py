@@ -204,8 +204,11 @@ class JobFilterForm(forms.Form):
         self.fields["endpoint"].choices = [("", "Any endpoint")] + [(n, n) for n in names]
 
     def filter(self, jobs):
-        if not self.is_valid():
+        """The jobs that match; none for a filter that is not one of the choices (its field says why)."""
+        if not self.is_bound:
             return jobs
+        if not self.is_valid():
+            return jobs.none()
         if self.cleaned_data["status"]:
             jobs = jobs.filter(status=self.cleaned_data["status"])
         if self.cleaned_data["endpoint"]:

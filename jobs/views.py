@@ -25,7 +25,7 @@ def _live(response, live):
 
 
 def job_list(request):
-    filters = JobFilterForm(request.GET or None)
+    filters = JobFilterForm({k: v for k, v in request.GET.items() if k in ("status", "endpoint")} or None)
     jobs = filters.filter(BatchJob.with_retry_flag(BatchJob.objects.only(*table.COLUMNS)))
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "jobs/list.html", {"page": page, "rows": table.rows(page), "filters": filters})

@@ -214,6 +214,9 @@ def test_jobs_list_filters_by_status_and_endpoint(signed_in, endpoint, demo_data
     page = signed_in.get(f"/jobs/?endpoint={endpoint.name}").content.decode()
     assert link(done.name) in page and link(queued.name) in page and "gone</td>" not in page
     assert "No jobs match" in signed_in.get("/jobs/?status=Failed").content.decode()
+    page = signed_in.get("/jobs/?status=Bogus").content.decode()  # a filter that is no choice says so
+    assert "Select a valid choice. Bogus is not one of the available choices." in page
+    assert link(done.name) not in page and "No jobs match" in page
 
 
 @pytest.mark.django_db
