@@ -29,3 +29,20 @@ document.addEventListener("submit", (event) => {
   const message = event.target.dataset?.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// A form whose fields depend on a choice (data-show-by: the field's name; data-fields: choice -> fields) shows only
+// the fields of the chosen value; without JavaScript every field shows and the server ignores the others.
+document.querySelectorAll("form[data-show-by]").forEach((form) => {
+  const choice = form.querySelector(`[name="${form.dataset.showBy}"]`);
+  const groups = JSON.parse(form.dataset.fields);
+  const show = () => {
+    for (const [value, names] of Object.entries(groups)) {
+      for (const name of names) {
+        const field = form.querySelector(`.field-${name}`);
+        if (field) field.hidden = choice.value !== value;
+      }
+    }
+  };
+  choice?.addEventListener("change", show);
+  if (choice) show();
+});
