@@ -157,7 +157,7 @@ def test_the_code_step_works_with_the_keyboard_only(page, live_server, user, end
 
     page.get_by_role("heading", name="Code + environment").wait_for()
     _tab_to(page, "Scoring script")
-    with page.expect_file_chooser() as chooser:
+    with page.expect_file_chooser(timeout=60_000) as chooser:  # a loaded machine opens it slowly
         page.keyboard.press("Space")  # the file dialog opens from the keyboard
     chooser.value.set_files(files=[{"name": "score.py", "mimeType": "text/x-python", "buffer": b"def run(b):\n    return b\n"}])
     _tab_to(page, "Use an existing environment")
@@ -170,3 +170,14 @@ def test_the_code_step_works_with_the_keyboard_only(page, live_server, user, end
     page.get_by_role("heading", name="Review").wait_for()
     for text in ("score.py", "Create a new environment", "typed-env"):
         page.locator("dl.attrs").get_by_text(text, exact=True).wait_for()
+
+
+def test_skip_to_content_is_the_first_tab_stop_and_jumps_past_the_navigation(page, live_server, user):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to content"
+    assert page.get_by_role("link", name="Skip to content").is_visible()  # shown while it has the focus
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    _tab_to(page, "+ Create", limit=3)  # the page's own commands come next, not the 10 links before them
