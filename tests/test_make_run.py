@@ -18,9 +18,14 @@ import requests
 from tests.conftest import ROOT, wait_for
 from tests.fixtures_ui import DEPLOYMENT_DEFAULTS
 
-# Not the session's services or make's own state: a newcomer's shell.
-DROPPED = ("DATABASE_URL", "REDIS_URL", "Q_PREFIX", "MLFLOW_TRACKING_URI", "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
+# Not the session's services or make's own state: a newcomer's shell. MLflow's set_tracking_uri and
+# set_registry_uri export MLFLOW_* into this process's environment: the session's registry would be inherited.
+DROPPED = ("DATABASE_URL", "REDIS_URL", "Q_PREFIX", "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
            "DJANGO_SUPERUSER_USERNAME", "DJANGO_SUPERUSER_PASSWORD", "STUDIO_ADMIN_PASSWORD")
+
+
+def _newcomers_environment() -> dict:
+    return {k: v for k, v in os.environ.items() if k not in DROPPED and not k.startswith("MLFLOW_")}
 
 
 def _free_port() -> int:
@@ -64,7 +69,7 @@ def _processes_of(home: Path) -> list[int]:
 def studio(tmp_path):
     """`make run` in its own process group, on a free port and an empty STUDIO_HOME; stopped with Ctrl-C."""
     home, port = tmp_path / "home", _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in DROPPED}
+    env = _newcomers_environment()
     env.update(STUDIO_HOME=str(home), PORT=str(port))
     log = tmp_path / "make-run.log"
     with open(log, "wb") as out:
