@@ -17,8 +17,10 @@ def test_create_job_with_overrides_and_output_then_watch_it(page, live_server, u
     page.get_by_role("link", name="+ Create job").click()
 
     assert page.get_by_label("Deployment", exact=True).input_value() == "blue"
-    assert not page.get_by_label("Mini batch size").is_visible()
+    overridable = ("Mini batch size", "Error threshold", "Error threshold counts")
+    assert not any(page.get_by_label(label, exact=True).is_visible() for label in overridable)
     page.get_by_label("Override deployment settings").check()
+    assert all(page.get_by_label(label, exact=True).is_visible() for label in overridable)
     page.get_by_label("Mini batch size").fill("1")
     page.get_by_label("Datastore", exact=True).check()
     page.locator("#datastore-browser").get_by_text("demo").wait_for()  # the datastore browser
