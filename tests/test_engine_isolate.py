@@ -38,6 +38,16 @@ def test_a_value_of_the_wrong_type_is_a_bad_row_not_a_bad_file():
     assert "expected double" in errors[0].message
 
 
+def test_a_bad_value_s_message_names_the_same_row_as_its_row_column():
+    """Halving checks the schema on a one-row chunk: the message still names the row in the file."""
+    out, errors = scoring.score_isolating("a.csv", b"x\n1\n2\n3\nabc\n5\n6\n7\n8\n9\n10\n11\nxyz\n", picky, INPUTS)
+    assert [e.row for e in errors] == [3, 11]
+    assert [e.message for e in errors] == [
+        "column 'x' expected double, found string (value 'abc' in row 3).",
+        "column 'x' expected double, found string (value 'xyz' in row 11).",
+    ]
+
+
 def test_a_missing_column_fails_the_whole_file_at_once():
     calls = []
     with pytest.raises(scoring.FileError, match="missing column"):

@@ -44,6 +44,12 @@ def test_it_reports_a_wrong_column_type_read_from_a_csv():
     assert "bad.csv: column 'sepal length (cm)' expected double, found string (value 'five' in row 1)" in str(err.value)
 
 
+def test_a_bad_value_is_named_by_its_row_in_the_file_in_a_chunk_cut_out_of_it():
+    frame = reading.read_frame("bad.csv", b"sepal length (cm),petals\n5.1,3\n5.2,4\nfive,4\n6,1\n")
+    with pytest.raises(FileError, match=r"\(value 'five' in row 2\)"):
+        schema.enforce("bad.csv", frame.iloc[2:], IRIS)
+
+
 def test_it_reports_missing_columns():
     frame = pd.DataFrame({"petals": [1]})
     with pytest.raises(FileError, match="missing column.*'sepal length \\(cm\\)'"):

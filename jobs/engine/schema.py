@@ -13,10 +13,12 @@ FLOATING = {"float": "float32", "double": "float64"}
 
 
 def _first_bad(series: pd.Series, converted: pd.Series):
+    """(row, value) of the first value that does not convert, or (None, None). The row is the series' index label:
+    the row number in the file, also in a chunk bad-record isolation cut out of it (it keeps the file's index)."""
     bad = converted.isna() & series.notna()
     if bad.any():
         pos = int(np.argmax(bad.to_numpy()))
-        return pos, series.iloc[pos]
+        return series.index[pos], series.iloc[pos]
     return None, None
 
 
@@ -33,9 +35,9 @@ def coerce_column(file_name: str, column: str, series: pd.Series, expected: str)
         if series.dtype.kind in "iub" or (series.dtype.kind == "f" and expected in FLOATING):
             return series.astype(INTEGER.get(expected) or FLOATING[expected])
         numeric = pd.to_numeric(series, errors="coerce")
-        pos, value = _first_bad(series, numeric)
-        if pos is not None:
-            mismatch(f" (value {value!r} in row {pos})")
+        row, value = _first_bad(series, numeric)
+        if row is not None:
+            mismatch(f" (value {value!r} in row {row})")
         if expected in INTEGER:
             if numeric.isna().any():
                 mismatch(" (missing values in an integer column)")
