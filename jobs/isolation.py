@@ -7,7 +7,7 @@ errors.csv ends Completed with errors.
 import csv
 import io
 
-from jobs.models import ERRORS_FILE, Status
+from jobs.models import ERRORS_FILE, THRESHOLD_SEE, Status
 
 ERRORS_HEADER = ["file", "row", "error_type", "message"]
 
@@ -27,6 +27,19 @@ def write_errors_part(store, mb, row_errors: list[dict]):
         store.write(mb.errors_path, _csv([[e["file"], e["row"], e["type"], e["message"]] for e in row_errors], header=False))
     elif mb.attempts > 1 and store.exists(mb.errors_path):  # an earlier attempt's
         store.delete(mb.errors_path)
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def set_aside(mb) -> dict | None:
+    """The error summary's line for the rows a mini-batch set aside (they are in errors.csv, one a line),
+    naming the file when the mini-batch had one."""
+    if not mb.rows_failed:
+        return None
+    return {"file": mb.files[0] if len(mb.files) == 1 else "", "type": "RowsSetAside",
+            "message": f"{plural(mb.rows_failed, 'row')} set aside: see {ERRORS_FILE}"}
 
 
 def counts(row_errors: list[dict]) -> tuple[int, int]:
@@ -61,15 +74,18 @@ def threshold_exceeded(job, final: bool = False) -> str:
     if threshold < 0:
         return ""
     unit = job.settings.get("error_threshold_unit") or "files"
-    see = "See errors.csv and logs/error_summary.csv for what failed."
     if unit == "rows":
         bad = job.rows_failed + job.files_failed
-        return f"{bad} rows failed, above the error threshold of {threshold} rows. {see}" if bad > threshold else ""
+        return f"{plural(bad, 'row')} failed, above the error threshold of {plural(threshold, 'row')}. {THRESHOLD_SEE}" if bad > threshold else ""
     if unit == "percent":
         bad = job.rows_failed + job.files_failed
         share = 100 * bad / max(job.rows_out + bad, 1)
         if final and share > threshold:
-            return f"{share:.2f}% of the rows failed ({bad} of {job.rows_out + bad}), above the error threshold of {threshold}%. {see}"
+            return (f"{share:.2f}% of the rows failed ({bad} of {job.rows_out + bad}), above the error threshold of "
+                    f"{threshold}%. {THRESHOLD_SEE}")
         return ""
-    bad = job.files_failed + job.files_partial
-    return f"{bad} files failed, above the error threshold of {threshold}. {see}" if bad > threshold else ""
+    if job.files_failed + job.files_partial <= threshold:
+        return ""
+    bad = [f"{plural(job.files_failed, 'file')} failed"] if job.files_failed else []
+    bad += [f"{plural(job.files_partial, 'file')} with rows set aside"] if job.files_partial else []
+    return f"{' and '.join(bad)}, above the error threshold of {threshold}. {THRESHOLD_SEE}"

@@ -5,6 +5,7 @@ import io
 import logging
 from datetime import datetime, timezone
 
+from jobs import isolation
 from studio.models import Datastore
 
 log = logging.getLogger(__name__)
@@ -65,9 +66,12 @@ def job_result(job) -> str:
 
 
 def error_rows(job):
-    for mb in job.mini_batches.exclude(file_errors=[]).order_by("index"):
+    """The files that failed, and per mini-batch the rows it set aside (listed one a line in errors.csv)."""
+    for mb in job.mini_batches.exclude(file_errors=[], rows_failed=0).order_by("index"):
         for err in mb.file_errors:
             yield [err["file"], mb.index, err.get("attempt", mb.attempts), err["type"], err["message"]]
+        if rows := isolation.set_aside(mb):
+            yield [rows["file"], mb.index, mb.attempts, rows["type"], rows["message"]]
 
 
 def mini_batch_rows(job):

@@ -34,6 +34,8 @@ RETRYABLE = (Status.FAILED, Status.CANCELED)
 LOG_FILES = ("logs/job_progress_overview.txt", "logs/job_result.txt", "logs/error_summary.csv", "logs/mini-batches.csv")
 # The rows (and whole files) left out of the output, with their errors (see jobs/isolation.py).
 ERRORS_FILE = "errors.csv"
+# How the reason of a job that failed on its error threshold ends: errors.csv was written then too.
+THRESHOLD_SEE = f"See {ERRORS_FILE} and logs/error_summary.csv for what failed."
 
 
 def new_job_name():
@@ -176,7 +178,9 @@ class BatchJob(NamedPage, DeploymentRun):
 
     @property
     def has_errors_file(self):
-        return self.succeeded and bool(self.rows_failed or self.files_failed)
+        """errors.csv is beside the output: written by finalize, or when the job failed on its error threshold."""
+        on_threshold = self.status == Status.FAILED and (self.error or "").endswith(THRESHOLD_SEE)
+        return (self.succeeded or on_threshold) and bool(self.rows_failed or self.files_failed)
 
     @property
     def output_file_path(self):

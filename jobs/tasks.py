@@ -209,7 +209,8 @@ class Lane:
             journal.write("error", f"attempt {mb.attempts} failed: {type(exc).__name__}: {exc}")
             _attempt_failed(job, mb, me, f"{type(exc).__name__}: {exc}", journal, self.client)
         else:
-            journal.write("info", f"{outcome.rows_out} rows scored, {len(outcome.file_errors)} files failed, {outcome.seconds:.2f} s")
+            journal.write("info", f"{isolation.plural(outcome.rows_out, 'row')} scored, "
+                                  f"{isolation.plural(len(outcome.file_errors), 'file')} failed, {outcome.seconds:.2f} s")
             return _attempt_succeeded(job, mb, me, outcome, journal, self)
         return None
 
@@ -329,20 +330,30 @@ def _check_threshold(job_id):
     job = BatchJob.objects.get(pk=job_id)
     reason = isolation.threshold_exceeded(job)
     if reason and job.status not in FINISHED:
-        _fail_job(job_id, reason)
+        _fail_job(job_id, reason, errors_file=True)
 
 
-def _fail_job(job_id, reason, keep_parts=True):
+def _fail_job(job_id, reason, keep_parts=True, errors_file=False):
     """The job fails while it runs: what waits is canceled (running mini-batches stop at their next heartbeat),
-    staging is removed (before the logs are written: it may be what fills the disk), logs written."""
+    staging is removed (before the logs are written: it may be what fills the disk), logs written. On its error
+    threshold (errors_file), what was set aside so far goes to errors.csv first (it is read from staging)."""
     job = BatchJob.objects.get(pk=job_id)
     if job.status in FINISHED:  # another lane met the same refusal first: only what this one wrote may be left
         _drop_staging(job, keep_parts=False)
         return
     job.mark_failed(reason)
     job.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
+    if errors_file:
+        _write_errors_file(job)
     _drop_staging(job, keep_parts)
     _ended(job)
+
+
+def _write_errors_file(job):
+    try:
+        isolation.write_errors_file(job, Datastore.objects.get(name=job.output_datastore).client())
+    except Exception:  # the job fails on its threshold all the same; its logs still say what failed
+        log.exception("cannot write the errors file of %s", job.name)
 
 
 def _reclaim(stale) -> set[int]:
@@ -391,7 +402,7 @@ def finalize(job_id: int):
         return
     store = Datastore.objects.get(name=job.output_datastore).client()
     if reason := isolation.threshold_exceeded(job, final=True):
-        _fail_final(job, reason)
+        _fail_final(job, reason, errors_file=True)
         return
     try:
         manifest = bool(job.settings.get("write_manifest"))
@@ -428,10 +439,12 @@ def _drop_staging(job, keep_parts=True):
     resume.release_source(job)
 
 
-def _fail_final(job, reason, keep_parts=True):
+def _fail_final(job, reason, keep_parts=True, errors_file=False):
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
         status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None)
     job.refresh_from_db()
+    if errors_file:
+        _write_errors_file(job)
     _drop_staging(job, keep_parts)  # first: the logs may need the space staging held
     _ended(job)
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
-from jobs import outputs, queue, resume, table, throughput
+from jobs import isolation, outputs, queue, resume, table, throughput
 from jobs.forms import CreateJobForm, JobFilterForm
 from jobs.models import ERRORS_FILE, LOG_FILES, BatchJob, MiniBatch, Preview, Status
 from studio import storage
@@ -113,7 +113,7 @@ def _preview(job, file=None):
     """The first rows of the output file (in its format), or of errors.csv, or (None, reason) when there is
     nothing to show."""
     path = job.output_location(file) if file else job.output_file_path
-    if not job.succeeded or not path:
+    if not path or not (job.succeeded or file):  # errors.csv: asked for only when has_errors_file
         return None, ""
     fmt = outputs.formats.CSV if file else outputs.output_format(job.settings)
     try:
@@ -129,6 +129,7 @@ def _files_done(mini_batches):
 def _error_summary(mini_batches, limit=50):
     errors = [{"file": e.get("file", ""), "mini_batch": mb.index, "type": e.get("type", ""), "message": e.get("message", "")}
               for mb in mini_batches for e in (mb.file_errors or [])]
+    errors += [{**rows, "mini_batch": mb.index} for mb in mini_batches if (rows := isolation.set_aside(mb))]
     errors += [{"file": "", "mini_batch": mb.index, "type": "Mini-batch", "message": mb.error}
                for mb in mini_batches if mb.status == MiniBatch.FAILED and mb.error]
     return errors[:limit], len(errors)

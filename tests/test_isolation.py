@@ -5,6 +5,7 @@ import io
 
 import pandas as pd
 import pytest
+from django.urls import reverse
 
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
@@ -75,6 +76,42 @@ def test_the_error_threshold_counts_files_rows_or_a_percentage(picky_endpoint, u
     if status == Status.FAILED:
         assert "above the error threshold" in job.error and not output_exists(job, "predictions.csv")
         assert not output_exists(job, ".staging")
+
+
+@pytest.mark.django_db
+def test_a_job_failing_on_its_threshold_keeps_the_rows_set_aside_so_far_and_its_page_says_why(picky_endpoint, signed_in):
+    job = drive(submit_job(picky_endpoint, input_uri=write_frames("iso/fail", input_frames(bad={1: [2, 4]})),
+                           overrides={"error_threshold": 0}))
+    assert job.status == Status.FAILED
+    assert job.error == ("1 file with rows set aside, above the error threshold of 0. "
+                         "See errors.csv and logs/error_summary.csv for what failed.")
+    errors = errors_frame(job)
+    assert [(f.rsplit("/", 1)[-1], r) for f, r in zip(errors["file"], errors["row"])] == [("f01.csv", 2), ("f01.csv", 4)]
+    summary = pd.read_csv(io.BytesIO(read_output(job, "logs/error_summary.csv")))
+    assert [(f.rsplit("/", 1)[-1], t, m) for f, t, m in zip(summary["file"], summary["error_type"], summary["message"])] == [
+        ("f01.csv", "RowsSetAside", "2 rows set aside: see errors.csv")]
+    assert not output_exists(job, ".staging")
+
+    page = signed_in.get(job.get_absolute_url()).content.decode()
+    assert "Files: 2 done, 0 failed, 1 with rows set aside, 4 total" in page
+    assert "0 (2 rows set aside)" in page  # the mini-batch of f01
+    assert "Download errors.csv" in page and "Rows and files set aside, from errors.csv" in page
+    assert "Download predictions.csv" not in page
+    assert signed_in.get(reverse("jobs:download", args=[job.name, "errors.csv"])).status_code == 200
+
+
+@pytest.mark.parametrize("failed,partial,unit,threshold,message", [
+    (1, 0, "files", 0, "1 file failed, above the error threshold of 0."),
+    (2, 1, "files", 2, "2 files failed and 1 file with rows set aside, above the error threshold of 2."),
+    (1, 0, "rows", 0, "1 row failed, above the error threshold of 0 rows."),
+    (0, 0, "rows", 1, "2 rows failed, above the error threshold of 1 row."),
+])
+def test_the_threshold_s_reason_counts_in_good_english(failed, partial, unit, threshold, message):
+    from jobs.isolation import threshold_exceeded
+
+    job = BatchJob(files_failed=failed, files_partial=partial, rows_failed=0 if failed else 2,
+                   settings={"error_threshold": threshold, "error_threshold_unit": unit})
+    assert threshold_exceeded(job).startswith(message)
 
 
 @pytest.mark.django_db
