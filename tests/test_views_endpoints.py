@@ -27,6 +27,8 @@ def test_details_show_attributes_and_deployments(signed_in, endpoint):
                  "generated (MLflow)", "cpu-cluster", "Default", "+ Create job", "+ Add deployment",
                  "Update default deployment", "Delete"):
         assert text in page, text
+    created = endpoint.created.strftime("%Y-%m-%d %H:%M:%S")  # dates read as in the tables, on every page
+    assert f"<dt>Created on</dt><dd>{created}</dd>" in page
 
 
 def test_details_of_an_unknown_endpoint_are_404(signed_in, db):
