@@ -142,7 +142,7 @@ def estimate(samples, rows_scored: int, seconds: float, preview) -> dict | None:
 
 def duration_text(seconds: float) -> str:
     if seconds < 1:
-        return "under a second"
+        return "1 s"  # "About 1 s": an estimate never finer than a second
     if seconds < 90:
         return f"{round(seconds)} s"
     if seconds < 5400:
