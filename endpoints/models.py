@@ -42,6 +42,13 @@ def validate_environment(label: str):
                               params={"label": env.label, "reason": env.failure_reason})
 
 
+def validate_output_file_name(name: str):
+    """The output file name is a name in the output folder: refused (as the user typed it) with folders or '..'."""
+    if not isinstance(name, str) or "/" in name or "\\" in name or name in (".", ".."):
+        raise ValidationError("Output file name '%(name)s' is not valid: a file name, without folders or '..'.",
+                              code="invalid_output_file_name", params={"name": name})
+
+
 def validate_passthrough_columns(value):
     """A list of distinct input column names, none named as a column scoring adds (row, file_name)."""
     from jobs.engine.formats import RESERVED_COLUMNS
@@ -155,6 +162,10 @@ class BatchDeployment(models.Model):
         return f"{self.endpoint.name}/{self.name}"
 
     def clean(self):
+        try:
+            validate_output_file_name(self.output_file_name)
+        except ValidationError as exc:
+            raise ValidationError({"output_file_name": exc}) from exc
         if self.output_action == self.SUMMARY_ONLY and self.output_file_name not in ("", "predictions.csv"):
             raise ValidationError({"output_file_name": ValidationError(
                 "An output file name cannot be used with summary_only.", code="output_file_with_summary_only")})
@@ -258,6 +269,7 @@ class BatchDeployment(models.Model):
         if values["passthrough_columns"] and self.scoring_script:
             raise PASSTHROUGH_NEEDS_MLFLOW
         values["write_manifest"] = bool(values["write_manifest"])
+        validate_output_file_name(values["output_file_name"])
         values["output_file_name"] = formats.output_name(values["output_file_name"], values["output_format"])
 
 

@@ -99,6 +99,15 @@ def test_summary_only_refuses_an_output_file_name(endpoint):
     assert err.value.error_dict["output_file_name"][0].code == "output_file_with_summary_only"
 
 
+@pytest.mark.parametrize("name", ["../../evil.csv", "a/b.csv", "..", "a\\b.csv"])
+def test_an_output_file_name_is_a_name_not_a_path(endpoint, name):
+    deployment = BatchDeployment(endpoint=endpoint, name="named", model_name="m", model_version="1", output_file_name=name)
+    with pytest.raises(ValidationError) as err:
+        deployment.full_clean()
+    assert err.value.error_dict["output_file_name"][0].messages == [
+        f"Output file name '{name}' is not valid: a file name, without folders or '..'."]
+
+
 @pytest.mark.parametrize("retries", [0, 1, 3])
 def test_max_retries_gives_each_failing_mini_batch_one_plus_max_retries_attempts(endpoint, tmp_path, retries):
     script_deployment(endpoint, tmp_path, "def run(mini_batch):\n    raise RuntimeError('always')\n",
