@@ -22,11 +22,27 @@ def output_location(job_name: str, datastore_name: str | None = None, path: str 
 
 
 def check_output_free(store, folder: str, file_name: str, others=()):
+    client = store.client()
+    _check_is_folder(store, client, folder)
     for name in (file_name, *others):
-        if name and store.client().exists(f"{folder}/{name}"):
+        if name and client.exists(f"{folder}/{name}"):
             raise ValidationError(
                 "The output file %(uri)s already exists. Choose another output path or file name: a job never overwrites an output.",
                 code="output_exists", params={"uri": store.uri(f"{folder}/{name}")})
+
+
+def _check_is_folder(store, client, folder: str):
+    """Refuse an output path that is a file, or lies under one: the nearest part of it that exists must be a folder."""
+    parts = folder.split("/")
+    for end in range(len(parts), 0, -1):
+        path = "/".join(parts[:end])
+        if client.exists(path):
+            if client.is_dir(path):
+                return
+            raise ValidationError(
+                "The output path %(uri)s is %(what)s. Choose a folder: the job writes its output files in it.",
+                code="output_path_is_file", params={"uri": store.uri(folder),
+                                                    "what": "a file" if end == len(parts) else f"inside the file {path}"})
 
 
 def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, overrides: dict | None = None,

@@ -194,7 +194,8 @@ def job_download(request, name, file):
 
 
 def job_log(request, name, file):
-    """The logs viewer: one log file as text, as a page or (htmx) into the job page's viewer."""
+    """The logs viewer: one log file as text, as a page or (htmx) into the job page's viewer. A log that cannot be
+    read (not written yet, or its path is not a folder) is a message, never an error page."""
     job = _get_job(name)
     try:
         with _store(job).open(_output_file(job, file)) as handle:
@@ -203,4 +204,6 @@ def job_log(request, name, file):
     except storage.StorageError:
         text, error = "", f"{file} is not written yet: logs appear as mini-batches finish."
     context = {"job": job, "file": file, "text": text, "error": error, "truncated": len(data) > LOG_MAX_BYTES if text else False}
-    return render(request, "jobs/_log.html" if request.htmx else "jobs/log.html", context)
+    # htmx swaps only a 200 into the viewer: there the message is the answer; a page for a log not there is a 404
+    status = 404 if error and not request.htmx else 200
+    return render(request, "jobs/_log.html" if request.htmx else "jobs/log.html", context, status=status)

@@ -46,7 +46,9 @@ class OutputNotWritable(StorageError):
 
 # errno values that mean "this location does not take writes", whatever is written; the values are what users read
 NOT_WRITABLE = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded", errno.EACCES: "permission denied",
-                errno.EPERM: "permission denied", errno.EROFS: "read-only"}
+                errno.EPERM: "permission denied", errno.EROFS: "read-only",
+                errno.ENOTDIR: "a part of the path is a file, not a folder",
+                errno.EEXIST: "a file is where a folder should be"}
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class LocalStore:
             return open(self._full(path), "rb")
         except FileNotFoundError as exc:
             raise StorageError(f"File '{path}' does not exist.") from exc
+        except (NotADirectoryError, IsADirectoryError) as exc:  # a part of the path is a file; the path is a folder
+            raise StorageError(f"'{path}' is not a readable file: {exc.strerror}.") from exc
 
     def read_bytes(self, path: str) -> bytes:
         with self.open(path) as fh:

@@ -123,7 +123,12 @@ def test_a_refused_input_creates_no_job_and_no_output(store, endpoint, settings,
     assert (client.list("jobs") if client.exists("jobs") else []) == outputs_before
 
 
-def test_an_existing_output_in_blob_storage_is_refused_at_submit(store, endpoint, azurite):
+@pytest.mark.parametrize("output_path,code,message", [
+    ("taken", "output_exists", "azureml://datastores/lake/paths/taken/predictions.csv already exists"),
+    ("taken/predictions.csv", "output_path_is_file", "azureml://datastores/lake/paths/taken/predictions.csv is a file"),
+    ("taken/predictions.csv/run", "output_path_is_file", "is inside the file taken/predictions.csv. Choose a folder"),
+])
+def test_an_existing_output_in_blob_storage_is_refused_at_submit(store, endpoint, azurite, output_path, code, message):
     from jobs.models import BatchJob
     from jobs.submit import submit_job
     from tests.fixtures_azurite import KEY
@@ -136,8 +141,8 @@ def test_an_existing_output_in_blob_storage_is_refused_at_submit(store, endpoint
     lake.save()
     with pytest.raises(ValidationError) as err:
         submit_job(endpoint, input_uri="azureml://datastores/workspaceblobstore/paths/in",
-                   output_datastore="lake", output_path="taken")
-    assert err.value.code == "output_exists"
-    assert "azureml://datastores/lake/paths/taken/predictions.csv already exists" in err.value.messages[0]
+                   output_datastore="lake", output_path=output_path)
+    assert err.value.code == code
+    assert message in err.value.messages[0]
     assert not BatchJob.objects.exists()
     assert lake.client().read_bytes("taken/predictions.csv") == b"row,prediction\n"

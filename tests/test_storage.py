@@ -56,9 +56,33 @@ def test_a_folder_that_takes_no_writes_says_why_and_leaves_nothing_behind(tmp_pa
     assert [p.name for p in (tmp_path / "store").rglob("*") if p.is_file()] == []
 
 
-def test_other_write_errors_stay_what_they_are(tmp_path):
+@pytest.mark.parametrize("how", ["write", "create_from_file"])
+def test_a_file_where_the_output_folder_should_be_is_not_writable_and_says_so(tmp_path, how):
+    store = storage.LocalStore(tmp_path / "store")
+    store.write("out/predictions.csv", b"x")
+    (tmp_path / "src").write_bytes(b"x\n")
+    with pytest.raises(storage.OutputNotWritable, match="is a file|a file is where") as refused:
+        if how == "write":  # a part of the path is a file: ENOTDIR
+            store.write("out/predictions.csv/.staging/part-000000.csv", b"x\n")
+        else:  # the folder to publish in is a file: EEXIST
+            store.create_from_file("out/predictions.csv/predictions.csv", tmp_path / "src")
+    assert not refused.value.disk_full
+
+
+def test_other_write_errors_stay_what_they_are(tmp_path, monkeypatch):
     store = storage.LocalStore(tmp_path)
-    store.write("a", b"x")
+
+    def fail(*args, **kwargs):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError) as err:
-        store.write("a/b.csv", b"x")  # "a" is a file, not a folder
+        store.write("a/b.csv", b"x")
     assert not isinstance(err.value, storage.OutputNotWritable)
+
+
+def test_reading_under_a_file_is_a_storage_error(tmp_path):
+    store = storage.LocalStore(tmp_path)
+    store.write("out/predictions.csv", b"x")
+    with pytest.raises(storage.StorageError, match="out/predictions.csv/logs/0.log"):
+        store.open("out/predictions.csv/logs/0.log")

@@ -109,6 +109,25 @@ def test_an_existing_output_file_is_refused_at_submit(signed_in, endpoint, demo_
     assert "already exists" in response.content.decode()
 
 
+@pytest.mark.parametrize("output_path,message", [
+    ("taken/predictions.csv", "paths/taken/predictions.csv is a file. Choose a folder"),
+    ("taken/predictions.csv/run-1", "is inside the file taken/predictions.csv. Choose a folder"),
+])
+def test_an_output_path_that_is_a_file_is_refused_at_submit(signed_in, endpoint, demo_data, output_path, message):
+    Datastore.get_default().client().write("taken/predictions.csv", b"x")
+    response = _create(signed_in, endpoint, enable_output="on", output_datastore="workspaceblobstore", output_path=output_path)
+    assert message in response.content.decode()
+    assert not BatchJob.objects.exists()
+
+
+def test_an_output_file_name_with_folders_is_refused_as_typed(signed_in, endpoint, demo_data):
+    response = _create(signed_in, endpoint, override="on", output_file_name="../../evil.csv")
+    assert "Output file name &#x27;../../evil.csv&#x27; is not valid: a file name, without folders or &#x27;..&#x27;." \
+        in response.content.decode()
+    assert "batchjob-" not in response.content.decode()
+    assert not BatchJob.objects.exists()
+
+
 def test_a_dataset_input(signed_in, endpoint, demo_data):
     from studio.models import Dataset
 
@@ -194,6 +213,15 @@ def test_logs_viewer(signed_in, endpoint):
     assert "not written yet" in signed_in.get(f"/jobs/{job.name}/logs/logs/job_result.txt").content.decode()
     assert signed_in.get(f"/jobs/{job.name}/logs/../secret.txt").status_code == 404
     assert signed_in.get(f"/jobs/{job.name}/logs/other.txt").status_code == 404
+
+
+def test_a_log_under_a_file_is_a_404_with_a_message(signed_in, endpoint):
+    job = _finished_job(endpoint)
+    BatchJob.objects.filter(pk=job.pk).update(output_path="jobs/done/predictions.csv")  # as before paths were checked
+    url = f"/jobs/{job.name}/logs/logs/mini-batches/0.log"
+    response = signed_in.get(url)
+    assert response.status_code == 404 and "not written yet" in response.content.decode()
+    assert "not written yet" in signed_in.get(url, headers={"HX-Request": "true"}).content.decode()
 
 
 def test_download_predictions(signed_in, endpoint):
