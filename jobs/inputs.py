@@ -11,7 +11,7 @@ and full URLs, read by studio.storage.source_client("").
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -31,6 +31,7 @@ class ResolvedInput:
     datastore: str  # "" for public URLs: files are then full URLs
     files: list[str]
     sas: str = ""   # a public URL's SAS token: kept out of uri and files (which pages show), encrypted at rest
+    skipped: dict = field(default_factory=dict)  # files of types the engine does not read (reading.skipped)
 
 
 def datastore_uri(name: str, path: str) -> str:
@@ -59,13 +60,15 @@ def _resolve_datastore_path(name: str, path: str) -> ResolvedInput:
         raise ValidationError("Datastore '%(name)s' does not exist.", code="unknown_datastore", params={"name": name})
     path = storage.clean_path(path)
     entries = _listing(lambda: store.client().files(path))
-    return ResolvedInput(uri=datastore_uri(store.name, path), datastore=store.name, files=_scorable(entries, path))
+    files, skipped = _scorable(entries, path)
+    return ResolvedInput(uri=datastore_uri(store.name, path), datastore=store.name, files=files, skipped=skipped)
 
 
 def _resolve_dataset(name: str, version: str) -> ResolvedInput:
     dataset = Dataset.lookup(name, version)
     entries = _listing(dataset.files)
-    return ResolvedInput(uri=dataset.uri, datastore=dataset.datastore.name, files=_scorable(entries, dataset.path))
+    files, skipped = _scorable(entries, dataset.path)
+    return ResolvedInput(uri=dataset.uri, datastore=dataset.datastore.name, files=files, skipped=skipped)
 
 
 def _resolve_public_url(typed: str) -> ResolvedInput:
@@ -75,16 +78,17 @@ def _resolve_public_url(typed: str) -> ResolvedInput:
     path = urlsplit(url).path
     if reading.extension(path) and not path.endswith("/"):
         size = _listing(lambda: storage.PublicSource(sas).size(url))
-        return ResolvedInput(uri=shown, datastore="", files=_scorable([storage.Entry(url, False, size)], url), sas=sas)
+        files, _ = _scorable([storage.Entry(url, False, size)], url)
+        return ResolvedInput(uri=shown, datastore="", files=files, sas=sas)
     # No file extension: a blob container or folder, listed anonymously or with the URL's SAS token.
     try:
         account_url, container, prefix = storage.split_blob_url(url)
     except storage.StorageError as exc:
         raise ValidationError("%(error)s", code="input_not_found", params={"error": exc}) from exc
     store = storage.BlobStore(account_url, container, *(("sas", sas) if sas else ()))
-    files = _scorable(_listing(lambda: store.files(prefix)), prefix)
+    files, skipped = _scorable(_listing(lambda: store.files(prefix)), prefix)
     return ResolvedInput(uri=shown, datastore="", files=[storage.blob_url(account_url, container, f) for f in files],
-                         sas=sas)
+                         sas=sas, skipped=skipped)
 
 
 def _listing(list_files):
@@ -94,9 +98,12 @@ def _listing(list_files):
         raise ValidationError("%(error)s", code="input_not_found", params={"error": redact(str(exc))}) from exc
 
 
-def _scorable(entries, where: str) -> list[str]:
-    """The paths the engine can read; refuse an input with none, saying why. where: the input's own path."""
+def _scorable(entries, where: str) -> tuple[list[str], dict]:
+    """The paths the engine can read and a summary of those it cannot (reading.skipped, {} for none); refuse an
+    input with none to read, saying why. where: the input's own path."""
     supported = [e for e in entries if reading.extension(e.path) in reading.SUPPORTED]
+    unsupported = [e.path for e in entries if reading.extension(e.path) not in reading.SUPPORTED]
+    skipped = reading.skipped(unsupported) if unsupported else {}
     single_file = len(entries) == 1 and entries[0].path == where
     where = where or "/"
     if not supported:
@@ -106,9 +113,10 @@ def _scorable(entries, where: str) -> list[str]:
                                           "types": ", ".join(sorted(reading.SUPPORTED))})
         raise ValidationError(
             "No files to score in '%(path)s'%(why)s.", code="input_empty",
-            params={"path": where, "why": f" ({len(entries)} files of unsupported types)" if entries else " (the folder is empty)"})
+            params={"path": where, "why": f": {reading.describe_skipped(skipped)}; {reading.READS}" if entries
+                    else " (the folder is empty)"})
     if all(e.size == 0 for e in supported):
         raise ValidationError("%(what)s empty (0 bytes): there is nothing to score.", code="input_empty_file",
                               params={"what": f"'{posixpath.basename(supported[0].path)}' is" if len(supported) == 1
                                       else f"All {len(supported)} files in '{where}' are"})
-    return [e.path for e in supported]
+    return [e.path for e in supported], skipped

@@ -68,6 +68,8 @@ class DeploymentRun(models.Model):
     # The SAS token a public input URL carried (studio.models.encrypt): input_uri shows it redacted, the files
     # are named without it, and the engine adds it back to every request (input_source).
     input_sas_encrypted = models.TextField(blank=True, editable=False)
+    # The input's files left out for their type (jobs.engine.reading.skipped): the page says which and why.
+    input_skipped = models.JSONField(default=dict, blank=True)
     settings = models.JSONField(default=dict)
 
     class Meta:
@@ -78,6 +80,16 @@ class DeploymentRun(models.Model):
         """The input as pages, the API and logs show it: a SAS signature or password in a URL redacted (new runs
         store it so already; older ones may not)."""
         return redact(self.input_uri)
+
+    @property
+    def input_skipped_note(self) -> str:
+        from jobs.engine.reading import READS, describe_skipped
+
+        if not self.input_skipped:
+            return ""
+        names, more = self.input_skipped["names"], self.input_skipped["count"] - len(self.input_skipped["names"])
+        return (f"Skipped {describe_skipped(self.input_skipped)}: {', '.join(names)}{f' and {more} more' if more else ''}; "
+                f"{READS}.")
 
     def input_source(self):
         """Where the engine reads the input files: the input datastore, or public URLs (with their SAS token)."""
@@ -92,7 +104,7 @@ class DeploymentRun(models.Model):
                 "code_path": deployment.code_path, "scoring_script": deployment.scoring_script,
                 "environment": deployment.environment, "compute": deployment.compute, "settings": effective,
                 "input_uri": resolved.uri, "input_datastore": resolved.datastore,
-                "input_sas_encrypted": encrypt(resolved.sas)}
+                "input_sas_encrypted": encrypt(resolved.sas), "input_skipped": resolved.skipped}
 
 
 class BatchJob(NamedPage, DeploymentRun):

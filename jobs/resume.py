@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 KEPT = ".batch-studio/kept"
 # What a retry runs exactly as its first job did, whatever became of the deployment since.
 SNAPSHOT = ("endpoint", "deployment", "endpoint_name", "deployment_name", "model_uri", "code_path", "scoring_script",
-            "environment", "compute", "input_uri", "input_datastore", "input_sas_encrypted", "settings", "overrides",
-            "output_datastore", "files_total", "mini_batches_total")
+            "environment", "compute", "input_uri", "input_datastore", "input_sas_encrypted", "input_skipped", "settings",
+            "overrides", "output_datastore", "files_total", "mini_batches_total")
 
 
 def keep_days() -> float:

@@ -35,7 +35,8 @@ def _refused(uri):
 def test_a_datastore_folder_resolves_to_its_direct_supported_files(store):
     resolved = inputs.resolve("azureml://datastores/workspaceblobstore/paths/in/")
     assert resolved == inputs.ResolvedInput("azureml://datastores/workspaceblobstore/paths/in", "workspaceblobstore",
-                                            ["in/a.csv", "in/b.parquet"])
+                                            ["in/a.csv", "in/b.parquet"],
+                                            skipped={"count": 1, "types": [".txt"], "names": ["notes.txt"]})
 
 
 @pytest.mark.parametrize("uri", ["azureml:iris:2", "iris:2", "azureml:iris@latest", "iris@latest"])
@@ -51,7 +52,7 @@ def test_datasets_resolve_by_version_or_latest(store, uri):
     ("azureml://datastores/workspaceblobstore/paths/../secrets", "path_traversal", "may not contain '..'"),
     ("azureml://datastores/workspaceblobstore/paths//etc/passwd", "absolute_path", "must be relative to the datastore"),
     ("azureml://datastores/workspaceblobstore/paths/void", "input_empty", "No files to score in 'void' (the folder is empty)."),
-    ("azureml://datastores/workspaceblobstore/paths/text", "input_empty", "No files to score in 'text' (1 files of unsupported types)."),
+    ("azureml://datastores/workspaceblobstore/paths/text", "input_empty", "No files to score in 'text': 1 file of an unsupported type (.txt); the engine reads .csv,"),
     ("azureml://datastores/workspaceblobstore/paths/in/notes.txt", "input_unsupported_type", "'notes.txt' is not a supported file type"),
     ("azureml://datastores/workspaceblobstore/paths/zero/empty.csv", "input_empty_file", "'empty.csv' is empty (0 bytes)"),
     ("azureml://datastores/workspaceblobstore/paths/missing", "input_not_found", "does not exist"),
@@ -73,9 +74,11 @@ def test_bad_inputs_are_refused_with_a_clear_message(store, settings, uri, code,
 
 def test_a_public_blob_prefix_is_listed_anonymously(azurite):
     name = f"pub{uuid.uuid4().hex[:10]}"
-    azurite.container(name, public=True, files={"iris/a.csv": b"x\n1\n", "iris/b.csv": b"x\n2\n", "iris/deep/c.csv": b"x\n"})
+    azurite.container(name, public=True, files={"iris/a.csv": b"x\n1\n", "iris/b.csv": b"x\n2\n", "iris/deep/c.csv": b"x\n",
+                                                "iris/README": b"x", "iris/notes.txt": b"x"})
     resolved = inputs.resolve(f"{azurite.account_url}/{name}/iris")
     assert resolved.datastore == ""
+    assert resolved.skipped == {"count": 2, "types": [".txt", "no extension"], "names": ["README", "notes.txt"]}
     assert resolved.files == [f"{azurite.account_url}/{name}/iris/a.csv", f"{azurite.account_url}/{name}/iris/b.csv"]
     single = inputs.resolve(f"{azurite.account_url}/{name}/iris/b.csv")
     assert single.files == [f"{azurite.account_url}/{name}/iris/b.csv"]

@@ -120,6 +120,16 @@ def test_an_output_path_that_is_a_file_is_refused_at_submit(signed_in, endpoint,
     assert not BatchJob.objects.exists()
 
 
+def test_the_job_page_says_which_input_files_were_skipped_and_why(signed_in, endpoint, demo_data):
+    Datastore.get_default().client().write("demo/iris/notes.txt", b"not data")
+    _create(signed_in, endpoint)
+    job = BatchJob.objects.get()
+    assert not any(f.endswith("notes.txt") for mb in job.mini_batches.all() for f in mb.files)
+    page = signed_in.get(job.get_absolute_url()).content.decode()
+    assert "Skipped 1 file of an unsupported type (.txt): notes.txt; the engine reads .csv, .json, .jsonl, .parquet, .pqt" \
+        " and images (" in page
+
+
 def test_an_output_file_name_with_folders_is_refused_as_typed(signed_in, endpoint, demo_data):
     response = _create(signed_in, endpoint, override="on", output_file_name="../../evil.csv")
     assert "Output file name &#x27;../../evil.csv&#x27; is not valid: a file name, without folders or &#x27;..&#x27;." \

@@ -10,6 +10,20 @@ from .errors import FileError
 TABULAR = {".csv", ".parquet", ".pqt", ".json", ".jsonl"}
 IMAGES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tiff"}
 SUPPORTED = TABULAR | IMAGES
+READS = (f"the engine reads {', '.join(sorted(TABULAR))} and images ({', '.join(sorted(IMAGES))})")
+
+
+def skipped(paths: list[str], kept: int = 10) -> dict:
+    """The input files left out for their type, as a job keeps them: how many, their types, the first names."""
+    return {"count": len(paths), "types": sorted({extension(p) or "no extension" for p in paths}),
+            "names": [posixpath.basename(p) for p in paths[:kept]]}
+
+
+def describe_skipped(summary: dict) -> str:
+    """'2 files of an unsupported type (.txt)', as the refusal of an input and the job page say it."""
+    count, types = summary["count"], summary["types"]
+    return (f"{count} file{'s' if count != 1 else ''} of {'an unsupported type' if len(types) == 1 else 'unsupported types'}"
+            f" ({', '.join(types)})")
 
 
 def extension(name: str) -> str:
