@@ -60,6 +60,8 @@ def job_result(job) -> str:
         lines.append(f"output: azureml://datastores/{job.output_datastore}/paths/{job.output_file_path}")
     if job.has_errors_file:
         lines.append(f"rows and files set aside: {job.output_uri}errors.csv")
+    if job.input_skipped:
+        lines.append(job.input_skipped_note)
     if job.retry_of_id:
         lines.append(f"retry of: {job.retry_of.name}")
     return "\n".join(lines) + "\n"

@@ -5,6 +5,7 @@ import io
 import pandas as pd
 import pytest
 
+from studio.models import Datastore
 from tests.conftest import wait_for
 from tests.fixtures_api import check_response, invoke_body
 
@@ -15,6 +16,7 @@ def test_a_pipeline_scores_files_through_the_api_alone(client, user, endpoint, d
     created = client.post("/account/tokens/", {"name": "pipeline"})
     client.logout()  # from here on only the token speaks
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {created.context['secret']}"
+    Datastore.get_default().client().write("demo/iris/notes.txt", b"not data")  # a stray file the engine skips
 
     out = "azureml://datastores/workspaceblobstore/paths/pipelines/nightly/scores.csv"
     response = check_response(client.post(endpoint.scoring_uri_path, invoke_body(demo_data, out),
@@ -29,10 +31,12 @@ def test_a_pipeline_scores_files_through_the_api_alone(client, user, endpoint, d
     job = wait_for(finished, message=lambda: f"job to finish; qcluster said:\n{qcluster.output()[-3000:]}")
     assert job["status"] == "Completed", job["error"]
     assert job["counts"]["rows_out"] == 150 and job["timings"]["finished"]
+    assert job["input"]["skipped"] == {"count": 1, "types": [".txt"], "names": ["notes.txt"]}
 
     download = client.get(job["urls"]["outputs"]["scores.csv"])
     assert download.status_code == 200
     predictions = pd.read_csv(io.BytesIO(b"".join(download.streaming_content)))
     assert list(predictions.columns) == ["row", "prediction", "file_name"] and len(predictions) == 150
     log = client.get(job["urls"]["outputs"]["logs/job_result.txt"])
-    assert b"Completed" in b"".join(log.streaming_content)
+    result = b"".join(log.streaming_content).decode()
+    assert "Completed" in result and "Skipped 1 file of an unsupported type (.txt): notes.txt" in result

@@ -78,7 +78,7 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
         "error": job.error or None,
         "retry_of": job.retry_of.name if job.retry_of_id else None,
         "retried_by": [r.name for r in job.retries.all()],
-        "input": {"uri": job.input_display},
+        "input": {"uri": job.input_display, "skipped": job.input_skipped or None},
         "output": {"datastore": job.output_datastore, "path": job.output_path, "file_name": output_file, "uri": job.output_uri},
         "settings": job.settings,
         "overrides": job.overrides,
