@@ -38,47 +38,49 @@ def datastore_uri(name: str, path: str) -> str:
     return f"azureml://datastores/{name}/paths/{storage.clean_path(path)}"
 
 
-def resolve(uri: str) -> ResolvedInput:
+def resolve(uri: str, every_file: bool = False) -> ResolvedInput:
+    """The input's files. every_file: a scoring script's job gets every file, whatever its type (Azure passes the
+    whole folder to run()); the engine's own reading only the types it reads."""
     uri = (uri or "").strip()
     if not uri:
         raise ValidationError("Choose the input data for the job.", code="input_required")
     if match := DATASTORE_URI.match(uri):
-        return _resolve_datastore_path(match["name"], match["path"])
+        return _resolve_datastore_path(match["name"], match["path"], every_file)
     if uri.lower().startswith(("http://", "https://")):
-        return _resolve_public_url(uri)
+        return _resolve_public_url(uri, every_file)
     if match := DATASET_URI.match(uri):
-        return _resolve_dataset(match["name"], match["version"] or "latest")
+        return _resolve_dataset(match["name"], match["version"] or "latest", every_file)
     raise ValidationError(
         "Input '%(uri)s' is not understood: use a dataset (azureml:<name>:<version> or azureml:<name>@latest), "
         "azureml://datastores/<name>/paths/<path>, or a public http(s) URL.",
         code="input_unknown_scheme", params={"uri": uri})
 
 
-def _resolve_datastore_path(name: str, path: str) -> ResolvedInput:
+def _resolve_datastore_path(name: str, path: str, every_file: bool) -> ResolvedInput:
     store = Datastore.objects.filter(name=name).first()
     if store is None:
         raise ValidationError("Datastore '%(name)s' does not exist.", code="unknown_datastore", params={"name": name})
     path = storage.clean_path(path)
     entries = _listing(lambda: store.client().files(path))
-    files, skipped = _scorable(entries, path)
+    files, skipped = _scorable(entries, path, every_file)
     return ResolvedInput(uri=datastore_uri(store.name, path), datastore=store.name, files=files, skipped=skipped)
 
 
-def _resolve_dataset(name: str, version: str) -> ResolvedInput:
+def _resolve_dataset(name: str, version: str, every_file: bool) -> ResolvedInput:
     dataset = Dataset.lookup(name, version)
     entries = _listing(dataset.files)
-    files, skipped = _scorable(entries, dataset.path)
+    files, skipped = _scorable(entries, dataset.path, every_file)
     return ResolvedInput(uri=dataset.uri, datastore=dataset.datastore.name, files=files, skipped=skipped)
 
 
-def _resolve_public_url(typed: str) -> ResolvedInput:
+def _resolve_public_url(typed: str, every_file: bool) -> ResolvedInput:
     url, sas = storage.split_sas(typed)
     storage.check_public_url(url)
     shown = redact(typed)
     path = urlsplit(url).path
     if reading.extension(path) and not path.endswith("/"):
         size = _listing(lambda: storage.PublicSource(sas).size(url))
-        files, _ = _scorable([storage.Entry(url, False, size)], url)
+        files, _ = _scorable([storage.Entry(url, False, size)], url, every_file)
         return ResolvedInput(uri=shown, datastore="", files=files, sas=sas)
     # No file extension: a blob container or folder, listed anonymously or with the URL's SAS token.
     try:
@@ -86,7 +88,7 @@ def _resolve_public_url(typed: str) -> ResolvedInput:
     except storage.StorageError as exc:
         raise ValidationError("%(error)s", code="input_not_found", params={"error": exc}) from exc
     store = storage.BlobStore(account_url, container, *(("sas", sas) if sas else ()))
-    files, skipped = _scorable(_listing(lambda: store.files(prefix)), prefix)
+    files, skipped = _scorable(_listing(lambda: store.files(prefix)), prefix, every_file)
     return ResolvedInput(uri=shown, datastore="", files=[storage.blob_url(account_url, container, f) for f in files],
                          sas=sas, skipped=skipped)
 
@@ -98,11 +100,12 @@ def _listing(list_files):
         raise ValidationError("%(error)s", code="input_not_found", params={"error": redact(str(exc))}) from exc
 
 
-def _scorable(entries, where: str) -> tuple[list[str], dict]:
+def _scorable(entries, where: str, every_file: bool = False) -> tuple[list[str], dict]:
     """The paths the engine can read and a summary of those it cannot (reading.skipped, {} for none); refuse an
-    input with none to read, saying why. where: the input's own path."""
-    supported = [e for e in entries if reading.extension(e.path) in reading.SUPPORTED]
-    unsupported = [e.path for e in entries if reading.extension(e.path) not in reading.SUPPORTED]
+    input with none to read, saying why. where: the input's own path. every_file: every type is read."""
+    readable = [every_file or reading.extension(e.path) in reading.SUPPORTED for e in entries]
+    supported = [e for e, ok in zip(entries, readable) if ok]
+    unsupported = [e.path for e, ok in zip(entries, readable) if not ok]
     skipped = reading.skipped(unsupported) if unsupported else {}
     single_file = len(entries) == 1 and entries[0].path == where
     where = where or "/"

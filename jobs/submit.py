@@ -56,7 +56,7 @@ def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, 
     deployment = endpoint.resolve_deployment(deployment_name)
     deployment.check_ready()
     effective = deployment.effective_settings(overrides)
-    resolved = inputs.resolve(input_uri)
+    resolved = inputs.resolve(input_uri, every_file=deployment.is_custom)
     if only_files is not None:
         resolved.files = [f for f in resolved.files if f in only_files]
         if not resolved.files:

@@ -138,3 +138,22 @@ def test_blob_inputs_reach_the_script_as_local_files_and_its_outputs_land_in_blo
     part = pd.read_parquet(io.BytesIO(lake.client().read_bytes("scored/iris-3.parquet")))
     assert len(part) == 30 and "prediction" in part.columns
     assert lake.client().exists("scored/logs/mini-batches/0.log")
+
+
+@pytest.mark.django_db
+def test_a_script_gets_every_file_of_its_input_whatever_its_type(endpoint, tmp_path):
+    """Azure passes the whole folder to run(): text documents, files without an extension and tables alike."""
+    from studio.models import Datastore
+
+    store = Datastore.get_default()
+    for name, text in [("a.txt", "one two three"), ("README", "four five"), ("b.csv", "x\n1\n")]:
+        store.client().write(f"docs/{name}", text.encode())
+    script_deployment(endpoint, tmp_path, """
+        from pathlib import Path
+        def run(mini_batch):
+            return [{"file": Path(p).name, "words": len(Path(p).read_text().split())} for p in mini_batch]
+    """, mini_batch_size=2)
+    job = drive(submit_job(endpoint, input_uri=store.uri("docs"), deployment_name="script"))
+    assert job.status == Status.COMPLETED, job.error
+    assert job.files_total == 3 and not job.input_skipped
+    assert sorted(output_frame(job).itertuples(index=False, name=None)) == [("README", 2), ("a.txt", 3), ("b.csv", 2)]
