@@ -1,5 +1,7 @@
 """Submitting a job: resolve deployment, settings, input and output, split into mini-batches, enqueue."""
 
+import posixpath
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -29,6 +31,17 @@ def check_output_free(store, folder: str, file_name: str, others=()):
             raise ValidationError(
                 "The output file %(uri)s already exists. Choose another output path or file name: a job never overwrites an output.",
                 code="output_exists", params={"uri": store.uri(f"{folder}/{name}")})
+
+
+def check_output_outside_input(resolved, store, folder: str):
+    """Refuse writing the output among the input's own files: the next job on that input would read them
+    (predictions.csv, errors.csv...) as files to score. A single input file may have its output beside it."""
+    if resolved.datastore != store.name or resolved.files == [resolved.uri.rpartition("/paths/")[2]]:
+        return
+    if any(posixpath.dirname(f) == folder for f in resolved.files):
+        raise ValidationError(
+            "The output path %(uri)s is the input's folder: the output files would be scored as input by the next "
+            "job on it. Choose another output path.", code="output_in_input", params={"uri": store.uri(folder)})
 
 
 def _check_is_folder(store, client, folder: str):
@@ -65,6 +78,7 @@ def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, 
     name = new_job_name()
     store, folder = output_location(name, output_datastore, output_path)
     check_output_free(store, folder, effective["output_file_name"], outputs.manifest_files(effective))
+    check_output_outside_input(resolved, store, folder)
     heads.check_passthrough(resolved, effective.get("passthrough_columns"))
     batches = split(resolved.files, int(effective["mini_batch_size"]))
     try:

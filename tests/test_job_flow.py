@@ -48,6 +48,18 @@ def test_it_refuses_an_output_file_that_exists(endpoint, demo_data):
 
 
 @pytest.mark.django_db
+def test_it_refuses_an_output_among_the_input_files(endpoint, demo_data):
+    with pytest.raises(ValidationError) as err:
+        submit_job(endpoint, input_uri=demo_data, output_path="demo/iris/")
+    assert err.value.code == "output_in_input"
+    assert "azureml://datastores/workspaceblobstore/paths/demo/iris is the input's folder" in err.value.messages[0]
+    assert not BatchJob.objects.exists()
+    # a subfolder is not read (nested folders are not scored), and one file may have its output beside it
+    assert submit_job(endpoint, input_uri=demo_data, output_path="demo/iris/scored").output_path == "demo/iris/scored"
+    assert submit_job(endpoint, input_uri=demo_data + "/iris-1.csv", output_path="demo/iris").output_path == "demo/iris"
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("uri,code", [
     ("azureml://datastores/workspaceblobstore/paths/missing", "input_not_found"),
     ("azureml://datastores/nope/paths/x", "unknown_datastore"),
