@@ -54,6 +54,10 @@ def wizard_step(request, step):
     active = wizard.steps(state)
     if step not in active:
         raise Http404("No such step in this wizard.")
+    if request.method == "POST" and wizard.replaced(state, request.POST):
+        messages.warning(request, f"Nothing was saved: that wizard was replaced by one opened since in this browser "
+                                  f"({wizard.title(state)}), shown here. Start the other one again when this one is done.")
+        return redirect("endpoints:wizard", step=active[0])
     if step == "review":
         return _wizard_review(request, state)
     form = wizard.build_form(step, state, *((request.POST, request.FILES) if request.method == "POST" else ()))
@@ -92,7 +96,7 @@ def _render_wizard(request, state, step, context):
     context.update({
         "step": step, "title": wizard.TITLES[step], "fixed_endpoint": state["endpoint"],
         "steps": [{"slug": s, "title": wizard.TITLES[s], "done": active.index(s) < active.index(step)} for s in active],
-        "code_generated": state["is_mlflow"], "first": active[0] == step,
+        "code_generated": state["is_mlflow"], "first": active[0] == step, "wizard_id": state.get("id", ""),
     })
     return render(request, "endpoints/wizard.html", context)
 

@@ -1,6 +1,8 @@
 """The create-endpoint / deploy-model / add-deployment wizard: which steps apply, the state kept in the
 session between steps, and the save at the end. No HTTP here: endpoints.views drives it."""
 
+import uuid
+
 from django.db import transaction
 
 from endpoints import forms
@@ -19,7 +21,8 @@ ALL_STEPS = list(TITLES)
 
 def start(*, model: str = "", endpoint: str = "") -> dict:
     """A fresh wizard: from + Create, from a model (endpoint New or Existing), or from an endpoint (+ Add deployment)."""
-    state = {"endpoint": endpoint, "allow_existing": bool(model), "data": {}, "is_mlflow": True, "code": {}}
+    state = {"id": uuid.uuid4().hex, "endpoint": endpoint, "allow_existing": bool(model), "data": {}, "is_mlflow": True,
+             "code": {}}
     if model:
         state["data"]["model"] = {"model": model}
         state["is_mlflow"] = _is_mlflow(model)
@@ -37,6 +40,15 @@ def save(session, state: dict):
 
 def clear(session):
     session.pop(SESSION_KEY, None)
+
+
+def replaced(state: dict, posted) -> bool:
+    """A step posted from a page of another wizard: one started since (another tab) took the session's place."""
+    return "wizard" in posted and posted["wizard"] != state.get("id")
+
+
+def title(state: dict) -> str:
+    return f"Add deployment to {state['endpoint']}" if state["endpoint"] else "Create batch endpoint"
 
 
 def _is_mlflow(label: str) -> bool:
@@ -91,7 +103,7 @@ def build_form(step: str, state: dict, data=None, files=None):
 
 def remember(state: dict, step: str, posted) -> None:
     """Keep what was typed in a step (also when leaving it with Back, unchecked)."""
-    state["data"][step] = {k: v for k, v in posted.items() if k not in ("csrfmiddlewaretoken", "back", "next")}
+    state["data"][step] = {k: v for k, v in posted.items() if k not in ("csrfmiddlewaretoken", "back", "next", "wizard")}
 
 
 def accept(state: dict, step: str, form, posted) -> None:

@@ -314,3 +314,23 @@ def test_the_code_step_refuses_a_non_python_file(to_code_step):
 
     response = wizard_post(to_code_step, "code", code_step(scoring_script=SimpleUploadedFile("x.txt", b"hi")))
     assert "Upload a Python file" in response.content.decode()
+
+
+def test_a_wizard_replaced_by_one_opened_since_saves_nothing(signed_in, steps, endpoint):
+    run = signed_in.get("/endpoints/create/", follow=True).content.decode()
+    first_id = run.split('name="wizard" value="')[1].split('"')[0]
+    for step, data in steps:
+        wizard_post(signed_in, step, data, wizard=first_id)
+    signed_in.get(f"/endpoints/{endpoint.name}/deployments/add/")  # another tab: + Add deployment
+    wizard_post(signed_in, "model", steps[1][1])
+    wizard_post(signed_in, "deployment", {**DEPLOYMENT_DEFAULTS, "name": "other-tab"})
+    wizard_post(signed_in, "compute", steps[3][1])
+
+    response = signed_in.post("/endpoints/create/review/", {"wizard": first_id}, follow=True)  # Create in the first tab
+    assert not BatchEndpoint.objects.filter(name="iris-batch").exists()
+    assert not endpoint.deployments.filter(name="other-tab").exists()
+    page = response.content.decode()
+    assert "Nothing was saved: that wizard was replaced by one opened since in this browser" in page
+    assert f"Add deployment <small>to {endpoint.name}</small>" in page
+    assert response.redirect_chain[-1][0] == "/endpoints/create/model/"
+    assert signed_in.get("/endpoints/create/model/").context["form"].initial == steps[1][1]  # the other one's values stay
