@@ -37,6 +37,8 @@ class JobInputForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["dataset"].choices = [("", "—")] + [(d.uri, f"{d.name}:{d.version}") for d in Dataset.objects.all()]
+        if len(self.fields["dataset"].choices) == 1:
+            self.fields["dataset"].help_text = "No datasets yet: create one under Data → + Create dataset."
         self.datastores = _datastore_choices()
         self.fields["input_datastore"].choices = self.datastores
         self.fields["input_datastore"].initial = Datastore.get_default().name

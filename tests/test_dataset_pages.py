@@ -26,6 +26,10 @@ def _form(**overrides):
     return form
 
 
+def test_no_datasets_yet_says_where_to_create_one(signed_in):
+    assert 'No datasets yet — <a href="/data/datasets/register/">+ Create dataset</a>' in signed_in.get("/data/").content.decode()
+
+
 def test_registering_twice_makes_version_two(signed_in, store):
     assert signed_in.post("/data/datasets/register/", _form()).status_code == 302
     r = signed_in.post("/data/datasets/register/", _form(path="iris/*.csv"))

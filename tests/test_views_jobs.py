@@ -141,8 +141,11 @@ def test_an_output_file_name_with_folders_is_refused_as_typed(signed_in, endpoin
 def test_a_dataset_input(signed_in, endpoint, demo_data):
     from studio.models import Dataset
 
+    create_page = f"/endpoints/{endpoint.name}/jobs/create/"
+    assert "No datasets yet: create one under Data → + Create dataset." in signed_in.get(create_page).content.decode()
     Dataset.objects.create(name="iris", version=1, datastore=Datastore.get_default(), path="demo/iris")
-    assert '<option value="azureml:iris:1">iris:1</option>' in signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
+    page = signed_in.get(create_page).content.decode()
+    assert '<option value="azureml:iris:1">iris:1</option>' in page and "No datasets yet" not in page
     _create(signed_in, endpoint, input_type="dataset", dataset="azureml:iris:1")
     assert BatchJob.objects.get().files_total == 5
 
