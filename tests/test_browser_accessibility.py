@@ -181,3 +181,28 @@ def test_skip_to_content_is_the_first_tab_stop_and_jumps_past_the_navigation(pag
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
     _tab_to(page, "+ Create", limit=3)  # the page's own commands come next, not the 10 links before them
+
+
+def test_pages_read_and_act_without_javascript(browser, live_server, user, endpoint, demo_data):
+    job = submit_job(endpoint, input_uri=demo_data)  # no worker: it stays Queued
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    try:
+        sign_in(page, live_server)
+        page.get_by_role("link", name=job.name).wait_for()  # Home: recent jobs
+        page.goto(f"{live_server.url}/endpoints/{endpoint.name}/")
+        page.get_by_role("row").filter(has_text="blue").get_by_text("Default").wait_for()
+        page.get_by_text(f"/api/v1/endpoints/{endpoint.name}/jobs").wait_for()
+        assert page.get_by_role("button", name="Copy scoring URI").count() == 0  # it needs JavaScript: not shown
+        page.get_by_role("link", name="Runs", exact=True).click()
+        row = page.get_by_role("row").filter(has_text=job.name)
+        row.get_by_text("Queued").wait_for()
+        row.get_by_role("link", name=job.name).click()
+        page.get_by_text("Mini-batches: 0 done, 0 failed, 3 total").wait_for()
+        page.get_by_role("button", name="Cancel").click()  # without JavaScript it submits at once
+        page.get_by_role("status").filter(has_text="Cancel requested").wait_for()
+        page.goto(f"{live_server.url}/jobs/?endpoint={endpoint.name}")
+        page.get_by_role("link", name=job.name).wait_for()
+    finally:
+        context.close()

@@ -1,4 +1,7 @@
 // Small progressive enhancements; every page works without this file.
+
+// Copy buttons work with this file only: hidden until it runs.
+document.querySelectorAll("[data-copy][hidden]").forEach((button) => { button.hidden = false; });
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
