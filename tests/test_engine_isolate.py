@@ -62,6 +62,21 @@ def test_a_model_failing_on_every_row_fails_the_file_once_the_budget_is_spent():
         scoring.score_isolating("a.csv", csv_of(np.arange(1000.0)), broken, INPUTS)
 
 
+def test_dozens_of_bad_rows_in_a_big_file_are_set_aside_past_the_budget():
+    """60 bad rows in 6000 need more calls than the budget: the model scores most rows, so isolation goes on."""
+    bad = list(range(37, 6000, 100))
+    frame = pd.DataFrame({"x": [-1.0 if i in bad else float(i) for i in range(6000)]})
+    found = isolate.score(frame, picky)
+    assert found.calls > isolate.BUDGET and [b.row for b in found.bad] == bad
+    assert np.concatenate(found.frames).tolist() == [2.0 * i for i in range(6000) if i not in bad]
+
+
+def test_a_model_failing_on_most_rows_gives_up_once_the_budget_is_spent():
+    frame = pd.DataFrame({"x": [float(i) if i % 10 == 0 else -1.0 for i in range(6000)]})
+    with pytest.raises(isolate.GaveUp, match="x must not be negative"):
+        isolate.score(frame, picky)
+
+
 def test_isolation_costs_one_call_without_bad_rows_and_few_with_some():
     frame = pd.DataFrame({"x": np.arange(1024.0)})
     assert isolate.score(frame, picky).calls == 1

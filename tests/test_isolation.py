@@ -48,6 +48,20 @@ def test_bad_rows_are_set_aside_and_the_output_equals_a_clean_run_over_the_good_
 
 
 @pytest.mark.django_db
+def test_dozens_of_bad_rows_among_thousands_lose_only_those_rows(picky_endpoint):
+    """40 bad rows in a 3000-row file (more model calls than isolation's budget): the other 2960 are scored."""
+    bad = {1: list(range(7, 3000, 75))}
+    frames = input_frames(files=2, rows=3000, bad=bad)
+    job = drive(submit_job(picky_endpoint, input_uri=write_frames("iso/dozens", frames)))
+    clean = drive(submit_job(picky_endpoint, input_uri=write_frames("iso/dozens-good", good_rows(frames))))
+    assert job.status == Status.COMPLETED_WITH_ERRORS and (job.rows_failed, job.files_failed) == (40, 0), job.error
+    out = output_frame(job)
+    pd.testing.assert_frame_equal(out[["prediction", "file_name"]], output_frame(clean)[["prediction", "file_name"]])
+    assert out[out["file_name"] == "f01.csv"]["row"].tolist() == [r for r in range(3000) if r not in bad[1]]
+    assert errors_frame(job)["row"].tolist() == bad[1]
+
+
+@pytest.mark.django_db
 def test_a_file_that_fails_as_a_whole_is_listed_in_errors_csv_without_a_row(picky_endpoint):
     frames = input_frames(files=2)
     uri = write_frames("iso/whole", frames)

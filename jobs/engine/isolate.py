@@ -3,8 +3,9 @@ scored and only the rows that fail on their own are set aside, each with its err
 
 `score` takes the rows (a DataFrame) and a function that scores some of them (raising on failure). It tries
 all rows first; a failing chunk is split in two and each half tried on its own, down to single rows. A budget
-of scoring calls per file bounds the cost when every row fails (a broken model, not bad rows): past it, the
-file fails as a whole, as it would without isolation.
+of scoring calls per file bounds the cost when most rows fail (a broken model, not bad rows): once it is spent,
+the file fails as a whole, as it would without isolation, as soon as it has set aside as many rows as it
+scored. Dirty data (a few dozen bad rows in thousands, which cost more calls than the budget) goes on to the end.
 """
 
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import Callable
 
 import pandas as pd
 
-BUDGET = 256  # scoring calls per file; k bad rows in n need about 2·k·log2(n/k)
+BUDGET = 256  # scoring calls per file before a file failing on most rows gives up; k bad rows in n need about 2·k·log2(n/k)
 
 
 @dataclass
@@ -58,14 +59,15 @@ def score(rows: pd.DataFrame, score_chunk: Callable[[pd.DataFrame], pd.DataFrame
     The first call scores all rows: a file without bad rows costs one call, as before."""
     result = Isolated()
     pending = [rows]
-    first_error = None
+    first_error, scored = None, 0
     while pending:
         chunk = pending.pop(0)
-        if result.calls >= budget:
+        if result.calls >= budget and len(result.bad) >= scored:
             raise GaveUp(first_error)
         result.calls += 1
         try:
             result.frames.append(score_chunk(chunk))
+            scored += len(chunk)
             continue
         except Exception as exc:  # the model's or the schema's error for these rows
             if len(chunk) == 1:
