@@ -121,8 +121,10 @@ def _score(preview, samples) -> dict:
     host.clear_outputs()
     rows = list(csv.reader(io.StringIO(reply["part"].decode("utf-8", errors="replace")))) if reply["part"] else []
     errors = [{"file": posixpath.basename(e["file"]), "type": e["type"], "message": e["message"]} for e in reply["file_errors"]]
+    set_aside = [{"file": posixpath.basename(e["file"]), "row": e["row"], "type": e["type"], "message": e["message"]}
+                 for e in reply.get("row_errors", [])]
     return {"predictions": {"header": rows[0] if rows else [], "rows": rows[1:SHOWN + 1]},
-            "rows_scored": reply["rows_out"], "seconds": seconds, "host_errors": errors}
+            "rows_scored": reply["rows_out"], "seconds": seconds, "host_errors": errors, "rows_set_aside": set_aside}
 
 
 def estimate(samples, rows_scored: int, seconds: float, preview) -> dict | None:

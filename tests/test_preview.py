@@ -66,6 +66,27 @@ def test_preview_scores_the_first_rows_on_a_worker_and_writes_nothing(signed_in,
 
 
 @pytest.mark.django_db
+def test_the_preview_names_the_rows_the_job_would_set_aside(signed_in, endpoint, demo_data):
+    """A row the model refuses (a missing value) is not silently left out of the predictions: the preview lists it."""
+    from sklearn.datasets import load_iris
+
+    from jobs import preview as previews
+
+    frame = load_iris(as_frame=True).data.head(8)
+    frame.loc[3, "petal width (cm)"] = None
+    Datastore.get_default().client().write("holes/a.csv", frame.to_csv(index=False).encode())
+    _post_preview(signed_in, endpoint, "holes")
+    preview = Preview.objects.get()
+    previews.run(preview.pk)  # what the worker runs
+    preview.refresh_from_db()
+    assert preview.status == Preview.COMPLETED and preview.result["rows_scored"] == 7, preview.error
+    [row] = preview.result["rows_set_aside"]
+    assert (row["file"], row["row"]) == ("a.csv", 3) and "NaN" in row["message"]
+    page = signed_in.get(f"/jobs/previews/{preview.name}/").content.decode()
+    assert "Rows the job would set aside (in errors.csv)" in page and "<td>3</td>" in page
+
+
+@pytest.mark.django_db
 def test_the_preview_needs_an_input_and_says_so(signed_in, endpoint):
     response = _post_preview(signed_in, endpoint, "", htmx=True)
     assert "Input path: Choose the input data for the job." in response.content.decode()
