@@ -129,6 +129,8 @@ class BatchJob(NamedPage, DeploymentRun):
     rows_out = models.BigIntegerField(default=0)
     rows_failed = models.BigIntegerField(default=0)  # rows set aside by bad-record isolation
     files_partial = models.PositiveIntegerField(default=0)  # files scored but for the rows set aside
+    # Failed on its error threshold: errors.csv holds what was set aside until then (see jobs/isolation.py).
+    failed_on_threshold = models.BooleanField(default=False)
     # Retry failed: the job this one retries, reusing its succeeded mini-batches' parts (see jobs/resume.py).
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     # A Failed or Canceled job keeps its succeeded parts for a retry until then (None: nothing kept).
@@ -191,7 +193,7 @@ class BatchJob(NamedPage, DeploymentRun):
     @property
     def has_errors_file(self):
         """errors.csv is beside the output: written by finalize, or when the job failed on its error threshold."""
-        on_threshold = self.status == Status.FAILED and (self.error or "").endswith(THRESHOLD_SEE)
+        on_threshold = self.status == Status.FAILED and self.failed_on_threshold
         return (self.succeeded or on_threshold) and bool(self.rows_failed or self.files_failed)
 
     @property
@@ -233,9 +235,9 @@ class BatchJob(NamedPage, DeploymentRun):
             return 100 if self.succeeded else 0
         return int(100 * (self.mini_batches_done + self.mini_batches_failed) / self.mini_batches_total)
 
-    def mark_failed(self, reason: str):
+    def mark_failed(self, reason: str, on_threshold: bool = False):
         BatchJob.objects.filter(pk=self.pk).exclude(status__in=FINISHED).update(
-            status=Status.FAILED, error=reason, finished=timezone.now())
+            status=Status.FAILED, error=reason, finished=timezone.now(), failed_on_threshold=on_threshold)
         self.refresh_from_db()
 
     def request_cancel(self) -> bool:

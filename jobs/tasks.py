@@ -341,7 +341,7 @@ def _fail_job(job_id, reason, keep_parts=True, errors_file=False):
     if job.status in FINISHED:  # another lane met the same refusal first: only what this one wrote may be left
         _drop_staging(job, keep_parts=False)
         return
-    job.mark_failed(reason)
+    job.mark_failed(reason, on_threshold=errors_file)
     job.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
     if errors_file:
         _write_errors_file(job)
@@ -441,7 +441,7 @@ def _drop_staging(job, keep_parts=True):
 
 def _fail_final(job, reason, keep_parts=True, errors_file=False):
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
-        status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None)
+        status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None, failed_on_threshold=errors_file)
     job.refresh_from_db()
     if errors_file:
         _write_errors_file(job)

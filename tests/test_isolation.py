@@ -112,6 +112,8 @@ def test_a_job_failing_on_its_threshold_keeps_the_rows_set_aside_so_far_and_its_
     assert "Download errors.csv" in page and "Rows and files set aside, from errors.csv" in page
     assert "Download predictions.csv" not in page
     assert signed_in.get(reverse("jobs:download", args=[job.name, "errors.csv"])).status_code == 200
+    BatchJob.objects.filter(pk=job.pk).update(error="Too many rows set aside.")  # the job knows why, not its wording
+    assert "Download errors.csv" in signed_in.get(job.get_absolute_url()).content.decode()
 
 
 @pytest.mark.parametrize("failed,partial,unit,threshold,message", [

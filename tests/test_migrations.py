@@ -37,3 +37,21 @@ def test_a_sas_token_typed_before_it_was_encrypted_is_encrypted_and_kept_out_of_
     assert MiniBatch.objects.get(job=job).files == [FILE]
     plain = BatchJob.objects.get(name="plain-job")  # a query that is no credential stays as it was
     assert (plain.input_uri, plain.input_sas_encrypted) == (FILE + "?download=1", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_failed_on_its_threshold_before_the_field_still_offers_its_errors_file():
+    old = _migrate([("jobs", "0010_input_skipped")])
+    jobs = old.get_model("jobs", "BatchJob").objects
+    fields = {"endpoint_name": "e", "deployment_name": "blue", "input_uri": FILE, "output_datastore": "x",
+              "status": "Failed", "rows_failed": 2}
+    jobs.create(name="threshold", error="1 file with rows set aside, above the error threshold of 0. See errors.csv "
+                                        "and logs/error_summary.csv for what failed.", **fields)
+    jobs.create(name="other", error="The output could not be written: OSError: disk full", **fields)
+
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+    from jobs.models import BatchJob
+
+    assert BatchJob.objects.get(name="threshold").has_errors_file
+    assert not BatchJob.objects.get(name="other").has_errors_file
