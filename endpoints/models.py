@@ -174,6 +174,10 @@ class BatchDeployment(models.Model):
                 "append_row needs an output file name.", code="output_file_required")})
         if self.passthrough_columns and self.scoring_script:
             raise ValidationError({"passthrough_columns": PASSTHROUGH_NEEDS_MLFLOW})
+        try:
+            validate_percent_threshold(self.error_threshold, self.error_threshold_unit)
+        except ValidationError as exc:
+            raise ValidationError({"error_threshold": exc}) from exc
         if self.output_action == self.APPEND_ROW and self.output_format in formats.EXTENSIONS:
             self.output_file_name = formats.output_name(self.output_file_name, self.output_format)
 
@@ -256,6 +260,7 @@ class BatchDeployment(models.Model):
         if values["error_threshold_unit"] not in units:
             raise ValidationError("error_threshold_unit must be one of %(units)s, not '%(value)s'.", code="invalid_setting",
                                   params={"units": ", ".join(units), "value": values["error_threshold_unit"]})
+        validate_percent_threshold(values["error_threshold"], values["error_threshold_unit"])
         return values
 
     def _check_output_options(self, values: dict):
@@ -274,6 +279,13 @@ class BatchDeployment(models.Model):
 
 
 # Azure's per-job overrides (output location is given separately).
+def validate_percent_threshold(threshold, unit):
+    """A percentage of rows above 100 would never fail the job: -1 says that."""
+    if unit == BatchDeployment.PERCENT and isinstance(threshold, int) and threshold > 100:
+        raise ValidationError("An error threshold in percent of rows is at most 100 (-1: never fail), not %(value)s.",
+                              code="invalid_setting", params={"value": threshold})
+
+
 OVERRIDABLE = ("instance_count", "mini_batch_size", "max_retries", "timeout", "error_threshold", "error_threshold_unit",
                "output_file_name")
 # Beyond Azure: output options a job may also set (see docs/ENGINE.md, Output options).

@@ -140,6 +140,19 @@ def test_the_deployment_setting_applies_when_the_job_does_not_override_it(picky_
 
 
 @pytest.mark.django_db
+def test_a_percentage_above_100_is_refused_for_a_job_and_a_deployment(picky_endpoint):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="in percent of rows is at most 100 \\(-1: never fail\\), not 150"):
+        submit_job(picky_endpoint, input_uri=write_frames("iso/pct", input_frames()),
+                   overrides={"error_threshold": 150, "error_threshold_unit": "percent"})
+    deployment = picky_endpoint.default_deployment
+    deployment.error_threshold, deployment.error_threshold_unit = 101, "percent"
+    with pytest.raises(ValidationError, match="at most 100"):
+        deployment.full_clean()
+
+
+@pytest.mark.django_db
 def test_an_unknown_threshold_unit_is_refused(picky_endpoint):
     from django.core.exceptions import ValidationError
 
