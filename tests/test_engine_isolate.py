@@ -1,5 +1,7 @@
 """Bad-record isolation in the scoring engine: a file's bad rows are set aside, every good row is scored."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,7 +60,8 @@ def test_a_missing_column_fails_the_whole_file_at_once():
 def test_a_model_failing_on_every_row_fails_the_file_once_the_budget_is_spent():
     def broken(frame):
         raise RuntimeError("boom")
-    with pytest.raises(scoring.FileError, match="the model failed to predict: RuntimeError: boom"):
+    gave_up = r"the model failed to predict: RuntimeError: boom \(bad-record isolation gave up: most rows fail"
+    with pytest.raises(scoring.FileError, match=gave_up):
         scoring.score_isolating("a.csv", csv_of(np.arange(1000.0)), broken, INPUTS)
 
 
@@ -75,6 +78,19 @@ def test_a_model_failing_on_most_rows_gives_up_once_the_budget_is_spent():
     frame = pd.DataFrame({"x": [float(i) if i % 10 == 0 else -1.0 for i in range(6000)]})
     with pytest.raises(isolate.GaveUp, match="x must not be negative"):
         isolate.score(frame, picky)
+
+
+def test_a_file_still_isolating_at_its_deadline_fails_alone_and_the_rest_of_the_batch_is_scored():
+    """The scoring host stops isolating at half the mini-batch's timeout: the dirty file fails as a whole (as it
+    would without isolation) instead of the timeout failing every file of its mini-batch."""
+    dirty = [-1.0 if i % 20 == 0 else float(i) for i in range(2000)]
+    files = [("dirty.csv", lambda: csv_of(dirty)), ("clean.csv", lambda: csv_of([1.0, 2.0]))]
+    result = scoring.score_batch(files, picky, INPUTS, isolate_until=time.monotonic() - 1)
+    assert [(f.name, f.error.message) for f in result.failed] == [
+        ("dirty.csv", "the model failed to predict: ValueError: x must not be negative (bad-record isolation gave up: "
+                      "stopped at half the scoring timeout after setting aside 0 rows)")]
+    assert result.frame["file_name"].tolist() == ["clean.csv", "clean.csv"]
+    assert scoring.score_batch(files[:1], picky, INPUTS, isolate_until=time.monotonic() + 60).row_errors[99]["row"] == 1980
 
 
 def test_isolation_costs_one_call_without_bad_rows_and_few_with_some():

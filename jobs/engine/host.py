@@ -130,7 +130,7 @@ class ScoringHost:
         """Score one mini-batch of (name, local path) files. Raises HostError: after a timeout or a crash
         the host is gone; after an exception in run() it stays warm, as Azure keeps its process."""
         return self._call({"op": "run", "files": files, "output_action": output_action, "level": level,
-                           "output_format": output_format, "passthrough": list(passthrough)},
+                           "output_format": output_format, "passthrough": list(passthrough), "timeout": timeout},
                           timeout, on_wait, "the mini-batch")
 
     def _call(self, message: dict, timeout: float, on_wait, what: str) -> dict:

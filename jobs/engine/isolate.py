@@ -5,15 +5,18 @@ scored and only the rows that fail on their own are set aside, each with its err
 all rows first; a failing chunk is split in two and each half tried on its own, down to single rows. A budget
 of scoring calls per file bounds the cost when most rows fail (a broken model, not bad rows): once it is spent,
 the file fails as a whole, as it would without isolation, as soon as it has set aside as many rows as it
-scored. Dirty data (a few dozen bad rows in thousands, which cost more calls than the budget) goes on to the end.
+scored. Dirty data (a few dozen bad rows in thousands, which cost more calls than the budget) goes on to the end,
+unless it runs past `until` (a time.monotonic() value: the scoring host stops at half the mini-batch's timeout,
+so that a file too dirty to isolate in time fails alone, not its whole mini-batch).
 """
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import pandas as pd
 
-BUDGET = 256  # scoring calls per file before a file failing on most rows gives up; k bad rows in n need about 2·k·log2(n/k)
+BUDGET = 256  # calls per file before one failing on most rows gives up; k bad rows in n need about 2·k·log2(n/k)
 
 
 @dataclass
@@ -42,11 +45,12 @@ def concat(frames: list) -> pd.DataFrame | None:
 
 
 class GaveUp(Exception):
-    """Isolation ran out of budget: the caller fails the file with `first`, the whole file's error."""
+    """Isolation ran out of budget or time: the caller fails the file with `first`, the whole file's error, and
+    says why isolation stopped (`why`)."""
 
-    def __init__(self, first: Exception):
+    def __init__(self, first: Exception, why: str = ""):
         super().__init__(str(first))
-        self.first = first
+        self.first, self.why = first, why
 
 
 def _describe(exc: Exception) -> tuple[str, str]:
@@ -54,7 +58,8 @@ def _describe(exc: Exception) -> tuple[str, str]:
     return kind, getattr(exc, "message", None) or str(exc)
 
 
-def score(rows: pd.DataFrame, score_chunk: Callable[[pd.DataFrame], pd.DataFrame], budget: int = BUDGET) -> Isolated:
+def score(rows: pd.DataFrame, score_chunk: Callable[[pd.DataFrame], pd.DataFrame], budget: int = BUDGET,
+          until: float | None = None) -> Isolated:
     """Score `rows` (their index: the row numbers) chunk by chunk; returns the scored frames and the bad rows.
     The first call scores all rows: a file without bad rows costs one call, as before."""
     result = Isolated()
@@ -62,8 +67,12 @@ def score(rows: pd.DataFrame, score_chunk: Callable[[pd.DataFrame], pd.DataFrame
     first_error, scored = None, 0
     while pending:
         chunk = pending.pop(0)
-        if result.calls >= budget and len(result.bad) >= scored:
-            raise GaveUp(first_error)
+        mostly_bad = result.calls >= budget and len(result.bad) >= scored
+        late = first_error is not None and until is not None and time.monotonic() > until
+        if mostly_bad or late:
+            why = (f"most rows fail: {len(result.bad)} set aside, {scored} scored" if mostly_bad else
+                   f"stopped at half the scoring timeout after setting aside {len(result.bad)} rows")
+            raise GaveUp(first_error, why)
         result.calls += 1
         try:
             result.frames.append(score_chunk(chunk))

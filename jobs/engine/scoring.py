@@ -121,7 +121,7 @@ def score_file(name: str, data: bytes, predict: Callable, inputs: list[dict] | N
 
 
 def score_isolating(name: str, data: bytes, predict: Callable, inputs: list[dict] | None, output_names=None,
-                    tensor: dict | None = None, passthrough=()) -> tuple[pd.DataFrame | None, list]:
+                    tensor: dict | None = None, passthrough=(), until: float | None = None) -> tuple[pd.DataFrame | None, list]:
     """score_file, but a tabular file whose rows fail is halved until only its bad rows are set aside
     (see isolate). Returns the good rows' predictions and the bad rows (isolate.RowError)."""
     if reading.extension(name) in reading.IMAGES:
@@ -133,11 +133,10 @@ def score_isolating(name: str, data: bytes, predict: Callable, inputs: list[dict
         return _predict(name, schema.enforce(name, rows, inputs), predict, output_names, rows.index)
 
     try:
-        found = isolate.score(frame, score_rows)
+        found = isolate.score(frame, score_rows, until=until)
     except isolate.GaveUp as exc:
-        if isinstance(exc.first, FileError):
-            raise exc.first
-        raise FileError(name, str(exc.first), type(exc.first).__name__) from exc.first
+        first = exc.first if isinstance(exc.first, FileError) else FileError(name, str(exc.first), type(exc.first).__name__)
+        raise FileError(name, f"{first.message} (bad-record isolation gave up: {exc.why})", first.kind) from exc.first
     out = found.frame
     if out is not None and kept is not None:
         out = _with_passthrough(name, out, kept.loc[out["row"]])
@@ -146,13 +145,14 @@ def score_isolating(name: str, data: bytes, predict: Callable, inputs: list[dict
 
 def score_batch(files: Iterable[tuple[str, Callable[[], bytes]]], predict: Callable, inputs=None, output_names=None,
                 log: Callable[[str, str], None] = lambda level, msg: None, tensor: dict | None = None,
-                passthrough=()) -> BatchResult:
-    """Score files one by one; a file that fails is reported and skipped, the others still count."""
+                passthrough=(), isolate_until: float | None = None) -> BatchResult:
+    """Score files one by one; a file that fails is reported and skipped, the others still count. Bad-record
+    isolation stops at isolate_until (time.monotonic()): the file being isolated then fails as a whole."""
     started = time.perf_counter()
     frames, results = [], []
     for name, load in files:
         try:
-            out, bad = score_isolating(name, load(), predict, inputs, output_names, tensor, passthrough)
+            out, bad = score_isolating(name, load(), predict, inputs, output_names, tensor, passthrough, isolate_until)
         except FileError as exc:
             log("warning", f"{name}: {exc.kind}: {exc.message}")
             results.append(FileResult(name, error=exc))
