@@ -35,6 +35,7 @@ def test_create_then_list_and_show(api, endpoint, second_deployment):
 @pytest.mark.parametrize("body, status, code", [
     ({"cron": "0 2 * *"}, 400, "cron_fields"),
     ({"cron": "0 25 * * *"}, 400, "cron_invalid"),
+    ({"cron": "0 0 31 4 *"}, 400, "cron_never"),
     ({"cron": ""}, 400, "cron_required"),
     ({"input": "https://example.com/data/"}, 400, "input_not_datastore_path"),
     ({"input": "azureml://datastores/workspaceblobstore/paths/../etc"}, 400, "path_traversal"),

@@ -65,8 +65,9 @@ def test_a_custom_cron_expression_is_kept(signed_in, endpoint, second_deployment
 @pytest.mark.parametrize("cron, code, says", [
     ("", "cron_required", "Give a cron expression"),
     ("0 2 * *", "cron_fields", "has 4"),
-    ("61 * * * *", "cron_invalid", "not a valid cron expression"),
-    ("0 2 * * mon-funday", "cron_invalid", "not a valid cron expression"),
+    ("61 * * * *", "cron_invalid", "not a valid cron expression: the minute field &#x27;61&#x27; is wrong (it takes 0-59)"),
+    ("0 2 * * mon-funday", "cron_invalid", "the day-of-week field &#x27;mon-funday&#x27; is wrong"),
+    ("0 0 30 2 *", "cron_never", "never runs: no date matches its day-of-month and month"),  # 30 February
 ])
 def test_a_bad_cron_expression_is_refused_with_what_to_fix(signed_in, endpoint, cron, code, says):
     response = _create(signed_in, endpoint, recurrence="custom", cron=cron)

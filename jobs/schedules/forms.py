@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from jobs.forms import CreateJobForm, _datastore_choices
 from jobs.inputs import DATASTORE_URI
@@ -87,11 +88,13 @@ class ScheduleForm(forms.ModelForm):
         return data
 
     def save(self, user=None):
+        """The schedule and django-q2's schedule that fires it, both or neither."""
         schedule = super().save(commit=False)
         schedule.endpoint = self.endpoint
         schedule.created_by = schedule.created_by or user
-        schedule.save()
-        schedule.sync()
+        with transaction.atomic():
+            schedule.save()
+            schedule.sync()
         return schedule
 
 

@@ -23,9 +23,15 @@ PRESETS = [
 ]
 
 
+# Each field of a cron expression, in order: its name and what it takes.
+CRON_FIELDS = [("minute", "0-59"), ("hour", "0-23"), ("day-of-month", "1-31"), ("month", "1-12 or JAN-DEC"),
+               ("day-of-week", "0-7 or SUN-SAT, 0 and 7 are Sunday")]
+
+
 def validate_cron(value: str):
-    """Five fields: minute hour day-of-month month day-of-week (UTC)."""
-    from croniter import croniter
+    """Five fields: minute hour day-of-month month day-of-week (UTC); a refusal names the wrong field, and an
+    expression that matches no date (30 February) is refused too."""
+    from croniter import CroniterBadDateError, croniter
 
     fields = value.split()
     if len(fields) != 5:
@@ -34,9 +40,18 @@ def validate_cron(value: str):
             "for every day at 02:00); '%(value)s' has %(count)s.", code="cron_fields",
             params={"value": value, "count": len(fields)})
     if not croniter.is_valid(value):
+        wrong = [(i, field) for i, field in enumerate(fields)
+                 if not croniter.is_valid(" ".join(field if j == i else "*" for j in range(5)))]
+        where = "; ".join(f"the {CRON_FIELDS[i][0]} field '{field}' is wrong (it takes {CRON_FIELDS[i][1]})"
+                          for i, field in wrong) or "its fields do not go together"
         raise ValidationError(
-            "'%(value)s' is not a valid cron expression: each field takes a number in its range, '*', a list "
-            "(1,15), a range (1-5) or a step (*/10).", code="cron_invalid", params={"value": value})
+            "'%(value)s' is not a valid cron expression: %(where)s. Each field takes a number in its range, '*', "
+            "a list (1,15), a range (1-5) or a step (*/10).", code="cron_invalid", params={"value": value, "where": where})
+    try:
+        croniter(value).get_next()
+    except CroniterBadDateError:
+        raise ValidationError("'%(value)s' never runs: no date matches its day-of-month and month (e.g. 30 February).",
+                              code="cron_never", params={"value": value}) from None
 
 
 def describe_cron(cron: str) -> str:
