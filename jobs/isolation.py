@@ -49,9 +49,9 @@ def counts(row_errors: list[dict]) -> tuple[int, int]:
 
 def write_errors_file(job, store):
     """errors.csv next to the output, in input order: every row set aside, and every file that failed as a
-    whole (row empty). Written only when there is something in it."""
+    whole (row empty). Written only when there is something in it; returns what it wrote (None: nothing)."""
     if not (job.rows_failed or job.files_failed):
-        return
+        return None
     out = io.BytesIO()
     out.write(_csv([]))
     for mb in job.mini_batches.exclude(rows_failed=0, files_failed=0).select_related("job").order_by("index"):
@@ -59,6 +59,7 @@ def write_errors_file(job, store):
             out.write(store.read_bytes(mb.errors_path))
         out.write(_csv([[e["file"], "", e["type"], e["message"]] for e in mb.file_errors], header=False))
     store.write(f"{job.output_path.rstrip('/')}/{ERRORS_FILE}", out.getvalue())
+    return out.getvalue()
 
 
 def final_status(job) -> str:

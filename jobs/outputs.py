@@ -117,6 +117,14 @@ def stats(local: Path, name: str, fmt: str) -> FileStats:
     return FileStats(path=name, rows=count_rows(local, fmt), bytes=local.stat().st_size, sha256=sha)
 
 
+def stats_of_bytes(data: bytes, name: str, fmt: str) -> FileStats:
+    """What the manifest says of a file written from memory (errors.csv)."""
+    with tempfile.TemporaryDirectory(prefix="stats-") as tmp:
+        local = Path(tmp) / "file"
+        local.write_bytes(data)
+        return stats(local, name, fmt)
+
+
 def count_rows(local: Path, fmt: str) -> int:
     if fmt == formats.PARQUET:
         import pyarrow.parquet as pq
@@ -139,11 +147,13 @@ def publish(store, path: str, local: Path):
                 raise
 
 
-def write_manifest(job, store, files: list[FileStats]):
-    """manifest.json (what the job wrote: files, rows, bytes, sha256), then _SUCCESS, last of all."""
+def write_manifest(job, store, files: list[FileStats], status: str):
+    """manifest.json (what the job wrote: files, rows, bytes, sha256 — errors.csv too when rows or files were set
+    aside — and the status the job ends with), then _SUCCESS, last of all."""
     folder = job.output_path.rstrip("/")
     manifest = {
-        "job": job.name, "endpoint": job.endpoint_name, "deployment": job.deployment_name, "model": job.model_uri,
+        "job": job.name, "status": status, "endpoint": job.endpoint_name, "deployment": job.deployment_name,
+        "model": job.model_uri,
         "input": job.input_display, "output_format": output_format(job.settings),
         "passthrough_columns": job.settings.get("passthrough_columns") or [],
         "files": [asdict(f) for f in files],

@@ -19,8 +19,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from jobs import comparison, hosting, isolation, logs, outputs, queue, resume
+from jobs.engine import formats
 from jobs.engine.host import Aborted
-from jobs.models import FINISHED, BatchJob, MiniBatch, Status
+from jobs.models import ERRORS_FILE, FINISHED, BatchJob, MiniBatch, Status
 from studio import storage
 from studio.models import Datastore
 
@@ -407,9 +408,11 @@ def finalize(job_id: int):
     try:
         manifest = bool(job.settings.get("write_manifest"))
         published = [_join_parts(job, store, manifest)] if job.settings.get("output_action") == "append_row" else []
-        isolation.write_errors_file(job, store)
+        errors = isolation.write_errors_file(job, store)
         if manifest:
-            outputs.write_manifest(job, store, published)
+            if errors is not None:
+                published.append(outputs.stats_of_bytes(errors, ERRORS_FILE, formats.CSV))
+            outputs.write_manifest(job, store, published, isolation.final_status(job))
     except storage.OutputExists as exc:
         _fail_final(job, f"{exc} The job did not overwrite it: choose another output location.")
         return

@@ -15,7 +15,7 @@ from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
 from studio.models import Datastore
 from tests.conftest import wait_for
-from tests.fixtures_engine import script_deployment
+from tests.fixtures_engine import drive, script_deployment
 
 READERS = {
     "csv": lambda data: pd.read_csv(io.BytesIO(data)),
@@ -74,6 +74,24 @@ def test_each_format_with_a_passthrough_key_and_a_manifest(endpoint, demo_model,
     assert manifest["output_format"] == fmt and manifest["passthrough_columns"] == ["id"]
     assert store.read_bytes(f"jobs/{job.name}/_SUCCESS") == b""
     assert job.output_files()[:3] == (name, "manifest.json", "_SUCCESS")
+
+
+@pytest.mark.django_db
+def test_the_manifest_lists_errors_csv_and_the_status_when_rows_were_set_aside(endpoint):
+    uri = iris_with_ids("keyed-bad", files=2)
+    store = Datastore.get_default().client()
+    bad = store.read_bytes("keyed-bad/part-1.csv").decode().splitlines()
+    bad[3] = bad[3].split(",", 1)[0] + ",not-a-number," + bad[3].split(",", 2)[2]
+    store.write("keyed-bad/part-1.csv", ("\n".join(bad) + "\n").encode())
+    job = drive(submit_job(endpoint, input_uri=uri, overrides={"passthrough_columns": ["id"], "write_manifest": True}))
+    assert job.status == Status.COMPLETED_WITH_ERRORS, job.error
+
+    manifest = json.loads(store.read_bytes(f"jobs/{job.name}/manifest.json"))
+    data, errors = (store.read_bytes(f"jobs/{job.name}/{name}") for name in ("predictions.csv", "errors.csv"))
+    assert manifest["status"] == "CompletedWithErrors"
+    assert manifest["files"] == [
+        {"path": "predictions.csv", "rows": 19, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()},
+        {"path": "errors.csv", "rows": 1, "bytes": len(errors), "sha256": hashlib.sha256(errors).hexdigest()}]
 
 
 @pytest.mark.django_db
