@@ -16,7 +16,7 @@ from jobs.throughput import Throughput
 # The columns the table shows: list pages load only these (not the settings, overrides or error texts).
 COLUMNS = ("name", "status", "endpoint", "endpoint_name", "deployment", "deployment_name", "input_uri", "output_datastore", "output_path",
            "created", "started", "finished", "mini_batches_total", "mini_batches_done", "mini_batches_failed",
-           "rows_out")
+           "rows_out", "retry_of")
 NAME = "~name~"  # a placeholder reverse() keeps as is; each row's job name (quoted) takes its place
 
 

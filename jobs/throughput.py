@@ -53,16 +53,21 @@ def spans_of(rows) -> list[Span]:
     return [Span(s, f, r) for s, f, r in rows if s and f]
 
 
-def load(job_ids, since: datetime | None = None) -> dict[int, list[Span]]:
-    """Finished mini-batches of these jobs, in ONE query, grouped by job (only those finished after since)."""
+def load(job_ids, since: datetime | None = None, whole=()) -> dict[int, list[Span]]:
+    """Finished mini-batches of these jobs, in ONE query, grouped by job (only those finished after since, but
+    all of the jobs in whole). A retry's reused mini-batches (Completed without an attempt of their own) ran in
+    the first job, at its times: they are not part of this job's throughput."""
+    from django.db.models import Q
+
     from jobs.models import MiniBatch
 
-    found = {job_id: [] for job_id in job_ids}
+    found = {job_id: [] for job_id in [*job_ids, *whole]}
     if not found:
         return found
-    batches = MiniBatch.objects.filter(job_id__in=found, status=MiniBatch.COMPLETED, finished__isnull=False)
+    batches = MiniBatch.objects.filter(job_id__in=found, status=MiniBatch.COMPLETED, finished__isnull=False).exclude(
+        Q(attempts=0) & ~Q(staging=""))
     if since:
-        batches = batches.filter(finished__gte=since)
+        batches = batches.filter(Q(finished__gte=since) | Q(job_id__in=whole))
     for job_id, started, finished, rows in batches.values_list("job_id", "started", "finished", "rows_out"):
         found[job_id].extend(spans_of([(started, finished, rows)]))
     return found
@@ -122,12 +127,14 @@ def humanize(seconds: float) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
-def average_rate(job, now: datetime) -> float | None:
-    """rows/s since the job started, from the job's own row (no query)."""
-    if not job.started or not job.rows_out:
+def average_rate(job, now: datetime, spans: list[Span] | None = None) -> float | None:
+    """rows/s since the job started, from the job's own row (no query); a retry's from the spans of the
+    mini-batches it ran (its rows_out counts the reused ones too, which took no time in it)."""
+    rows = sum(span.rows for span in spans) if spans is not None and job.retry_of_id else job.rows_out
+    if not job.started or not rows:
         return None
     seconds = ((job.finished or now) - job.started).total_seconds()
-    return job.rows_out / seconds if seconds > 0 else None
+    return rows / seconds if seconds > 0 else None
 
 
 def chart(values: list[float], width: int = WIDTH, height: int = HEIGHT) -> dict | None:
@@ -156,7 +163,7 @@ def measure(job, spans: list[Span], now: datetime | None = None, start: datetime
         return Throughput()
     end = job.finished or now
     values, width = series(spans, max(start or job.started, job.started), end, bins)
-    average = average_rate(job, now)
+    average = average_rate(job, now, spans if start is None else None)  # spans of the whole run, or of the last minutes
     if job.is_finished:
         return Throughput(rate=average, average=average, series=values, bin_seconds=width, chart=chart(values))
     rate = current_rate(spans, now, running=True)
@@ -167,14 +174,15 @@ def measure(job, spans: list[Span], now: datetime | None = None, start: datetime
 
 def annotate(jobs, now: datetime | None = None) -> None:
     """Sets job.throughput on each job of a page: running ones get their last minutes' chart and ETA from one
-    query; finished ones only their average, from their own row."""
+    query; finished ones only their average, from their own row (a finished retry's from that same query)."""
     now = now or timezone.now()
     jobs = list(jobs)
     since = now - RUNS_WINDOW
-    spans = load([job.pk for job in jobs if not job.is_finished and job.started], since=since)
+    running = {job.pk for job in jobs if not job.is_finished and job.started}
+    spans = load(running, since=since, whole=[job.pk for job in jobs if job.is_finished and job.retry_of_id])
     for job in jobs:
-        if job.pk in spans:
+        if job.pk in running:
             job.throughput = measure(job, spans[job.pk], now, start=since, bins=BINS)
         else:
-            average = average_rate(job, now)
+            average = average_rate(job, now, spans.get(job.pk))
             job.throughput = Throughput(rate=average, average=average)

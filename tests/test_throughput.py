@@ -22,7 +22,7 @@ def at(seconds):
 def job_like(status=Status.RUNNING, started=T0, finished=None, done=0, failed=0, total=10, rows=0):
     return SimpleNamespace(status=status, started=started, finished=finished, mini_batches_done=done,
                            mini_batches_failed=failed, mini_batches_total=total, rows_out=rows,
-                           is_finished=status in (Status.COMPLETED, Status.FAILED, Status.CANCELED))
+                           is_finished=status in (Status.COMPLETED, Status.FAILED, Status.CANCELED), retry_of_id=None)
 
 
 def test_series_spreads_each_mini_batch_over_the_time_it_ran():
@@ -152,3 +152,41 @@ def test_runs_tab_shows_eta_of_running_jobs_in_one_extra_query(signed_in, endpoi
     running.finished = now
     running.save()
     assert queries() == with_live - 1  # the running jobs' mini-batches: one query, only while some run
+
+
+def _retry_with_reused_batches(endpoint, now):
+    """A Retry failed job started 40 s ago: 6 mini-batches of 100 rows reused from its first job (which ran them
+    10 minutes earlier; Completed without an attempt here), and 2 of its own of 100 rows in 20 s each."""
+    first = _job(endpoint, 1, Status.CANCELED, started=now - timedelta(minutes=12))
+    retry = BatchJob.objects.create(name="job-retry", retry_of=first, endpoint=endpoint, endpoint_name=endpoint.name,
+                                    deployment_name="blue", input_uri="x", output_datastore="workspaceblobstore",
+                                    output_path="jobs/retry", status=Status.RUNNING, started=now - timedelta(seconds=40),
+                                    mini_batches_total=10, mini_batches_done=8, rows_out=800,
+                                    settings={"output_file_name": "predictions.csv"})
+    for i in range(6):
+        MiniBatch.objects.create(job=retry, index=i, status=MiniBatch.COMPLETED, rows_out=100, staging=f"kept/{i}.csv",
+                                 started=now - timedelta(minutes=11, seconds=-10 * i),
+                                 finished=now - timedelta(minutes=11, seconds=-10 * i - 10))
+    for i in range(2):
+        MiniBatch.objects.create(job=retry, index=6 + i, status=MiniBatch.COMPLETED, rows_out=100, attempts=1,
+                                 staging=f"staging/{i}.csv", started=now - timedelta(seconds=40 - 20 * i),
+                                 finished=now - timedelta(seconds=20 - 20 * i))
+    return retry
+
+
+@pytest.mark.django_db
+def test_a_retrys_throughput_and_eta_leave_out_the_mini_batches_it_reused(signed_in, endpoint):
+    from django.utils import timezone
+
+    now = timezone.now()
+    retry = _retry_with_reused_batches(endpoint, now)
+    shown = throughput.measure(retry, throughput.load([retry.pk])[retry.pk], now)
+    assert shown.rate == pytest.approx(5, rel=0.05)  # 200 rows in its 40 s, not 800, nor back into the first job's run
+    assert shown.average == pytest.approx(5, rel=0.05)
+    assert shown.eta_seconds == pytest.approx(2 * 100 / 5, rel=0.05)  # 2 mini-batches of 100 rows left
+    assert shown.chart["peak"] == pytest.approx(5, rel=0.05)
+    page = signed_in.get(f"/jobs/{retry.name}/").content.decode()
+    assert "5.0 rows/s now, 5.0 rows/s on average" in page and "ETA 40 s" in page
+
+    BatchJob.objects.filter(pk=retry.pk).update(status=Status.COMPLETED, finished=now, mini_batches_done=10)
+    assert "5.0 rows/s" in signed_in.get(f"/endpoints/{endpoint.name}/runs/").content.decode()  # not 20.0
