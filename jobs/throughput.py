@@ -45,7 +45,8 @@ class Throughput:
         draws one chart per running job)."""
         now = f", now {self.rate:.1f} rows/s" if self.rate else ""
         peak = self.chart["peak"] if self.chart else 0
-        return f"in {len(self.series)} steps of {self.bin_seconds:.0f} s; peak {peak:.1f} rows/s{now}"
+        width = f"{self.bin_seconds:.0f}" if self.bin_seconds >= 10 else f"{self.bin_seconds:.2g}"  # not "0 s"
+        return f"in {len(self.series)} steps of {width} s; peak {peak:.1f} rows/s{now}"
 
 
 def spans_of(rows) -> list[Span]:

@@ -81,6 +81,10 @@ def test_measure_while_running_and_once_finished():
     assert done.eta_seconds is None and done.eta == ""
     assert done.rate == pytest.approx(600 / 80)  # the job's own average once finished
     assert throughput.measure(job_like(started=None), [], now=at(5)).rate is None  # not started: "—"
+    assert running.steps == "in 6 steps of 10 s; peak 10.0 rows/s, now 10.0 rows/s"
+    quick = throughput.measure(job_like(Status.COMPLETED, finished=at(1.8), done=1, total=1, rows=90),
+                               [Span(at(0), at(1.8), 90)], now=at(2))
+    assert quick.steps.startswith("in 30 steps of 0.06 s;")  # a job of under a minute: not "steps of 0 s"
 
 
 def test_chart_draws_a_step_line_scaled_to_the_box():
