@@ -75,25 +75,54 @@ def _join_parquet(store, part_paths, out):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    writer = None
     with tempfile.TemporaryDirectory(prefix="parts-") as tmp:
+        parts = []  # (path, local copy), mini-batches with no rows left out
         for path in part_paths:
             local = local_file(store, path, Path(tmp))
-            if not local.stat().st_size:
-                continue  # a mini-batch with no rows
+            if local.stat().st_size:
+                parts.append((path, local))
+        if not parts:
+            pq.ParquetWriter(out, pa.schema([("row", pa.int64()), ("prediction", pa.float64()),
+                                             ("file_name", pa.string())])).close()
+            return
+        # The footers first: a column typed differently in two parts (an id of numbers in one file, of text in
+        # another) gets one type that holds both, rather than failing the job once every row is scored.
+        schema = common_schema([pq.read_schema(local) for _, local in parts])
+        writer = pq.ParquetWriter(out, schema)
+        for path, local in parts:
             part = pq.ParquetFile(local)
-            if writer is None:
-                writer = pq.ParquetWriter(out, part.schema_arrow)
             for index in range(part.num_row_groups):
-                writer.write_table(_conform(part.read_row_group(index), writer.schema, path))
-    if writer is None:
-        writer = pq.ParquetWriter(out, pa.schema([("row", pa.int64()), ("prediction", pa.float64()),
-                                                  ("file_name", pa.string())]))
-    writer.close()
+                writer.write_table(_conform(part.read_row_group(index), schema, path))
+            part.close()
+        writer.close()
+
+
+def common_schema(schemas):
+    """The first part's schema, with each column's type widened to hold every part's: null gives way to any type,
+    integers of any width and floats become float64 (int64 if all are integers), anything else mixed becomes text.
+    Parts with other column names are left to _conform, which names them."""
+    import pyarrow as pa
+
+    first = schemas[0]
+    alike = [s for s in schemas if s.names == first.names]
+    fields = []
+    for i, field in enumerate(first):
+        types = {s.field(i).type for s in alike} - {pa.null()}
+        if len(types) <= 1:
+            fields.append(field.with_type(types.pop()) if types else field)
+        elif all(pa.types.is_integer(t) for t in types):
+            fields.append(field.with_type(pa.int64()))
+        elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
+            fields.append(field.with_type(pa.float64()))
+        else:
+            fields.append(field.with_type(pa.string()))
+    widened = pa.schema(fields)
+    # pandas' metadata describes the first part's dtypes: kept only while they still hold
+    return first if widened.equals(first, check_metadata=False) else widened
 
 
 def _conform(table, schema, path):
-    """A row group in the output's schema (the first part's): a column that was all-null or int here is cast."""
+    """A row group in the output's schema: a column that was all-null or of a narrower type here is cast."""
     if table.schema.equals(schema, check_metadata=False):
         return table
     if table.schema.names != schema.names:

@@ -95,6 +95,25 @@ def test_the_manifest_lists_errors_csv_and_the_status_when_rows_were_set_aside(e
 
 
 @pytest.mark.django_db
+def test_a_parquet_output_holds_a_key_typed_differently_in_each_file(endpoint):
+    """An id of numbers in one file, of text in another, empty in a third: one Parquet file, the ids as text."""
+    uri = iris_with_ids("keyed-mixed", files=3)
+    store = Datastore.get_default().client()
+    for i, ids in ((0, [""] * 10), (1, [str(r) for r in range(10)])):
+        frame = pd.read_csv(io.BytesIO(store.read_bytes(f"keyed-mixed/part-{i}.csv")))
+        frame["id"] = ids
+        store.write(f"keyed-mixed/part-{i}.csv", frame.to_csv(index=False).encode())
+    job = drive(submit_job(endpoint, input_uri=uri, overrides={
+        "output_format": "parquet", "passthrough_columns": ["id"], "mini_batch_size": 1}))
+    assert job.status == Status.COMPLETED, job.error
+
+    out = pd.read_parquet(io.BytesIO(store.read_bytes(f"jobs/{job.name}/predictions.parquet")))
+    assert out["id"].isna().tolist() == [True] * 10 + [False] * 20
+    assert out["id"].tolist()[10:] == [str(r) for r in range(10)] + [f"k2-{r}" for r in range(10)]
+    assert len(out) == 30 and out["prediction"].notna().all()
+
+
+@pytest.mark.django_db
 def test_a_missing_passthrough_column_is_refused_at_submit_naming_it(endpoint):
     uri = iris_with_ids("keyed-1", files=1)
     with pytest.raises(ValidationError) as err:
