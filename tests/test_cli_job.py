@@ -55,6 +55,16 @@ def test_download_fetches_the_output_and_logs(job, tmp_path):
 
 
 @pytest.mark.django_db
+def test_download_fetches_the_manifest_and_success_marker_of_a_job_that_writes_them(endpoint, demo_data, tmp_path):
+    job = submit_job(endpoint, input_uri=demo_data, overrides={"write_manifest": True})
+    store = Datastore.get_default().client()
+    for name, data in (("predictions.csv", b"row,prediction,file_name\n"), ("manifest.json", b"{}\n"), ("_SUCCESS", b"")):
+        store.write(f"jobs/{job.name}/{name}", data)
+    run("job", "download", "-n", job.name, "-p", str(tmp_path))
+    assert sorted(p.name for p in (tmp_path / job.name).iterdir()) == ["_SUCCESS", "manifest.json", "predictions.csv"]
+
+
+@pytest.mark.django_db
 def test_cancel_cancels_once(job):
     assert "Cancel requested" in run("job", "cancel", "-n", job.name)
     job.refresh_from_db()

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 from endpoints.management.cli import AzCommand
 from jobs import queue, resume
-from jobs.models import BatchJob
+from jobs.models import ERRORS_FILE, BatchJob
 from studio import storage
 from studio.api.serializers import job_json
 from studio.models import Datastore
@@ -87,11 +87,12 @@ class Command(AzCommand):
             self.stdout.write(f"{job.rows_failed} rows and {job.files_failed} files set aside: {job.output_uri}errors.csv")
 
     def handle_download(self, name, download_path, **options):
-        """Download a job's output file and logs."""
+        """Download a job's output file, errors.csv, manifest.json and _SUCCESS (when it has them) and logs."""
         job = get_job(name)
         client = Datastore.objects.get(name=job.output_datastore).client()
         folder = job.output_path.rstrip("/")
-        wanted = [path for path in (job.output_file_path, f"{folder}/errors.csv") if path and client.exists(path)]
+        names = dict.fromkeys([name for name in job.output_files() if not name.startswith("logs/")] + [ERRORS_FILE])
+        wanted = [f"{folder}/{name}" for name in names if client.exists(f"{folder}/{name}")]
         try:
             wanted += list(_walk(client, f"{folder}/logs"))
         except storage.StorageError:
