@@ -2,6 +2,7 @@
 scored, the job ends Completed with errors, and the error threshold counts files, rows or a percentage."""
 
 import io
+import json
 
 import pandas as pd
 import pytest
@@ -10,6 +11,7 @@ from django.urls import reverse
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
 from tests.conftest import wait_for
+from tests.fixtures_api import api, check_response, run, token  # noqa: F401
 from tests.fixtures_engine import drive, output_exists, output_frame, read_output
 from tests.fixtures_resume import good_rows, input_frames, picky_endpoint, picky_flag, picky_model, write_frames  # noqa: F401
 
@@ -59,6 +61,20 @@ def test_dozens_of_bad_rows_among_thousands_lose_only_those_rows(picky_endpoint)
     pd.testing.assert_frame_equal(out[["prediction", "file_name"]], output_frame(clean)[["prediction", "file_name"]])
     assert out[out["file_name"] == "f01.csv"]["row"].tolist() == [r for r in range(3000) if r not in bad[1]]
     assert errors_frame(job)["row"].tolist() == bad[1]
+
+
+@pytest.mark.django_db
+def test_the_api_and_the_command_line_say_completed_with_errors_and_offer_errors_csv(api, picky_endpoint):
+    job = drive(submit_job(picky_endpoint, input_uri=write_frames("iso/api", input_frames(bad={1: [2]}))))
+    shown = check_response(api.get(f"/api/v1/jobs/{job.name}")).json()
+    assert shown["status"] == "CompletedWithErrors"
+    assert (shown["counts"]["rows_failed"], shown["counts"]["files_partial"], shown["counts"]["files_failed"]) == (1, 1, 0)
+    errors = check_response(api.get(shown["urls"]["outputs"]["errors.csv"]))
+    assert b"".join(errors.streaming_content).startswith(b"file,row,error_type,message")
+    assert json.loads(run("job", "show", "-n", job.name))["status"] == "CompletedWithErrors"
+    streamed = run("job", "stream", "-n", job.name)  # exits 0: the job published its output
+    assert f"Job {job.name} Completed with errors:" in streamed
+    assert f"1 row and 0 files set aside: {job.output_uri}errors.csv" in streamed
 
 
 @pytest.mark.django_db

@@ -86,6 +86,7 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
             "files_total": job.files_total, "files_failed": job.files_failed,
             "mini_batches_total": job.mini_batches_total, "mini_batches_done": job.mini_batches_done,
             "mini_batches_failed": job.mini_batches_failed, "rows_out": job.rows_out, "rows_failed": job.rows_failed,
+            "files_partial": job.files_partial,
         },
         "progress_percent": job.progress_percent,
         "timings": {

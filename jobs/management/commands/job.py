@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 
 from endpoints.management.cli import AzCommand
 from jobs import queue, resume
+from jobs.isolation import plural
 from jobs.models import ERRORS_FILE, BatchJob
 from studio import storage
 from studio.api.serializers import job_json
@@ -84,7 +85,8 @@ class Command(AzCommand):
             raise CommandError(f"Job {job.name} ended {job.status}.", returncode=1)
         self.stdout.write(f"Job {job.name} {job.get_status_display()}: {job.output_uri}")
         if job.has_errors_file:
-            self.stdout.write(f"{job.rows_failed} rows and {job.files_failed} files set aside: {job.output_uri}errors.csv")
+            self.stdout.write(f"{plural(job.rows_failed, 'row')} and {plural(job.files_failed, 'file')} set aside: "
+                              f"{job.output_uri}errors.csv")
 
     def handle_download(self, name, download_path, **options):
         """Download a job's output file, errors.csv, manifest.json and _SUCCESS (when it has them) and logs."""
