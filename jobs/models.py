@@ -246,6 +246,7 @@ class BatchJob(NamedPage, DeploymentRun):
         with transaction.atomic():
             if not BatchJob.objects.filter(pk=self.pk).exclude(status__in=(*FINISHED, Status.FINALIZING)).update(
                     status=Status.CANCEL_REQUESTED):
+                self.refresh_from_db()  # the refusal names the status the job has now
                 return False
             self.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
             idle = not self.mini_batches.filter(status=MiniBatch.RUNNING).exists()

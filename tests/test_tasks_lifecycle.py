@@ -77,6 +77,13 @@ def test_a_queued_job_is_canceled_at_once_with_no_output(endpoint, demo_data):
     assert not job.request_cancel()  # too late: already finished
 
 
+def test_a_cancel_too_late_reads_the_status_the_job_has_now(endpoint, demo_data):
+    """The API and `job cancel` refuse with the job's status: the one it reached, not the one read before."""
+    job = submit_job(endpoint, input_uri=demo_data)
+    BatchJob.objects.filter(pk=job.pk).update(status=Status.COMPLETED)  # it finished meanwhile
+    assert not job.request_cancel() and job.status == Status.COMPLETED
+
+
 def test_a_running_job_waits_for_its_mini_batches_to_stop(endpoint, demo_data, fast_heartbeat):
     job = submit_job(endpoint, input_uri=demo_data)
     mb = take(job, worker="w:1", lease=timedelta(seconds=30))
