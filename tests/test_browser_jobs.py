@@ -98,3 +98,57 @@ def test_runs_tab_turns_pages_in_place(page, live_server, user, endpoint):
     page.go_back()
     page.get_by_text("Page 1 of 2").wait_for()
     page.get_by_role("link", name="batchjob-page-29").wait_for()
+
+
+def test_runs_tab_follows_a_running_job_live_then_stops_polling(page, live_server, user, endpoint):
+    from django.utils import timezone
+
+    old = BatchJob.objects.create(name="batchjob-older", endpoint=endpoint, endpoint_name=endpoint.name,
+                                  deployment_name="blue", input_uri="azureml://datastores/workspaceblobstore/paths/in",
+                                  output_datastore="workspaceblobstore", output_path="jobs/older", status=Status.COMPLETED)
+    job = BatchJob.objects.create(name="batchjob-running", endpoint=endpoint, endpoint_name=endpoint.name,
+                                  deployment_name="blue", input_uri="azureml://datastores/workspaceblobstore/paths/in",
+                                  output_datastore="workspaceblobstore", output_path="jobs/running",
+                                  status=Status.RUNNING, started=timezone.now(), mini_batches_total=2, files_total=4)
+    polls = []
+    page.on("request", lambda request: polls.append(request.url) if "/runs/" in request.url else None)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.name}/runs/")
+    headers = page.get_by_role("columnheader").all_inner_texts()
+    for column in ("Name", "Status", "Deployment", "Input", "Output", "Submitted", "Duration", "Progress"):
+        assert column in headers
+    names = page.locator("table.jobs tbody tr td:first-child").all_inner_texts()
+    assert names == [job.name, old.name]  # newest first
+    page.get_by_role("row").filter(has_text=job.name).get_by_text("Running", exact=True).wait_for()
+    page.evaluate("window.sameDocument = true")
+
+    BatchJob.objects.filter(pk=job.pk).update(status=Status.COMPLETED, finished=timezone.now(),
+                                              mini_batches_done=2)
+    row = page.get_by_role("row").filter(has_text=job.name)
+    row.get_by_text("Completed", exact=True).wait_for()  # htmx polling, no reload
+    row.get_by_text("100%", exact=True).wait_for()
+    assert page.evaluate("window.sameDocument") is True
+    seen = len(polls)
+    page.wait_for_timeout(4500)  # two polling periods: nothing runs any more, so no request goes out
+    assert len(polls) == seen, polls
+
+
+def test_create_job_from_a_dataset_or_a_public_path(page, live_server, user, endpoint, demo_data):
+    from studio.models import Dataset, Datastore
+
+    dataset = Dataset.objects.create(name="iris-ds", version=1, datastore=Datastore.get_default(), path="demo/iris")
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.name}/jobs/create/")
+    page.get_by_label("Public path").check()
+    assert not page.get_by_label("Input path").is_visible()
+    page.get_by_label("Public URL").fill("http://127.0.0.1:9/data.csv")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_role("alert").filter(has_text="only public URLs may be read").wait_for()
+    assert page.get_by_label("Public URL").input_value() == "http://127.0.0.1:9/data.csv"  # kept with the error
+
+    page.get_by_label("Dataset", exact=True).check()
+    page.get_by_label("Registered dataset").select_option(label="iris-ds:1")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_role("status").filter(has_text="submitted").wait_for()
+    page.get_by_text("Files: 0 done, 0 failed, 5 total").wait_for()
+    assert BatchJob.objects.get().input_uri == dataset.uri
