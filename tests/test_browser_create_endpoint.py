@@ -53,11 +53,16 @@ def test_create_wizard_makes_an_endpoint_with_its_default_deployment(page, live_
     page.get_by_role("heading", name="iris-wizard").wait_for()
     page.get_by_role("status").filter(has_text="Deployment blue created").wait_for()
     details = page.locator("dl.attrs")
-    for text in ("Scores iris files", "/api/v1/endpoints/iris-wizard/jobs", "token", "Succeeded", "blue"):
+    for text in ("Scores iris files", "/api/v1/endpoints/iris-wizard/jobs", "token", "Succeeded", "blue", "Created on",
+                 "Last updated on"):
         details.get_by_text(text).first.wait_for()
+    headers = page.get_by_role("table").filter(has_text="Instance count").get_by_role("columnheader").all_inner_texts()
+    assert [h for h in headers if h in ("Model", "Version", "Compute", "Instance count", "Settings")] == [
+        "Model", "Version", "Compute", "Instance count", "Settings"]
     row = page.get_by_role("row").filter(has_text=demo_model.name)
     for text in ("Default", "cpu-cluster", "generated (MLflow)", "debug", "GREETING=hello"):
         row.get_by_text(text).first.wait_for()
+    row.get_by_role("cell", name="2", exact=True).wait_for()  # Instance count
     page.get_by_role("button", name="Copy scoring URI").click()
     page.get_by_role("button", name="Copy scoring URI").filter(has_text="Copied").wait_for()
     screenshot(page, "endpoint-details")
@@ -73,3 +78,16 @@ def test_the_wizard_says_what_is_wrong_on_its_step(page, live_server, user, demo
     page.get_by_role("button", name="Next").click()
     page.get_by_role("alert").filter(has_text="Start with a letter").wait_for()
     assert page.get_by_label("Endpoint name").input_value() == "1-bad"
+    page.get_by_label("Endpoint name").fill("iris-steps")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Model").select_option(demo_model.label)
+    page.get_by_role("button", name="Next").click()
+
+    page.get_by_label("Deployment name").fill("b")
+    page.get_by_label("Mini batch size").fill("5")
+    page.get_by_label("Environment variables").fill("not a variable")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("alert").filter(has_text="The name must be 3 to 32 characters long.").wait_for()
+    page.get_by_role("alert").filter(has_text="Line 1: write KEY=value.").wait_for()
+    assert page.get_by_label("Mini batch size").input_value() == "5"  # kept with the errors
+    assert page.get_by_label("Environment variables").input_value() == "not a variable"

@@ -75,10 +75,37 @@ def test_pick_the_input_in_the_datastore_browser_then_cancel_the_job(page, live_
     assert BatchJob.objects.get().status in (Status.CANCEL_REQUESTED, Status.CANCELED)
 
 
-def test_home_lists_recent_jobs_and_endpoints(page, live_server, user, endpoint):
+def _job(endpoint, name, status=Status.COMPLETED, **fields):
+    deployment = endpoint.default_deployment
+    return BatchJob.objects.create(name=name, endpoint=endpoint, endpoint_name=endpoint.name, deployment=deployment,
+                                   deployment_name=deployment.name,
+                                   input_uri="azureml://datastores/workspaceblobstore/paths/in",
+                                   output_datastore="workspaceblobstore", output_path=f"jobs/{name}", status=status,
+                                   **fields)
+
+
+def test_home_lists_recent_jobs_and_endpoints_and_jobs_filter_by_endpoint(page, live_server, user, endpoint, demo_model):
+    from endpoints.models import BatchDeployment, BatchEndpoint
+
+    other = BatchEndpoint.objects.create(name="other-endpoint")
+    other.set_default(BatchDeployment.objects.create(endpoint=other, name="red", model_name=demo_model.name,
+                                                     model_version=demo_model.version))
+    _job(endpoint, "batchjob-of-iris")
+    _job(other, "batchjob-of-other", status=Status.FAILED)
     sign_in(page, live_server)
     page.get_by_role("link", name=endpoint.name, exact=True).wait_for()
+    recent = page.get_by_role("table").filter(has_text="batchjob-of-iris")
+    recent.get_by_role("link", name="batchjob-of-other").wait_for()  # Recent jobs, every endpoint's
     screenshot(page, "home")
+
+    page.get_by_role("link", name="All jobs").click()
+    page.get_by_label("Endpoint").select_option(other.name)
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("link", name="batchjob-of-other").wait_for()
+    assert page.get_by_role("link", name="batchjob-of-iris").count() == 0
+    page.get_by_label("Status").select_option("Completed")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_text("No jobs match these filters.").wait_for()
 
 
 def test_runs_tab_turns_pages_in_place(page, live_server, user, endpoint):
@@ -103,13 +130,8 @@ def test_runs_tab_turns_pages_in_place(page, live_server, user, endpoint):
 def test_runs_tab_follows_a_running_job_live_then_stops_polling(page, live_server, user, endpoint):
     from django.utils import timezone
 
-    old = BatchJob.objects.create(name="batchjob-older", endpoint=endpoint, endpoint_name=endpoint.name,
-                                  deployment_name="blue", input_uri="azureml://datastores/workspaceblobstore/paths/in",
-                                  output_datastore="workspaceblobstore", output_path="jobs/older", status=Status.COMPLETED)
-    job = BatchJob.objects.create(name="batchjob-running", endpoint=endpoint, endpoint_name=endpoint.name,
-                                  deployment_name="blue", input_uri="azureml://datastores/workspaceblobstore/paths/in",
-                                  output_datastore="workspaceblobstore", output_path="jobs/running",
-                                  status=Status.RUNNING, started=timezone.now(), mini_batches_total=2, files_total=4)
+    old = _job(endpoint, "batchjob-older")
+    job = _job(endpoint, "batchjob-running", Status.RUNNING, started=timezone.now(), mini_batches_total=2, files_total=4)
     polls = []
     page.on("request", lambda request: polls.append(request.url) if "/runs/" in request.url else None)
     sign_in(page, live_server)
