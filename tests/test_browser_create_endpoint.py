@@ -91,3 +91,20 @@ def test_the_wizard_says_what_is_wrong_on_its_step(page, live_server, user, demo
     page.get_by_role("alert").filter(has_text="Line 1: write KEY=value.").wait_for()
     assert page.get_by_label("Mini batch size").input_value() == "5"  # kept with the errors
     assert page.get_by_label("Environment variables").input_value() == "not a variable"
+
+
+def test_a_wizard_replaced_in_another_tab_creates_nothing(page, live_server, user, endpoint, demo_model):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/create/")
+    page.get_by_label("Endpoint name").fill("first-tab")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Model").select_option(demo_model.label)
+
+    other = page.context.new_page()  # the same session: + Add deployment in a second tab
+    other.goto(f"{live_server.url}/endpoints/{endpoint.name}/deployments/add/")
+    other.get_by_role("heading", name="Add deployment").wait_for()
+
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("status").filter(has_text="Nothing was saved: that wizard was replaced").wait_for()
+    page.get_by_role("heading", name="Add deployment").wait_for()
+    assert not BatchEndpoint.objects.filter(name="first-tab").exists()

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.integration
 def test_create_job_with_overrides_and_output_then_watch_it(page, live_server, user, endpoint, demo_data, qcluster):
+    endpoint.deployments.update(logging_level="debug")
     sign_in(page, live_server)
     page.goto(f"{live_server.url}/endpoints/{endpoint.name}/")
     page.get_by_role("link", name="+ Create job").click()
@@ -37,6 +38,8 @@ def test_create_job_with_overrides_and_output_then_watch_it(page, live_server, u
     assert page.get_by_role("button", name="Cancel").count() == 0
     page.get_by_role("link", name="Logs of mini-batch 0").click()
     page.locator("#log-viewer").get_by_text("logs/mini-batches/0.log").wait_for()
+    page.locator("#log-viewer").get_by_text("DEBUG files: demo/iris/iris-1.csv").wait_for()  # the logging level's output
+    page.get_by_text("at the debug logging level").wait_for()
     screenshot(page, "job-page")
 
     job = BatchJob.objects.get()
