@@ -114,6 +114,16 @@ def test_a_parquet_output_holds_a_key_typed_differently_in_each_file(endpoint):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("name, fmt, expected", [
+    ("scores.csv", "parquet", "scores.parquet"), ("scores.CSV", "jsonl", "scores.jsonl"),
+    ("scores.parquet", "csv", "scores.csv"), ("scores.txt", "parquet", "scores.txt"), ("scores", "jsonl", "scores")])
+def test_a_chosen_output_file_name_takes_the_formats_extension_in_place_of_another_formats(endpoint, name, fmt, expected):
+    job = submit_job(endpoint, input_uri=iris_with_ids("keyed-1", files=1),
+                     overrides={"output_file_name": name, "output_format": fmt})
+    assert job.settings["output_file_name"] == expected
+
+
+@pytest.mark.django_db
 def test_a_missing_passthrough_column_is_refused_at_submit_naming_it(endpoint):
     uri = iris_with_ids("keyed-1", files=1)
     with pytest.raises(ValidationError) as err:

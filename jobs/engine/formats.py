@@ -17,8 +17,15 @@ RESERVED_COLUMNS = ("row", "file_name")
 
 
 def output_name(name: str, fmt: str) -> str:
-    """The output file name for a format: a default name (predictions.csv...) follows the format, a chosen one stays."""
-    return DEFAULT_NAMES[fmt] if name in DEFAULT_NAMES.values() else name
+    """The output file name for a format: a default name (predictions.csv...) follows the format, and so does a
+    chosen name's extension when it is another format's (scores.csv in Parquet is scores.parquet: never Parquet
+    bytes in a .csv file); any other chosen name stays."""
+    if name in DEFAULT_NAMES.values():
+        return DEFAULT_NAMES[fmt]
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and f".{ext.lower()}" in EXTENSIONS.values():
+        return stem + EXTENSIONS[fmt]
+    return name
 
 
 def as_frame(result) -> pd.DataFrame:
