@@ -124,6 +124,8 @@ def test_a_job_failing_on_its_threshold_keeps_the_rows_set_aside_so_far_and_its_
 
     page = signed_in.get(job.get_absolute_url()).content.decode()
     assert "Files: 2 done, 0 failed, 1 with rows set aside, 4 total" in page
+    assert f"<dt>Rows scored</dt><dd>{job.rows_out} (no output published) · 2 rows set aside in 1 file" in page
+    assert "Rows written" not in page
     assert "0 (2 rows set aside)" in page  # the mini-batch of f01
     assert "Download errors.csv" in page and "Rows and files set aside, from errors.csv" in page
     assert "Download predictions.csv" not in page
