@@ -2,7 +2,7 @@
 
 A finished mini-batch's rows are spread evenly over its own run time, so a long mini-batch raises the rate of
 every moment it ran, not only the moment it finished. The current rate is over the last RECENT mini-batches
-(from the earliest start among them to now, while the job runs), and the ETA is the rows still to score (the
+(from the finish of the one before them to now, while the job runs), and the ETA is the rows still to score (the
 remaining mini-batches times the mean rows of a finished one) at that rate.
 """
 
@@ -96,13 +96,17 @@ def series(spans: list[Span], start: datetime, end: datetime, bins: int = BINS) 
 
 
 def current_rate(spans: list[Span], now: datetime, running: bool, recent: int = RECENT) -> float | None:
-    """rows/s of the last `recent` mini-batches: their rows over the time from the first one's start to the
-    last one's end (to now while the job runs, so a stall lowers the rate)."""
-    last = sorted(spans, key=lambda s: s.finished)[-recent:]
+    """rows/s of the last `recent` mini-batches to finish: their rows over the time since the mini-batch before them
+    finished (to now while the job runs, so a stall lowers the rate). Measured between finishes, it holds however
+    many mini-batches run at once (from their starts, 8 at once read 10/18 of the rate). Until more than `recent`
+    have finished: from the earliest start among them."""
+    ordered = sorted(spans, key=lambda s: s.finished)
+    last = ordered[-recent:]
     if not last:
         return None
     end = now if running else last[-1].finished
-    seconds = (end - min(s.started for s in last)).total_seconds()
+    since = ordered[-recent - 1].finished if len(ordered) > recent else min(s.started for s in last)
+    seconds = (end - since).total_seconds()
     return sum(s.rows for s in last) / seconds if seconds > 0 else None
 
 

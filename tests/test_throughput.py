@@ -56,6 +56,13 @@ def test_current_rate_is_over_the_last_mini_batches_up_to_now_while_running():
     assert throughput.current_rate([], at(10), running=True) is None
 
 
+def test_current_rate_holds_with_many_mini_batches_running_at_once():
+    # 8 at once, 10 s and 100 rows each, one starting every 1.25 s: 80 rows/s (the earliest start of the last 10
+    # finished read 1000 rows over 21.25 s: 47 rows/s, an ETA 70 % too long).
+    spans = [Span(at(i * 1.25), at(i * 1.25 + 10), 100) for i in range(40)]
+    assert throughput.current_rate(spans, spans[-1].finished, running=True) == pytest.approx(80)
+
+
 def test_eta_is_the_remaining_rows_at_the_current_rate():
     # 4 of 10 mini-batches done with 400 rows (100 a mini-batch), 1 failed: 5 remain, 500 rows at 5 rows/s.
     job = job_like(done=4, failed=1, total=10, rows=400)
