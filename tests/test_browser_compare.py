@@ -1,11 +1,13 @@
 """Compare deployments in the browser: from the endpoint page, pick the candidate and the input, watch both jobs,
-read the report (agreement rate, confusion matrix, rows that differ most), then Update default deployment."""
+read the report (agreement rate, confusion matrix for classifiers, histogram of differences for regressors, rows
+that differ most), then Update default deployment."""
 
 import pytest
 
 from endpoints.models import BatchEndpoint
 from tests.conftest import sign_in
-from tests.fixtures_compare import forest_deployment, forest_model  # noqa: F401 (fixtures)
+from tests.fixtures_compare import (  # noqa: F401 (fixtures)
+    diabetes_models, forest_deployment, forest_model, regressor_endpoint)
 from tests.fixtures_ui import screenshot
 from tests.test_browser_accessibility import SILENT_STATUS, UNLABELLED
 
@@ -37,3 +39,29 @@ def test_compare_deployments_then_update_the_default(page, live_server, user, en
     page.get_by_role("button", name="Update default deployment").click()
     page.get_by_role("status").filter(has_text="green is now the default deployment of").wait_for()
     assert BatchEndpoint.objects.get(pk=endpoint.pk).default_deployment.name == "green"
+
+
+def test_compare_two_regressors_shows_the_distribution_of_differences(page, live_server, user, regressor_endpoint,
+                                                                      qcluster):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/{regressor_endpoint.name}/compare/")
+    page.get_by_label("Candidate deployment").select_option("forest")
+    page.get_by_label("Datastore", exact=True).check()
+    page.get_by_label("Input path").fill("diabetes")
+    page.get_by_role("button", name="Compare").click()
+
+    page.get_by_text("Regressor (numeric predictions)").wait_for(timeout=240000)  # htmx polling until computed
+    assert page.get_by_role("table", name="Rows: linear (default) · columns: forest").count() == 0  # no matrix
+    histogram = page.get_by_role("img", name="Distribution of differences")
+    assert histogram.locator("rect").count() == 20
+    assert "over 442 rows, 20 bars from" in histogram.locator("desc").text_content()
+    page.get_by_text("Mean absolute difference").wait_for()
+    largest = page.get_by_role("table", name="20 rows, largest difference first")
+    headers = largest.get_by_role("columnheader").all_inner_texts()
+    assert headers == ["File", "Row", "linear (default)", "forest", "Difference"]
+    differences = [abs(float(text)) for text in largest.locator("tbody tr td:last-child").all_inner_texts()]
+    assert differences == sorted(differences, reverse=True) and differences[0] > 0
+
+    page.get_by_role("button", name="Update default deployment").click()
+    page.get_by_role("status").filter(has_text="forest is now the default deployment of").wait_for()
+    assert BatchEndpoint.objects.get(pk=regressor_endpoint.pk).default_deployment.name == "forest"
