@@ -27,7 +27,7 @@ class FileStats:
     """A published file as the manifest lists it."""
 
     path: str
-    rows: int
+    rows: int | None  # None: a file of a kind whose rows are not counted (a scoring script's own output)
     bytes: int
     sha256: str
 
@@ -174,6 +174,40 @@ def publish(store, path: str, local: Path):
         with store.open(path) as theirs, open(local, "rb") as ours:
             if digest(theirs) != digest(ours):
                 raise
+
+
+def script_files(job, store, known: set[str]) -> list[FileStats]:
+    """The files a scoring script wrote into the output folder (AZUREML_BI_OUTPUT_PATH: summary_only's output),
+    as the manifest lists them: every file of the folder but the logs, staging and the files listed already.
+    Rows are counted for csv, Parquet and JSON lines files; None for any other kind."""
+    folder = job.output_path.rstrip("/")
+    if not store.is_dir(folder):  # the script wrote nothing, and no log is written yet
+        return []
+    skip = known | {MANIFEST, SUCCESS}
+    found = []
+    with tempfile.TemporaryDirectory(prefix="script-files-") as tmp:
+        for path in walk(store, folder):
+            name = path[len(folder) + 1:]
+            if name in skip or name.split("/", 1)[0] in ("logs", ".staging"):
+                continue
+            fmt = next((f for f, ext in formats.EXTENSIONS.items() if name.lower().endswith(ext)), None)
+            local = local_file(store, path, Path(tmp))
+            with open(local, "rb") as fh:
+                sha = digest(fh)
+            found.append(FileStats(path=name, rows=count_rows(local, fmt) if fmt else None,
+                                   bytes=local.stat().st_size, sha256=sha))
+            if local.parent == Path(tmp):
+                local.unlink()
+    return sorted(found, key=lambda f: f.path)
+
+
+def walk(store, folder: str):
+    """Every file under a folder of a datastore, folders recursed."""
+    for entry in store.list(folder):
+        if entry.is_dir:
+            yield from walk(store, entry.path)
+        else:
+            yield entry.path
 
 
 def write_manifest(job, store, files: list[FileStats], status: str):

@@ -412,6 +412,8 @@ def finalize(job_id: int):
         if manifest:
             if errors is not None:
                 published.append(outputs.stats_of_bytes(errors, ERRORS_FILE, formats.CSV))
+            if job.scoring_script:  # what the script wrote itself (summary_only's whole output)
+                published += outputs.script_files(job, store, {f.path for f in published})
             outputs.write_manifest(job, store, published, isolation.final_status(job))
     except storage.OutputExists as exc:
         _fail_final(job, f"{exc} The job did not overwrite it: choose another output location.")

@@ -123,6 +123,40 @@ def test_a_chosen_output_file_name_takes_the_formats_extension_in_place_of_anoth
     assert job.settings["output_file_name"] == expected
 
 
+SUMMARY_ONLY_SCRIPT = """
+import os
+from pathlib import Path
+
+import pandas as pd
+
+
+def run(mini_batch):
+    for path in mini_batch:
+        frame = pd.read_csv(path)
+        frame.to_parquet(os.path.join(os.environ["AZUREML_BI_OUTPUT_PATH"], Path(path).stem + ".parquet"))
+    os.makedirs(os.path.join(os.environ["AZUREML_BI_OUTPUT_PATH"], "notes"), exist_ok=True)
+    Path(os.environ["AZUREML_BI_OUTPUT_PATH"], "notes", "seen.txt").write_text("ok\\n")
+    return mini_batch
+"""
+
+
+@pytest.mark.django_db
+def test_the_manifest_of_a_summary_only_script_lists_the_files_it_wrote(endpoint, tmp_path):
+    script_deployment(endpoint, tmp_path, SUMMARY_ONLY_SCRIPT, output_action="summary_only", output_file_name="",
+                      write_manifest=True)
+    job = drive(submit_job(endpoint, input_uri=iris_with_ids("keyed-2", files=2), deployment_name="script"))
+    assert job.status == Status.COMPLETED, job.error
+
+    store = Datastore.get_default().client()
+    manifest = json.loads(store.read_bytes(f"jobs/{job.name}/manifest.json"))
+    listed = {f["path"]: f for f in manifest["files"]}
+    assert sorted(listed) == ["notes/seen.txt", "part-0.parquet", "part-1.parquet"]
+    data = store.read_bytes(f"jobs/{job.name}/part-1.parquet")
+    assert listed["part-1.parquet"] == {"path": "part-1.parquet", "rows": 10, "bytes": len(data),
+                                        "sha256": hashlib.sha256(data).hexdigest()}
+    assert listed["notes/seen.txt"]["rows"] is None and listed["notes/seen.txt"]["bytes"] == 3
+
+
 @pytest.mark.django_db
 def test_a_missing_passthrough_column_is_refused_at_submit_naming_it(endpoint):
     uri = iris_with_ids("keyed-1", files=1)

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from endpoints.management.cli import AzCommand
-from jobs import queue, resume
+from jobs import outputs, queue, resume
 from jobs.isolation import plural
 from jobs.models import ERRORS_FILE, BatchJob
 from studio import storage
@@ -30,14 +30,6 @@ def progress_line(job) -> str:
     return (f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {job.progress_percent:3d}%  {job.status:<15} "
             f"mini-batches {done}/{job.mini_batches_total} ({job.mini_batches_failed} failed)  "
             f"files failed {job.files_failed}  rows {job.rows_out}")
-
-
-def _walk(client, folder: str):
-    for entry in client.list(folder):
-        if entry.is_dir:
-            yield from _walk(client, entry.path)
-        else:
-            yield entry.path
 
 
 class Command(AzCommand):
@@ -96,7 +88,7 @@ class Command(AzCommand):
         names = dict.fromkeys([name for name in job.output_files() if not name.startswith("logs/")] + [ERRORS_FILE])
         wanted = [f"{folder}/{name}" for name in names if client.exists(f"{folder}/{name}")]
         try:
-            wanted += list(_walk(client, f"{folder}/logs"))
+            wanted += list(outputs.walk(client, f"{folder}/logs"))
         except storage.StorageError:
             pass
         if not wanted:
