@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings as conf
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Func, IntegerField, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -105,6 +105,16 @@ class DeploymentRun(models.Model):
                 "environment": deployment.environment, "compute": deployment.compute, "settings": effective,
                 "input_uri": resolved.uri, "input_datastore": resolved.datastore,
                 "input_sas_encrypted": encrypt(resolved.sas), "input_skipped": resolved.skipped}
+
+
+class JSONArrayLength(Func):
+    """The length of a JSON list column (SQLite's json_array_length, PostgreSQL's jsonb_array_length)."""
+
+    function = "JSON_ARRAY_LENGTH"
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="JSONB_ARRAY_LENGTH", **extra)
 
 
 class BatchJob(NamedPage, DeploymentRun):
@@ -234,6 +244,17 @@ class BatchJob(NamedPage, DeploymentRun):
         if not self.mini_batches_total:
             return 100 if self.succeeded else 0
         return int(100 * (self.mini_batches_done + self.mini_batches_failed) / self.mini_batches_total)
+
+    def files_done(self) -> int:
+        """Files scored by the mini-batches that completed, their failed files left out: counted in the database,
+        over every mini-batch (the job page lists only the first ones)."""
+        done = self.mini_batches.filter(status=MiniBatch.COMPLETED).aggregate(
+            files=Sum(JSONArrayLength("files")), failed=Sum("files_failed"))
+        return (done["files"] or 0) - (done["failed"] or 0)
+
+    def mini_batches_with_errors(self):
+        """The mini-batches the error summary reads: a failed file, rows set aside, or failed as a whole."""
+        return self.mini_batches.filter(~Q(file_errors=[], rows_failed=0) | Q(status=MiniBatch.FAILED))
 
     def mark_failed(self, reason: str, on_threshold: bool = False):
         BatchJob.objects.filter(pk=self.pk).exclude(status__in=FINISHED).update(

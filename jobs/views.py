@@ -16,6 +16,7 @@ from studio.models import Datastore
 
 PAGE_SIZE = 25
 PREVIEW_ROWS = 10
+MINI_BATCH_ROWS = 500  # the job page's mini-batch table; logs/mini-batches.csv has them all
 LOG_MAX_BYTES = 256 * 1024
 
 
@@ -122,10 +123,6 @@ def _preview(job, file=None):
         return None, str(exc)
 
 
-def _files_done(mini_batches):
-    return sum(len(mb.files) - mb.files_failed for mb in mini_batches if mb.status == MiniBatch.COMPLETED)
-
-
 def _error_summary(mini_batches, limit=50):
     errors = [{"file": e.get("file", ""), "mini_batch": mb.index, "type": e.get("type", ""), "message": e.get("message", "")}
               for mb in mini_batches for e in (mb.file_errors or [])]
@@ -137,12 +134,12 @@ def _error_summary(mini_batches, limit=50):
 
 def job_detail(request, name):
     job = _get_job(name)
-    mini_batches = list(job.mini_batches.all()[:500])
-    errors, error_count = _error_summary(mini_batches)
+    mini_batches = list(job.mini_batches.all()[:MINI_BATCH_ROWS])
+    errors, error_count = _error_summary(job.mini_batches_with_errors())
     preview, preview_error = _preview(job)
     errors_preview, _ = _preview(job, ERRORS_FILE) if job.has_errors_file else (None, "")
     context = {
-        "job": job, "mini_batches": mini_batches, "files_done": _files_done(mini_batches),
+        "job": job, "mini_batches": mini_batches, "files_done": job.files_done(),
         "throughput": throughput.measure(job, throughput.load([job.pk])[job.pk]),
         "errors": errors, "error_count": error_count, "preview": preview, "preview_error": preview_error,
         "log_files": LOG_FILES, "manifest_files": outputs.manifest_files(job.settings),

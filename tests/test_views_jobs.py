@@ -195,6 +195,19 @@ def test_job_page_shows_progress_errors_outputs_and_logs(signed_in, endpoint):
     assert "Cancel</button>" not in page
 
 
+def test_job_page_counts_every_mini_batch_beyond_those_it_lists(signed_in, endpoint):
+    job = _finished_job(endpoint)
+    BatchJob.objects.filter(pk=job.pk).update(files_total=522, mini_batches_total=521, mini_batches_done=521)
+    MiniBatch.objects.bulk_create(MiniBatch(job=job, index=i, files=[f"f{i}.csv"], status=MiniBatch.COMPLETED, attempts=1)
+                                  for i in range(1, 520))
+    MiniBatch.objects.create(job=job, index=520, files=["late.csv"], status=MiniBatch.COMPLETED, attempts=1, files_failed=1,
+                             file_errors=[{"file": "late.csv", "type": "SchemaMismatch", "message": "missing column 'x'"}])
+    page = signed_in.get(f"/jobs/{job.name}/").content.decode()
+    assert "Files: 520 done, 1 failed, 522 total" in page  # a.csv and f1..f519; b.csv failed
+    assert "late.csv" in page and "missing column &#x27;x&#x27;" in page and "2 errors." in page
+    assert "The first 500 of 521 mini-batches are shown;" in page and "logs/mini-batches.csv</a> lists them all." in page
+
+
 def test_job_page_polls_until_finished(signed_in, endpoint, demo_data):
     _create(signed_in, endpoint)
     job = BatchJob.objects.get()
