@@ -45,3 +45,7 @@ def test_throughput_chart_and_eta_while_running_then_gone_when_finished(page, li
     page.get_by_text("Mini-batches: 6 done, 0 failed, 6 total").wait_for()  # the polling picked it up
     assert page.locator("dt", has_text="ETA").count() == 0
     chart.wait_for()  # the chart stays, over the whole run
+    polls = []
+    page.on("request", lambda request: polls.append(request.url) if f"/jobs/{job.name}/" in request.url else None)
+    page.wait_for_timeout(5000)  # htmx polls every 2 s while the job runs
+    assert polls == []  # and stops once it has finished
