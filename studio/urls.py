@@ -3,6 +3,8 @@ from django.urls import include, path
 
 from studio.views import compute, data, environments, home, models
 
+handler404 = "studio.views.home.not_found"
+
 urlpatterns = [
     path("", home.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),

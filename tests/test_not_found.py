@@ -1,0 +1,32 @@
+"""The Studio's 404 page: in its layout, with the reason a view gave, never a model class's name."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_missing_endpoint_is_a_studio_page_with_a_way_back(signed_in):
+    response = signed_in.get("/endpoints/nope/")
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert "<h1>Not found</h1>" in page and 'aria-label="Main"' in page  # the navigation is there
+    assert "There is nothing at <code>/endpoints/nope/</code>: it was deleted, or the address is mistyped." in page
+    assert "BatchEndpoint" not in page
+
+
+def test_a_views_reason_is_shown(signed_in):
+    signed_in.get("/endpoints/create/")  # a wizard for an MLflow model: it has no Code + environment step
+    response = signed_in.get("/endpoints/create/code/")
+    assert response.status_code == 404 and "<h1>Not found</h1>" in response.content.decode()
+    assert "<p>No such step in this wizard.</p>" in response.content.decode()
+
+
+def test_an_unknown_address_too(signed_in):
+    response = signed_in.get("/no/such/page/")
+    assert response.status_code == 404 and "There is nothing at <code>/no/such/page/</code>" in response.content.decode()
+
+
+def test_an_unknown_api_address_answers_as_the_api_does(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "There is no API address /api/v1/no-such-thing/."}}
