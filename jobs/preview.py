@@ -24,6 +24,8 @@ from jobs.models import Preview
 FILES = 3  # the first files of the input
 ROWS = 20  # the first rows of each
 SHOWN = 50  # predictions shown
+MIN_SECONDS_PER_ROW = 1e-7  # a rate measured at above 10 M rows/s is timing noise
+TIMING_ROWS = 2000  # the first file's rows timed, once with one row and once with these: per-file and per-row costs
 
 
 def request(endpoint, *, input_uri: str, deployment_name: str | None = None, overrides: dict | None = None,
@@ -81,8 +83,33 @@ def _run(preview) -> dict:
         _progress(preview, f"Scoring {sum(_rows(s) for s in samples)} rows in the deployment's scoring host")
         result.update(_score(preview, samples))
         result["file_errors"] += result.pop("host_errors")
-        result["estimate"] = estimate(samples, result["rows_scored"], result["seconds"], preview)
+        costs = _costs(preview, source, samples) if result["rows_scored"] else None
+        result["estimate"] = estimate(samples, result["rows_scored"], result["seconds"], preview, costs)
     return result
+
+
+def _costs(preview, source, samples) -> tuple[float, float] | None:
+    """(seconds per file, seconds per row), measured in the warm host: the first tabular file's first rows scored
+    as one file of one row, then of up to TIMING_ROWS rows. None when there is no such file or no difference."""
+    first = next((s for s in samples if s.frame is not None and len(s.frame)), None)
+    if first is None:
+        return None
+    try:
+        frame = heads.read_head(source, first.name, TIMING_ROWS).frame if first.rows > len(first.frame) else first.frame
+    except FileError:
+        return None
+    if frame is None or len(frame) < 2:
+        return None
+    one, many = (_timed(preview, frame.head(rows).to_csv(index=False).encode()) for rows in (1, len(frame)))
+    if one is None or many is None:
+        return None
+    return one, max(many - one, 0.0) / (len(frame) - 1)
+
+
+def _timed(preview, data: bytes) -> float | None:
+    """Seconds the deployment's host takes to score one csv file (None if it fails); nothing is kept."""
+    reply, seconds = _host_run(preview, [("timing.csv", data)], level="warning")
+    return None if reply["file_errors"] or reply.get("row_errors") else seconds
 
 
 def signature_inputs(preview) -> list[dict] | None:
@@ -102,23 +129,30 @@ def _rows(sample) -> int:
     return 1 if sample.frame is None else len(sample.frame)
 
 
-def _score(preview, samples) -> dict:
-    """The samples through the deployment's scoring host, as a mini-batch of a job, but written nowhere."""
+def _host_run(preview, files: list[tuple[str, bytes]], level: str | None = None) -> tuple[dict, float]:
+    """(name, content) files through the deployment's scoring host, as a mini-batch of a job, but written nowhere:
+    the host's reply and the seconds it took."""
     settings = preview.settings
+    level = level or settings.get("logging_level", "info")
     host, _ = hosting.pool().get(hosting.spec_for(preview), lambda: None, settings.get("logging_level", "info"))
     with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
-        files = []
-        for i, sample in enumerate(samples):
-            local = Path(tmp) / str(i) / posixpath.basename(sample.name)
+        local_files = []
+        for i, (name, data) in enumerate(files):
+            local = Path(tmp) / str(i) / posixpath.basename(name)
             local.parent.mkdir()
-            local.write_bytes(sample.data)
-            files.append((sample.name, str(local)))
+            local.write_bytes(data)
+            local_files.append((name, str(local)))
         started = time.perf_counter()
-        reply = host.run(files, output_action="append_row", level=settings.get("logging_level", "info"),
-                         timeout=float(settings["timeout"]), output_format=formats.CSV,
-                         passthrough=settings.get("passthrough_columns") or ())
+        reply = host.run(local_files, output_action="append_row", level=level, timeout=float(settings["timeout"]),
+                         output_format=formats.CSV, passthrough=settings.get("passthrough_columns") or ())
         seconds = reply.get("seconds") or time.perf_counter() - started
     host.clear_outputs()
+    return reply, seconds
+
+
+def _score(preview, samples) -> dict:
+    """The samples through the deployment's scoring host."""
+    reply, seconds = _host_run(preview, [(sample.name, sample.data) for sample in samples])
     rows = list(csv.reader(io.StringIO(reply["part"].decode("utf-8", errors="replace")))) if reply["part"] else []
     errors = [{"file": posixpath.basename(e["file"]), "type": e["type"], "message": e["message"]} for e in reply["file_errors"]]
     set_aside = [{"file": posixpath.basename(e["file"]), "row": e["row"], "type": e["type"], "message": e["message"]}
@@ -127,17 +161,22 @@ def _score(preview, samples) -> dict:
             "rows_scored": reply["rows_out"], "seconds": seconds, "host_errors": errors, "rows_set_aside": set_aside}
 
 
-def estimate(samples, rows_scored: int, seconds: float, preview) -> dict | None:
-    """The job's duration at the measured rate: rows/s × the input's rows (sampled files' rows × files),
-    shared by instance_count × max_concurrency_per_instance mini-batches at a time. Host start not included."""
+def estimate(samples, rows_scored: int, seconds: float, preview,
+             costs: tuple[float, float] | None = None) -> dict | None:
+    """The job's duration: the input's rows (sampled files' rows × files) at the measured cost per row, plus the
+    measured cost per file (`costs`: seconds per file and per row; without them, the sample's rows ÷ its time),
+    shared by instance_count × max_concurrency_per_instance mini-batches at a time. Host start not included.
+    Scoring 20 rows of a fast model is all overhead: rows/s from it alone made a 1 s job 'About 17 min'."""
     if not rows_scored or seconds <= 0:
         return None
-    rate = rows_scored / seconds
+    per_file, per_row = costs or (0.0, seconds / rows_scored)
+    per_row = max(per_row, MIN_SECONDS_PER_ROW)
     rows_per_file = sum(s.rows for s in samples) / len(samples)
     total_rows = round(rows_per_file * preview.files_total)
     parallel = int(preview.settings.get("instance_count", 1)) * int(preview.settings.get("max_concurrency_per_instance", 1))
-    seconds = total_rows / rate / parallel
-    return {"rate": rate, "total_rows": total_rows, "files": preview.files_total, "parallel": parallel,
+    seconds = (preview.files_total * per_file + total_rows * per_row) / parallel
+    return {"rate": 1 / per_row, "per_file_ms": per_file * 1000, "total_rows": total_rows,
+            "files": preview.files_total, "parallel": parallel,
             "exact": all(s.exact for s in samples) and len(samples) == preview.files_total,
             "seconds": seconds, "text": duration_text(seconds)}
 
