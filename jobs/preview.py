@@ -89,21 +89,20 @@ def _run(preview) -> dict:
 
 
 def _costs(preview, source, samples) -> tuple[float, float] | None:
-    """(seconds per file, seconds per row), measured in the warm host: the first tabular file's first rows scored
-    as one file of one row, then of up to TIMING_ROWS rows. None when there is no such file or no difference."""
-    first = next((s for s in samples if s.frame is not None and len(s.frame)), None)
-    if first is None:
-        return None
-    try:
-        frame = heads.read_head(source, first.name, TIMING_ROWS).frame if first.rows > len(first.frame) else first.frame
-    except FileError:
-        return None
-    if frame is None or len(frame) < 2:
-        return None
-    one, many = (_timed(preview, frame.head(rows).to_csv(index=False).encode()) for rows in (1, len(frame)))
-    if one is None or many is None:
-        return None
-    return one, max(many - one, 0.0) / (len(frame) - 1)
+    """(seconds per file, seconds per row), measured in the warm host: a tabular file's first rows scored as one
+    file of one row, then of up to TIMING_ROWS rows; the first file that scores cleanly. None without one."""
+    for sample in samples:
+        if sample.frame is None or len(sample.frame) < 2:
+            continue
+        try:
+            more = sample.rows > len(sample.frame)
+            frame = heads.read_head(source, sample.name, TIMING_ROWS).frame if more else sample.frame
+        except FileError:
+            continue
+        one, many = (_timed(preview, frame.head(rows).to_csv(index=False).encode()) for rows in (1, len(frame)))
+        if one is not None and many is not None:
+            return one, max(many - one, 0.0) / (len(frame) - 1)
+    return None
 
 
 def _timed(preview, data: bytes) -> float | None:
