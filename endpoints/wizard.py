@@ -6,7 +6,7 @@ import uuid
 from django.db import transaction
 
 from endpoints import forms
-from endpoints.models import BatchEndpoint
+from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs import queue
 from jobs.models import Environment
 from studio import registry
@@ -133,8 +133,7 @@ def summary(state: dict, checked: dict) -> list[tuple[str, list[tuple[str, objec
     """What the Review step shows: each step's labels and values."""
     sections = []
     for step, form in checked.items():
-        rows = [(form.fields[name].label, _display(form, name)) for name in form.fields
-                if name not in ("endpoint_mode", "scoring_script") and form.cleaned_data.get(name) not in (None, "", {})]
+        rows = [(form.fields[name].label, _display(form, name)) for name in form.fields if _shown(form, name)]
         if step == "code":
             rows.insert(0, ("Scoring script", state["code"].get("scoring_script")))
         sections.append((TITLES[step], rows))
@@ -143,6 +142,13 @@ def summary(state: dict, checked: dict) -> list[tuple[str, list[tuple[str, objec
     if state["endpoint"]:
         sections.insert(0, (TITLES["endpoint"], [("Existing endpoint", state["endpoint"])]))
     return sections
+
+
+def _shown(form, name) -> bool:
+    """A field the Review lists: one with a value that means something (summary_only writes no output file)."""
+    if name in ("endpoint_mode", "scoring_script") or form.cleaned_data.get(name) in (None, "", {}):
+        return False
+    return not (name == "output_file_name" and form.cleaned_data.get("output_action") == BatchDeployment.SUMMARY_ONLY)
 
 
 def _display(form, name):

@@ -70,6 +70,18 @@ def test_the_compute_step_suggests_the_known_clusters_and_says_which_have_no_wor
     assert "cpu-cluster (no live worker: jobs wait), gpu-cluster (no live worker: jobs wait)" in page
 
 
+def test_summary_only_shows_no_output_file_name(signed_in, steps):
+    steps[2] = ("deployment", {**steps[2][1], "output_action": "summary_only"})
+    signed_in.get("/endpoints/create/")
+    for step, data in steps:
+        wizard_post(signed_in, step, data)
+    review = signed_in.get("/endpoints/create/review/").content.decode()
+    assert "<dd>summary_only</dd>" in review and "Output file name" not in review
+    signed_in.post("/endpoints/create/review/")
+    detail = signed_in.get("/endpoints/iris-batch/").content.decode()
+    assert "<dt>Output file name</dt><dd>—</dd>" in detail
+
+
 def test_the_review_step_shows_every_choice(signed_in, steps):
     signed_in.get("/endpoints/create/")
     for step, data in steps:
