@@ -123,11 +123,11 @@ def test_job_page_shows_rate_eta_and_an_accessible_chart(signed_in, endpoint):
     _finished_batches(job, 2, now)
     MiniBatch.objects.create(job=job, index=2, status=MiniBatch.RUNNING, started=now)
     page = signed_in.get(f"/jobs/{job.name}/").content.decode()
-    assert "rows/s now" in page and "ETA " in page
+    assert "rows/s now" in page and "<dt>ETA</dt><dd>" in page and "<dd>ETA " not in page
     assert 'role="img"' in page and f"<title id=\"throughput-title\">Throughput of {job.name}</title>" in page
     assert "Rows per second over the whole run" in page
     fragment = signed_in.get(f"/jobs/{job.name}/", headers={"HX-Request": "true", "HX-Target": "job-status"})
-    assert fragment.status_code == 200 and "ETA " in fragment.content.decode()
+    assert fragment.status_code == 200 and "<dt>ETA</dt><dd>" in fragment.content.decode()
 
 
 @pytest.mark.django_db
@@ -197,7 +197,7 @@ def test_a_retrys_throughput_and_eta_leave_out_the_mini_batches_it_reused(signed
     assert shown.eta_seconds == pytest.approx(2 * 100 / 5, rel=0.05)  # 2 mini-batches of 100 rows left
     assert shown.chart["peak"] == pytest.approx(5, rel=0.05)
     page = signed_in.get(f"/jobs/{retry.name}/").content.decode()
-    assert "5.0 rows/s now, 5.0 rows/s on average" in page and "ETA 40 s" in page
+    assert "5.0 rows/s now, 5.0 rows/s on average" in page and "<dt>ETA</dt><dd>40 s</dd>" in page
 
     BatchJob.objects.filter(pk=retry.pk).update(status=Status.COMPLETED, finished=now, mini_batches_done=10)
     assert "5.0 rows/s" in signed_in.get(f"/endpoints/{endpoint.name}/runs/").content.decode()  # not 20.0
