@@ -94,7 +94,7 @@ def _wizard_review(request, state):
 def _render_wizard(request, state, step, context):
     active = wizard.steps(state)
     context.update({
-        "step": step, "title": wizard.TITLES[step], "fixed_endpoint": state["endpoint"],
+        "step": step, "title": wizard.TITLES[step], "fixed_endpoint": wizard.adds_to(state),
         "steps": [{"slug": s, "title": wizard.TITLES[s], "done": active.index(s) < active.index(step)} for s in active],
         "code_generated": state["is_mlflow"], "first": active[0] == step, "wizard_id": state.get("id", ""),
     })

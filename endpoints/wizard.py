@@ -48,7 +48,7 @@ def replaced(state: dict, posted) -> bool:
 
 
 def title(state: dict) -> str:
-    return f"Add deployment to {state['endpoint']}" if state["endpoint"] else "Create batch endpoint"
+    return f"Add deployment to {adds_to(state)}" if adds_to(state) else "Create batch endpoint"
 
 
 def _is_mlflow(label: str) -> bool:
@@ -74,13 +74,17 @@ def neighbour(state: dict, step: str, offset: int) -> str | None:
     return active[index] if 0 <= index < len(active) else None
 
 
+def adds_to(state: dict) -> str:
+    """The name of the existing endpoint the deployment goes to ('' when the wizard creates a new one)."""
+    chosen = state["data"].get("endpoint", {})
+    if not state["endpoint"] and chosen.get("endpoint_mode") == forms.EndpointStepForm.EXISTING:
+        return chosen.get("existing_endpoint") or ""
+    return state["endpoint"]
+
+
 def target_endpoint(state: dict) -> BatchEndpoint | None:
     """The existing endpoint the deployment goes to, or None when the wizard creates a new one."""
-    name = state["endpoint"]
-    if not name:
-        chosen = state["data"].get("endpoint", {})
-        if chosen.get("endpoint_mode") == forms.EndpointStepForm.EXISTING:
-            name = chosen.get("existing_endpoint")
+    name = adds_to(state)
     return BatchEndpoint.objects.filter(name=name).first() if name else None
 
 

@@ -175,6 +175,10 @@ def test_from_a_model_the_model_is_chosen_and_an_existing_endpoint_can_be_picked
     assert response["Location"] == f"/endpoints/{endpoint.name}/"
     endpoint.refresh_from_db()
     assert list(endpoint.deployments.values_list("name", flat=True)) == ["blue", "green"]
+    signed_in.get(f"/endpoints/create/?model={demo_model.label}")
+    wizard_post(signed_in, "endpoint", {"endpoint_mode": "existing", "existing_endpoint": endpoint.name})
+    heading = f"<h1>Add deployment <small>to {endpoint.name}</small></h1>"  # not 'Create batch endpoint' any more
+    assert heading in signed_in.get("/endpoints/create/model/").content.decode()
     assert endpoint.default_deployment.name == "green"
     assert not BatchEndpoint.objects.filter(name="ignored").exists()
 
