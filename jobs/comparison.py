@@ -323,13 +323,24 @@ def histogram_chart(counts: list[int], width: int = 480, height: int = 160) -> l
              "height": round(c / top * height, 1), "count": c} for i, c in enumerate(counts)]
 
 
+def histogram_axis(low: float, high: float, counts: list[int], width: int = 480) -> dict:
+    """The histogram's axis: its ends, where 0 falls (when well inside: its label would cover an end's), and the
+    tallest bar's count."""
+    span = high - low
+    zero = round(-low / span * width, 1) if span and low < 0 < high else None
+    zero = zero if zero is not None and 0.1 * width < zero < 0.9 * width else None
+    return {"low": low, "high": high, "zero_x": zero, "peak": max(counts, default=0)}
+
+
 def display(report: dict) -> dict:
     """What the report page draws from a stored report: the agreement in %, the matrix's rows, the bars."""
     matrix_ = report.get("matrix")
-    hist = (report.get("differences") or {}).get("histogram")
+    differences = report.get("differences") or {}
+    hist = differences.get("histogram")
     return {
         "agreement_percent": 100 * report["agreement"] if report.get("agreement") is not None else None,
         "matrix_rows": [{"label": name, "cells": [{"count": count, "diagonal": i == j} for j, count in enumerate(row)]}
                         for i, (name, row) in enumerate(zip(matrix_["labels"], matrix_["counts"]))] if matrix_ else [],
         "histogram": histogram_chart(hist["counts"]) if hist else None,
+        "histogram_axis": histogram_axis(differences["min"], differences["max"], hist["counts"]) if hist else None,
     }

@@ -91,7 +91,9 @@ def test_report_of_a_regressor_draws_the_histogram(signed_in, endpoint, second_d
                               "histogram": {"edges": [-0.5, 0.1, 0.7], "counts": [40, 110]}}}
     page = signed_in.get(_completed(endpoint, second_deployment, report).get_absolute_url()).content.decode()
     for text in ("Regressor", "Mean absolute difference", "0.1500", '<title id="hist-title">Distribution of differences</title>',
-                 "2 bars from -0.5000 to 0.7000: 40, 110", "<th scope=\"col\">Difference</th>"):
+                 "2 bars from -0.5000 to 0.7000: 40, 110", "<th scope=\"col\">Difference</th>",
+                 '>110 rows</text>', 'class="axis">-0.5000</text>', 'text-anchor="end">0.7000</text>',
+                 '<text x="200.0" y="176" class="axis" text-anchor="middle">0</text>'):
         assert text in page, text
     assert "Confusion matrix" not in page
 
