@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings as conf
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F, Func, IntegerField, Q, Sum
+from django.db.models import Count, F, Func, IntegerField, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -255,6 +255,14 @@ class BatchJob(NamedPage, DeploymentRun):
     def mini_batches_with_errors(self):
         """The mini-batches the error summary reads: a failed file, rows set aside, or failed as a whole."""
         return self.mini_batches.filter(~Q(file_errors=[], rows_failed=0) | Q(status=MiniBatch.FAILED))
+
+    def error_count(self) -> int:
+        """The error summary's lines, counted in the database: one per failed file, one per mini-batch that set rows
+        aside, one per mini-batch that failed with an error."""
+        counts = self.mini_batches_with_errors().aggregate(
+            files=Sum(JSONArrayLength("file_errors")), rows=Count("pk", filter=Q(rows_failed__gt=0)),
+            failed=Count("pk", filter=Q(status=MiniBatch.FAILED) & ~Q(error="")))
+        return sum(value or 0 for value in counts.values())
 
     def mark_failed(self, reason: str, on_threshold: bool = False):
         BatchJob.objects.filter(pk=self.pk).exclude(status__in=FINISHED).update(

@@ -123,19 +123,22 @@ def _preview(job, file=None):
         return None, str(exc)
 
 
-def _error_summary(mini_batches, limit=50):
+def _error_summary(job, limit=50):
+    """The first lines of the error summary, read from the first mini-batches with errors only (the job page is polled
+    every 2 s: a job whose every file failed has as many), and how many lines there are in all."""
+    mini_batches = list(job.mini_batches_with_errors()[:limit])
     errors = [{"file": e.get("file", ""), "mini_batch": mb.index, "type": e.get("type", ""), "message": e.get("message", "")}
               for mb in mini_batches for e in (mb.file_errors or [])]
     errors += [{**rows, "mini_batch": mb.index} for mb in mini_batches if (rows := isolation.set_aside(mb))]
     errors += [{"file": "", "mini_batch": mb.index, "type": "Mini-batch", "message": mb.error}
                for mb in mini_batches if mb.status == MiniBatch.FAILED and mb.error]
-    return errors[:limit], len(errors)
+    return errors[:limit], job.error_count()
 
 
 def job_detail(request, name):
     job = _get_job(name)
     mini_batches = list(job.mini_batches.all()[:MINI_BATCH_ROWS])
-    errors, error_count = _error_summary(job.mini_batches_with_errors())
+    errors, error_count = _error_summary(job)
     preview, preview_error = _preview(job)
     errors_preview, _ = _preview(job, ERRORS_FILE) if job.has_errors_file else (None, "")
     context = {

@@ -208,6 +208,19 @@ def test_job_page_counts_every_mini_batch_beyond_those_it_lists(signed_in, endpo
     assert "The first 500 of 521 mini-batches are shown;" in page and "logs/mini-batches.csv</a> lists them all." in page
 
 
+def test_the_error_summary_counts_all_and_lists_the_first_50(signed_in, endpoint):
+    job = _finished_job(endpoint)
+    MiniBatch.objects.bulk_create(
+        MiniBatch(job=job, index=i, files=[f"f{i}.csv"], status=MiniBatch.COMPLETED, attempts=1, files_failed=1,
+                  file_errors=[{"file": f"f{i}.csv", "type": "SchemaMismatch", "message": "missing column"}])
+        for i in range(1, 2000))
+    MiniBatch.objects.filter(job=job, index=7).update(rows_failed=3)
+    MiniBatch.objects.filter(job=job, index=9).update(status=MiniBatch.FAILED, error="timed out")
+    page = signed_in.get(f"/jobs/{job.name}/").content.decode()
+    assert "2002 errors (the first 50 shown; all in" in page  # 2000 failed files, rows set aside once, one failure
+    assert "f49.csv" in page and "f50.csv" not in page
+
+
 def test_job_page_polls_until_finished(signed_in, endpoint, demo_data):
     _create(signed_in, endpoint)
     job = BatchJob.objects.get()
