@@ -1,6 +1,7 @@
 """Preview (dry run) of + Create job (jobs/preview.py, jobs/heads.py): queued on the workers, nothing written."""
 
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -112,6 +113,8 @@ def test_the_estimate_of_a_fast_model_on_big_files_is_not_its_sample_s_overhead(
     assert estimate["seconds"] < 30 and estimate["rate"] > 20000, estimate
     page = signed_in.get(f"/jobs/previews/{preview.name}/").content.decode()
     assert "ms per file" in page
+    rate = re.search(r"at the measured ([\d,.]+) rows/s", page)[1]
+    assert re.fullmatch(r"\d{1,3}(,\d{3})+", rate), rate  # a big rate in whole rows, grouped: 2,583,071
 
 
 def test_the_estimate_adds_the_cost_per_file_to_the_cost_per_row():
