@@ -96,7 +96,7 @@ def _render_wizard(request, state, step, context):
     context.update({
         "step": step, "title": wizard.TITLES[step], "fixed_endpoint": wizard.adds_to(state),
         "steps": [{"slug": s, "title": wizard.TITLES[s], "done": active.index(s) < active.index(step)} for s in active],
-        "code_generated": state["is_mlflow"], "first": active[0] == step, "wizard_id": state.get("id", ""),
+        "code_generated": state["is_mlflow"], "model_chosen": "model" in state["data"], "first": active[0] == step, "wizard_id": state.get("id", ""),
     })
     return render(request, "endpoints/wizard.html", context)
 
