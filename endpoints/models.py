@@ -256,11 +256,7 @@ class BatchDeployment(models.Model):
         self._check_output_options(values)
         if values["output_action"] == self.SUMMARY_ONLY:
             values["output_file_name"] = ""
-        units = dict(self.THRESHOLD_UNITS)
-        if values["error_threshold_unit"] not in units:
-            raise ValidationError("error_threshold_unit must be one of %(units)s, not '%(value)s'.", code="invalid_setting",
-                                  params={"units": ", ".join(units), "value": values["error_threshold_unit"]})
-        validate_percent_threshold(values["error_threshold"], values["error_threshold_unit"])
+        validate_threshold(values["error_threshold"], values["error_threshold_unit"])
         return values
 
     def _check_output_options(self, values: dict):
@@ -278,7 +274,19 @@ class BatchDeployment(models.Model):
         values["output_file_name"] = formats.output_name(values["output_file_name"], values["output_format"])
 
 
-# Azure's per-job overrides (output location is given separately).
+def validate_threshold(threshold, unit):
+    """An error threshold as a job runs with it: a whole number from -1 (never fail), a unit of THRESHOLD_UNITS, and
+    no percentage above 100."""
+    if not isinstance(threshold, int) or threshold < -1:
+        raise ValidationError("The error threshold is a whole number, -1 (never fail) or more, not %(value)s.",
+                              code="invalid_setting", params={"value": threshold})
+    units = dict(BatchDeployment.THRESHOLD_UNITS)
+    if unit not in units:
+        raise ValidationError("error_threshold_unit must be one of %(units)s, not '%(value)s'.", code="invalid_setting",
+                              params={"units": ", ".join(units), "value": unit})
+    validate_percent_threshold(threshold, unit)
+
+
 def validate_percent_threshold(threshold, unit):
     """A percentage of rows above 100 would never fail the job: -1 says that."""
     if unit == BatchDeployment.PERCENT and isinstance(threshold, int) and threshold > 100:
@@ -286,6 +294,7 @@ def validate_percent_threshold(threshold, unit):
                               code="invalid_setting", params={"value": threshold})
 
 
+# Azure's per-job overrides (output location is given separately).
 OVERRIDABLE = ("instance_count", "mini_batch_size", "max_retries", "timeout", "error_threshold", "error_threshold_unit",
                "output_file_name")
 # Beyond Azure: output options a job may also set (see docs/ENGINE.md, Output options).

@@ -72,6 +72,14 @@ class JobInputForm(forms.Form):
         return datastore_uri(data["input_datastore"], data["input_path"])
 
 
+class RetryForm(forms.Form):
+    """Retry failed, optionally with another error threshold (blank: the job's)."""
+
+    error_threshold = _optional_int("Error threshold", -1)
+    error_threshold_unit = forms.ChoiceField(label="Error threshold counts", required=False,
+                                             choices=[("", "The job's")] + BatchDeployment.THRESHOLD_UNITS)
+
+
 class CreateJobForm(JobInputForm):
     deployment = forms.ChoiceField(label="Deployment")
     override = forms.BooleanField(label="Override deployment settings", required=False)

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from endpoints.models import validate_threshold
 from jobs import hosting, queue
 from jobs.models import RETRYABLE, BatchJob, MiniBatch, Status, new_job_name
 from jobs.signals import ensure_reclaim
@@ -87,9 +88,30 @@ def expire_kept(now=None):
         _drop_kept(job_id)
 
 
-def retry(job, user=None) -> BatchJob:
+THRESHOLD = ("error_threshold", "error_threshold_unit")
+
+
+def _with_threshold(job, changes: dict | None) -> dict:
+    """The first job's snapshot, with the error threshold the retry may change (a job failed on its threshold
+    fails the same way on a retry that keeps it); nothing else changes."""
+    changes = {key: value for key, value in (changes or {}).items() if value not in (None, "")}
+    if other := sorted(set(changes) - set(THRESHOLD)):
+        raise ValidationError("A retry runs with its job's settings; only the error threshold (error_threshold, "
+                              "error_threshold_unit) can change, not %(keys)s.", code="not_overridable_on_retry",
+                              params={"keys": ", ".join(other)})
+    snapshot = {field: getattr(job, field) for field in SNAPSHOT}
+    if changes:
+        snapshot["settings"] = {**job.settings, **changes}
+        snapshot["overrides"] = {**job.overrides, **changes}
+        settings = snapshot["settings"]
+        validate_threshold(settings.get("error_threshold", -1), settings.get("error_threshold_unit") or "files")
+    return snapshot
+
+
+def retry(job, user=None, threshold: dict | None = None) -> BatchJob:
     """Start the retry of a Failed or Canceled job. Refused (coded ValidationError) for any other job, and for a
-    job already retried: retry its retry instead."""
+    job already retried: retry its retry instead. threshold: error_threshold and/or error_threshold_unit for
+    the retry, else the first job's."""
     if job.status not in RETRYABLE:
         raise ValidationError("Job %(job)s is %(status)s: only a Failed or Canceled job can be retried.",
                               code="not_retryable", params={"job": job.name, "status": job.get_status_display()})
@@ -104,6 +126,7 @@ def retry(job, user=None) -> BatchJob:
                               code="already_retried", params={"job": job.name, "retry": earlier.name})
     from jobs.submit import check_output_free, output_location
 
+    snapshot = _with_threshold(job, threshold)
     name = new_job_name()
     # A job's default folder is named after it: the retry gets its own. A folder the user chose is kept.
     folder = f"jobs/{name}" if job.output_path == f"jobs/{job.name}" else job.output_path
@@ -111,7 +134,7 @@ def retry(job, user=None) -> BatchJob:
     check_output_free(store, folder, job.settings.get("output_file_name", ""))
     with transaction.atomic():
         new = BatchJob.objects.create(name=name, retry_of=job, output_path=folder, status=Status.QUEUED, created_by=user,
-                                      **{field: getattr(job, field) for field in SNAPSHOT})
+                                      **snapshot)
         MiniBatch.objects.bulk_create(_mini_batches(job, new))
         reused = new.mini_batches.filter(status=MiniBatch.COMPLETED)
         BatchJob.objects.filter(pk=new.pk).update(mini_batches_done=reused.count(),

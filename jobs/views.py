@@ -9,7 +9,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
 from jobs import isolation, outputs, queue, resume, table, throughput
-from jobs.forms import CreateJobForm, JobFilterForm
+from jobs.forms import CreateJobForm, JobFilterForm, RetryForm
 from jobs.models import ERRORS_FILE, LOG_FILES, BatchJob, MiniBatch, Preview, Status
 from studio import storage
 from studio.models import Datastore
@@ -147,6 +147,7 @@ def job_detail(request, name):
         "errors": errors, "error_count": error_count, "preview": preview, "preview_error": preview_error,
         "log_files": LOG_FILES, "manifest_files": outputs.manifest_files(job.settings),
         "errors_file": ERRORS_FILE, "errors_preview": errors_preview, "no_worker": _waits_for_a_worker(job),
+        "retry_form": RetryForm(initial=job.settings, auto_id="retry-%s", label_suffix="") if job.can_retry else None,
     }
     if request.htmx and request.htmx.target == "job-status":
         return _live(render(request, "jobs/_job_status.html", context), not job.is_finished)
@@ -157,8 +158,11 @@ def job_detail(request, name):
 def job_retry(request, name):
     """Retry failed: a new job runs what did not succeed and reuses the rest."""
     job = _get_job(name)
+    form = RetryForm(request.POST)
     try:
-        retry = resume.retry(job, user=request.user)
+        if not form.is_valid():
+            raise ValidationError([f"{form.fields[field].label}: {' '.join(errors)}" for field, errors in form.errors.items()])
+        retry = resume.retry(job, user=request.user, threshold=form.cleaned_data)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(job)

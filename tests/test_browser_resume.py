@@ -65,3 +65,23 @@ def test_a_job_with_bad_rows_shows_completed_with_errors_and_its_errors_file(pag
     page.get_by_label("Status").select_option("Completed with errors")
     page.get_by_role("button", name="Filter").click()
     page.get_by_role("link", name=job.name).wait_for()
+
+
+def test_a_job_failed_on_its_threshold_is_retried_with_another_one(page, live_server, user, picky_endpoint, qcluster):
+    job = finished(submit_job(picky_endpoint, input_uri=write_frames("browser/dirty", input_frames(bad={1: [2], 2: [0]})),
+                              overrides={"error_threshold": 0, "error_threshold_unit": "rows"}), qcluster)
+    assert job.status == Status.FAILED and job.failed_on_threshold, job.error
+
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}{job.get_absolute_url()}")
+    page.get_by_text("with the same threshold it would fail the same way").wait_for()  # opened for a threshold failure
+    assert page.get_by_label("Error threshold", exact=True).input_value() == "0"
+    page.get_by_label("Error threshold", exact=True).fill("2")
+    page.get_by_label("Error threshold counts").select_option("Failed rows")
+    page.get_by_role("button", name="Retry with this threshold").click()
+
+    page.get_by_role("status").filter(has_text=f"it retries {job.name}").wait_for()
+    page.locator("#job-status dl.attrs").get_by_text("Completed with errors", exact=True).wait_for(timeout=120000)
+    page.get_by_text("2 rows set aside in 2 files (see errors.csv)").wait_for()
+    retry = BatchJob.objects.get(retry_of=job)
+    assert retry.settings["error_threshold"] == 2 and retry.rows_out == 22

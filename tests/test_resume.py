@@ -180,3 +180,64 @@ def test_a_real_cluster_retries_a_failed_job_into_the_output_of_a_clean_run(pick
     assert retry.status == Status.COMPLETED, retry.error
     assert retry.mini_batches.filter(attempts=0, status=MiniBatch.COMPLETED).count() == 3
     pd.testing.assert_frame_equal(output_frame(retry), output_frame(clean))
+
+
+def threshold_failed_job(endpoint):
+    """A job that Failed on its error threshold of 0 rows: f01 has 1 bad row, f02 has 2 (good_rows drops them)."""
+    frames = input_frames(files=4, bad={1: [2], 2: [0, 5]})
+    job = drive(submit_job(endpoint, input_uri=write_frames("resume/dirty", frames),
+                           overrides={"error_threshold": 0, "error_threshold_unit": "rows"}))
+    assert job.status == Status.FAILED and job.failed_on_threshold, job.error
+    return job, frames
+
+
+@pytest.mark.django_db
+def test_a_job_failed_on_its_threshold_is_retried_with_another_threshold(picky_endpoint, signed_in):
+    """With the same threshold the retry would fail the same way; with 3 rows allowed it ends Completed with errors
+    and its output is that of a clean run over the good rows."""
+    from tests.fixtures_resume import good_rows
+
+    job, frames = threshold_failed_job(picky_endpoint)
+    page = signed_in.get(job.get_absolute_url()).content.decode()
+    assert '<details class="retry-threshold" open><summary>Retry with another error threshold</summary>' in page
+    response = signed_in.post(f"/jobs/{job.name}/retry/", {"error_threshold": "3", "error_threshold_unit": "rows"})
+    retry = BatchJob.objects.get(retry_of=job)
+    assert response["Location"] == retry.get_absolute_url()
+    assert (retry.settings["error_threshold"], retry.settings["error_threshold_unit"]) == (3, "rows")
+    assert retry.overrides["error_threshold"] == 3
+    assert {k: v for k, v in retry.settings.items() if k != "error_threshold"} == \
+        {k: v for k, v in job.settings.items() if k != "error_threshold"}
+    retry = drive(retry)
+    assert retry.status == Status.COMPLETED_WITH_ERRORS, retry.error
+    assert retry.rows_failed == 3
+    clean = drive(submit_job(picky_endpoint, input_uri=write_frames("resume/clean", good_rows(frames))))
+    pd.testing.assert_frame_equal(output_frame(retry)[["prediction", "file_name"]],
+                                  output_frame(clean)[["prediction", "file_name"]])
+
+
+@pytest.mark.django_db
+def test_a_retry_changes_nothing_but_the_error_threshold(picky_endpoint, picky_flag, signed_in, api):
+    job = failed_job(picky_endpoint, picky_flag)
+    with pytest.raises(ValidationError) as refused:
+        resume.retry(job, threshold={"mini_batch_size": 2})
+    assert refused.value.code == "not_overridable_on_retry"
+    with pytest.raises(ValidationError, match="at most 100"):
+        resume.retry(job, threshold={"error_threshold": 150, "error_threshold_unit": "percent"})
+    with pytest.raises(ValidationError, match="-1 \\(never fail\\) or more, not -3"):
+        resume.retry(job, threshold={"error_threshold": -3})
+    response = check_response(api.post(f"/api/v1/jobs/{job.name}/retry", {"settings": {"timeout": 5}},
+                                       content_type="application/json"))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "not_overridable_on_retry"
+    page = signed_in.post(f"/jobs/{job.name}/retry/", {"error_threshold": "-5"}, follow=True).content.decode()
+    assert "Error threshold: Ensure this value is greater than or equal to -1." in page
+    assert not BatchJob.objects.filter(retry_of=job).exists()
+    response = check_response(api.post(f"/api/v1/jobs/{job.name}/retry", {"settings": {"error_threshold": 2}},
+                                       content_type="application/json"))
+    assert response.status_code == 201 and response.json()["settings"]["error_threshold"] == 2
+
+
+@pytest.mark.django_db
+def test_the_command_line_retries_with_another_error_threshold(picky_endpoint):
+    job, _ = threshold_failed_job(picky_endpoint)
+    shown = json.loads(run("job", "retry", "-n", job.name, "--error-threshold", "5", "--error-threshold-unit", "percent"))
+    assert (shown["settings"]["error_threshold"], shown["settings"]["error_threshold_unit"]) == (5, "percent")

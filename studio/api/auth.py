@@ -52,6 +52,13 @@ def json_body(request) -> dict:
     return body
 
 
+def optional_json_body(request) -> dict:
+    """The JSON object of a request whose body may be left out (no body, or an empty form, is {})."""
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded") and not request.POST:
+        return {}
+    return json_body(request) if request.body.strip() else {}
+
+
 def api_view(*methods):
     """Token auth instead of the session: exempt from sign-in redirects and CSRF, enforced here instead."""
 

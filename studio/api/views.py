@@ -14,7 +14,7 @@ from jobs.models import BatchJob, Comparison
 from jobs.submit import submit_job
 from studio import registry, storage
 from studio.api import invoke as azure_invoke
-from studio.api.auth import ApiError, api_view, json_body
+from studio.api.auth import ApiError, api_view, json_body, optional_json_body
 from studio.api.serializers import comparison_json, dataset_json, deployment_json, endpoint_json, job_json
 from studio.models import Dataset, Datastore
 
@@ -106,8 +106,11 @@ def job_cancel(request, job):
 
 @api_view("POST")
 def job_retry(request, job):
-    """Retry failed: the new job (201); a job that cannot be retried answers 409 with the reason."""
-    retry = resume.retry(get_object_or_404(BatchJob, name=job), user=request.user)
+    """Retry failed: the new job (201); a job that cannot be retried answers 409 with the reason. An optional body
+    {"settings": {"error_threshold": .., "error_threshold_unit": ..}} changes the retry's error threshold."""
+    job = get_object_or_404(BatchJob, name=job)
+    threshold = azure_invoke.parse_settings(optional_json_body(request).get("settings"))
+    retry = resume.retry(job, user=request.user, threshold=threshold)
     return JsonResponse(job_json(retry, _base(request)), status=201)
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from endpoints.management.cli import AzCommand
+from endpoints.models import BatchDeployment
 from jobs import outputs, queue, resume
 from jobs.isolation import plural
 from jobs.models import ERRORS_FILE, BatchJob
@@ -39,7 +40,13 @@ class Command(AzCommand):
     def add_show_arguments(self, parser):
         parser.add_argument("-n", "--name", required=True)
 
-    add_cancel_arguments = add_retry_arguments = add_show_arguments
+    add_cancel_arguments = add_show_arguments
+
+    def add_retry_arguments(self, parser):
+        parser.add_argument("-n", "--name", required=True)
+        parser.add_argument("--error-threshold", type=int, help="The retry's error threshold (default: the job's).")
+        parser.add_argument("--error-threshold-unit", choices=[unit for unit, _ in BatchDeployment.THRESHOLD_UNITS],
+                            help="What the retry's error threshold counts (default: the job's).")
 
     def add_stream_arguments(self, parser):
         parser.add_argument("-n", "--name", required=True)
@@ -109,11 +116,12 @@ class Command(AzCommand):
         job.refresh_from_db()
         self.stdout.write(f"Cancel requested for {job.name}: {job.status}.")
 
-    def handle_retry(self, name, **options):
+    def handle_retry(self, name, error_threshold=None, error_threshold_unit=None, **options):
         """Retry failed: a new job runs the mini-batches that did not succeed and reuses the others' output."""
         job = get_job(name)
         try:
-            retry = resume.retry(job)
+            retry = resume.retry(job, threshold={"error_threshold": error_threshold,
+                                                 "error_threshold_unit": error_threshold_unit})
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         self.print_json(job_json(retry))
