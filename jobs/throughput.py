@@ -166,7 +166,9 @@ def measure(job, spans: list[Span], now: datetime | None = None, start: datetime
     now = now or timezone.now()
     if not job.started:
         return Throughput()
-    end = job.finished or now
+    # While it runs, the chart ends at the last finished mini-batch: the rows of those still running are not known
+    # yet, so the time after it would always read as a fall toward 0 (the current rate, to now, shows a stall).
+    end = job.finished or max((span.finished for span in spans), default=now)
     values, width = series(spans, max(start or job.started, job.started), end, bins)
     average = average_rate(job, now, spans if start is None else None)  # spans of the whole run, or of the last minutes
     if job.is_finished:

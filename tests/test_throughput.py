@@ -32,6 +32,16 @@ def test_series_spreads_each_mini_batch_over_the_time_it_ran():
     assert values == pytest.approx([10, 6, 0])
 
 
+def test_a_running_job_s_chart_ends_at_its_last_finished_mini_batch_not_in_a_fall_to_zero():
+    # 10 rows/s steadily for 40 s, then one mini-batch running for 5 s: its rows are not known yet. The chart ends at
+    # 40 s (steady to its right edge); the current rate, measured to now, is what shows a stall.
+    spans = [Span(at(i), at(i + 4), 40) for i in range(0, 40, 4)]
+    shown = throughput.measure(job_like(done=10, total=20, rows=400), spans, now=at(45))
+    assert shown.series == pytest.approx([10] * throughput.BINS)
+    assert shown.bin_seconds == pytest.approx(40 / throughput.BINS)
+    assert shown.rate < 10
+
+
 def test_series_splits_a_mini_batch_across_bins_and_adds_concurrent_ones():
     # 40 rows over 5-15 s: half in each of the first two bins; a concurrent 20 rows over 0-10 s in the first.
     values, _ = throughput.series([Span(at(5), at(15), 40), Span(at(0), at(10), 20)], at(0), at(20), bins=2)
