@@ -124,6 +124,7 @@ def retry(job, user=None, threshold: dict | None = None) -> BatchJob:
     if earlier:
         raise ValidationError("Job %(job)s was already retried by %(retry)s; retry that job instead.",
                               code="already_retried", params={"job": job.name, "retry": earlier.name})
+    from jobs.schedules import runs as schedule_runs
     from jobs.submit import check_output_free, output_location
 
     snapshot = _with_threshold(job, threshold)
@@ -140,6 +141,7 @@ def retry(job, user=None, threshold: dict | None = None) -> BatchJob:
         BatchJob.objects.filter(pk=new.pk).update(mini_batches_done=reused.count(),
                                                   rows_out=reused.aggregate(n=Sum("rows_out"))["n"] or 0)
         ensure_reclaim(new.compute)
+        schedule_runs.reopen(job)
         transaction.on_commit(lambda: queue.dispatch_later(new))
     new.refresh_from_db()
     return new

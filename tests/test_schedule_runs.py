@@ -14,6 +14,7 @@ from jobs.schedules.models import Schedule, ScheduleRun
 from studio.models import Datastore
 from tests.conftest import wait_for
 from tests.fixtures_engine import drive, output_frame
+from tests.fixtures_resume import picky_endpoint, picky_flag, picky_model  # noqa: F401
 
 NEVER = "0 0 1 1 *"  # 1 January: a schedule that cron does not fire while the test runs
 IRIS = load_iris(as_frame=True).data
@@ -166,3 +167,25 @@ def test_a_run_while_another_lists_the_input_does_not_start_and_a_dead_ones_clai
     assert runs.run_schedule(schedule.pk).outcome == ScheduleRun.SUBMITTED
     schedule.refresh_from_db()
     assert schedule.running_since is None
+
+
+@pytest.mark.django_db
+def test_a_run_whose_job_was_retried_by_hand_counts_what_the_retry_scored(picky_endpoint, picky_flag):
+    """Retry failed of a scheduled job: while the retry runs its files are not new, and once it Completed they are
+    remembered as scored (the schedule used to submit them again, a second scoring of the same files)."""
+    from jobs import resume
+    from tests.fixtures_resume import input_frames, write_frames
+
+    BatchDeployment.objects.filter(pk=picky_endpoint.default_deployment_id).update(error_threshold=0)
+    folder = "scheduled/retried"
+    write_frames(folder, input_frames(files=4))
+    schedule = make_schedule(picky_endpoint, folder)
+    picky_flag.touch()  # f03 fails: the job fails on its threshold of 0
+    first = runs.run_schedule(schedule.pk)
+    assert drive(first.job).status == Status.FAILED
+    picky_flag.unlink()
+    retry = resume.retry(first.job)
+    assert runs.run_schedule(schedule.pk).outcome == ScheduleRun.NO_NEW_FILES  # the retry holds them
+    assert drive(retry).status == Status.COMPLETED
+    assert runs.run_schedule(schedule.pk).outcome == ScheduleRun.NO_NEW_FILES
+    assert sorted(schedule.scored_files.values_list("path", flat=True)) == [f"{folder}/f0{i}.csv" for i in range(4)]

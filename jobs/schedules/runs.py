@@ -3,7 +3,8 @@ file, and submit a job for the files that are new — never scored by a Complete
 waiting in a job still running — by path and content hash. No new files: the run says so and submits nothing.
 
 A file is remembered as scored (ScoredFile) only once its job Completed and it was not among the job's failed
-files; a Failed or Canceled job's files are new again for the next run."""
+files; a Failed or Canceled job's files are new again for the next run. A run's job retried by hand (Retry failed)
+counts as its last retry: files that a completed retry scored are remembered, files a running retry holds wait."""
 
 import hashlib
 import logging
@@ -93,15 +94,30 @@ def _sha256(store, path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def last_retry(job):
+    """The job that ran a run's files last: its job, or the last Retry failed of it."""
+    while job is not None and (retry := job.retries.first()) is not None:
+        job = retry
+    return job
+
+
 def waiting_runs(schedule):
-    return schedule.runs.filter(outcome=ScheduleRun.SUBMITTED, settled=False, job__isnull=False).exclude(
-        job__status__in=FINISHED)
+    """Runs whose files are in a job still running (the run's job, or a retry of it)."""
+    runs = schedule.runs.filter(outcome=ScheduleRun.SUBMITTED, settled=False, job__isnull=False).select_related("job")
+    return [run for run in runs if last_retry(run.job).status not in FINISHED]
+
+
+def reopen(job):
+    """Retry failed of a schedule's job (or of a retry of one): its run is settled again once the retry ends."""
+    while job.retry_of_id:
+        job = job.retry_of
+    ScheduleRun.objects.filter(job=job, outcome=ScheduleRun.SUBMITTED).update(settled=False)
 
 
 def settle(schedule):
     """Runs whose job finished: a Completed job's files are remembered as scored, except those that failed."""
     for run in schedule.runs.filter(outcome=ScheduleRun.SUBMITTED, settled=False).select_related("job"):
-        job = run.job
+        job = last_retry(run.job)
         if job is not None and job.status not in FINISHED:
             continue
         if job is not None and job.status not in (Status.FAILED, Status.CANCELED):  # Completed (or with errors)
