@@ -149,6 +149,17 @@ def test_job_page_before_the_first_mini_batch_shows_a_dash(signed_in, endpoint):
 
 
 @pytest.mark.django_db
+def test_job_page_while_finalizing_says_the_output_is_being_joined(signed_in, endpoint):
+    from django.utils import timezone
+
+    now = timezone.now()
+    job = _job(endpoint, 1, Status.FINALIZING, started=now - timedelta(seconds=40), done=2)
+    _finished_batches(job, 2, now)
+    page = signed_in.get(f"/jobs/{job.name}/").content.decode()
+    assert "<dt>ETA</dt><dd>every mini-batch is scored: joining the output</dd>" in page  # not "less than 1 s"
+
+
+@pytest.mark.django_db
 def test_runs_tab_shows_eta_of_running_jobs_in_one_extra_query(signed_in, endpoint):
     from django.utils import timezone
 

@@ -116,9 +116,14 @@ def test_the_schedule_page_shows_its_history_with_each_runs_job(signed_in, endpo
                                   status=Status.COMPLETED)
     ScheduleRun.objects.create(schedule=schedule, outcome=ScheduleRun.SUBMITTED, files_found=5,
                                files={"demo/iris/a.csv": "0" * 64}, job=job, job_name=job.name)
+    many = ScheduleRun.objects.create(schedule=schedule, outcome=ScheduleRun.SUBMITTED, files_found=25, job=job,
+                                      files={f"demo/iris/f{i:02d}.csv": "0" * 64 for i in range(25)})
     ScheduleRun.objects.create(schedule=schedule, outcome=ScheduleRun.NO_NEW_FILES, files_found=5)
     page = signed_in.get("/schedules/nightly/").content.decode()
     assert f'<a href="/jobs/{job.name}/">{job.name}</a>' in page and "Completed" in page and "No new files" in page
+    assert "<details><summary>1</summary>a.csv</details>" in page  # which files each run took
+    assert "<summary>25</summary>f00.csv, f01.csv," in page and "f19.csv and 5 more</details>" in page
+    assert many.new_file_names == ([f"f{i:02d}.csv" for i in range(20)], 5)
     assert 'hx-trigger="every 2s"' not in page  # nothing left to follow
     tab = signed_in.get(f"/endpoints/{endpoint.name}/schedules/").content.decode()
     assert "No new files" in tab  # the last status

@@ -1,6 +1,8 @@
 """Schedules: a recurring job on a datastore path that scores only the files that are new since they were last
 scored. django-q2's Schedule fires the run (see schedules.runs); these models keep our own records."""
 
+import posixpath
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -176,6 +178,14 @@ class ScheduleRun(models.Model):
     @property
     def files_new(self) -> int:
         return len(self.files)
+
+    SHOWN_NAMES = 20
+
+    @property
+    def new_file_names(self) -> tuple[list[str], int]:
+        """The first names of the files this run submitted, and how many more there are (the history lists them)."""
+        names = sorted(posixpath.basename(path) for path in self.files)
+        return names[:self.SHOWN_NAMES], max(len(names) - self.SHOWN_NAMES, 0)
 
     @property
     def status(self) -> str:
