@@ -43,8 +43,9 @@ def clear(session):
 
 
 def replaced(state: dict, posted) -> bool:
-    """A step posted from a page of another wizard: one started since (another tab) took the session's place."""
-    return "wizard" in posted and posted["wizard"] != state.get("id")
+    """A step posted from a page of another wizard: one started since (another tab) took the session's place. A
+    wizard started before wizards had ids has none, and its pages post an empty one."""
+    return "wizard" in posted and posted["wizard"] != state.get("id", "")
 
 
 def title(state: dict) -> str:

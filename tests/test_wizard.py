@@ -353,3 +353,14 @@ def test_a_wizard_replaced_by_one_opened_since_saves_nothing(signed_in, steps, e
     assert f"Add deployment <small>to {endpoint.name}</small>" in page
     assert response.redirect_chain[-1][0] == "/endpoints/create/model/"
     assert signed_in.get("/endpoints/create/model/").context["form"].initial == steps[1][1]  # the other one's values stay
+
+
+def test_a_wizard_started_before_wizards_had_ids_goes_on(signed_in, steps):
+    signed_in.get("/endpoints/create/")
+    session = signed_in.session
+    del session[SESSION_KEY]["id"]  # a session saved by the Studio before this version
+    session.save()
+    page = signed_in.get("/endpoints/create/endpoint/").content.decode()
+    assert 'name="wizard" value=""' in page
+    response = wizard_post(signed_in, "endpoint", steps[0][1], wizard="")
+    assert response["Location"] == "/endpoints/create/model/"  # not 'Nothing was saved', back to the first step
