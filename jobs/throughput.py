@@ -9,6 +9,7 @@ remaining mini-batches times the mean rows of a finished one) at that rate.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 BINS = 30
@@ -54,24 +55,34 @@ def spans_of(rows) -> list[Span]:
     return [Span(s, f, r) for s, f, r in rows if s and f]
 
 
-def load(job_ids, since: datetime | None = None, whole=()) -> dict[int, list[Span]]:
-    """Finished mini-batches of these jobs, in ONE query, grouped by job (only those finished after since, but
-    all of the jobs in whole). A retry's reused mini-batches (Completed without an attempt of their own) ran in
-    the first job, at its times: they are not part of this job's throughput."""
-    from django.db.models import Q
-
+def _ran_here(job_ids):
+    """The Completed mini-batches these jobs ran themselves. A retry's reused mini-batches (Completed without an
+    attempt of their own) ran in the first job, at its times: they are not part of this job's throughput."""
     from jobs.models import MiniBatch
 
-    found = {job_id: [] for job_id in [*job_ids, *whole]}
+    return MiniBatch.objects.filter(job_id__in=job_ids, status=MiniBatch.COMPLETED).exclude(Q(attempts=0) & ~Q(staging=""))
+
+
+def load(job_ids, since: datetime | None = None) -> dict[int, list[Span]]:
+    """Finished mini-batches of these jobs, in ONE query, grouped by job (only those finished after since)."""
+    found = {job_id: [] for job_id in job_ids}
     if not found:
         return found
-    batches = MiniBatch.objects.filter(job_id__in=found, status=MiniBatch.COMPLETED, finished__isnull=False).exclude(
-        Q(attempts=0) & ~Q(staging=""))
+    batches = _ran_here(found).filter(finished__isnull=False)
     if since:
-        batches = batches.filter(Q(finished__gte=since) | Q(job_id__in=whole))
+        batches = batches.filter(finished__gte=since)
     for job_id, started, finished, rows in batches.values_list("job_id", "started", "finished", "rows_out"):
         found[job_id].extend(spans_of([(started, finished, rows)]))
     return found
+
+
+def rows_ran(job_ids) -> dict[int, int]:
+    """The rows each of these jobs scored itself (a retry's reused mini-batches left out), summed in ONE query: a
+    page of jobs needs no more of a finished retry than its average."""
+    if not job_ids:
+        return {}
+    rows = _ran_here(job_ids).order_by().values("job_id").annotate(rows=Sum("rows_out"))
+    return {row["job_id"]: row["rows"] or 0 for row in rows}
 
 
 def series(spans: list[Span], start: datetime, end: datetime, bins: int = BINS) -> tuple[list[float], float]:
@@ -132,10 +143,10 @@ def humanize(seconds: float) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
-def average_rate(job, now: datetime, spans: list[Span] | None = None) -> float | None:
-    """rows/s since the job started, from the job's own row (no query); a retry's from the spans of the
+def average_rate(job, now: datetime, rows: int | None = None) -> float | None:
+    """rows/s since the job started, from the job's own row (no query); a retry's from the rows of the
     mini-batches it ran (its rows_out counts the reused ones too, which took no time in it)."""
-    rows = sum(span.rows for span in spans) if spans is not None and job.retry_of_id else job.rows_out
+    rows = job.rows_out if rows is None else rows
     if not job.started or not rows:
         return None
     seconds = ((job.finished or now) - job.started).total_seconds()
@@ -170,7 +181,8 @@ def measure(job, spans: list[Span], now: datetime | None = None, start: datetime
     # yet, so the time after it would always read as a fall toward 0 (the current rate, to now, shows a stall).
     end = job.finished or max((span.finished for span in spans), default=now)
     values, width = series(spans, max(start or job.started, job.started), end, bins)
-    average = average_rate(job, now, spans if start is None else None)  # spans of the whole run, or of the last minutes
+    ran = sum(span.rows for span in spans) if job.retry_of_id and start is None else None  # spans of the whole run
+    average = average_rate(job, now, ran)
     if job.is_finished:
         return Throughput(rate=average, average=average, series=values, bin_seconds=width, chart=chart(values))
     rate = current_rate(spans, now, running=True)
@@ -181,15 +193,16 @@ def measure(job, spans: list[Span], now: datetime | None = None, start: datetime
 
 def annotate(jobs, now: datetime | None = None) -> None:
     """Sets job.throughput on each job of a page: running ones get their last minutes' chart and ETA from one
-    query; finished ones only their average, from their own row (a finished retry's from that same query)."""
+    query; finished ones only their average, from their own row (finished retries': the rows they ran, one query)."""
     now = now or timezone.now()
     jobs = list(jobs)
     since = now - RUNS_WINDOW
     running = {job.pk for job in jobs if not job.is_finished and job.started}
-    spans = load(running, since=since, whole=[job.pk for job in jobs if job.is_finished and job.retry_of_id])
+    spans = load(running, since=since)
+    retries = rows_ran([job.pk for job in jobs if job.is_finished and job.retry_of_id and job.started])
     for job in jobs:
         if job.pk in running:
             job.throughput = measure(job, spans[job.pk], now, start=since, bins=BINS)
         else:
-            average = average_rate(job, now, spans.get(job.pk))
+            average = average_rate(job, now, retries.get(job.pk, 0) if job.retry_of_id else None)
             job.throughput = Throughput(rate=average, average=average)

@@ -222,3 +222,19 @@ def test_a_retrys_throughput_and_eta_leave_out_the_mini_batches_it_reused(signed
 
     BatchJob.objects.filter(pk=retry.pk).update(status=Status.COMPLETED, finished=now, mini_batches_done=10)
     assert "5.0 rows/s" in signed_in.get(f"/endpoints/{endpoint.name}/runs/").content.decode()  # not 20.0
+
+
+@pytest.mark.django_db
+def test_runs_tab_reads_a_finished_retrys_average_without_reading_its_mini_batches(signed_in, endpoint):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    now = timezone.now()
+    retry = _retry_with_reused_batches(endpoint, now)
+    BatchJob.objects.filter(pk=retry.pk).update(status=Status.COMPLETED, finished=now, mini_batches_done=10)
+    with CaptureQueriesContext(connection) as ctx:  # the Runs tab is polled every 2 s; a retry may have 30,000
+        page = signed_in.get(f"/endpoints/{endpoint.name}/runs/").content.decode()
+    assert "5.0 rows/s" in page
+    mini_batch_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "jobs_minibatch"' in q["sql"]]
+    assert len(mini_batch_reads) == 1 and 'SUM("jobs_minibatch"."rows_out")' in mini_batch_reads[0]
