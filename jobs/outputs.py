@@ -140,10 +140,11 @@ def digest(handle) -> str:
     return sha.hexdigest()
 
 
-def stats(local: Path, name: str, fmt: str) -> FileStats:
+def stats(local: Path, name: str, fmt: str | None) -> FileStats:
+    """A file as the manifest lists it; rows None for a file of no format of ours (fmt None)."""
     with open(local, "rb") as fh:
         sha = digest(fh)
-    return FileStats(path=name, rows=count_rows(local, fmt), bytes=local.stat().st_size, sha256=sha)
+    return FileStats(path=name, rows=count_rows(local, fmt) if fmt else None, bytes=local.stat().st_size, sha256=sha)
 
 
 def stats_of_bytes(data: bytes, name: str, fmt: str) -> FileStats:
@@ -192,10 +193,7 @@ def script_files(job, store, known: set[str]) -> list[FileStats]:
                 continue
             fmt = next((f for f, ext in formats.EXTENSIONS.items() if name.lower().endswith(ext)), None)
             local = local_file(store, path, Path(tmp))
-            with open(local, "rb") as fh:
-                sha = digest(fh)
-            found.append(FileStats(path=name, rows=count_rows(local, fmt) if fmt else None,
-                                   bytes=local.stat().st_size, sha256=sha))
+            found.append(stats(local, name, fmt))
             if local.parent == Path(tmp):
                 local.unlink()
     return sorted(found, key=lambda f: f.path)
