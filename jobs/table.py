@@ -63,5 +63,5 @@ def _row(job, now, urls: dict, status: str) -> Row:
         deployment_name=job.deployment_name if job.deployment_id else f"{job.deployment_name} (deleted)", input=job.input_display,
         output=job.output_uri, submitted=timezone.localtime(job.created).strftime("%Y-%m-%d %H:%M:%S"),
         duration=f"{duration:.1f} s" if duration else "", percent=job.progress_percent, running=running,
-        rate=f"{tp.rate:.1f} rows/s" if tp.rate else "", eta=f"ETA {tp.eta or '—'}" if running and tp.rate else "",
+        rate=tp.rate_text, eta=f"ETA {tp.eta or '—'}" if running and tp.rate else "",
         throughput=tp)

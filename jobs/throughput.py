@@ -18,6 +18,11 @@ RUNS_WINDOW = timedelta(minutes=5)  # the Runs tab's sparklines: the last few mi
 WIDTH, HEIGHT = 240, 48
 
 
+def per_second(rate: float) -> str:
+    """'5.0 rows/s'; from 100 on, whole rows grouped in thousands: '1,370,807 rows/s'."""
+    return f"{rate:,.0f} rows/s" if rate >= 100 else f"{rate:.1f} rows/s"
+
+
 @dataclass(frozen=True)
 class Span:
     """One finished mini-batch: when it ran and the rows it wrote."""
@@ -44,10 +49,18 @@ class Throughput:
     def steps(self) -> str:
         """The chart's description past its span, worked out here rather than by template filters (the Runs tab
         draws one chart per running job)."""
-        now = f", now {self.rate:.1f} rows/s" if self.rate else ""
+        now = f", now {per_second(self.rate)}" if self.rate else ""
         peak = self.chart["peak"] if self.chart else 0
         width = f"{self.bin_seconds:.0f}" if self.bin_seconds >= 10 else f"{self.bin_seconds:.2g}"  # not "0 s"
-        return f"in {len(self.series)} steps of {width} s; peak {peak:.1f} rows/s{now}"
+        return f"in {len(self.series)} steps of {width} s; peak {per_second(peak)}{now}"
+
+    @property
+    def rate_text(self) -> str:
+        return per_second(self.rate) if self.rate else ""
+
+    @property
+    def average_text(self) -> str:
+        return per_second(self.average) if self.average else ""
 
 
 def spans_of(rows) -> list[Span]:

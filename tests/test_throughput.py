@@ -104,6 +104,14 @@ def test_measure_while_running_and_once_finished():
     assert quick.steps.startswith("in 30 steps of 0.06 s;")  # a job of under a minute: not "steps of 0 s"
 
 
+def test_rates_read_in_whole_rows_grouped_from_100_on():
+    assert throughput.per_second(8) == "8.0 rows/s" and throughput.per_second(99.94) == "99.9 rows/s"
+    assert throughput.per_second(1370806.8) == "1,370,807 rows/s"
+    fast = throughput.measure(job_like(Status.COMPLETED, finished=at(2), done=1, total=1, rows=2_000_000),
+                              [Span(at(0), at(2), 2_000_000)], now=at(3))
+    assert fast.rate_text == "1,000,000 rows/s" and fast.steps.endswith("peak 1,000,000 rows/s, now 1,000,000 rows/s")
+
+
 def test_chart_draws_a_step_line_scaled_to_the_box():
     drawn = throughput.chart([0, 5, 10], width=30, height=12)
     assert drawn["points"] == "0.0,12.0 10.0,12.0 10.0,7.0 20.0,7.0 20.0,2.0 30.0,2.0"
