@@ -151,7 +151,7 @@ def summary(state: dict, checked: dict) -> list[tuple[str, list[tuple[str, objec
 
 def _shown(form, name) -> bool:
     """A field the Review lists: one with a value that means something (summary_only writes no output file)."""
-    if name in ("endpoint_mode", "scoring_script") or form.cleaned_data.get(name) in (None, "", {}):
+    if name in ("endpoint_mode", "scoring_script") or form.cleaned_data.get(name) in (None, "", {}, []):
         return False
     return not (name == "output_file_name" and form.cleaned_data.get("output_action") == BatchDeployment.SUMMARY_ONLY)
 

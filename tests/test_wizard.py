@@ -93,6 +93,7 @@ def test_the_review_step_shows_every_choice(signed_in, steps):
     for text in ("iris-batch", "Iris scoring", "Mini batch size", "Scoring timeout (seconds)", "A=1, B=two",
                  "generated for the MLflow model", "cpu-cluster"):
         assert text in page
+    assert "<dt>Passthrough columns</dt><dd></dd>" not in page  # none chosen: not listed with a blank value
 
 
 def test_back_keeps_what_was_entered(signed_in, steps):
