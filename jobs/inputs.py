@@ -32,6 +32,12 @@ class ResolvedInput:
     files: list[str]
     sas: str = ""   # a public URL's SAS token: kept out of uri and files (which pages show), encrypted at rest
     skipped: dict = field(default_factory=dict)  # files of types the engine does not read (reading.skipped)
+    path: str = ""  # the input's own path in its datastore (a folder, a file or a glob)
+
+    @property
+    def single_file(self) -> bool:
+        """The input names one file (not a folder of one): only it is read, whatever lands beside it."""
+        return len(self.files) == 1 and self.files[0] == self.path
 
 
 def datastore_uri(name: str, path: str) -> str:
@@ -63,14 +69,16 @@ def _resolve_datastore_path(name: str, path: str, every_file: bool) -> ResolvedI
     path = storage.clean_path(path)
     entries = _listing(lambda: store.client().files(path))
     files, skipped = _scorable(entries, path, every_file)
-    return ResolvedInput(uri=datastore_uri(store.name, path), datastore=store.name, files=files, skipped=skipped)
+    return ResolvedInput(uri=datastore_uri(store.name, path), datastore=store.name, files=files, skipped=skipped,
+                         path=path)
 
 
 def _resolve_dataset(name: str, version: str, every_file: bool) -> ResolvedInput:
     dataset = Dataset.lookup(name, version)
     entries = _listing(dataset.files)
     files, skipped = _scorable(entries, dataset.path, every_file)
-    return ResolvedInput(uri=dataset.uri, datastore=dataset.datastore.name, files=files, skipped=skipped)
+    return ResolvedInput(uri=dataset.uri, datastore=dataset.datastore.name, files=files, skipped=skipped,
+                         path=dataset.path)
 
 
 def _resolve_public_url(typed: str, every_file: bool) -> ResolvedInput:

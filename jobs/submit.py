@@ -36,7 +36,7 @@ def check_output_free(store, folder: str, file_name: str, others=()):
 def check_output_outside_input(resolved, store, folder: str):
     """Refuse writing the output among the input's own files: the next job on that input would read them
     (predictions.csv, errors.csv...) as files to score. A single input file may have its output beside it."""
-    if resolved.datastore != store.name or resolved.files == [resolved.uri.rpartition("/paths/")[2]]:
+    if resolved.datastore != store.name or resolved.single_file:
         return
     if any(posixpath.dirname(f) == folder for f in resolved.files):
         raise ValidationError(

@@ -36,7 +36,8 @@ def test_a_datastore_folder_resolves_to_its_direct_supported_files(store):
     resolved = inputs.resolve("azureml://datastores/workspaceblobstore/paths/in/")
     assert resolved == inputs.ResolvedInput("azureml://datastores/workspaceblobstore/paths/in", "workspaceblobstore",
                                             ["in/a.csv", "in/b.parquet"],
-                                            skipped={"count": 1, "types": [".txt"], "names": ["notes.txt"]})
+                                            skipped={"count": 1, "types": [".txt"], "names": ["notes.txt"]}, path="in")
+    assert not resolved.single_file
 
 
 @pytest.mark.parametrize("uri", ["azureml:iris:2", "iris:2", "azureml:iris@latest", "iris@latest"])

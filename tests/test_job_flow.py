@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
-from studio.models import Datastore
+from studio.models import Dataset, Datastore
 from tests.conftest import wait_for
 
 
@@ -57,6 +57,13 @@ def test_it_refuses_an_output_among_the_input_files(endpoint, demo_data):
     # a subfolder is not read (nested folders are not scored), and one file may have its output beside it
     assert submit_job(endpoint, input_uri=demo_data, output_path="demo/iris/scored").output_path == "demo/iris/scored"
     assert submit_job(endpoint, input_uri=demo_data + "/iris-1.csv", output_path="demo/iris").output_path == "demo/iris"
+    # a dataset of one file too; a dataset of the folder (or of a glob in it) is the folder
+    store = Datastore.get_default()
+    one = Dataset.register(name="one-iris", datastore=store, path="demo/iris/iris-2.csv", type=Dataset.URI_FILE)
+    assert submit_job(endpoint, input_uri=one.uri, output_path="demo/iris").output_path == "demo/iris"
+    globbed = Dataset.register(name="all-iris", datastore=store, path="demo/iris/*.csv", type=Dataset.URI_FOLDER)
+    with pytest.raises(ValidationError, match="is the input's folder"):
+        submit_job(endpoint, input_uri=globbed.uri, output_path="demo/iris")
 
 
 @pytest.mark.django_db
