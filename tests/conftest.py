@@ -59,6 +59,7 @@ def demo_data(db):
     from studio.models import Datastore
 
     store = Datastore.get_default()
+    store.client().delete(demo.DEMO_FOLDER)  # the files persist across tests: no stray file another test left
     demo.write_demo_files(store.client())
     return store.uri(demo.DEMO_FOLDER)
 

@@ -26,8 +26,21 @@ try:
             if Path(self.flag).exists() and x.between(300, 399).any():
                 raise RuntimeError("the feature store is not reachable")
             return x * 2
+
+    class SlowModel(mlflow.pyfunc.PythonModel):
+        """0 for every row, after `delay` seconds per call: mini-batches that take a while, so that a fault test
+        finds one running (iris' scored by the demo model finish faster than a test can look)."""
+
+        def __init__(self, delay: float):
+            self.delay = delay
+
+        def predict(self, context, model_input, params=None):
+            import time
+
+            time.sleep(self.delay)
+            return model_input.iloc[:, 0] * 0
 except ImportError:
-    PickyModel = None
+    PickyModel = SlowModel = None
 
 
 def write_frames(folder: str, frames: dict) -> str:
@@ -70,6 +83,23 @@ def picky_model(studio_home, picky_flag):
         mlflow.pyfunc.save_model(str(Path(tmp) / "model"), python_model=PickyModel(str(picky_flag)),
                                  signature=infer_signature(frame, frame["x"] * 2))
         return registry.register_folder("picky-doubler", Path(tmp) / "model")
+
+
+@pytest.fixture(scope="session")
+def slow_model(studio_home):
+    """An iris model taking 0.25 s per file."""
+    import tempfile
+
+    from mlflow.models import infer_signature
+    from sklearn.datasets import load_iris
+
+    from studio import registry
+
+    frame = load_iris(as_frame=True).data.head(2)
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.pyfunc.save_model(str(Path(tmp) / "model"), python_model=SlowModel(0.25),
+                                 signature=infer_signature(frame, frame.iloc[:, 0] * 0))
+        return registry.register_folder("slow-iris", Path(tmp) / "model")
 
 
 @pytest.fixture

@@ -76,5 +76,6 @@ def test_a_custom_model_is_deployed_with_a_scoring_script_and_scores_files(page,
     preview = page.get_by_role("table", name="First rows of predictions.csv")
     preview.get_by_role("columnheader", name="prediction").wait_for()
     preview.get_by_role("cell", name="iris-1.csv").first.wait_for()
-    job = wait_for(lambda: BatchJob.objects.filter(status=Status.COMPLETED).first(), message="the job to complete")
+    job = wait_for(lambda: BatchJob.objects.filter(finished__isnull=False).first(), message="the job to finish")
+    assert job.status == Status.COMPLETED, (job.status, job.error, job.input_skipped, list(job.mini_batches.values("files", "file_errors")))
     assert (job.rows_out, job.environment, job.scoring_script) == (150, "iris-joblib-env:1", "score.py")
