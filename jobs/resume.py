@@ -45,10 +45,8 @@ def _copy(store, source: str, target: str):
 
 
 def keep_parts(job, store):
-    """A Failed or Canceled job: copy its reusable parts (and their errors files) out of the output location's
-    staging, which is about to be removed, into its kept folder. A part that cannot be copied is run again."""
-    if job.status not in RETRYABLE:
-        return
+    """A job about to end Failed or Canceled: copy its reusable parts out of the output location's staging, which
+    is about to be removed, into its kept folder. A part that cannot be copied is run again."""
     folder, kept = kept_folder(job), 0
     appends = job.settings.get("output_action", "append_row") == "append_row"
     for mb in job.mini_batches.filter(status=MiniBatch.COMPLETED, files_failed=0, rows_failed=0).select_related("job"):

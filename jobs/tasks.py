@@ -103,10 +103,14 @@ def _mark_queued(job) -> list[tuple[int, int]]:
 
 def finish_canceled(job_id: int):
     """The job's last running mini-batch has stopped: Canceled, no output file, staging removed, logs written."""
+    job = BatchJob.objects.filter(pk=job_id, status=Status.CANCEL_REQUESTED).first()
+    if job is None:
+        return
+    _keep_parts(job)
     if not BatchJob.objects.filter(pk=job_id, status=Status.CANCEL_REQUESTED).update(
             status=Status.CANCELED, finished=timezone.now()):
         return
-    job = BatchJob.objects.get(pk=job_id)
+    job.refresh_from_db()
     _drop_staging(job)
     _ended(job)
 
@@ -164,7 +168,7 @@ def _tidy_if_ended(job_id: int):
     now runs in the same output folder."""
     job = BatchJob.objects.filter(pk=job_id, status__in=[Status.FAILED, Status.CANCELED]).first()
     if job is not None and not job.retries.exists():
-        _drop_staging(job, keep_parts=False)
+        _drop_staging(job)
 
 
 class Lane:
@@ -340,13 +344,15 @@ def _fail_job(job_id, reason, keep_parts=True, errors_file=False):
     threshold (errors_file), what was set aside so far goes to errors.csv first (it is read from staging)."""
     job = BatchJob.objects.get(pk=job_id)
     if job.status in FINISHED:  # another lane met the same refusal first: only what this one wrote may be left
-        _drop_staging(job, keep_parts=False)
+        _drop_staging(job)
         return
+    if keep_parts:
+        _keep_parts(job)
     job.mark_failed(reason, on_threshold=errors_file)
     job.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
     if errors_file:
         _write_errors_file(job)
-    _drop_staging(job, keep_parts)
+    _drop_staging(job)
     _ended(job)
 
 
@@ -431,26 +437,34 @@ def finalize(job_id: int):
     _drop_staging(job)
 
 
-def _drop_staging(job, keep_parts=True):
-    """Remove the output location's staging; a Failed or Canceled job first keeps what a retry can reuse
-    (not when the disk is full: the copies would not fit, and would take space the user must free)."""
+def _keep_parts(job):
+    """A job about to end Failed or Canceled keeps what a retry can reuse, before its status says so: a retry
+    started the moment the job shows Failed finds them (not when the disk is full: the copies would not fit,
+    and would take space the user must free; callers skip it then)."""
     try:
-        store = Datastore.objects.get(name=job.output_datastore).client()
-        if keep_parts:
-            resume.keep_parts(job, store)
-        store.delete(f"{job.output_path.rstrip('/')}/.staging")
+        resume.keep_parts(job, Datastore.objects.get(name=job.output_datastore).client())
+    except Exception:  # the retry runs those mini-batches again
+        log.exception("cannot keep the parts of %s for a retry", job.name)
+
+
+def _drop_staging(job):
+    """Remove the output location's staging."""
+    try:
+        Datastore.objects.get(name=job.output_datastore).client().delete(f"{job.output_path.rstrip('/')}/.staging")
     except Exception:  # leftovers of staging are harmless; the job's state is what counts
         log.exception("cannot remove the staging folder of %s", job.name)
     resume.release_source(job)
 
 
 def _fail_final(job, reason, keep_parts=True, errors_file=False):
+    if keep_parts:
+        _keep_parts(job)
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
         status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None, failed_on_threshold=errors_file)
     job.refresh_from_db()
     if errors_file:
         _write_errors_file(job)
-    _drop_staging(job, keep_parts)  # first: the logs may need the space staging held
+    _drop_staging(job)  # first: the logs may need the space staging held
     _ended(job)
 
 

@@ -69,6 +69,26 @@ def test_retry_runs_only_what_did_not_succeed_and_its_output_equals_a_clean_run(
 
 
 @pytest.mark.django_db
+def test_a_retry_started_the_moment_the_job_shows_failed_reuses_its_parts(picky_endpoint, picky_flag, monkeypatch):
+    """The parts are kept before the status says Failed: a user (or a script polling the API) who retries at once
+    does not get a retry that scores everything again."""
+    retries = []
+    mark_failed = BatchJob.mark_failed
+
+    def retry_at_once(job, *args, **kwargs):
+        mark_failed(job, *args, **kwargs)
+        retries.append(resume.retry(BatchJob.objects.get(pk=job.pk)))
+
+    monkeypatch.setattr(BatchJob, "mark_failed", retry_at_once)
+    job = failed_job(picky_endpoint, picky_flag)
+    monkeypatch.setattr(BatchJob, "mark_failed", mark_failed)
+    assert [r.retry_of for r in retries] == [job] and retries[0].mini_batches_done == 3
+    retry = drive(retries[0])
+    assert [mb.attempts for mb in retry.mini_batches.order_by("index")] == [0, 0, 0, 1, 1, 1]
+    pd.testing.assert_frame_equal(output_frame(retry), output_frame(clean_run(picky_endpoint)))
+
+
+@pytest.mark.django_db
 def test_a_canceled_job_is_retried_too(picky_endpoint, settings):
     settings.JOBS_LANE_SECONDS = 0  # one mini-batch per task: the job is still running after it
     job = submit_job(picky_endpoint, input_uri=write_frames("resume/cancel", input_frames(files=FILES)))
