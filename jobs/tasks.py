@@ -115,9 +115,10 @@ def finish_canceled(job_id: int):
     _ended(job)
 
 
-def _ended(job):
+def _ended(job, logs_written=False):
     """A job reached its final state: Azure's logs beside the output, and the comparisons waiting on it settle."""
-    logs.write_job_logs(job)
+    if not logs_written:
+        logs.write_job_logs(job)
     comparison.on_job_finished(job.pk)
 
 
@@ -430,10 +431,12 @@ def finalize(job_id: int):
     except Exception as exc:
         _fail_final(job, f"The output could not be written: {type(exc).__name__}: {exc}")
         return
+    job.status, job.finished = isolation.final_status(job), timezone.now()
+    logs.write_job_logs(job)  # before the status says Completed: whoever sees it finds the logs there too
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
-        status=isolation.final_status(job), finished=timezone.now(), lease_until=None)
+        status=job.status, finished=job.finished, lease_until=None)
     job.refresh_from_db()
-    _ended(job)
+    _ended(job, logs_written=True)
     _drop_staging(job)
 
 

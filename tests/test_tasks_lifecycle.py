@@ -67,6 +67,21 @@ def test_an_interrupted_finalize_is_run_again_by_the_reclaim_schedule(endpoint, 
     assert job.status == Status.COMPLETED and len(output_frame(job)) == 150
 
 
+def test_a_job_shows_completed_only_once_its_logs_are_written(endpoint, demo_data, monkeypatch):
+    """A script that polls the status and then reads logs/job_result.txt finds it, saying Completed."""
+    seen = []
+    ended = tasks._ended
+
+    def look_as_the_status_changes(job, *args, **kwargs):  # called right after the status is saved
+        assert BatchJob.objects.get(pk=job.pk).status == Status.COMPLETED
+        seen.append(read_output(job, "logs/job_result.txt").decode() if output_exists(job, "logs/job_result.txt") else "")
+        return ended(job, *args, **kwargs)
+
+    monkeypatch.setattr(tasks, "_ended", look_as_the_status_changes)
+    job = drive(submit_job(endpoint, input_uri=demo_data))
+    assert job.status == Status.COMPLETED and seen == [f"{job.name}: Completed\noutput: {job.output_uri}predictions.csv\n"]
+
+
 def test_a_queued_job_is_canceled_at_once_with_no_output(endpoint, demo_data):
     job = submit_job(endpoint, input_uri=demo_data)
     tasks.dispatch(job.pk)
