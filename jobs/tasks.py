@@ -349,8 +349,9 @@ def _fail_job(job_id, reason, keep_parts=True, errors_file=False):
         return
     if keep_parts:
         _keep_parts(job)
-    job.mark_failed(reason, on_threshold=errors_file)
-    job.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
+    with transaction.atomic():  # a Failed job has nothing waiting
+        job.mark_failed(reason, on_threshold=errors_file)
+        job.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
     if errors_file:
         _write_errors_file(job)
     _drop_staging(job)

@@ -93,6 +93,13 @@ def output_exists(job, relative: str) -> bool:
     return Datastore.objects.get(name=job.output_datastore).client().exists(f"{job.output_path}/{relative}")
 
 
+def settled(job) -> bool:
+    """The job has ended and written its logs, the last thing a Failed or Canceled job does (its status changes
+    first: it is what stops the other lanes); reloads the job."""
+    job.refresh_from_db()
+    return job.is_finished and output_exists(job, "logs/job_result.txt")
+
+
 @pytest.fixture
 def fast_heartbeat(settings):
     """Short leases and heartbeats, so that stops and reclaims happen within a test."""

@@ -13,6 +13,7 @@ from jobs.submit import submit_job
 from studio.models import Datastore
 from tests.conftest import wait_for
 from tests.fixtures_distributed import count_rows, record
+from tests.fixtures_engine import settled
 
 
 @contextmanager
@@ -81,7 +82,7 @@ def test_permission_denied_on_the_output_fails_the_job_with_the_reason(endpoint,
         (out / sub).mkdir(parents=True)
     with writes_refused(out):
         job = submit_job(endpoint, input_uri=demo_data, output_path="denied")
-        wait_for(lambda: _finished(job), message=lambda: qcluster.output()[-3000:])
+        wait_for(lambda: settled(job), message=lambda: qcluster.output()[-3000:])
         staging_left = sorted(p.name for p in (out / ".staging").iterdir()) if (out / ".staging").exists() else []
     record("output_permission_denied", {"status": job.status, "error": job.error, "staging_files_left": staging_left})
     assert job.status == Status.FAILED
@@ -112,8 +113,7 @@ def test_a_full_disk_at_the_output_fails_the_job_with_the_reason(endpoint, qclus
     disk = small_disk(size)
     source = big_csv_files(files=4, rows=10_000)
     job = submit_job(endpoint, input_uri=source, output_datastore=disk.name, output_path="full")
-    wait_for(lambda: _finished(job), timeout=180, message=lambda: qcluster.output()[-3000:])
-    job.refresh_from_db()
+    wait_for(lambda: settled(job), timeout=180, message=lambda: qcluster.output()[-3000:])
     root = disk.local_root()
     batches = dict(job.mini_batches.values_list("index", "status"))
     left = _files_left(root)
