@@ -7,7 +7,7 @@ from endpoints.models import BatchDeployment
 from jobs import queue
 from jobs.models import MiniBatch, Status
 from tests.conftest import QCluster, wait_for
-from tests.fixtures_engine import output_exists, slow_endpoint, slow_model, write_inputs  # noqa: F401
+from tests.fixtures_engine import output_exists, settled, slow_endpoint, slow_model, write_inputs  # noqa: F401
 
 
 @pytest.mark.integration
@@ -29,10 +29,7 @@ def test_cancel_stops_running_mini_batches_and_other_clusters_wait(transactional
         assert job.request_cancel()
         queue.dispatch_later(job)
 
-        def canceled():
-            job.refresh_from_db()
-            return job.status == Status.CANCELED
-        wait_for(canceled, message=lambda: f"the job to be canceled ({job.status}):\n{cluster.output()[-3000:]}")
+        wait_for(lambda: settled(job) and job.status == Status.CANCELED, message=lambda: f"the job to be canceled ({job.status}):\n{cluster.output()[-3000:]}")
         waiting.refresh_from_db()
         assert waiting.status == Status.QUEUED and waiting.started is None
         assert not waiting.mini_batches.exclude(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).exists()
