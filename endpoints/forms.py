@@ -162,12 +162,14 @@ class DeploymentStepForm(forms.ModelForm):
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, endpoint=None, offer_default=False, **kwargs):
+    def __init__(self, *args, endpoint=None, offer_default=False, custom=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.endpoint = endpoint
         self.fields["output_format"].required = False  # not given: predictions.csv, as in Azure
         if not offer_default:
             del self.fields["make_default"]
+        if custom:  # a scoring script writes its own columns: a deployment with passthrough columns could run no job
+            del self.fields["passthrough_columns"]
         self.fields["error_threshold_unit"].required = False  # left out: Azure's rule
 
     def clean_error_threshold_unit(self):

@@ -98,7 +98,8 @@ def build_form(step: str, state: dict, data=None, files=None):
         return forms.ModelStepForm(**kwargs)
     if step == "deployment":
         endpoint = target_endpoint(state)
-        return forms.DeploymentStepForm(endpoint=endpoint, offer_default=endpoint is not None, **kwargs)
+        return forms.DeploymentStepForm(endpoint=endpoint, offer_default=endpoint is not None,
+                                        custom=not state["is_mlflow"], **kwargs)
     if step == "code":
         return forms.CodeStepForm(stored_script=state["code"].get("scoring_script", ""), **kwargs)
     if step == "compute":

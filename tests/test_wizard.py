@@ -247,6 +247,23 @@ def test_custom_models_upload_a_scoring_script_and_pick_an_environment(to_code_s
     assert deployment.provisioning_state == "Succeeded"
 
 
+def test_a_custom_model_is_not_offered_passthrough_columns_no_job_could_run_with(signed_in, endpoint, custom_model,
+                                                                                demo_data):
+    """Passthrough columns need an MLflow deployment: a Custom model's deployment that kept them refused every job."""
+    signed_in.get(f"/endpoints/{endpoint.name}/deployments/add/")
+    wizard_post(signed_in, "model", {"model": custom_model.label})
+    assert "Passthrough columns" not in signed_in.get("/endpoints/create/deployment/").content.decode()
+    # posted all the same (a page opened while an MLflow model was chosen): not kept
+    wizard_post(signed_in, "deployment", {**DEPLOYMENT_DEFAULTS, "name": "custom", "passthrough_columns": "id"})
+    wizard_post(signed_in, "code", code_step())
+    assert "Passthrough" not in signed_in.get("/endpoints/create/review/").content.decode()
+    _finish(signed_in)
+    deployment = BatchDeployment.objects.get(name="custom")
+    assert deployment.passthrough_columns == []
+    job = submit_job(endpoint, input_uri=demo_data, deployment_name="custom")
+    assert job.settings["passthrough_columns"] == []
+
+
 def test_a_new_environment_is_built_when_the_deployment_is_created(to_code_step, endpoint, django_capture_on_commit_callbacks):
     from django_q.models import OrmQ
 
