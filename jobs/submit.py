@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from jobs import heads, inputs, outputs, tasks
 from jobs.signals import ensure_reclaim
-from jobs.models import BatchJob, MiniBatch, Status, new_job_name
+from jobs.models import FINISHED, BatchJob, MiniBatch, Status, new_job_name
 from studio import storage
 from studio.models import Datastore
 
@@ -26,11 +26,24 @@ def output_location(job_name: str, datastore_name: str | None = None, path: str 
 def check_output_free(store, folder: str, file_name: str, others=()):
     client = store.client()
     _check_is_folder(store, client, folder)
+    _check_no_job_writes_there(store, folder)
     for name in (file_name, *others):
         if name and client.exists(f"{folder}/{name}"):
             raise ValidationError(
                 "The output file %(uri)s already exists. Choose another output path or file name: a job never overwrites an output.",
                 code="output_exists", params={"uri": store.uri(f"{folder}/{name}")})
+
+
+def _check_no_job_writes_there(store, folder: str):
+    """Refuse a folder a job that has not finished writes to: the two would write their logs over each other's, and
+    the one to finish second would fail on the other's output file (Azure: use a unique output location)."""
+    busy = (BatchJob.objects.filter(output_datastore=store.name, output_path=folder).exclude(status__in=FINISHED)
+            .only("name", "status").first())
+    if busy is not None:
+        raise ValidationError(
+            "Job %(job)s (%(status)s) writes its output to %(uri)s. Choose another output path: jobs that run at the "
+            "same time cannot share an output folder.", code="output_in_use",
+            params={"job": busy.name, "status": busy.get_status_display(), "uri": store.uri(folder)})
 
 
 def check_output_outside_input(resolved, store, folder: str):

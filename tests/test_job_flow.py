@@ -48,6 +48,20 @@ def test_it_refuses_an_output_file_that_exists(endpoint, demo_data):
 
 
 @pytest.mark.django_db
+def test_it_refuses_an_output_folder_a_job_still_writes_to(endpoint, demo_data):
+    """Two jobs on one folder wrote their logs over each other's: a Completed job's job_result.txt read 'Failed'."""
+    first = submit_job(endpoint, input_uri=demo_data, output_path="shared/out")
+    with pytest.raises(ValidationError) as err:
+        submit_job(endpoint, input_uri=demo_data, output_path="shared/out/")
+    assert err.value.code == "output_in_use"
+    assert (f"Job {first.name} (Queued) writes its output to azureml://datastores/workspaceblobstore/paths/shared/out. "
+            "Choose another output path") in err.value.messages[0]
+    assert BatchJob.objects.count() == 1
+    BatchJob.objects.filter(pk=first.pk).update(status=Status.FAILED)  # finished, with no output file: free again
+    assert submit_job(endpoint, input_uri=demo_data, output_path="shared/out").output_path == "shared/out"
+
+
+@pytest.mark.django_db
 def test_it_refuses_an_output_among_the_input_files(endpoint, demo_data):
     with pytest.raises(ValidationError) as err:
         submit_job(endpoint, input_uri=demo_data, output_path="demo/iris/")
@@ -57,10 +71,12 @@ def test_it_refuses_an_output_among_the_input_files(endpoint, demo_data):
     # a subfolder is not read (nested folders are not scored), and one file may have its output beside it
     assert submit_job(endpoint, input_uri=demo_data, output_path="demo/iris/scored").output_path == "demo/iris/scored"
     assert submit_job(endpoint, input_uri=demo_data + "/iris-1.csv", output_path="demo/iris").output_path == "demo/iris"
+    BatchJob.objects.update(status=Status.COMPLETED)  # a folder takes one unfinished job at a time
     # a dataset of one file too; a dataset of the folder (or of a glob in it) is the folder
     store = Datastore.get_default()
     one = Dataset.register(name="one-iris", datastore=store, path="demo/iris/iris-2.csv", type=Dataset.URI_FILE)
     assert submit_job(endpoint, input_uri=one.uri, output_path="demo/iris").output_path == "demo/iris"
+    BatchJob.objects.update(status=Status.COMPLETED)
     globbed = Dataset.register(name="all-iris", datastore=store, path="demo/iris/*.csv", type=Dataset.URI_FOLDER)
     with pytest.raises(ValidationError, match="is the input's folder"):
         submit_job(endpoint, input_uri=globbed.uri, output_path="demo/iris")

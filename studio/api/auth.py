@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from studio.api.models import AccessToken
 
 # A few ValidationError codes mean something other than "your request is malformed".
-STATUS_BY_CODE = {"output_exists": 409, "not_retryable": 409, "already_retried": 409, "endpoint_exists": 409, "deployment_exists": 409}
+STATUS_BY_CODE = {"output_exists": 409, "output_in_use": 409, "not_retryable": 409, "already_retried": 409, "endpoint_exists": 409, "deployment_exists": 409}
 
 
 class ApiError(Exception):
