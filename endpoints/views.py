@@ -51,6 +51,11 @@ def wizard_step(request, step):
     state = wizard.load(request.session)
     if state is None:
         return redirect("endpoints:create")
+    if wizard.endpoint_gone(state):
+        wizard.clear(request.session)
+        messages.warning(request, f"Batch endpoint {state['endpoint']} was deleted meanwhile: the deployment was not "
+                                  "created.")
+        return redirect("endpoints:list")
     active = wizard.steps(state)
     if step not in active:
         raise Http404("No such step in this wizard.")

@@ -83,6 +83,11 @@ def adds_to(state: dict) -> str:
     return state["endpoint"]
 
 
+def endpoint_gone(state: dict) -> bool:
+    """The endpoint + Add deployment started from was deleted since (in another tab, by another user)."""
+    return bool(state["endpoint"]) and not BatchEndpoint.objects.filter(name=state["endpoint"]).exists()
+
+
 def target_endpoint(state: dict) -> BatchEndpoint | None:
     """The existing endpoint the deployment goes to, or None when the wizard creates a new one."""
     name = adds_to(state)

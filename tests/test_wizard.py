@@ -208,6 +208,32 @@ def test_add_deployment_keeps_the_default_unless_asked(signed_in, endpoint, demo
     assert endpoint.default_deployment.name == "blue"
 
 
+@pytest.mark.parametrize("start", ["add", "existing"])
+def test_an_endpoint_deleted_while_a_deployment_is_being_added_to_it_creates_nothing(signed_in, endpoint, demo_model,
+                                                                                     start):
+    """Its Create answered Server Error (500) when the deployment was being added with + Add deployment."""
+    if start == "add":
+        signed_in.get(f"/endpoints/{endpoint.name}/deployments/add/")
+    else:
+        signed_in.get(f"/endpoints/create/?model={demo_model.label}")
+        wizard_post(signed_in, "endpoint", {"endpoint_mode": "existing", "existing_endpoint": endpoint.name})
+    for step, data in [("model", {"model": demo_model.label}), ("deployment", {**DEPLOYMENT_DEFAULTS, "name": "green"}),
+                       ("compute", {"compute": "cpu-cluster", "instance_count": 1})]:
+        wizard_post(signed_in, step, data)
+    endpoint.delete()  # in another tab
+    response = signed_in.post("/endpoints/create/review/", follow=True)
+    page = response.content.decode()
+    assert response.status_code == 200
+    if start == "add":
+        assert response.redirect_chain[-1][0] == "/endpoints/"
+        assert f"Batch endpoint {endpoint.name} was deleted meanwhile: the deployment was not created." in page
+        assert SESSION_KEY not in signed_in.session
+    else:  # the Endpoint step asks for another one
+        assert response.redirect_chain[-1][0] == "/endpoints/create/endpoint/"
+        assert "Check the Endpoint step again." in page
+    assert not BatchEndpoint.objects.exists() and not BatchDeployment.objects.exists()
+
+
 def test_add_deployment_refuses_a_name_the_endpoint_has(signed_in, endpoint, demo_model):
     signed_in.get(f"/endpoints/{endpoint.name}/deployments/add/")
     wizard_post(signed_in, "model", {"model": demo_model.label})
