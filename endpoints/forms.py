@@ -178,6 +178,15 @@ class DeploymentStepForm(forms.ModelForm):
     def clean_output_format(self):
         return self.cleaned_data["output_format"] or formats.CSV
 
+    def clean(self):
+        """The output file name as the deployment will have it (the Review showed predictions.csv for a Parquet
+        deployment that writes predictions.parquet): a default name follows the format."""
+        data = super().clean()
+        if data.get("output_action") == BatchDeployment.APPEND_ROW and data.get("output_file_name") \
+                and data.get("output_format"):
+            data["output_file_name"] = formats.output_name(data["output_file_name"], data["output_format"])
+        return data
+
     def clean_name(self):
         name = self.cleaned_data["name"]
         if self.endpoint is not None and self.endpoint.deployments.filter(name__iexact=name).exists():

@@ -96,6 +96,18 @@ def test_the_review_step_shows_every_choice(signed_in, steps):
     assert "<dt>Passthrough columns</dt><dd></dd>" not in page  # none chosen: not listed with a blank value
 
 
+def test_the_review_step_shows_the_output_file_name_of_the_chosen_format(signed_in, steps):
+    steps[2] = ("deployment", {**steps[2][1], "output_format": "parquet"})
+    signed_in.get("/endpoints/create/")
+    for step, data in steps:
+        wizard_post(signed_in, step, data)
+    review = signed_in.get("/endpoints/create/review/").content.decode()
+    # it read predictions.csv, and the deployment wrote predictions.parquet
+    assert "<dt>Output file name</dt><dd>predictions.parquet</dd>" in review
+    signed_in.post("/endpoints/create/review/")
+    assert BatchEndpoint.objects.get(name="iris-batch").default_deployment.output_file_name == "predictions.parquet"
+
+
 def test_back_keeps_what_was_entered(signed_in, steps):
     signed_in.get("/endpoints/create/")
     wizard_post(signed_in, *steps[0])
