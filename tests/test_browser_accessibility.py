@@ -137,6 +137,20 @@ def test_the_create_wizard_works_with_the_keyboard_only(page, live_server, user,
     assert (deployment.name, deployment.max_retries, deployment.instance_count) == ("keys", 5, 2)
 
 
+def test_a_refused_step_puts_the_keyboard_on_the_field_that_says_what_is_wrong(page, live_server, user, demo_model):
+    """The focus was at the top of the page: a dozen Tabs back to the field to correct."""
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/create/")
+    _type_into(page, "Endpoint name", "1-starts-with-a-digit")
+    page.keyboard.press("Enter")
+    page.get_by_role("alert").filter(has_text="Start with a letter").wait_for()
+    assert page.evaluate("document.activeElement.id") == "id_endpoint_name"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("fixed-by-keys")
+    page.keyboard.press("Enter")
+    _at(page, "Model")
+
+
 def test_the_endpoint_choice_and_its_radios_work_with_arrow_keys(page, live_server, user, endpoint, demo_model):
     sign_in(page, live_server)
     page.goto(f"{live_server.url}/endpoints/create/?model={demo_model.label}")

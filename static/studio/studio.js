@@ -49,3 +49,7 @@ document.querySelectorAll("form[data-show-by]").forEach((form) => {
   choice?.addEventListener("change", show);
   if (choice) show();
 });
+
+// After a refused submit the keyboard starts at the first field that says what is wrong, not a dozen Tabs away at
+// the top of the page.
+document.querySelector(".has-error :is(input:not([type=hidden]), select, textarea)")?.focus();
