@@ -50,6 +50,14 @@ def test_update_default_refuses_unknown_deployments(signed_in, endpoint):
     assert "Select a valid choice" in response.content.decode()
 
 
+def test_update_default_deployment_of_an_endpoint_without_deployments_says_what_to_do(signed_in, endpoint):
+    """It showed an empty choice, and Update answered 'This field is required.'"""
+    endpoint.deployments.all().delete()
+    page = signed_in.get(f"/endpoints/{endpoint.name}/default/").content.decode()
+    assert f"{endpoint.name} has no deployments yet" in page and "+ Add deployment</a>: the first one is the default." in page
+    assert "<select" not in page and "Update</button>" not in page
+
+
 def test_delete_endpoint_asks_first_and_keeps_jobs(signed_in, endpoint):
     BatchJob.objects.create(endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue",
                             input_uri="x", output_datastore="workspaceblobstore", output_path="jobs/x")
