@@ -3,7 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
 from endpoints.models import BatchDeployment, BatchEndpoint, split_columns
 from jobs.engine import formats
@@ -103,15 +103,19 @@ class EnvironmentVariablesField(forms.CharField):
         text = super().to_python(value)
         if isinstance(text, dict):
             return text
-        variables = {}
+        variables, lines = {}, {}
         for number, line in enumerate(text.splitlines(), 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
             key, sep, val = line.partition("=")
-            if not sep or not key.strip().isidentifier():
+            key = key.strip()
+            if not sep or not key.isidentifier():
                 raise ValidationError("Line %(n)d: write KEY=value.", code="bad_variable", params={"n": number})
-            variables[key.strip()] = val.strip()
+            if key in lines:  # the last one silently won
+                raise ValidationError("Line %(n)d: %(key)s is set on line %(first)d already.", code="repeated_variable",
+                                      params={"n": number, "key": key, "first": lines[key]})
+            variables[key], lines[key] = val.strip(), number
         return variables
 
 
@@ -128,6 +132,19 @@ class ColumnsField(forms.CharField):
 PASSTHROUGH_HELP = ("Input columns copied next to the predictions, e.g. a key column: id, region. "
                     "MLflow deployments only.")
 MANIFEST_HELP = "_SUCCESS and manifest.json (files, row counts, SHA-256) beside the output, written last."
+
+
+def _bound_by_model(field, model_field):
+    """A number field takes the model's bounds, in the browser (min, max) and in its message: a positive field's own
+    bound (0) was said first, and 0 was refused next."""
+    lows = [v.limit_value for v in model_field.validators if isinstance(v, MinValueValidator)]
+    highs = [v.limit_value for v in model_field.validators if isinstance(v, MaxValueValidator)]
+    field.min_value = max(lows, default=field.min_value)
+    field.max_value = min(highs, default=field.max_value)
+    field.validators = [v for v in field.validators if not isinstance(v, (MinValueValidator, MaxValueValidator))]
+    field.validators += [MinValueValidator(field.min_value)] if field.min_value is not None else []
+    field.validators += [MaxValueValidator(field.max_value)] if field.max_value is not None else []
+    field.widget.attrs.update(field.widget_attrs(field.widget))
 
 
 class DeploymentStepForm(forms.ModelForm):
@@ -170,6 +187,9 @@ class DeploymentStepForm(forms.ModelForm):
             del self.fields["make_default"]
         if custom:  # a scoring script writes its own columns: a deployment with passthrough columns could run no job
             del self.fields["passthrough_columns"]
+        for name, field in self.fields.items():
+            if isinstance(field, forms.IntegerField):
+                _bound_by_model(field, BatchDeployment._meta.get_field(name))
         self.fields["error_threshold_unit"].required = False  # left out: Azure's rule
 
     def clean_error_threshold_unit(self):

@@ -146,6 +146,10 @@ def test_endpoint_names_are_unique(signed_in, endpoint):
     ({"output_action": "summary_only", "output_file_name": "out.csv"}, "cannot be used with summary_only"),
     ({"output_file_name": ""}, "append_row needs an output file name"),
     ({"mini_batch_size": 0}, "greater than or equal to 1"),
+    # below 0 it said 'greater than or equal to 0' (a positive field's bound), and 0 was refused next
+    ({"mini_batch_size": -3}, "greater than or equal to 1"),
+    ({"timeout": -5}, "greater than or equal to 1"),
+    ({"environment_variables": "A=1\nA=2"}, "Line 2: A is set on line 1 already."),
     ({"error_threshold": -2}, "greater than or equal to -1"),
     ({"environment_variables": "no equals sign"}, "Line 1: write KEY=value"),
     ({"name": "bad name"}, "Start with a letter"),
@@ -157,6 +161,16 @@ def test_the_deployment_step_checks_its_settings(signed_in, steps, change, messa
     response = wizard_post(signed_in, "deployment", {**DEPLOYMENT_DEFAULTS, **change})
     assert response.status_code == 200
     assert message in response.content.decode()
+
+
+def test_the_deployment_steps_number_fields_tell_the_browser_their_bounds(signed_in, steps):
+    signed_in.get("/endpoints/create/")
+    wizard_post(signed_in, *steps[0])
+    wizard_post(signed_in, *steps[1])
+    page = signed_in.get("/endpoints/create/deployment/").content.decode()
+    for name, bounds in [("mini_batch_size", 'min="1" max="100000"'), ("max_concurrency_per_instance", 'min="1" max="64"'),
+                         ("max_retries", 'min="0" max="100"'), ("timeout", 'min="1" max="86400"')]:
+        assert f'name="{name}" value' in page and bounds in page.split(f'name="{name}"')[1].split(">")[0], name
 
 
 def test_a_step_cannot_be_skipped_by_url(signed_in, steps):
