@@ -110,14 +110,24 @@ class CreateJobForm(JobInputForm):
         default = endpoint.default_deployment
         if default:
             self.fields["deployment"].initial = default.name
-            for key in OVERRIDABLE:  # what an empty override keeps
-                self.fields[key].widget.attrs["placeholder"] = getattr(default, key)
         self.fields["output_datastore"].choices = self.datastores
         self.fields["output_datastore"].initial = self.fields["input_datastore"].initial
-        self.fields["output_format"].choices = [("", "As the deployment" + (
-            f" ({default.get_output_format_display()})" if default else ""))] + formats.CHOICES
-        if default and default.passthrough_columns:
-            self.fields["passthrough_columns"].widget.attrs["placeholder"] = ", ".join(default.passthrough_columns)
+        self.fields["output_format"].choices = [("", "As the deployment")] + formats.CHOICES
+        # What an empty field keeps, for each deployment (studio.js shows the chosen one's); the page opens with the
+        # chosen deployment's, else the default's (the default's were shown whichever deployment was chosen).
+        self.deployment_defaults = {d.name: _deployment_defaults(d) for d in deployments}
+        chosen = self.data.get("deployment") if self.is_bound else None
+        shown = self.deployment_defaults.get(chosen) or self.deployment_defaults.get(getattr(default, "name", ""))
+        self._show_defaults(shown)
+        self.fields["deployment"].widget.attrs["data-defaults"] = "deployment-defaults"
+
+    def _show_defaults(self, shown: dict | None):
+        for key, text in (shown or {}).items():
+            field = self.fields[key]
+            if isinstance(field, forms.ChoiceField):
+                field.choices = [("", text)] + list(field.choices)[1:]
+            else:
+                field.widget.attrs["placeholder"] = text
 
     @property
     def override_fields(self):
@@ -195,6 +205,16 @@ class CompareForm(JobInputForm):
         except ValidationError as exc:
             self.add_error(None, exc)
             return None
+
+
+def _deployment_defaults(deployment) -> dict:
+    """What + Create job shows a deployment keeps when a field is left empty: placeholders, and the first choice of
+    a dropdown."""
+    shown = {key: str(getattr(deployment, key)) for key in OVERRIDABLE if key != "error_threshold_unit"}
+    shown["error_threshold_unit"] = f"The deployment's ({deployment.get_error_threshold_unit_display()})"
+    shown["output_format"] = f"As the deployment ({deployment.get_output_format_display()})"
+    shown["passthrough_columns"] = ", ".join(deployment.passthrough_columns or [])
+    return shown
 
 
 def _deployment_choice(deployment) -> str:

@@ -5,7 +5,7 @@ import pytest
 
 from jobs.models import BatchJob, Status
 from tests.conftest import sign_in
-from tests.fixtures_ui import screenshot
+from tests.fixtures_ui import screenshot, second_deployment  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -177,3 +177,17 @@ def test_create_job_from_a_dataset_or_a_public_path(page, live_server, user, end
     page.get_by_role("status").filter(has_text="submitted").wait_for()
     page.get_by_text("Files: 0 done, 0 failed, 5 total").wait_for()
     assert BatchJob.objects.get().input_uri == dataset.uri
+
+
+def test_create_job_shows_what_the_chosen_deployment_keeps(page, live_server, user, endpoint, second_deployment):
+    """Choosing green showed blue's settings as what an empty field keeps: 'As the deployment (CSV…)' for Parquet."""
+    type(second_deployment).objects.filter(pk=second_deployment.pk).update(output_format="parquet", mini_batch_size=7)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.name}/jobs/create/")
+    page.get_by_label("Override deployment settings").check()
+    assert page.get_by_label("Mini batch size").get_attribute("placeholder") == "2"
+    page.get_by_label("Deployment", exact=True).select_option("green")
+    assert page.get_by_label("Mini batch size").get_attribute("placeholder") == "7"
+    assert page.get_by_label("Output format").locator("option").first.inner_text() == "As the deployment (Parquet)"
+    assert page.get_by_label("Error threshold counts").locator("option").first.inner_text() == (
+        "The deployment's (Failed files (Azure))")

@@ -40,6 +40,19 @@ def test_create_job_preselects_the_default_deployment(signed_in, endpoint, secon
     assert '/data/datastores/workspaceblobstore/browse/?target=id_input_path' in page
 
 
+def test_create_job_shows_what_the_chosen_deployment_keeps(signed_in, endpoint, second_deployment):
+    """The default deployment's settings were shown as what an empty field keeps whichever deployment was chosen."""
+    type(second_deployment).objects.filter(pk=second_deployment.pk).update(
+        output_format="parquet", output_file_name="predictions.parquet", mini_batch_size=7)
+    page = signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
+    assert '<option value="" selected>As the deployment (CSV (predictions.csv))</option>' in page
+    assert 'placeholder="2"' in page and 'data-defaults="deployment-defaults"' in page
+    assert '"green": {"instance_count": "1", "mini_batch_size": "7"' in page  # for the page's script
+    refused = _create(signed_in, endpoint, deployment="green", input_path="demo/missing").content.decode()
+    assert '<option value="" selected>As the deployment (Parquet)</option>' in refused
+    assert 'placeholder="7"' in refused and 'placeholder="predictions.parquet"' in refused
+
+
 def test_a_deployment_whose_environment_failed_is_marked_and_refused(signed_in, endpoint, demo_data):
     from endpoints.models import BatchDeployment
     from jobs.models import Environment

@@ -50,6 +50,18 @@ document.querySelectorAll("form[data-show-by]").forEach((form) => {
   if (choice) show();
 });
 
+// + Create job: what an empty field keeps (placeholders, a dropdown's first choice) follows the chosen deployment.
+document.querySelectorAll("select[data-defaults]").forEach((select) => {
+  const all = JSON.parse(document.getElementById(select.dataset.defaults).textContent);
+  select.addEventListener("change", () => {
+    for (const [name, text] of Object.entries(all[select.value] || {})) {
+      const field = select.form.elements[name];
+      if (field instanceof HTMLSelectElement) field.options[0].textContent = text;
+      else if (field) field.placeholder = text;
+    }
+  });
+});
+
 // After a refused submit the keyboard starts at the first field that says what is wrong, not a dozen Tabs away at
 // the top of the page.
 document.querySelector(".has-error :is(input:not([type=hidden]), select, textarea)")?.focus();
