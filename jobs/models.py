@@ -545,6 +545,9 @@ class Preview(NamedPage, DeploymentRun):
     created_by = models.ForeignKey(conf.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)
+    # Renewed by the worker's heartbeat while it runs (by nobody while it waits): once passed, its worker or its task
+    # was lost (jobs.preview.settle_if_lost).
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     url_name = "jobs:preview"
 

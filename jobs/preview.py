@@ -12,6 +12,7 @@ import io
 import posixpath
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.utils import timezone
@@ -26,6 +27,8 @@ ROWS = 20  # the first rows of each
 SHOWN = 50  # predictions shown
 MIN_SECONDS_PER_ROW = 1e-7  # a rate measured at above 10 M rows/s is timing noise
 TIMING_ROWS = 2000  # the first file's rows timed, once with one row and once with these: per-file and per-row costs
+LOST = ("The worker scoring this preview stopped before it finished (its lease passed: the worker machine or its "
+        "qcluster died). Nothing was written: click Preview to run it again.")
 
 
 def request(endpoint, *, input_uri: str, deployment_name: str | None = None, overrides: dict | None = None,
@@ -37,8 +40,42 @@ def request(endpoint, *, input_uri: str, deployment_name: str | None = None, ove
     heads.check_passthrough(resolved, effective.get("passthrough_columns"))
     preview = Preview.objects.create(
         endpoint=endpoint, deployment_name=deployment.name, **Preview.of(deployment, effective, resolved),
-        files=resolved.files[:FILES], files_total=len(resolved.files), created_by=user, progress="Waiting for a worker")
+        files=resolved.files[:FILES], files_total=len(resolved.files), created_by=user, progress="Waiting for a worker",
+        lease_until=_lease_end())
     queue.preview_later(preview)
+    return preview
+
+
+def _lease_end():
+    return timezone.now() + timedelta(seconds=hosting.lease_seconds())
+
+
+class Heartbeat:
+    """Called while the preview waits on its scoring host: renews the preview's lease."""
+
+    def __init__(self, preview_id: int):
+        self.preview_id = preview_id
+        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
+
+    def __call__(self):
+        if time.monotonic() < self.next_beat:
+            return
+        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
+        Preview.objects.filter(pk=self.preview_id, status=Preview.RUNNING).update(lease_until=_lease_end())
+
+
+def settle_if_lost(preview: Preview) -> Preview:
+    """A preview past its lease was lost: Running, its worker died (it fails and says so); Queued, its task was
+    (a worker took it and died): the task is sent again, which is harmless since run() claims the preview."""
+    now = timezone.now()
+    if preview.is_finished or preview.lease_until is None or preview.lease_until >= now:
+        return preview
+    lost = Preview.objects.filter(pk=preview.pk, status=preview.status, lease_until__lt=now)
+    if preview.status == Preview.RUNNING:
+        lost.update(status=Preview.FAILED, error=LOST, progress="", finished=now, lease_until=None)
+    elif lost.update(lease_until=_lease_end()):
+        queue.preview_later(preview)
+    preview.refresh_from_db()
     return preview
 
 
@@ -47,18 +84,18 @@ def _progress(preview, text: str, **fields):
 
 
 def run(preview_id: int):
-    preview = Preview.objects.filter(pk=preview_id, status=Preview.QUEUED).first()
-    if preview is None:
-        return
-    _progress(preview, f"Reading the first {ROWS} rows of {len(preview.files)} file(s)", status=Preview.RUNNING)
+    if not Preview.objects.filter(pk=preview_id, status=Preview.QUEUED).update(status=Preview.RUNNING, lease_until=_lease_end()):
+        return  # finished, or taken by another copy of this task
+    preview = Preview.objects.get(pk=preview_id)
+    _progress(preview, f"Reading the first {ROWS} rows of {len(preview.files)} file(s)")
     try:
-        result = _run(preview)
+        result = _run(preview, Heartbeat(preview.pk))
     except Exception as exc:  # any refusal ends the preview with what to fix
         Preview.objects.filter(pk=preview.pk).update(
-            status=Preview.FAILED, error=_reason(exc), progress="", finished=timezone.now())
+            status=Preview.FAILED, error=_reason(exc), progress="", finished=timezone.now(), lease_until=None)
         return
     Preview.objects.filter(pk=preview.pk).update(
-        status=Preview.COMPLETED, result=result, progress="", finished=timezone.now())
+        status=Preview.COMPLETED, result=result, progress="", finished=timezone.now(), lease_until=None)
 
 
 def _reason(exc) -> str:
@@ -67,7 +104,7 @@ def _reason(exc) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _run(preview) -> dict:
+def _run(preview, on_wait) -> dict:
     source = preview.input_source()
     samples, file_errors = [], []
     for path in preview.files:
@@ -81,14 +118,14 @@ def _run(preview) -> dict:
     result = {"schema": checks, "signature": inputs_spec is not None, "file_errors": file_errors}
     if samples:
         _progress(preview, f"Scoring {sum(_rows(s) for s in samples)} rows in the deployment's scoring host")
-        result.update(_score(preview, samples))
+        result.update(_score(preview, samples, on_wait))
         result["file_errors"] += result.pop("host_errors")
-        costs = _costs(preview, source, samples) if result["rows_scored"] else None
+        costs = _costs(preview, source, samples, on_wait) if result["rows_scored"] else None
         result["estimate"] = estimate(samples, result["rows_scored"], result["seconds"], preview, costs)
     return result
 
 
-def _costs(preview, source, samples) -> tuple[float, float] | None:
+def _costs(preview, source, samples, on_wait) -> tuple[float, float] | None:
     """(seconds per file, seconds per row), measured in the warm host: a tabular file's first rows scored as one
     file of one row, then of up to TIMING_ROWS rows; the first file that scores cleanly. None without one."""
     for sample in samples:
@@ -99,15 +136,15 @@ def _costs(preview, source, samples) -> tuple[float, float] | None:
             frame = heads.read_head(source, sample.name, TIMING_ROWS).frame if more else sample.frame
         except FileError:
             continue
-        one, many = (_timed(preview, frame.head(rows).to_csv(index=False).encode()) for rows in (1, len(frame)))
+        one, many = (_timed(preview, frame.head(rows).to_csv(index=False).encode(), on_wait) for rows in (1, len(frame)))
         if one is not None and many is not None:
             return one, max(many - one, 0.0) / (len(frame) - 1)
     return None
 
 
-def _timed(preview, data: bytes) -> float | None:
+def _timed(preview, data: bytes, on_wait) -> float | None:
     """Seconds the deployment's host takes to score one csv file (None if it fails); nothing is kept."""
-    reply, seconds = _host_run(preview, [("timing.csv", data)], level="warning")
+    reply, seconds = _host_run(preview, [("timing.csv", data)], on_wait, level="warning")
     return None if reply["file_errors"] or reply.get("row_errors") else seconds
 
 
@@ -128,12 +165,12 @@ def _rows(sample) -> int:
     return 1 if sample.frame is None else len(sample.frame)
 
 
-def _host_run(preview, files: list[tuple[str, bytes]], level: str | None = None) -> tuple[dict, float]:
+def _host_run(preview, files: list[tuple[str, bytes]], on_wait, level: str | None = None) -> tuple[dict, float]:
     """(name, content) files through the deployment's scoring host, as a mini-batch of a job, but written nowhere:
     the host's reply and the seconds it took."""
     settings = preview.settings
     level = level or settings.get("logging_level", "info")
-    host, _ = hosting.pool().get(hosting.spec_for(preview), lambda: None, settings.get("logging_level", "info"))
+    host, _ = hosting.pool().get(hosting.spec_for(preview), on_wait, settings.get("logging_level", "info"))
     with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
         local_files = []
         for i, (name, data) in enumerate(files):
@@ -143,15 +180,15 @@ def _host_run(preview, files: list[tuple[str, bytes]], level: str | None = None)
             local_files.append((name, str(local)))
         started = time.perf_counter()
         reply = host.run(local_files, output_action="append_row", level=level, timeout=float(settings["timeout"]),
-                         output_format=formats.CSV, passthrough=settings.get("passthrough_columns") or ())
+                         on_wait=on_wait, output_format=formats.CSV, passthrough=settings.get("passthrough_columns") or ())
         seconds = reply.get("seconds") or time.perf_counter() - started
     host.clear_outputs()
     return reply, seconds
 
 
-def _score(preview, samples) -> dict:
+def _score(preview, samples, on_wait) -> dict:
     """The samples through the deployment's scoring host."""
-    reply, seconds = _host_run(preview, [(sample.name, sample.data) for sample in samples])
+    reply, seconds = _host_run(preview, [(sample.name, sample.data) for sample in samples], on_wait)
     rows = list(csv.reader(io.StringIO(reply["part"].decode("utf-8", errors="replace")))) if reply["part"] else []
     errors = [{"file": posixpath.basename(e["file"]), "type": e["type"], "message": e["message"]} for e in reply["file_errors"]]
     set_aside = [{"file": posixpath.basename(e["file"]), "row": e["row"], "type": e["type"], "message": e["message"]}

@@ -9,6 +9,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
 from jobs import isolation, outputs, queue, resume, table, throughput
+from jobs import preview as previews
 from jobs.forms import CreateJobForm, JobFilterForm, RetryForm
 from jobs.models import ERRORS_FILE, LOG_FILES, BatchJob, MiniBatch, Preview, Status
 from studio import storage
@@ -84,18 +85,18 @@ def _waits_for_a_worker(job) -> bool:
 
 
 def _preview_context(preview):
-    """A queued preview on a cluster with no live worker would wait silently: say so."""
+    """A queued preview on a cluster with no live worker would wait silently: say so. One whose worker died fails."""
     from studio.compute import live_workers
 
+    preview = previews.settle_if_lost(preview)
     waiting = preview.status == Preview.QUEUED and not live_workers(preview.compute)
     return {"preview": preview, "no_worker": waiting}
 
 
 def preview_detail(request, name):
-    preview = get_object_or_404(Preview.objects.select_related("endpoint"), name=name)
-    context = _preview_context(preview)
+    context = _preview_context(get_object_or_404(Preview.objects.select_related("endpoint"), name=name))
     if request.htmx:
-        return _live(render(request, "jobs/_preview.html", context), not preview.is_finished)
+        return _live(render(request, "jobs/_preview.html", context), not context["preview"].is_finished)
     return render(request, "jobs/preview.html", context)
 
 

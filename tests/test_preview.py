@@ -169,3 +169,73 @@ def test_read_head_reads_the_first_rows_and_counts_or_estimates_the_rest():
     parquet = heads.read_head(store, "h/big.parquet", 20)
     assert len(parquet.frame) == 20 and parquet.exact and parquet.rows == 1000
     assert pd.read_parquet(io.BytesIO(parquet.data))["y"].tolist()[:2] == ["v0000", "v0001"]
+
+
+@pytest.mark.django_db
+def test_a_preview_whose_worker_died_fails_and_says_to_run_it_again(signed_in, endpoint, demo_data):
+    """A worker machine killed while it scored a preview left it Running for ever, the page polling without end:
+    once the preview's lease has passed, the page says it was lost and what to do."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs import preview as previews
+
+    _post_preview(signed_in, endpoint, "demo/iris")
+    preview = Preview.objects.get()
+    Preview.objects.filter(pk=preview.pk).update(status=Preview.RUNNING, progress="Scoring 60 rows",
+                                                 lease_until=timezone.now() + timedelta(seconds=30))
+    response = signed_in.get(f"/jobs/previews/{preview.name}/", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "Scoring 60 rows" in response.content.decode()  # its worker is alive
+
+    Preview.objects.filter(pk=preview.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    response = signed_in.get(f"/jobs/previews/{preview.name}/", headers={"HX-Request": "true"})
+    preview.refresh_from_db()
+    assert preview.status == Preview.FAILED and preview.error == previews.LOST
+    assert response.status_code == 286  # htmx stops polling
+    assert "click Preview to run it again" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_queued_preview_whose_task_was_lost_is_sent_again(signed_in, endpoint, demo_data, monkeypatch):
+    """A worker that took the preview's task and died before starting it: past the lease, the task is sent again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs import preview as previews
+    from jobs import queue
+
+    _post_preview(signed_in, endpoint, "demo/iris")
+    preview = Preview.objects.get()
+    assert preview.lease_until > timezone.now()
+    sent = []
+    monkeypatch.setattr(queue, "preview_later", lambda p: sent.append(p.pk))
+    previews.settle_if_lost(preview)
+    assert sent == []
+    Preview.objects.filter(pk=preview.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    preview.refresh_from_db()
+    previews.settle_if_lost(preview)
+    assert sent == [preview.pk] and preview.status == Preview.QUEUED and preview.lease_until > timezone.now()
+    previews.run(preview.pk)  # the resent task
+    previews.run(preview.pk)  # a duplicate finds it done
+    preview.refresh_from_db()
+    assert preview.status == Preview.COMPLETED and preview.lease_until is None, preview.error
+
+
+@pytest.mark.django_db
+def test_the_preview_s_heartbeat_renews_its_lease(signed_in, endpoint, demo_data, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs import hosting
+    from jobs import preview as previews
+
+    _post_preview(signed_in, endpoint, "demo/iris")
+    preview = Preview.objects.get()
+    Preview.objects.filter(pk=preview.pk).update(status=Preview.RUNNING, lease_until=timezone.now())
+    monkeypatch.setattr(hosting, "heartbeat_seconds", lambda: 0)
+    previews.Heartbeat(preview.pk)()
+    preview.refresh_from_db()
+    assert preview.lease_until > timezone.now() + timedelta(seconds=hosting.lease_seconds() - 5)
