@@ -67,10 +67,10 @@ def wizard_step(request, step):
         return _wizard_review(request, state)
     form = wizard.build_form(step, state, *((request.POST, request.FILES) if request.method == "POST" else ()))
     if request.method == "POST":
-        if "back" in request.POST:
+        if earlier := wizard.going_back_to(state, step, request.POST):
             wizard.remember(state, step, request.POST)
             wizard.save(request.session, state)
-            return redirect("endpoints:wizard", step=wizard.neighbour(state, step, -1))
+            return redirect("endpoints:wizard", step=earlier)
         if form.is_valid():
             wizard.accept(state, step, form, request.POST)
             wizard.save(request.session, state)
@@ -84,8 +84,8 @@ def _wizard_review(request, state):
         messages.warning(request, f"Check the {wizard.TITLES[bad_step]} step again.")
         return redirect("endpoints:wizard", step=bad_step)
     if request.method == "POST":
-        if "back" in request.POST:
-            return redirect("endpoints:wizard", step=wizard.neighbour(state, "review", -1))
+        if earlier := wizard.going_back_to(state, "review", request.POST):
+            return redirect("endpoints:wizard", step=earlier)
         endpoint, deployment = wizard.create(state, checked, user=request.user)
         wizard.clear(request.session)
         messages.success(request, f"Deployment {deployment.name} created on batch endpoint {endpoint.name}.")

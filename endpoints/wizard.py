@@ -75,6 +75,14 @@ def neighbour(state: dict, step: str, offset: int) -> str | None:
     return active[index] if 0 <= index < len(active) else None
 
 
+def going_back_to(state: dict, step: str, posted) -> str | None:
+    """The earlier step a post leaves for: Back's, or the one chosen in the step list (goto); None to go on."""
+    active = steps(state)
+    if posted.get("goto") in active[:active.index(step)]:
+        return posted["goto"]
+    return neighbour(state, step, -1) if "back" in posted else None
+
+
 def adds_to(state: dict) -> str:
     """The name of the existing endpoint the deployment goes to ('' when the wizard creates a new one)."""
     chosen = state["data"].get("endpoint", {})
@@ -114,7 +122,8 @@ def build_form(step: str, state: dict, data=None, files=None):
 
 def remember(state: dict, step: str, posted) -> None:
     """Keep what was typed in a step (also when leaving it with Back, unchecked)."""
-    state["data"][step] = {k: v for k, v in posted.items() if k not in ("csrfmiddlewaretoken", "back", "next", "wizard")}
+    state["data"][step] = {k: v for k, v in posted.items()
+                           if k not in ("csrfmiddlewaretoken", "back", "goto", "next", "wizard")}
 
 
 def accept(state: dict, step: str, form, posted) -> None:

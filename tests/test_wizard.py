@@ -108,6 +108,24 @@ def test_the_review_step_shows_the_output_file_name_of_the_chosen_format(signed_
     assert BatchEndpoint.objects.get(name="iris-batch").default_deployment.output_file_name == "predictions.parquet"
 
 
+def test_a_step_chosen_in_the_step_list_keeps_what_was_entered_as_back_does(signed_in, steps):
+    """The step list's links left what was typed on the step behind."""
+    signed_in.get("/endpoints/create/")
+    wizard_post(signed_in, *steps[0])
+    wizard_post(signed_in, *steps[1])
+    typed = {**DEPLOYMENT_DEFAULTS, "name": "half-typed", "mini_batch_size": 0}  # not valid yet: kept all the same
+    response = wizard_post(signed_in, "deployment", typed, goto="endpoint")
+    assert response["Location"] == "/endpoints/create/endpoint/"
+    page = signed_in.get("/endpoints/create/deployment/").content.decode()
+    assert 'value="half-typed"' in page and 'name="mini_batch_size" value="0"' in page
+    # only an earlier step: a later one is reached by Next, which checks the step
+    response = wizard_post(signed_in, "deployment", typed, goto="review")
+    assert response.status_code == 200 and "greater than or equal to 1" in response.content.decode()
+    wizard_post(signed_in, "deployment", steps[2][1])
+    wizard_post(signed_in, *steps[3])
+    assert wizard_post(signed_in, "review", {}, goto="model")["Location"] == "/endpoints/create/model/"
+
+
 def test_back_keeps_what_was_entered(signed_in, steps):
     signed_in.get("/endpoints/create/")
     wizard_post(signed_in, *steps[0])

@@ -62,6 +62,17 @@ document.querySelectorAll("select[data-defaults]").forEach((select) => {
   });
 });
 
+// A wizard's step list goes back as Back does, keeping what was typed on this step (a plain link, without this file).
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-wizard-step]");
+  const form = document.getElementById("wizard-form");
+  if (!link || !form) return;
+  event.preventDefault();
+  form.append(Object.assign(document.createElement("input"), { type: "hidden", name: "goto", value: link.dataset.wizardStep }));
+  form.noValidate = true;  // as Back: what is not valid yet is kept, not refused
+  form.submit();
+});
+
 // After a refused submit the keyboard starts at the first field that says what is wrong, not a dozen Tabs away at
 // the top of the page.
 document.querySelector(".has-error :is(input:not([type=hidden]), select, textarea)")?.focus();
