@@ -30,3 +30,14 @@ def test_an_unknown_api_address_answers_as_the_api_does(client):
     response = client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
     assert response.json() == {"error": {"code": "not_found", "message": "There is no API address /api/v1/no-such-thing/."}}
+
+
+def test_a_server_error_is_a_studio_page_with_a_way_back(rf):
+    """It was Django's bare 'Server Error (500)'."""
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/endpoints/create/review/"))
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert "<h1>Server error</h1>" in page and "studio.css" in page
+    assert '<a href="/">Home</a> · <a href="/endpoints/">Endpoints</a> · <a href="/jobs/">Jobs</a>' in page
