@@ -63,6 +63,7 @@ def test_it_registers_a_custom_model_file(signed_in, tmp_path):
     assert response["Location"] == "/models/joblib-iris/1/"
     body = signed_in.get(response["Location"]).content.decode()
     assert "<dt>Type</dt><dd>Custom</dd>" in body
+    assert "<dt>Flavors</dt><dd>—</dd>" in body  # none: not a blank value
     from studio import registry
 
     folder = registry.download("joblib-iris", "1", tmp_path / "download")
