@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from endpoints import wizard
 from endpoints.forms import DefaultDeploymentForm, deployment_delete_refusal
 from endpoints.models import BatchEndpoint
+from jobs.models import FINISHED
 from studio.compute import live_workers
 
 
@@ -122,7 +123,8 @@ def endpoint_delete(request, name):
         endpoint.delete()
         messages.success(request, f"Batch endpoint {name} and its deployments were deleted. Its jobs stay listed under Jobs.")
         return redirect("endpoints:list")
-    return render(request, "endpoints/delete.html", {"endpoint": endpoint, "deployments": endpoint.deployments.all()})
+    return render(request, "endpoints/delete.html", {"endpoint": endpoint, "deployments": endpoint.deployments.all(),
+                                                     "running": _unfinished(endpoint.jobs)})
 
 
 def deployment_delete(request, name, deployment):
@@ -133,4 +135,10 @@ def deployment_delete(request, name, deployment):
         target.delete()
         messages.success(request, f"Deployment {deployment} was deleted from {endpoint.name}.")
         return redirect(endpoint)
-    return render(request, "endpoints/delete_deployment.html", {"endpoint": endpoint, "deployment": target, "refusal": refusal})
+    return render(request, "endpoints/delete_deployment.html", {"endpoint": endpoint, "deployment": target, "refusal": refusal,
+                                                                "running": _unfinished(target.jobs)})
+
+
+def _unfinished(jobs) -> int:
+    """Jobs that have not finished: a delete confirmation says they run on to the end."""
+    return jobs.exclude(status__in=FINISHED).count()

@@ -3,7 +3,7 @@
 import pytest
 
 from endpoints.models import BatchDeployment, BatchEndpoint
-from jobs.models import BatchJob
+from jobs.models import BatchJob, Status
 from tests.fixtures_ui import second_deployment  # noqa: F401
 
 
@@ -79,6 +79,20 @@ def test_the_default_deployment_cannot_be_deleted_while_others_exist(signed_in, 
     assert response.status_code == 200
     assert "Choose another default deployment" in response.content.decode()
     assert endpoint.deployments.count() == 2
+
+
+def test_delete_confirmations_say_that_unfinished_jobs_run_to_the_end(signed_in, endpoint, second_deployment):
+    """They said only that jobs are kept: a job still running on the deployment was left to guess."""
+    for status in (Status.RUNNING, Status.QUEUED, Status.COMPLETED):
+        BatchJob.objects.create(endpoint=endpoint, deployment=second_deployment, endpoint_name=endpoint.name,
+                                deployment_name="green", input_uri="x", output_datastore="workspaceblobstore",
+                                output_path=f"jobs/{status}", status=status)
+    page = signed_in.get(f"/endpoints/{endpoint.name}/deployments/green/delete/").content.decode()
+    assert "Jobs it ran are kept. 2 jobs on it have not finished: they run to the end all the same." in page
+    assert "not finished" not in signed_in.get(f"/endpoints/{endpoint.name}/deployments/blue/delete/").content.decode()
+    BatchJob.objects.filter(status=Status.QUEUED).update(status=Status.CANCELED)
+    page = signed_in.get(f"/endpoints/{endpoint.name}/delete/").content.decode()
+    assert "with their outputs. 1 job on it has not finished: it runs to the end all the same." in page
 
 
 def test_another_deployment_can_be_deleted(signed_in, endpoint, second_deployment):
