@@ -1,3 +1,5 @@
+from functools import wraps
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -155,7 +157,22 @@ def job_detail(request, name):
     return render(request, "jobs/detail.html", context)
 
 
-@require_POST
+def _button_of_the_job_page(label):
+    """Cancel and Retry failed are buttons of the job page. A visit to their address (the sign-in page sends back to
+    it after a session expired while the button was pressed) goes to that page saying nothing was done: it was a bare
+    405 error, and the job page had to be found again."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, name):
+            if request.method != "POST":
+                messages.warning(request, f"Nothing was done: press {label} again to do it.")
+                return redirect("jobs:detail", name=name)
+            return view(request, name)
+        return wrapper
+    return decorate
+
+
+@_button_of_the_job_page("Retry failed")
 def job_retry(request, name):
     """Retry failed: a new job runs what did not succeed and reuses the rest."""
     job = _get_job(name)
@@ -171,7 +188,7 @@ def job_retry(request, name):
     return redirect(retry)
 
 
-@require_POST
+@_button_of_the_job_page("Cancel")
 def job_cancel(request, name):
     job = _get_job(name)
     if job.request_cancel():
