@@ -38,3 +38,14 @@ def test_it_refuses_bad_files_with_a_reason(name, data, fragment):
         reading.read_frame(name, data)
     assert fragment in str(err.value)
     assert str(err.value).startswith(name)
+
+
+def test_a_bad_line_of_json_lines_is_named_with_its_number():
+    """pandas said only 'Expected object or value at position 233': the user had to count bytes to find the line."""
+    data = b'{"a": 1, "b": 0.5}\n{"a": 2, "b": 1.5}\n{"a": 3, broken\n{"a": 4, "b": 2.5}\n'
+    with pytest.raises(FileError) as err:
+        reading.read_frame("x.jsonl", data)
+    assert "line 3 is not valid JSON (" in str(err.value) and '{"a": 3, broken' in str(err.value)
+    with pytest.raises(FileError) as err:
+        reading.read_frame("x.jsonl", b'{"a": 1, "b": 0.5}\n[1, 2]\n')
+    assert "line 2 is a JSON list, not an object: [1, 2]" in str(err.value)

@@ -1,6 +1,7 @@
 """Turning one input file into a DataFrame, by its extension."""
 
 import io
+import json
 import posixpath
 
 import pandas as pd
@@ -48,7 +49,29 @@ def read_frame(name: str, data: bytes) -> pd.DataFrame:
     except FileError:
         raise
     except Exception as exc:  # the parsers raise many kinds; the user needs the file and the reason
-        raise FileError(name, f"cannot be read as {ext[1:]}: {exc}", type(exc).__name__) from exc
+        where = _bad_json_line(data) if ext in (".jsonl", ".json") else None
+        raise FileError(name, f"cannot be read as {ext[1:]}: {where or exc}", type(exc).__name__) from exc
+
+
+def _bad_json_line(data: bytes) -> str | None:
+    """Which line of JSON lines is not a JSON object, and why (pandas says only a byte position); None if every
+    line is one (or the file is one JSON array)."""
+    if data.lstrip()[:1] == b"[":
+        return None
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as exc:
+            problem = f"is not valid JSON ({exc})"
+        else:
+            if isinstance(value, dict):
+                continue
+            problem = f"is a JSON {type(value).__name__}, not an object"
+        text = line.decode("utf-8", errors="replace")
+        return f"line {number} {problem}: {text[:80]}{'…' if len(text) > 80 else ''}"
+    return None
 
 
 def read_image(name: str, data: bytes):
