@@ -41,3 +41,15 @@ def test_a_server_error_is_a_studio_page_with_a_way_back(rf):
     assert response.status_code == 500
     assert "<h1>Server error</h1>" in page and "studio.css" in page
     assert '<a href="/">Home</a> · <a href="/endpoints/">Endpoints</a> · <a href="/jobs/">Jobs</a>' in page
+
+
+def test_a_form_sent_with_an_out_of_date_token_says_so_in_the_studios_look(client, user):
+    """A form opened before signing in again in another tab was answered 'CSRF verification failed. Request aborted.'"""
+    client.handler.enforce_csrf_checks = True
+    client.force_login(user)
+    client.cookies["csrftoken"] = "x" * 32
+    response = client.post("/endpoints/create/endpoint/", {"csrfmiddlewaretoken": "y" * 32, "endpoint_name": "late"})
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "<h1>This form is out of date</h1>" in page and "nothing was\nsaved" in page and "studio.css" in page
+    assert "CSRF verification failed" not in page
