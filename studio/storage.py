@@ -14,6 +14,7 @@ import os
 import posixpath
 import socket
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,10 +57,31 @@ class Entry:
     path: str
     is_dir: bool
     size: int = 0
+    # Changes whenever the file's content may have changed (local: size and modification time; a blob: its ETag);
+    # "" when unknown. A schedule does not read a file again to hash it while its version is the one it hashed.
+    version: str = ""
 
     @property
     def name(self) -> str:
         return posixpath.basename(self.path)
+
+
+# A file modified this recently may be modified again within the file system clock's granularity (a few ms) at the
+# same size: its version is not known yet (git's "racily clean" rule).
+SETTLED_NS = 2_000_000_000
+
+
+def _local_entry(path: str, full: Path) -> Entry:
+    if full.is_dir():
+        return Entry(path, True)
+    stat = full.stat()
+    settled = time.time_ns() - stat.st_mtime_ns > SETTLED_NS
+    return Entry(path, False, stat.st_size, f"{stat.st_size}-{stat.st_mtime_ns}" if settled else "")
+
+
+def _etag(properties) -> str:
+    """A blob's ETag, the same from a listing (bare) and from its properties (quoted)."""
+    return (properties.etag or "").strip('"')
 
 
 def clean_path(path: str) -> str:
@@ -96,18 +118,15 @@ class LocalStore:
         if not full.is_dir():
             raise StorageError(f"Folder '{path}' does not exist.")
         base = clean_path(path)
-        entries = [
-            Entry(posixpath.join(base, child.name) if base else child.name, child.is_dir(), 0 if child.is_dir() else child.stat().st_size)
-            for child in full.iterdir()
-            if not child.name.startswith(".")
-        ]
+        entries = [_local_entry(posixpath.join(base, child.name) if base else child.name, child)
+                   for child in full.iterdir() if not child.name.startswith(".")]
         return sorted(entries, key=lambda e: (not e.is_dir, e.path))
 
     def files(self, path: str) -> list[Entry]:
         """The files a job input names: the file itself, or the files directly in the folder (not nested ones)."""
         full = self._full(path)
         if full.is_file():
-            return [Entry(clean_path(path), False, full.stat().st_size)]
+            return [_local_entry(clean_path(path), full)]
         if not full.exists():
             raise StorageError(f"Path '{path}' does not exist in the datastore.")
         return [e for e in self.list(path) if not e.is_dir]
@@ -318,7 +337,7 @@ class BlobStore:
                 if name.rsplit("/", 1)[-1].startswith("."):
                     continue
                 is_dir = item.name.endswith("/")
-                entries.append(Entry(name, is_dir, 0 if is_dir else (item.size or 0)))
+                entries.append(Entry(name, is_dir) if is_dir else Entry(name, False, item.size or 0, _etag(item)))
         if not entries and base and not self._has_children(base):
             raise StorageError(f"Folder '{base}' does not exist.")
         return sorted(entries, key=lambda e: (not e.is_dir, e.path))
@@ -335,7 +354,7 @@ class BlobStore:
                 except ResourceNotFoundError:
                     pass  # not a blob: maybe a folder
                 else:
-                    return [Entry(path, False, props.size)]
+                    return [Entry(path, False, props.size, _etag(props))]
         if path and not self._has_children(path):
             raise StorageError(f"Path '{path}' does not exist in container '{self.container}'.")
         return [e for e in self.list(path) if not e.is_dir]

@@ -137,6 +137,12 @@ def wait_for(predicate, timeout=90, interval=0.25, message="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {message() if callable(message) else message}")
 
 
+def age(path, seconds):
+    """Set a file's modification time `seconds` ago."""
+    then = time.time_ns() - int(seconds * 1e9)
+    os.utime(path, ns=(then, then))
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():

@@ -15,12 +15,14 @@ FIGURES = [
     "mlflow_predict_s", "mlflow_vs_job", "one_file_job_s",
     "overhead_ms", "tiny_job_s", "tiny_raw_s",
     "memory_1x_mb", "memory_10x_mb", "memory_growth", "memory_1x_tree_mb", "memory_10x_tree_mb", "memory_hwm_mb",
+    "schedule_first_s", "schedule_unchanged_s", "schedule_speedup",
 ]
 LABELS = [
     "(a) raw ceiling, RandomForest", "(b) Batch Studio job, RandomForest", "(b)/(a) throughput, RandomForest",
     "(a) raw ceiling, LogisticRegression", "(b) Batch Studio job, LogisticRegression",
     "(c) mlflow models predict --env-manager local", "1-file job submit->Completed", "per-mini-batch overhead",
     "peak RSS, largest worker process, RF job 1x input", "peak RSS, whole qcluster tree",
+    "schedule run over 18 files: first (hashes each) / unchanged (lists)",
 ]
 
 

@@ -12,7 +12,7 @@ from jobs.models import BatchJob, Status
 from jobs.schedules import runs
 from jobs.schedules.models import Schedule, ScheduleRun
 from studio.models import Datastore
-from tests.conftest import wait_for
+from tests.conftest import age, wait_for
 from tests.fixtures_engine import drive, output_frame
 from tests.fixtures_resume import picky_endpoint, picky_flag, picky_model  # noqa: F401
 
@@ -90,6 +90,36 @@ def test_a_file_whose_content_changed_is_scored_again(endpoint):
     assert list(second.files) == [f"{folder}/part-1.csv"]
     job = drive(second.job)
     assert scored_names(job) == {"part-1.csv"} and len(output_frame(job)) == 5
+
+
+@pytest.mark.django_db
+def test_a_run_reads_only_the_files_whose_version_changed_since_they_were_hashed(endpoint, monkeypatch):
+    """A nightly run over thousands of unchanged files lists them; it does not read them all again to hash them."""
+    folder, root = "scheduled/versions", Datastore.get_default().local_root()
+
+    def write(name, start):
+        write_iris(folder, name, start)
+        age(root / folder / name, 3600)  # settled: its version is known (see studio.storage.SETTLED_NS)
+
+    for i in range(3):
+        write(f"part-{i}.csv", i * 10)
+    schedule = make_schedule(endpoint, folder)
+    hashed, sha256 = [], runs._sha256
+    monkeypatch.setattr(runs, "_sha256", lambda store, path: hashed.append(path) or sha256(store, path))
+    assert drive(runs.run_schedule(schedule.pk).job).status == Status.COMPLETED
+    assert len(hashed) == 3
+
+    hashed.clear()
+    write("part-3.csv", 30)
+    second = runs.run_schedule(schedule.pk)
+    assert hashed == [f"{folder}/part-3.csv"] and list(second.files) == hashed and second.files_found == 4
+    assert drive(second.job).status == Status.COMPLETED
+
+    hashed.clear()
+    write("part-1.csv", 100)  # same size, new content, another modification time
+    third = runs.run_schedule(schedule.pk)
+    assert hashed == [f"{folder}/part-1.csv"] and list(third.files) == hashed
+    assert scored_names(drive(third.job)) == {"part-1.csv"}
 
 
 @pytest.mark.django_db

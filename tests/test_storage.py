@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from studio import storage
+from tests.conftest import age
 
 
 @pytest.mark.parametrize("path,code", [("../etc/passwd", "path_traversal"), ("a/../../b", "path_traversal"),
@@ -35,6 +36,18 @@ def test_it_lists_only_files_directly_in_a_folder(tmp_path):
     store.write("in/a.csv", b"x")
     store.write("in/nested/b.csv", b"x")
     assert [e.path for e in store.files("in")] == ["in/a.csv"]
+
+
+def test_a_files_version_is_known_once_it_has_settled_and_changes_when_it_is_written_again(tmp_path):
+    store = storage.LocalStore(tmp_path)
+    store.write("in/a.csv", b"x\n1\n")
+    assert store.files("in")[0].version == ""  # just written: it may be written again within the clock's granularity
+    age(tmp_path / "in/a.csv", 3600)
+    before = store.files("in")[0].version
+    assert before and store.files("in/a.csv")[0].version == before == store.list("in")[0].version
+    store.write("in/a.csv", b"x\n2\n")  # same size, new content
+    age(tmp_path / "in/a.csv", 1800)
+    assert store.files("in")[0].version not in ("", before)
 
 
 @pytest.mark.parametrize("error,disk_full", [(errno.ENOSPC, True), (errno.EROFS, False), (errno.EACCES, False)])

@@ -35,6 +35,14 @@ def test_files_are_the_file_itself_or_the_files_directly_in_a_folder(store):
         store.files("nope")
 
 
+def test_a_blobs_version_is_its_etag_and_changes_when_it_is_written_again(store):
+    listed = store.files("in")[0]
+    assert listed.version and store.files("in/a.csv")[0].version == listed.version == store.list("in")[1].version
+    store.write("in/a.csv", b"x,y\n5,6\n")  # same size, new content
+    assert store.files("in")[0].version not in ("", listed.version)
+    assert store.list("in")[0].version == ""  # a folder has none
+
+
 def test_it_reads_streaming_and_whole(store):
     with store.open("in/a.csv") as fh:
         assert fh.readline() == b"x,y\n"

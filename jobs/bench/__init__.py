@@ -42,7 +42,7 @@ SCALES = {
 
 # --only's names -> Bench method measuring them, in the order they run
 FIGURES = {"one-file": "measure_one_file", "rf": "measure_rf", "lr": "measure_lr", "memory": "measure_memory",
-           "overhead": "measure_overhead", "mlflow": "measure_mlflow_predict"}
+           "overhead": "measure_overhead", "mlflow": "measure_mlflow_predict", "schedule": "measure_schedule"}
 
 # issue 3's targets: figure -> (comparison, limit)
 TARGETS = {

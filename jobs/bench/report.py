@@ -73,6 +73,9 @@ def report(bench, scale: Scale, load_before, load_after) -> str:
         f"{num('memory_1x_tree_mb', '{:.0f}')} / {num('memory_10x_tree_mb', '{:.0f}')} MB")
     row(f"    growth {m}x / 1x", num("memory_tree_growth", "{:.2f}x"))
     row("largest VmHWM (lifetime peak) in the tree at the end", num("memory_hwm_mb", "{:.0f} MB"))
+    row(f"schedule run over {num('schedule_files', '{:.0f}')} files: first (hashes each) / unchanged (lists)",
+        f"{num('schedule_first_s', '{:.2f}')} / {num('schedule_unchanged_s', '{:.3f}')} s")
+    row("    unchanged run speed-up", num("schedule_speedup", "{:.0f}x"))
     for key, value in r.items():
         if key.startswith("error_"):
             lines.append(f"ERROR {key[6:]}: {value}")

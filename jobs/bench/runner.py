@@ -309,6 +309,33 @@ class Bench:
         # each of the `workers` lanes runs tiny_files / workers mini-batches: the extra time per mini-batch
         self.results["overhead_ms"] = 1000 * (job_s - raw) * s.workers / s.tiny_files
 
+    def measure_schedule(self):
+        """A schedule's run over input it has seen, unchanged (it lists the files) against its first run (it reads
+        every file to hash it), on the memory job's input: files x memory_factor files. Best of `rounds`, alternating."""
+        from jobs.schedules import runs
+        from jobs.schedules.models import Schedule
+
+        folder = f"bench/x{self.scale.memory_factor}"
+        settled = time.time_ns() - 3600 * 10**9  # a file modified just now has no known version yet
+        for path in self._local(folder).iterdir():
+            os.utime(path, ns=(settled, settled))
+        schedule = Schedule(input_datastore=self.store_model.name, input_path=folder)  # not saved: only its input
+        first = unchanged = float("inf")
+        say(f"schedule run over {len(self.big_files)} files: first run, then unchanged, x{self.scale.rounds}")
+        for _ in range(self.scale.rounds):
+            started = time.perf_counter()
+            found = runs.input_files(schedule)
+            first = min(first, time.perf_counter() - started)
+            started = time.perf_counter()
+            again = runs.input_files(schedule, found)
+            unchanged = min(unchanged, time.perf_counter() - started)
+            if again != found:
+                raise RuntimeError("a run over unchanged files found other hashes")
+        self.results["schedule_files"] = len(found)
+        self.results["schedule_first_s"] = first
+        self.results["schedule_unchanged_s"] = unchanged
+        self.results["schedule_speedup"] = first / unchanged
+
     def measure_mlflow_predict(self):
         from studio import registry
 

@@ -160,6 +160,8 @@ class ScheduleRun(models.Model):
     files_found = models.PositiveIntegerField(default=0)
     # The new files this run sent to its job: {path: sha256 of their content}.
     files = models.JSONField(default=dict, blank=True)
+    # {path: the version (storage.Entry.version) each of those files had when it was hashed}.
+    file_versions = models.JSONField(default=dict, blank=True)
     job = models.ForeignKey("jobs.BatchJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     job_name = models.CharField(max_length=64, blank=True)
     # True once the job finished and its files were remembered (Completed) or left to the next run (otherwise).
@@ -202,6 +204,8 @@ class ScoredFile(models.Model):
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="scored_files")
     path = models.CharField(max_length=1000)
     sha256 = models.CharField(max_length=64)
+    # The file's version when it was hashed: while the listing shows the same one, it is not read to hash it again.
+    version = models.CharField(max_length=200, blank=True)
     run = models.ForeignKey(ScheduleRun, null=True, on_delete=models.SET_NULL, related_name="+")
     scored = models.DateTimeField(auto_now=True)
 

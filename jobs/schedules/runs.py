@@ -1,6 +1,7 @@
 """A schedule's run (the task django-q2's schedule fires, or Run now queues): list the input folder, hash each
-file, and submit a job for the files that are new — never scored by a Completed job of this schedule, nor
-waiting in a job still running — by path and content hash. No new files: the run says so and submits nothing.
+file (not again while its listed version is the one it was hashed at), and submit a job for the files that are
+new — never scored by a Completed job of this schedule, nor waiting in a job still running — by path and content
+hash. No new files: the run says so and submits nothing.
 
 A file is remembered as scored (ScoredFile) only once its job Completed and it was not among the job's failed
 files; a Failed or Canceled job's files are new again for the next run. A run's job retried by hand (Retry failed)
@@ -60,18 +61,21 @@ def _close(run, outcome, message="", **fields):
 
 
 def _run(schedule, run):
-    found = input_files(schedule)
+    scored = {path: (digest, version) for path, digest, version
+              in schedule.scored_files.values_list("path", "sha256", "version")}
+    found = input_files(schedule, scored)
     run.files_found = len(found)
-    known = dict(schedule.scored_files.values_list("path", "sha256"))
+    known = {path: digest for path, (digest, _) in scored.items()}
     for pending in waiting_runs(schedule):
         known.update(pending.files)  # in a job still running: not new, unless the content changed since
-    new = {path: digest for path, digest in found.items() if known.get(path) != digest}
+    new = {path: digest for path, (digest, _) in found.items() if known.get(path) != digest}
     if not new:
         return _close(run, ScheduleRun.NO_NEW_FILES, settled=True)
     job = submit_job(schedule.endpoint, input_uri=schedule.input_uri, deployment_name=schedule.deployment_name or None,
                      output_datastore=schedule.output_datastore or None, output_path=_output_path(schedule, run),
                      user=schedule.created_by, only_files=set(new))
-    return _close(run, ScheduleRun.SUBMITTED, files=new, job=job, job_name=job.name)
+    return _close(run, ScheduleRun.SUBMITTED, files=new, file_versions={path: found[path][1] for path in new},
+                  job=job, job_name=job.name)
 
 
 def _output_path(schedule, run):
@@ -81,12 +85,19 @@ def _output_path(schedule, run):
     return f"{schedule.output_path.rstrip('/')}/{run.started:%Y%m%d-%H%M%S}-{run.pk}"
 
 
-def input_files(schedule) -> dict[str, str]:
-    """{path: sha256} of the files a job on the input would score (empty files are skipped: maybe still being written)."""
+def input_files(schedule, scored: dict | None = None) -> dict[str, tuple[str, str]]:
+    """{path: (sha256, version)} of the files a job on the input would score (empty files are skipped: maybe still
+    being written). scored: {path: (sha256, version)} of files hashed before; a file whose listing shows the version
+    it was hashed at is not read again (a nightly run over thousands of unchanged files only lists them)."""
+    scored = scored or {}
     store = Datastore.objects.get(name=schedule.input_datastore).client()
-    entries = store.files(storage.clean_path(schedule.input_path))
-    return {e.path: _sha256(store, e.path) for e in entries
-            if not e.is_dir and e.size > 0 and reading.extension(e.path) in reading.SUPPORTED}
+    found = {}
+    for e in store.files(storage.clean_path(schedule.input_path)):
+        if e.is_dir or e.size <= 0 or reading.extension(e.path) not in reading.SUPPORTED:
+            continue
+        digest, version = scored.get(e.path, ("", ""))
+        found[e.path] = (digest if e.version and e.version == version else _sha256(store, e.path), e.version)
+    return found
 
 
 def _sha256(store, path) -> str:
@@ -124,8 +135,8 @@ def settle(schedule):
             failed = failed_files(job)
             for path, digest in run.files.items():
                 if path not in failed and posixpath.basename(path) not in failed:
-                    ScoredFile.objects.update_or_create(schedule=schedule, path=path,
-                                                        defaults={"sha256": digest, "run": run})
+                    ScoredFile.objects.update_or_create(schedule=schedule, path=path, defaults={
+                        "sha256": digest, "version": run.file_versions.get(path, ""), "run": run})
         ScheduleRun.objects.filter(pk=run.pk).update(settled=True)
 
 
