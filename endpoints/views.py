@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -82,12 +83,17 @@ def wizard_step(request, step):
 def _wizard_review(request, state):
     checked, bad_step = wizard.check_all(state)
     if bad_step:
-        messages.warning(request, f"Check the {wizard.TITLES[bad_step]} step again.")
-        return redirect("endpoints:wizard", step=bad_step)
+        return _check_again(request, bad_step)
     if request.method == "POST":
         if earlier := wizard.going_back_to(state, "review", request.POST):
             return redirect("endpoints:wizard", step=earlier)
-        endpoint, deployment = wizard.create(state, checked, user=request.user)
+        try:
+            endpoint, deployment = wizard.create(state, checked, user=request.user)
+        except IntegrityError:  # its names were saved at the same moment: Create pressed twice, or another user
+            deployment = wizard.just_created(state, checked)
+            if deployment is None:  # the step whose name is taken says so
+                return _check_again(request, wizard.check_all(state)[1] or wizard.steps(state)[0])
+            endpoint = deployment.endpoint
         wizard.clear(request.session)
         messages.success(request, f"Deployment {deployment.name} created on batch endpoint {endpoint.name}.")
         if deployment.provisioning_state == "Creating":
@@ -95,6 +101,11 @@ def _wizard_review(request, state):
                                    "to it once it shows Succeeded.")
         return redirect(endpoint)
     return _render_wizard(request, state, "review", {"summary": wizard.summary(state, checked)})
+
+
+def _check_again(request, step):
+    messages.warning(request, f"Check the {wizard.TITLES[step]} step again.")
+    return redirect("endpoints:wizard", step=step)
 
 
 def _render_wizard(request, state, step, context):

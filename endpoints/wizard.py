@@ -2,8 +2,10 @@
 session between steps, and the save at the end. No HTTP here: endpoints.views drives it."""
 
 import uuid
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from endpoints import forms
 from endpoints.models import BatchDeployment, BatchEndpoint
@@ -215,6 +217,15 @@ def create(state: dict, checked: dict, user=None):
             # cluster its jobs run on; the deployment shows Creating until it is done, Failed if it cannot be.
             transaction.on_commit(lambda: queue.build_environment_later(env, deployment.compute))
     return endpoint, deployment
+
+
+def just_created(state: dict, checked: dict, seconds: int = 60) -> BatchDeployment | None:
+    """The deployment this wizard creates, when it was saved in the last seconds: Create pressed twice, the second
+    press reaching the database just after the first one's rows. None when there is no such deployment."""
+    endpoint_name = adds_to(state) or checked["endpoint"].cleaned_data["endpoint_name"]
+    return (BatchDeployment.objects.select_related("endpoint")
+            .filter(endpoint__name__iexact=endpoint_name, name__iexact=checked["deployment"].cleaned_data["name"],
+                    created__gte=timezone.now() - timedelta(seconds=seconds)).first())
 
 
 def _environment(code: dict):

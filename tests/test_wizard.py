@@ -208,6 +208,42 @@ def test_a_name_taken_meanwhile_sends_back_to_its_step(signed_in, steps):
     assert BatchEndpoint.objects.count() == 1
 
 
+@pytest.fixture
+def checked_before_the_other_press(monkeypatch):
+    """Call it with the wizard's state: Create's next re-check answers what it finds now, as a second press of Create
+    saw it before the first press saved its rows; later re-checks look again."""
+    from endpoints import wizard
+
+    real, seen = wizard.check_all, []
+    monkeypatch.setattr(wizard, "check_all", lambda state: seen.pop() if seen else real(state))
+    return lambda state: seen.append(real(state))
+
+
+@pytest.mark.parametrize("saved_seconds_ago,lands_on", [(1, "/endpoints/iris-batch/"), (600, "/endpoints/create/endpoint/")])
+def test_create_pressed_twice_is_no_server_error(signed_in, steps, checked_before_the_other_press, saved_seconds_ago,
+                                                 lands_on):
+    """Two presses of Create at once: the second answered Server Error (500), IntegrityError on the endpoint's name."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    signed_in.get("/endpoints/create/")
+    for step, data in steps:
+        wizard_post(signed_in, step, data)
+    checked_before_the_other_press(signed_in.session[SESSION_KEY])
+    first = BatchEndpoint.objects.create(name="iris-batch")  # the other press (or, long ago, another user)
+    BatchDeployment.objects.create(endpoint=first, name="blue", model_name="m", model_version="1")
+    BatchDeployment.objects.update(created=timezone.now() - timedelta(seconds=saved_seconds_ago))
+    response = signed_in.post("/endpoints/create/review/", follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == lands_on
+    page = response.content.decode()
+    if saved_seconds_ago == 1:  # that press made it: this one says so
+        assert "Deployment blue created on batch endpoint iris-batch." in page
+    else:
+        assert "Check the Endpoint step again." in page
+    assert BatchEndpoint.objects.count() == 1 and BatchDeployment.objects.count() == 1
+
+
 def test_from_a_model_the_model_is_chosen_and_an_existing_endpoint_can_be_picked(signed_in, endpoint, demo_model):
     response = signed_in.get(f"/endpoints/create/?model={demo_model.label}")
     assert response["Location"] == "/endpoints/create/endpoint/"
