@@ -105,7 +105,7 @@ def test_a_run_reads_only_the_files_whose_version_changed_since_they_were_hashed
         write(f"part-{i}.csv", i * 10)
     schedule = make_schedule(endpoint, folder)
     hashed, sha256 = [], runs._sha256
-    monkeypatch.setattr(runs, "_sha256", lambda store, path: hashed.append(path) or sha256(store, path))
+    monkeypatch.setattr(runs, "_sha256", lambda store, path, renew: hashed.append(path) or sha256(store, path, renew))
     assert drive(runs.run_schedule(schedule.pk).job).status == Status.COMPLETED
     assert len(hashed) == 3
 
@@ -193,10 +193,48 @@ def test_a_run_while_another_lists_the_input_does_not_start_and_a_dead_ones_clai
     blocked = runs.run_schedule(schedule.pk)
     assert blocked.outcome == ScheduleRun.NOT_STARTED and "still listing its input" in blocked.message
     assert BatchJob.objects.count() == 0
-    Schedule.objects.filter(pk=schedule.pk).update(running_since=timezone.now() - runs.RUN_LEASE - timedelta(minutes=1))
+    Schedule.objects.filter(pk=schedule.pk).update(running_since=timezone.now() - runs.Claim.lease() - timedelta(seconds=1))
     assert runs.run_schedule(schedule.pk).outcome == ScheduleRun.SUBMITTED
     schedule.refresh_from_db()
     assert schedule.running_since is None
+
+
+@pytest.mark.django_db
+def test_a_run_whose_worker_died_while_listing_blocks_the_schedule_only_for_its_lease(endpoint):
+    """kill -9 of the qcluster hashing a schedule's input: its Run now stayed 'Queued' for ever and every run for an
+    hour after (cron and Run now) ended 'Not started: Another run of this schedule was still listing its input.'.
+    The claim is a lease the run renews while it hashes: past it, the next run lists the input and closes the dead one."""
+    from jobs import hosting
+
+    write_iris("scheduled/dead", "a.csv", 0)
+    schedule = make_schedule(endpoint, "scheduled/dead")
+    died = timezone.now() - timedelta(seconds=hosting.lease_seconds() + 1)
+    dead = ScheduleRun.objects.create(schedule=schedule, trigger=ScheduleRun.RUN_NOW)
+    ScheduleRun.objects.filter(pk=dead.pk).update(started=died)
+    Schedule.objects.filter(pk=schedule.pk).update(running_since=died)
+    now = ScheduleRun.objects.create(schedule=schedule, trigger=ScheduleRun.RUN_NOW)
+    assert runs.run_schedule(schedule.pk, now.pk).outcome == ScheduleRun.SUBMITTED
+    dead.refresh_from_db()
+    assert dead.outcome == ScheduleRun.NOT_STARTED and "Its worker stopped before it had listed the input" in dead.message
+
+
+@pytest.mark.django_db
+def test_a_run_renews_its_claim_while_it_hashes_a_big_input(endpoint, monkeypatch):
+    """Hashing a big folder may take longer than the lease: the run renews its claim as it goes, so a second run
+    meanwhile still finds the input being listed."""
+    from jobs import hosting
+
+    Datastore.get_default().client().write("scheduled/big/a.csv", b"x,y\n" + b"1,2\n" * (3 * runs.CHUNK // 4))
+    schedule = make_schedule(endpoint, "scheduled/big")
+    monkeypatch.setattr(hosting, "heartbeat_seconds", lambda: 0)
+    claim = runs.Claim.take(schedule)
+    Schedule.objects.filter(pk=schedule.pk).update(running_since=timezone.now() - runs.Claim.lease())  # an old claim
+    claim.since = Schedule.objects.get(pk=schedule.pk).running_since
+    assert runs.input_files(schedule, renew=claim.renew)
+    assert Schedule.objects.get(pk=schedule.pk).running_since > timezone.now() - timedelta(seconds=5)
+    assert runs.run_schedule(schedule.pk).outcome == ScheduleRun.NOT_STARTED
+    claim.release()
+    assert Schedule.objects.get(pk=schedule.pk).running_since is None
 
 
 @pytest.mark.django_db

@@ -10,11 +10,13 @@ counts as its last retry: files that a completed retry scored are remembered, fi
 import hashlib
 import logging
 import posixpath
+import time
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from jobs import hosting
 from jobs.engine import reading
 from jobs.models import FINISHED, MiniBatch, Status
 from jobs.submit import submit_job
@@ -23,8 +25,44 @@ from studio import storage
 from studio.models import Datastore
 
 log = logging.getLogger(__name__)
-# A run that has not finished listing and submitting after this long is taken to have died with its worker.
-RUN_LEASE = timedelta(hours=1)
+LOST = ("Its worker stopped before it had listed the input and submitted (the worker machine or its qcluster died); "
+        "the next run lists the input again.")
+CHUNK = 1 << 20  # bytes hashed between two renewals of the claim
+
+
+class Claim:
+    """A run's claim on its schedule for listing and submitting: a lease (Schedule.running_since, the time it was last
+    renewed) that the run renews while it hashes the input. A run whose worker died stops renewing it; the next run
+    takes the claim once it is older than JOBS_LEASE_SECONDS, and closes the runs the dead one left open."""
+
+    def __init__(self, schedule_id: int, since):
+        self.schedule_id, self.since = schedule_id, since
+        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
+
+    @staticmethod
+    def lease() -> timedelta:
+        return timedelta(seconds=hosting.lease_seconds())
+
+    @classmethod
+    def take(cls, schedule) -> "Claim | None":
+        now = timezone.now()
+        if not Schedule.objects.filter(pk=schedule.pk).exclude(running_since__gt=now - cls.lease()).update(running_since=now):
+            return None
+        if schedule.running_since is not None:  # the claim of a run whose worker died
+            schedule.runs.filter(outcome="", started__lt=now - cls.lease()).update(
+                outcome=ScheduleRun.NOT_STARTED, message=LOST)
+        return cls(schedule.pk, now)
+
+    def renew(self):
+        if time.monotonic() < self.next_beat:
+            return
+        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
+        now = timezone.now()
+        if Schedule.objects.filter(pk=self.schedule_id, running_since=self.since).update(running_since=now):
+            self.since = now
+
+    def release(self):
+        Schedule.objects.filter(pk=self.schedule_id, running_since=self.since).update(running_since=None)
 
 
 def run_schedule(schedule_id: int, run_id: int | None = None):
@@ -33,15 +71,15 @@ def run_schedule(schedule_id: int, run_id: int | None = None):
     run = schedule.runs.filter(pk=run_id, outcome="").first() if schedule and run_id else None
     if schedule is None or (run_id and run is None) or (run is None and not schedule.enabled):
         return None
-    now = timezone.now()
-    claimed = Schedule.objects.filter(pk=schedule.pk).exclude(running_since__gt=now - RUN_LEASE).update(running_since=now)
+    claim = Claim.take(schedule)
     run = run or ScheduleRun.objects.create(schedule=schedule, trigger=ScheduleRun.SCHEDULED)
     Schedule.objects.filter(pk=schedule.pk).update(last_run=run.started)
-    if not claimed:
-        return _close(run, ScheduleRun.NOT_STARTED, "Another run of this schedule was still listing its input.")
+    if claim is None:
+        return _close(run, ScheduleRun.NOT_STARTED, "Another run of this schedule was still listing its input (if its "
+                      f"worker died, the schedule is free again {hosting.lease_seconds():.0f} s after it stopped).")
     try:
         settle(schedule)
-        return _run(schedule, run)
+        return _run(schedule, run, claim)
     except (ValidationError, storage.StorageError, Datastore.DoesNotExist) as exc:
         reason = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         return _close(run, ScheduleRun.NOT_STARTED, reason)
@@ -49,7 +87,7 @@ def run_schedule(schedule_id: int, run_id: int | None = None):
         log.exception("run of schedule %s failed", schedule.name)
         return _close(run, ScheduleRun.NOT_STARTED, f"{type(exc).__name__}: {exc}")
     finally:
-        Schedule.objects.filter(pk=schedule.pk).update(running_since=None)
+        claim.release()
 
 
 def _close(run, outcome, message="", **fields):
@@ -60,10 +98,10 @@ def _close(run, outcome, message="", **fields):
     return run
 
 
-def _run(schedule, run):
+def _run(schedule, run, claim):
     scored = {path: (digest, version) for path, digest, version
               in schedule.scored_files.values_list("path", "sha256", "version")}
-    found = input_files(schedule, scored)
+    found = input_files(schedule, scored, claim.renew)
     run.files_found = len(found)
     known = {path: digest for path, (digest, _) in scored.items()}
     for pending in waiting_runs(schedule):
@@ -71,6 +109,7 @@ def _run(schedule, run):
     new = {path: digest for path, (digest, _) in found.items() if known.get(path) != digest}
     if not new:
         return _close(run, ScheduleRun.NO_NEW_FILES, settled=True)
+    claim.renew()
     job = submit_job(schedule.endpoint, input_uri=schedule.input_uri, deployment_name=schedule.deployment_name or None,
                      output_datastore=schedule.output_datastore or None, output_path=_output_path(schedule, run),
                      user=schedule.created_by, only_files=set(new))
@@ -85,10 +124,11 @@ def _output_path(schedule, run):
     return f"{schedule.output_path.rstrip('/')}/{run.started:%Y%m%d-%H%M%S}-{run.pk}"
 
 
-def input_files(schedule, scored: dict | None = None) -> dict[str, tuple[str, str]]:
+def input_files(schedule, scored: dict | None = None, renew=lambda: None) -> dict[str, tuple[str, str]]:
     """{path: (sha256, version)} of the files a job on the input would score (empty files are skipped: maybe still
     being written). scored: {path: (sha256, version)} of files hashed before; a file whose listing shows the version
-    it was hashed at is not read again (a nightly run over thousands of unchanged files only lists them)."""
+    it was hashed at is not read again (a nightly run over thousands of unchanged files only lists them).
+    renew() is called as the hashing goes (the run's claim)."""
     scored = scored or {}
     store = Datastore.objects.get(name=schedule.input_datastore).client()
     found = {}
@@ -96,13 +136,17 @@ def input_files(schedule, scored: dict | None = None) -> dict[str, tuple[str, st
         if e.is_dir or e.size <= 0 or reading.extension(e.path) not in reading.SUPPORTED:
             continue
         digest, version = scored.get(e.path, ("", ""))
-        found[e.path] = (digest if e.version and e.version == version else _sha256(store, e.path), e.version)
+        found[e.path] = (digest if e.version and e.version == version else _sha256(store, e.path, renew), e.version)
     return found
 
 
-def _sha256(store, path) -> str:
+def _sha256(store, path, renew) -> str:
+    digest = hashlib.sha256()
     with store.open(path) as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            renew()
+    return digest.hexdigest()
 
 
 def last_retry(job):
