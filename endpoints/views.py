@@ -67,7 +67,9 @@ def wizard_step(request, step):
         return redirect("endpoints:wizard", step=active[0])
     if step == "review":
         return _wizard_review(request, state)
-    form = wizard.build_form(step, state, *((request.POST, request.FILES) if request.method == "POST" else ()))
+    posted = ((request.POST, request.FILES) if request.method == "POST"
+              else wizard.shown_again(request.session, state, step))
+    form = wizard.build_form(step, state, *posted)
     if request.method == "POST":
         if earlier := wizard.going_back_to(state, step, request.POST):
             wizard.remember(state, step, request.POST)
@@ -83,7 +85,7 @@ def wizard_step(request, step):
 def _wizard_review(request, state):
     checked, bad_step = wizard.check_all(state)
     if bad_step:
-        return _check_again(request, bad_step)
+        return _check_again(request, state, bad_step)
     if request.method == "POST":
         if earlier := wizard.going_back_to(state, "review", request.POST):
             return redirect("endpoints:wizard", step=earlier)
@@ -92,7 +94,7 @@ def _wizard_review(request, state):
         except IntegrityError:  # its names were saved at the same moment: Create pressed twice, or another user
             deployment = wizard.just_created(state, checked)
             if deployment is None:  # the step whose name is taken says so
-                return _check_again(request, wizard.check_all(state)[1] or wizard.steps(state)[0])
+                return _check_again(request, state, wizard.check_all(state)[1] or wizard.steps(state)[0])
             endpoint = deployment.endpoint
         wizard.clear(request.session)
         messages.success(request, f"Deployment {deployment.name} created on batch endpoint {endpoint.name}.")
@@ -103,7 +105,8 @@ def _wizard_review(request, state):
     return _render_wizard(request, state, "review", {"summary": wizard.summary(state, checked)})
 
 
-def _check_again(request, step):
+def _check_again(request, state, step):
+    wizard.send_back(request.session, state, step)
     messages.warning(request, f"Check the {wizard.TITLES[step]} step again.")
     return redirect("endpoints:wizard", step=step)
 

@@ -140,6 +140,21 @@ def accept(state: dict, step: str, form, posted) -> None:
         state["data"]["endpoint"]["endpoint_name"] = ""
 
 
+def send_back(session, state: dict, step: str) -> None:
+    """Create found this step no longer valid (a name taken meanwhile): the step's page shows why, once."""
+    state["recheck"] = step
+    save(session, state)
+
+
+def shown_again(session, state: dict, step: str) -> tuple:
+    """build_form's data for a step's page: what was entered, checked again, when Create sent the user back to it."""
+    if state.get("recheck") != step:
+        return ()
+    del state["recheck"]
+    save(session, state)
+    return (state["data"].get(step, {}), None)
+
+
 def check_all(state: dict):
     """Re-check every step before creating (a name may have been taken meanwhile): the forms, or the first bad step."""
     checked = {}

@@ -206,6 +206,11 @@ def test_a_name_taken_meanwhile_sends_back_to_its_step(signed_in, steps):
     response = signed_in.post("/endpoints/create/review/")
     assert response["Location"] == "/endpoints/create/endpoint/"
     assert BatchEndpoint.objects.count() == 1
+    page = signed_in.get(response["Location"]).content.decode()
+    # why, on the step: it said only 'Check the Endpoint step again.'
+    assert "Check the Endpoint step again." in page and "An endpoint named &#x27;iris-batch&#x27; already exists." in page
+    assert 'value="iris-batch"' in page
+    assert "already exists" not in signed_in.get(response["Location"]).content.decode()  # once
 
 
 @pytest.fixture
@@ -240,7 +245,7 @@ def test_create_pressed_twice_is_no_server_error(signed_in, steps, checked_befor
     if saved_seconds_ago == 1:  # that press made it: this one says so
         assert "Deployment blue created on batch endpoint iris-batch." in page
     else:
-        assert "Check the Endpoint step again." in page
+        assert "Check the Endpoint step again." in page and "An endpoint named &#x27;iris-batch&#x27; already exists." in page
     assert BatchEndpoint.objects.count() == 1 and BatchDeployment.objects.count() == 1
 
 
