@@ -168,6 +168,18 @@ def _type_name(expected) -> str:
     return {str: "a string", int: "an integer", list: "a list", bool: "true or false"}[expected]
 
 
+def _set_hint(doc: Document, path: str, expected) -> str:
+    """How to write a list or a mapping in --set (a plain value there is a string)."""
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    if doc.lines.get(path) != "--set":
+        return ""
+    if list in kinds:
+        return " On the command line a list goes in brackets: --set %(key)s=[a,b]."
+    if any(isinstance(kind, dict) or kind is ANY_MAPPING for kind in kinds):
+        return " On the command line a mapping goes in braces: --set '%(key)s={name: value}'."
+    return ""
+
+
 def _matches(value, expected) -> bool:
     if isinstance(expected, tuple):
         return any(_matches(value, e) for e in expected)
@@ -189,7 +201,8 @@ def check(doc: Document, schema: dict, data: dict | None = None, prefix: str = "
             raise doc.error(path, "unknown key '%(key)s'." + hint, "unknown_key")
         expected = schema[key]
         if not _matches(value, expected):
-            raise doc.error(path, "'%(key)s' must be %(type)s.", "wrong_type", type=_type_name(expected))
+            raise doc.error(path, "'%(key)s' must be %(type)s." + _set_hint(doc, path, expected), "wrong_type",
+                            type=_type_name(expected))
         nested = next((e for e in (expected if isinstance(expected, tuple) else (expected,))
                        if isinstance(e, dict) and isinstance(value, dict)), None)
         if nested is not None:

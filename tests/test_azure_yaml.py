@@ -152,6 +152,19 @@ def test_errors_in_set_values_name_the_option(endpoint, demo_model, tmp_path):
 
 
 @pytest.mark.django_db
+def test_a_list_given_plainly_in_set_says_how_to_write_it(endpoint, demo_model, tmp_path):
+    """--set settings.passthrough_columns=id said only 'must be a list', not how to write one on the command line."""
+    text = DEPLOYMENT_YML.format(endpoint=endpoint.name, model=demo_model.name).replace("blue", "green")
+    with pytest.raises(ValidationError) as err:
+        azure_yaml.save_deployment(_from_yaml(tmp_path, text, sets=["settings.passthrough_columns=id"]), create=True)
+    assert err.value.messages[0] == ("--set settings.passthrough_columns: 'settings.passthrough_columns' must be a list. "
+                                     "On the command line a list goes in brackets: --set settings.passthrough_columns=[a,b].")
+    deployment = azure_yaml.save_deployment(_from_yaml(tmp_path, text, sets=["settings.passthrough_columns=[id,region]"]),
+                                            create=True)
+    assert deployment.passthrough_columns == ["id", "region"]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("text,code,message", [
     ("name: ab\n", "endpoint_name_length", "line 1: 'name': The name must be 3 to 32 characters long."),
     ("name: iris-endpoint\n", "endpoint_exists", "line 1: an endpoint named 'iris-endpoint' already exists."),
