@@ -131,6 +131,19 @@ def test_the_schedule_page_shows_its_history_with_each_runs_job(signed_in, endpo
     assert 'Started by</dt><dd>Schedule <a href="/schedules/nightly/">nightly</a>' in job_page  # and back
 
 
+def test_a_run_not_started_before_it_listed_shows_no_file_counts(signed_in, endpoint):
+    """A run refused before listing (another run listing, a folder gone) read 'Files found 0 · New files 0', as if the
+    folder were empty."""
+    _create(signed_in, endpoint)
+    schedule = Schedule.objects.get()
+    ScheduleRun.objects.create(schedule=schedule, outcome=ScheduleRun.NOT_STARTED, message="Path 'x' does not exist.")
+    page = signed_in.get("/schedules/nightly/").content.decode()
+    assert "<td>—</td><td>—</td>" in page and "<td>0</td>" not in page
+    ScheduleRun.objects.create(schedule=schedule, outcome=ScheduleRun.NO_NEW_FILES, files_found=0)
+    page = signed_in.get("/schedules/nightly/").content.decode()
+    assert "<td>0</td><td>0</td>" in page  # an empty folder, listed
+
+
 def test_disable_removes_the_django_q_schedule_and_enable_brings_it_back(signed_in, endpoint):
     _create(signed_in, endpoint)
     signed_in.post("/schedules/nightly/toggle/")

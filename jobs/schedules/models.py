@@ -181,6 +181,11 @@ class ScheduleRun(models.Model):
     def files_new(self) -> int:
         return len(self.files)
 
+    @property
+    def listed(self) -> bool:
+        """Whether the run listed its input (a run Not started before listing has no counts to show)."""
+        return self.outcome in (self.SUBMITTED, self.NO_NEW_FILES) or bool(self.files_found)
+
     SHOWN_NAMES = 20
 
     @property
