@@ -191,3 +191,15 @@ def test_create_job_shows_what_the_chosen_deployment_keeps(page, live_server, us
     assert page.get_by_label("Output format").locator("option").first.inner_text() == "As the deployment (Parquet)"
     assert page.get_by_label("Error threshold counts").locator("option").first.inner_text() == (
         "The deployment's (Failed files (Azure))")
+
+
+def test_a_refused_job_puts_the_keyboard_on_what_was_refused(page, live_server, user, endpoint, demo_data):
+    """The focus was at the top of the page: a dozen Tabs back to the form to correct."""
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.name}/jobs/create/")
+    page.get_by_label("Input path").fill("demo/nope")
+    page.get_by_label("Input path").press("Enter")
+    page.get_by_role("alert").filter(has_text="does not exist in the datastore").wait_for()
+    assert "does not exist in the datastore" in page.evaluate("document.activeElement.textContent")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('name')") == "deployment"  # the form's first field

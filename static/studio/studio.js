@@ -73,6 +73,7 @@ document.addEventListener("click", (event) => {
   form.submit();
 });
 
-// After a refused submit the keyboard starts at the first field that says what is wrong, not a dozen Tabs away at
-// the top of the page.
-document.querySelector(".has-error :is(input:not([type=hidden]), select, textarea)")?.focus();
+// After a refused submit the keyboard starts at the first field that says what is wrong (or at what the form as a
+// whole was refused for, the next Tab reaching its first field), not a dozen Tabs away at the top of the page.
+(document.querySelector(".has-error :is(input:not([type=hidden]), select, textarea)")
+  || document.querySelector(".errors[role=alert]"))?.focus();
