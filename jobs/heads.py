@@ -98,7 +98,7 @@ def read_head(client, path: str, rows: int) -> Sample:
         raise FileError(path, f"cannot be read: {exc}", type(exc).__name__) from exc
     if ext in reading.IMAGES:
         return Sample(path, data, None, 1, True)
-    frame = reading.read_frame(path, data)
+    frame, _ = reading.read_frame_isolating(path, data)  # the rows it sets aside: the preview's scoring says them
     if ext == ".json":
         return Sample(path, data, frame, len(frame), True)
     return Sample(path, data, frame, len(frame) if whole else _estimate(client, path, data, len(frame)), whole)

@@ -108,3 +108,20 @@ def test_score_batch_reports_the_rows_set_aside_with_their_file():
     assert result.failed == [] and result.rows_out == 3
     assert result.row_errors == [{"file": "a.csv", "row": 1, "type": "ValueError",
                                   "message": "the model failed to predict: ValueError: x must not be negative"}]
+
+
+def test_a_csv_row_with_more_fields_than_the_header_is_a_bad_row_not_a_bad_file():
+    """An unquoted comma in one row failed the whole file ('Expected 2 fields in line 4, saw 3'): every good row lost."""
+    data = b'id,x\na,1\nb,2\nc,3,oops\n\n"d\nd",4\ne,-5\nf,6\n'
+    out, errors = scoring.score_isolating("a.csv", data, picky, INPUTS, passthrough=["id"])
+    assert out["row"].tolist() == [0, 1, 3, 5] and out["id"].tolist() == ["a", "b", "d\nd", "f"]
+    assert out["prediction"].tolist() == [2.0, 4.0, 8.0, 12.0]
+    assert [(e.row, e.kind) for e in errors] == [(2, "ParserError"), (4, "ValueError")]
+    assert errors[0].message == "row 2 (line 4) has 3 fields, the header has 2: quote a value that holds a comma."
+
+
+def test_a_csv_whose_every_row_has_too_many_fields_sets_them_all_aside_and_other_parse_errors_fail_the_file():
+    out, errors = scoring.score_isolating("a.csv", b"x\n1,2\n3,4\n", picky, INPUTS)
+    assert out is None and [e.row for e in errors] == [0, 1]
+    with pytest.raises(scoring.FileError, match="cannot be read as csv"):
+        scoring.score_isolating("a.csv", b'x\n"1\n', picky, INPUTS)

@@ -49,3 +49,14 @@ def test_a_bad_line_of_json_lines_is_named_with_its_number():
     with pytest.raises(FileError) as err:
         reading.read_frame("x.jsonl", b'{"a": 1, "b": 0.5}\n[1, 2]\n')
     assert "line 2 is a JSON list, not an object: [1, 2]" in str(err.value)
+
+
+def test_rows_with_a_trailing_comma_are_not_shifted_one_column_left():
+    """pandas took the first column as the index when every row had one field more than the header: 'a,b' over
+    '1,2,' read a=2, b=NaN, and the model scored shifted values."""
+    frame, bad = reading.read_frame_isolating("x.csv", b"a,b\n1,2,\n3,4,\n")
+    assert frame.to_dict("list") == {"a": [1, 3], "b": [2, 4]} and bad == []
+    frame, bad = reading.read_frame_isolating("x.csv", b"a,b\n1,2,9\n3,4,\n")
+    assert frame.to_dict("list") == {"a": [3], "b": [4]} and frame.index.tolist() == [1] and [r for r, _ in bad] == [0]
+    with pytest.raises(FileError, match="cannot be read as csv"):  # without isolation: no value silently dropped
+        reading.read_frame("x.csv", b"a,b\n1,2,9\n3,4,8\n")

@@ -1,8 +1,10 @@
 """Turning one input file into a DataFrame, by its extension."""
 
+import csv
 import io
 import json
 import posixpath
+import warnings
 
 import pandas as pd
 
@@ -39,7 +41,7 @@ def read_frame(name: str, data: bytes) -> pd.DataFrame:
         raise FileError(name, "the file is empty (0 bytes).", "EmptyFile")
     try:
         if ext == ".csv":
-            return pd.read_csv(io.BytesIO(data))
+            return _read_csv(data)
         if ext in (".parquet", ".pqt"):
             return pd.read_parquet(io.BytesIO(data))
         if ext == ".jsonl":
@@ -51,6 +53,47 @@ def read_frame(name: str, data: bytes) -> pd.DataFrame:
     except Exception as exc:  # the parsers raise many kinds; the user needs the file and the reason
         where = _bad_json_line(data) if ext in (".jsonl", ".json") else None
         raise FileError(name, f"cannot be read as {ext[1:]}: {where or exc}", type(exc).__name__) from exc
+
+
+def _read_csv(data: bytes, skip=None, strict: bool = True) -> pd.DataFrame:
+    """index_col=False: rows with one field more than the header (a trailing comma, an unquoted one) must not turn
+    the first column into the index and shift every value one column left. strict: such rows fail the read (pandas
+    would only warn and drop their last field)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error" if strict else "ignore", pd.errors.ParserWarning)
+        return pd.read_csv(io.BytesIO(data), index_col=False, skiprows=skip)
+
+
+def read_frame_isolating(name: str, data: bytes) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """read_frame, but a CSV file with records of more fields than its header (an unquoted comma) is read without
+    them: the frame of the other records, indexed by their row in the file, and (row, message) of each one left out.
+    A file that still cannot be read fails as read_frame does."""
+    try:
+        return read_frame(name, data), []
+    except FileError as exc:
+        if extension(name) != ".csv" or exc.kind not in ("ParserError", "ParserWarning"):
+            raise
+        failure = exc
+    try:
+        reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+        header = next(reader)
+        skipped_lines, bad, rows, start = set(), [], 0, reader.line_num
+        for fields in reader:
+            if fields:  # pandas skips blank lines: they are no row
+                if any(field.strip() for field in fields[len(header):]):  # empty ones: trailing commas
+                    skipped_lines.update(range(start, reader.line_num))
+                    bad.append((rows, f"row {rows} (line {start + 1}) has {len(fields)} fields, the header has "
+                                      f"{len(header)}: quote a value that holds a comma."))
+                rows += 1
+            start = reader.line_num
+        frame = _read_csv(data, lambda line: line in skipped_lines, strict=False)
+    except Exception:
+        raise failure from None
+    kept = [row for row in range(rows) if row not in {row for row, _ in bad}]
+    if len(frame) != len(kept):  # the two parsers disagree: fail as before
+        raise failure
+    frame.index = kept
+    return frame, bad
 
 
 def _bad_json_line(data: bytes) -> str | None:

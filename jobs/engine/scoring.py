@@ -126,8 +126,12 @@ def score_isolating(name: str, data: bytes, predict: Callable, inputs: list[dict
     (see isolate). Returns the good rows' predictions and the bad rows (isolate.RowError)."""
     if reading.extension(name) in reading.IMAGES:
         return _image(name, data, predict, output_names, tensor, passthrough), []
-    frame, kept = _tabular(name, data, passthrough)
+    frame, unreadable = reading.read_frame_isolating(name, data)
+    kept = schema.passthrough(name, frame, passthrough) if passthrough else None
     schema.enforce(name, frame.iloc[:0], inputs)  # a missing or mistyped column fails the file at once
+    unreadable = [isolate.RowError(row, "ParserError", message) for row, message in unreadable]
+    if frame.empty and unreadable:
+        return None, unreadable
 
     def score_rows(rows):
         return _predict(name, schema.enforce(name, rows, inputs), predict, output_names, rows.index)
@@ -140,7 +144,7 @@ def score_isolating(name: str, data: bytes, predict: Callable, inputs: list[dict
     out = found.frame
     if out is not None and kept is not None:
         out = _with_passthrough(name, out, kept.loc[out["row"]])
-    return out, found.bad
+    return out, sorted(found.bad + unreadable, key=lambda error: error.row)
 
 
 def score_batch(files: Iterable[tuple[str, Callable[[], bytes]]], predict: Callable, inputs=None, output_names=None,
