@@ -85,6 +85,13 @@ def test_report_of_a_classifier(signed_in, endpoint, second_deployment):
     assert "Distribution of differences" not in page
 
 
+def test_rows_in_one_output_only_are_explained_by_rows_set_aside_too(signed_in, endpoint, second_deployment):
+    """A row one deployment set aside (a NaN the other's model takes) was said to come from 'files that failed'."""
+    page = signed_in.get(_completed(endpoint, second_deployment, {**REPORT, "only_candidate": 1}).get_absolute_url())
+    assert ("0 only in blue's output, 1 only in green's (rows set aside in errors.csv, or files that failed, in one job "
+            "only)") in page.content.decode()
+
+
 def test_report_of_a_regressor_draws_the_histogram(signed_in, endpoint, second_deployment):
     report = {**REPORT, "kind": "regressor", "matrix": None, "agreed": 0, "agreement": 0.0,
               "differences": {"mean": 0.1, "std": 0.2, "mean_abs": 0.15, "min": -0.5, "max": 0.7,
