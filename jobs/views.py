@@ -1,12 +1,9 @@
-from functools import wraps
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
@@ -16,6 +13,7 @@ from jobs.forms import CreateJobForm, JobFilterForm, RetryForm
 from jobs.models import ERRORS_FILE, LOG_FILES, BatchJob, MiniBatch, Preview, Status
 from studio import storage
 from studio.models import Datastore
+from studio.views.buttons import button_of
 
 PAGE_SIZE = 25
 PREVIEW_ROWS = 10
@@ -63,7 +61,7 @@ def job_create(request, name):
     return render(request, "jobs/create.html", {"form": form, "endpoint": endpoint})
 
 
-@require_POST
+@button_of("endpoints:create-job", "Preview")
 def job_preview_create(request, name):
     """+ Create job's Preview button: queue the dry run; htmx gets the panel (which polls), a plain post its page."""
     endpoint = get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
@@ -157,22 +155,7 @@ def job_detail(request, name):
     return render(request, "jobs/detail.html", context)
 
 
-def _button_of_the_job_page(label):
-    """Cancel and Retry failed are buttons of the job page. A visit to their address (the sign-in page sends back to
-    it after a session expired while the button was pressed) goes to that page saying nothing was done: it was a bare
-    405 error, and the job page had to be found again."""
-    def decorate(view):
-        @wraps(view)
-        def wrapper(request, name):
-            if request.method != "POST":
-                messages.warning(request, f"Nothing was done: press {label} again to do it.")
-                return redirect("jobs:detail", name=name)
-            return view(request, name)
-        return wrapper
-    return decorate
-
-
-@_button_of_the_job_page("Retry failed")
+@button_of("jobs:detail", "Retry failed")
 def job_retry(request, name):
     """Retry failed: a new job runs what did not succeed and reuses the rest."""
     job = _get_job(name)
@@ -188,7 +171,7 @@ def job_retry(request, name):
     return redirect(retry)
 
 
-@_button_of_the_job_page("Cancel")
+@button_of("jobs:detail", "Cancel")
 def job_cancel(request, name):
     job = _get_job(name)
     if job.request_cancel():

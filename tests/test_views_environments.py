@@ -45,4 +45,7 @@ def test_only_a_failed_environment_is_built_again(signed_in):
     signed_in.post(f"{env.get_absolute_url()}rebuild/")
     env.refresh_from_db()
     assert env.state == Environment.READY and not OrmQ.objects.exists()
-    assert signed_in.get(f"{env.get_absolute_url()}rebuild/").status_code == 405
+    # a visit (the sign-in page sends back there): the environment's page, not a bare 405
+    visit = signed_in.get(f"{env.get_absolute_url()}rebuild/", follow=True)
+    assert visit.redirect_chain == [(env.get_absolute_url(), 302)]
+    assert "Nothing was done: press Build again on this page to do it." in visit.content.decode()

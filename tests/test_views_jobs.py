@@ -252,10 +252,11 @@ def test_cancel_a_running_job(signed_in, endpoint, demo_data):
     # a visit (the sign-in page sends back there when the session expired as Cancel was pressed): it was a bare 405
     visit = signed_in.get(f"/jobs/{job.name}/cancel/", follow=True)
     assert visit.redirect_chain == [(f"/jobs/{job.name}/", 302)]
-    assert "Nothing was done: press Cancel again to do it." in visit.content.decode()
+    assert "Nothing was done: press Cancel on this page to do it." in visit.content.decode()
     job.refresh_from_db()
     assert job.status == Status.QUEUED
     assert signed_in.get(f"/jobs/{job.name}/retry/")["Location"] == f"/jobs/{job.name}/"
+    assert signed_in.get(f"/endpoints/{endpoint.name}/jobs/preview/")["Location"] == f"/endpoints/{endpoint.name}/jobs/create/"
     response = signed_in.post(f"/jobs/{job.name}/cancel/")
     assert response["Location"] == f"/jobs/{job.name}/"
     job.refresh_from_db()

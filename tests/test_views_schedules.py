@@ -105,7 +105,9 @@ def test_run_now_records_a_queued_run_and_sends_its_task(signed_in, endpoint, dj
     assert task["func"] == "jobs.schedules.runs.run_schedule" and task["kwargs"]["run_id"] == run.pk
     page = signed_in.get("/schedules/nightly/").content.decode()
     assert "Run now" in page and 'hx-trigger="every 2s"' in page  # the history follows the queued run
-    assert signed_in.get("/schedules/nightly/run/").status_code == 405
+    visit = signed_in.get("/schedules/nightly/run/", follow=True)  # not a bare 405: the schedule's page
+    assert visit.redirect_chain == [("/schedules/nightly/", 302)] and ScheduleRun.objects.count() == 1
+    assert "Nothing was done: press Run now on this page to do it." in visit.content.decode()
 
 
 def test_the_schedule_page_shows_its_history_with_each_runs_job(signed_in, endpoint):

@@ -1,11 +1,11 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
 from jobs.schedules.forms import ScheduleForm
 from jobs.schedules.models import Schedule, ScheduleRun
+from studio.views.buttons import button_of
 
 HISTORY_SIZE = 50
 
@@ -51,7 +51,7 @@ def schedule_detail(request, name):
     return render(request, "schedules/detail.html", context)
 
 
-@require_POST
+@button_of("schedules:detail", "Run now")
 def schedule_run_now(request, name):
     schedule = _get(name)
     schedule.request_run(ScheduleRun.RUN_NOW)
@@ -59,7 +59,7 @@ def schedule_run_now(request, name):
     return redirect(schedule)
 
 
-@require_POST
+@button_of("schedules:detail", "Enable or Disable")
 def schedule_toggle(request, name):
     schedule = _get(name)
     schedule.set_enabled(not schedule.enabled)

@@ -3,9 +3,9 @@
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
 from studio.api.models import AccessToken
+from studio.views.buttons import button_of
 
 
 class TokenForm(forms.Form):
@@ -28,7 +28,7 @@ def tokens(request):
     return response
 
 
-@require_POST
+@button_of("account:tokens", "Revoke")
 def revoke(request):
     pk = request.POST.get("token", "")
     token = get_object_or_404(AccessToken, pk=int(pk) if pk.isdigit() else 0, user=request.user)

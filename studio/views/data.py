@@ -7,13 +7,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
 
 from jobs.engine import reading
 from jobs.engine.errors import FileError
 from studio import storage
 from studio.forms import DatasetForm, DatastoreForm
 from studio.models import Dataset, Datastore
+from studio.views.buttons import button_of
 
 PREVIEW_ROWS = 20
 PREVIEW_MAX_BYTES = 20 * 1024 * 1024
@@ -47,7 +47,7 @@ def _datastore_form(request, store):
     return render(request, "studio/datastore_form.html", {"form": form, "store": store})
 
 
-@require_POST
+@button_of("data", "Delete")
 def datastore_delete(request, name):
     store = get_object_or_404(Datastore, name=name)
     if reasons := store.users():
@@ -58,7 +58,7 @@ def datastore_delete(request, name):
     return redirect("data")
 
 
-@require_POST
+@button_of("data", "Set as default")
 def datastore_set_default(request, name):
     store = get_object_or_404(Datastore, name=name)
     store.set_default()

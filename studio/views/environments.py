@@ -2,11 +2,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
 from endpoints.models import BatchDeployment
 from jobs import queue
 from jobs.models import Environment
+from studio.views.buttons import button_of
 
 
 def environment_list(request):
@@ -23,7 +23,7 @@ def environment_detail(request, name, version):
     return render(request, "studio/environment_detail.html", {"env": env, "deployments": deployments})
 
 
-@require_POST
+@button_of("environment-detail", "Build again")
 def environment_rebuild(request, name, version):
     """Build a Failed environment again (a package index that was unreachable, a release published since)."""
     env = get_object_or_404(Environment, name=name, version=version)
