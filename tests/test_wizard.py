@@ -73,12 +73,17 @@ def test_the_compute_step_suggests_the_known_clusters_and_says_which_have_no_wor
     assert "cpu-cluster (no live worker: jobs wait), gpu-cluster (no live worker: jobs wait)" in page
 
 
+def review_page(client, steps) -> str:
+    """The Review step's page after every step was sent."""
+    client.get("/endpoints/create/")
+    for step, data in steps:
+        wizard_post(client, step, data)
+    return client.get("/endpoints/create/review/").content.decode()
+
+
 def test_summary_only_shows_no_output_file_name(signed_in, steps):
     steps[2] = ("deployment", {**steps[2][1], "output_action": "summary_only"})
-    signed_in.get("/endpoints/create/")
-    for step, data in steps:
-        wizard_post(signed_in, step, data)
-    review = signed_in.get("/endpoints/create/review/").content.decode()
+    review = review_page(signed_in, steps)
     assert "<dd>summary_only</dd>" in review and "Output file name" not in review
     signed_in.post("/endpoints/create/review/")
     detail = signed_in.get("/endpoints/iris-batch/").content.decode()
@@ -86,10 +91,7 @@ def test_summary_only_shows_no_output_file_name(signed_in, steps):
 
 
 def test_the_review_step_shows_every_choice(signed_in, steps):
-    signed_in.get("/endpoints/create/")
-    for step, data in steps:
-        wizard_post(signed_in, step, data)
-    page = signed_in.get("/endpoints/create/review/").content.decode()
+    page = review_page(signed_in, steps)
     for text in ("iris-batch", "Iris scoring", "Mini batch size", "Scoring timeout (seconds)", "A=1, B=two",
                  "generated for the MLflow model", "cpu-cluster"):
         assert text in page
@@ -98,10 +100,7 @@ def test_the_review_step_shows_every_choice(signed_in, steps):
 
 def test_the_review_step_shows_the_output_file_name_of_the_chosen_format(signed_in, steps):
     steps[2] = ("deployment", {**steps[2][1], "output_format": "parquet"})
-    signed_in.get("/endpoints/create/")
-    for step, data in steps:
-        wizard_post(signed_in, step, data)
-    review = signed_in.get("/endpoints/create/review/").content.decode()
+    review = review_page(signed_in, steps)
     # it read predictions.csv, and the deployment wrote predictions.parquet
     assert "<dt>Output file name</dt><dd>predictions.parquet</dd>" in review
     signed_in.post("/endpoints/create/review/")
