@@ -79,6 +79,23 @@ def _local_entry(path: str, full: Path) -> Entry:
     return Entry(path, False, stat.st_size, f"{stat.st_size}-{stat.st_mtime_ns}" if settled else "")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()  # read once: setting it to read it is not thread-safe
+
+
+def _temporary(folder: Path) -> tuple[int, str]:
+    """A temporary file beside its target, with the mode any new file of this process gets (mkstemp's is 0600:
+    outputs and logs that only the Studio's own user could read)."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    os.fchmod(fd, 0o666 & ~UMASK)
+    return fd, tmp
+
+
 def _etag(properties) -> str:
     """A blob's ETag, the same from a listing (bare) and from its properties (quoted)."""
     return (properties.etag or "").strip('"')
@@ -160,7 +177,7 @@ class LocalStore:
         full = self._full(path)
         with self._writing(path):
             full.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=full.parent, prefix=".tmp-")
+            fd, tmp = _temporary(full.parent)
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
@@ -177,7 +194,7 @@ class LocalStore:
 
     def _publish(self, path: str, full: Path, local_file: Path):
         full.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=full.parent, prefix=".tmp-")
+        fd, tmp = _temporary(full.parent)
         os.close(fd)
         try:
             with open(local_file, "rb") as src, open(tmp, "wb") as dst:

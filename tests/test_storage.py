@@ -31,6 +31,19 @@ def test_publishing_never_overwrites(tmp_path):
     assert store.read_bytes("out/predictions.csv") == b"first"
 
 
+def test_written_and_published_files_get_the_usual_mode_not_0600(tmp_path):
+    """Outputs and logs are readable by whoever the umask lets read them (the team's other users, a web server)."""
+    store = storage.LocalStore(tmp_path)
+    src = tmp_path / "src"
+    src.write_bytes(b"x")
+    store.write("out/logs/job_result.txt", b"Completed\n")
+    store.create_from_file("out/predictions.csv", src)
+    expected = 0o666 & ~storage.UMASK
+    assert expected != 0o600  # the test's own umask (022 here) would not tell them apart otherwise
+    for name in ("out/logs/job_result.txt", "out/predictions.csv"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == expected, name
+
+
 def test_it_lists_only_files_directly_in_a_folder(tmp_path):
     store = storage.LocalStore(tmp_path)
     store.write("in/a.csv", b"x")
