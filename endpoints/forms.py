@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
-from endpoints.models import BatchDeployment, BatchEndpoint, split_columns
+from endpoints.models import COMPUTE_NAME_VALIDATOR, BatchDeployment, BatchEndpoint, split_columns
 from jobs.engine import formats
 from studio import registry
 
@@ -352,7 +352,7 @@ class CodeStepForm(forms.Form):
 
 class ComputeStepForm(forms.Form):
     compute = forms.CharField(label="Compute cluster", initial=settings.DEFAULT_COMPUTE, max_length=64,
-                              help_text="The worker pool the jobs run on.")
+                              validators=[COMPUTE_NAME_VALIDATOR], help_text="The worker pool the jobs run on.")
     instance_count = forms.IntegerField(label="Instance count", initial=1, min_value=1, max_value=64)
 
     def __init__(self, *args, **kwargs):

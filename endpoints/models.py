@@ -15,6 +15,13 @@ ENDPOINT_NAME_VALIDATOR = RegexValidator(
     code="invalid_endpoint_name",
 )
 DEPLOYMENT_NAME_VALIDATOR = ENDPOINT_NAME_VALIDATOR
+# A compute cluster is the name a worker machine's qcluster serves (Q_CLUSTER_NAME) and its queue's name.
+COMPUTE_NAME_VALIDATOR = RegexValidator(
+    r"^[a-zA-Z][-_a-zA-Z0-9]*[a-zA-Z0-9]$",
+    "A compute cluster's name is 2 to 64 characters: start with a letter, use letters, digits, '-' and '_', and end "
+    "with a letter or digit (the Q_CLUSTER_NAME its workers run with).",
+    code="invalid_compute_name",
+)
 
 
 def validate_endpoint_length(value):
@@ -132,7 +139,7 @@ class BatchDeployment(models.Model):
     scoring_script = models.CharField(max_length=255, blank=True)
     # An environment's "name:version" (jobs.Environment); empty means the workers' own environment ("studio").
     environment = models.CharField(max_length=255, blank=True, validators=[validate_environment])
-    compute = models.CharField(max_length=64, default=settings.DEFAULT_COMPUTE)
+    compute = models.CharField(max_length=64, default=settings.DEFAULT_COMPUTE, validators=[COMPUTE_NAME_VALIDATOR])
     instance_count = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(64)])
     max_concurrency_per_instance = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(64)])
     mini_batch_size = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1), MaxValueValidator(100000)])

@@ -132,6 +132,8 @@ def test_a_model_reference_names_a_version_or_the_latest(endpoint, demo_model, t
      "file.yml, line 2: there is no endpoint named 'elsewhere'."),
     (("  max_retries: 1", "  max_retries: [1]"), "wrong_type", "line 16: 'settings.retry_settings.max_retries' must be"),
     (("tags", "tags"), "invalid_yaml", "file.yml, line 23: this is not valid YAML"),
+    (("azureml:cpu-cluster", "azureml:../cpu cluster"), "invalid_compute_name",
+     "file.yml, line 7: 'compute': A compute cluster's name is 2 to 64 characters: start with a letter"),
 ])
 def test_bad_deployment_files_are_refused_by_key_and_line(endpoint, demo_model, tmp_path, change, code, message):
     text = DEPLOYMENT_YML.format(endpoint=endpoint.name, model=demo_model.name).replace("blue", "green")

@@ -73,6 +73,16 @@ def test_the_compute_step_suggests_the_known_clusters_and_says_which_have_no_wor
     assert "cpu-cluster (no live worker: jobs wait), gpu-cluster (no live worker: jobs wait)" in page
 
 
+@pytest.mark.parametrize("name", ["../x", "my cluster", "x", "cluster-"])
+def test_the_compute_step_refuses_a_name_no_qcluster_could_serve(signed_in, steps, name):
+    signed_in.get("/endpoints/create/")
+    for step, data in steps[:-1]:
+        wizard_post(signed_in, step, data)
+    response = wizard_post(signed_in, "compute", {"compute": name, "instance_count": 1})
+    assert response.status_code == 200
+    assert "A compute cluster&#x27;s name is 2 to 64 characters: start with a letter" in response.content.decode()
+
+
 def review_page(client, steps) -> str:
     """The Review step's page after every step was sent."""
     client.get("/endpoints/create/")
