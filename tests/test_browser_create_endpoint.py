@@ -65,6 +65,7 @@ def test_create_wizard_makes_an_endpoint_with_its_default_deployment(page, live_
     row.get_by_role("cell", name="2", exact=True).wait_for()  # Instance count
     page.get_by_role("button", name="Copy scoring URI").click()
     page.get_by_role("button", name="Copy scoring URI").filter(has_text="Copied").wait_for()
+    page.get_by_role("status").filter(has_text="scoring URI copied to the clipboard").wait_for()  # screen readers hear it
     screenshot(page, "endpoint-details")
 
     deployment = BatchEndpoint.objects.get(name="iris-wizard").default_deployment

@@ -1,12 +1,27 @@
 // Small progressive enhancements; every page works without this file.
 
+// What a screen reader says after an action that changes nothing else it would read (a copy to the clipboard).
+function announce(message) {
+  let region = document.getElementById("announcer");
+  if (!region) {
+    region = Object.assign(document.createElement("p"), { id: "announcer", className: "visually-hidden" });
+    region.setAttribute("role", "status");
+    document.body.append(region);
+  }
+  region.textContent = message;
+}
+
 // Copy buttons work with this file only: hidden until it runs.
 document.querySelectorAll("[data-copy][hidden]").forEach((button) => { button.hidden = false; });
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
   const text = document.querySelector(button.dataset.copy)?.textContent.trim() || "";
-  const done = () => { button.textContent = "Copied"; setTimeout(() => { button.textContent = "Copy"; }, 2000); };
+  const done = () => {
+    button.textContent = "Copied";
+    announce(`${(button.getAttribute("aria-label") || "Copy").replace(/^Copy (the )?/, "")} copied to the clipboard`);
+    setTimeout(() => { button.textContent = "Copy"; }, 2000);
+  };
   if (navigator.clipboard && window.isSecureContext) {
     navigator.clipboard.writeText(text).then(done);
   } else {
