@@ -214,6 +214,8 @@ def test_pages_read_and_act_without_javascript(browser, live_server, user, endpo
         row.get_by_text("Queued").wait_for()
         row.get_by_role("link", name=job.name).click()
         page.get_by_text("Mini-batches: 0 done, 0 failed, 3 total").wait_for()
+        # a Logs link opens the log on its own page: not "here"
+        assert page.locator("#log-viewer").inner_text() == "Choose a log, or a mini-batch's Logs link, to read it."
         page.get_by_role("button", name="Cancel").click()  # without JavaScript it submits at once
         page.get_by_role("status").filter(has_text="Cancel requested").wait_for()
         page.goto(f"{live_server.url}/jobs/?endpoint={endpoint.name}")

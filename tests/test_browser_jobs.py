@@ -36,6 +36,7 @@ def test_create_job_with_overrides_and_output_then_watch_it(page, live_server, u
     page.get_by_text("Mini-batches: 5 done, 0 failed, 5 total").wait_for()
     page.get_by_role("table", name="First rows of predictions.csv").wait_for()
     assert page.get_by_role("button", name="Cancel").count() == 0
+    page.locator("#log-viewer").get_by_text("Choose a log, or a mini-batch's Logs link, to read it here.").wait_for()
     page.get_by_role("link", name="Logs of mini-batch 0").click()
     page.locator("#log-viewer").get_by_text("logs/mini-batches/0.log").wait_for()
     page.locator("#log-viewer").get_by_text("DEBUG files: demo/iris/iris-1.csv").wait_for()  # the logging level's output

@@ -12,7 +12,7 @@ function announce(message) {
 }
 
 // Copy buttons work with this file only: hidden until it runs.
-document.querySelectorAll("[data-copy][hidden]").forEach((button) => { button.hidden = false; });
+document.querySelectorAll("[data-copy][hidden], [data-js-only][hidden]").forEach((button) => { button.hidden = false; });
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
