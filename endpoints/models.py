@@ -24,6 +24,9 @@ COMPUTE_NAME_VALIDATOR = RegexValidator(
 )
 
 
+MAX_THRESHOLD = 2_000_000_000  # files or rows: more than any job holds; -1 says "never fail"
+
+
 def validate_endpoint_length(value):
     if not 3 <= len(value) <= 32:
         raise ValidationError("The name must be 3 to 32 characters long.", code="endpoint_name_length")
@@ -147,7 +150,7 @@ class BatchDeployment(models.Model):
     output_file_name = models.CharField(max_length=255, default="predictions.csv", blank=True)
     max_retries = models.PositiveIntegerField(default=3, validators=[MaxValueValidator(100)])
     timeout = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(86400)])
-    error_threshold = models.IntegerField(default=-1, validators=[MinValueValidator(-1)])
+    error_threshold = models.IntegerField(default=-1, validators=[MinValueValidator(-1), MaxValueValidator(MAX_THRESHOLD)])
     # What error_threshold counts (see jobs/isolation.py): failed files is Azure's rule.
     FILES, ROWS, PERCENT = "files", "rows", "percent"
     THRESHOLD_UNITS = [(FILES, "Failed files (Azure)"), (ROWS, "Failed rows"), (PERCENT, "Percent of rows")]
@@ -284,9 +287,9 @@ class BatchDeployment(models.Model):
 def validate_threshold(threshold, unit):
     """An error threshold as a job runs with it: a whole number from -1 (never fail), a unit of THRESHOLD_UNITS, and
     no percentage above 100."""
-    if not isinstance(threshold, int) or threshold < -1:
-        raise ValidationError("The error threshold is a whole number, -1 (never fail) or more, not %(value)s.",
-                              code="invalid_setting", params={"value": threshold})
+    if not isinstance(threshold, int) or not -1 <= threshold <= MAX_THRESHOLD:
+        raise ValidationError("The error threshold is a whole number from -1 (never fail) to %(max)s, not %(value)s.",
+                              code="invalid_setting", params={"value": threshold, "max": f"{MAX_THRESHOLD:,}"})
     units = dict(BatchDeployment.THRESHOLD_UNITS)
     if unit not in units:
         raise ValidationError("error_threshold_unit must be one of %(units)s, not '%(value)s'.", code="invalid_setting",

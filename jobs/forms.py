@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from endpoints.forms import PASSTHROUGH_HELP
-from endpoints.models import OVERRIDABLE, BatchDeployment, split_columns
+from endpoints.models import MAX_THRESHOLD, OVERRIDABLE, BatchDeployment, split_columns
 from jobs.engine import formats
 from jobs.inputs import datastore_uri
 from jobs.models import BatchJob, Status
@@ -75,7 +75,7 @@ class JobInputForm(forms.Form):
 class RetryForm(forms.Form):
     """Retry failed, optionally with another error threshold (blank: the job's)."""
 
-    error_threshold = _optional_int("Error threshold", -1)
+    error_threshold = _optional_int("Error threshold", -1, MAX_THRESHOLD)
     error_threshold_unit = forms.ChoiceField(label="Error threshold counts", required=False,
                                              choices=[("", "The job's")] + BatchDeployment.THRESHOLD_UNITS)
 
@@ -87,7 +87,7 @@ class CreateJobForm(JobInputForm):
     mini_batch_size = _optional_int("Mini batch size", 1)
     max_retries = _optional_int("Max retries", 0, 100)
     timeout = _optional_int("Scoring timeout (seconds)", 1, 86400)
-    error_threshold = _optional_int("Error threshold", -1)
+    error_threshold = _optional_int("Error threshold", -1, MAX_THRESHOLD)
     error_threshold_unit = forms.ChoiceField(label="Error threshold counts", required=False,
                                              choices=[("", "The deployment's")] + BatchDeployment.THRESHOLD_UNITS)
     output_file_name = forms.CharField(label="Output file name", required=False, max_length=255)

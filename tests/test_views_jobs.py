@@ -108,6 +108,8 @@ def test_output_configuration(signed_in, endpoint, demo_data, second_deployment)
     ({"input_path": "missing"}, "does not exist"),
     ({"enable_output": "on", "output_path": ""}, "Give the output folder"),
     ({"override": "on", "error_threshold": -2}, "greater than or equal to -1"),
+    # it said 'less than or equal to 9223372036854775807' (SQLite's bound of an integer column)
+    ({"override": "on", "error_threshold": 10**12}, "less than or equal to 2000000000"),
 ])
 def test_create_job_refusals_are_shown_on_the_form(signed_in, endpoint, demo_data, data, message):
     response = _create(signed_in, endpoint, **data)

@@ -178,6 +178,7 @@ def test_endpoint_names_are_unique(signed_in, endpoint):
     ({"timeout": -5}, "greater than or equal to 1"),
     ({"environment_variables": "A=1\nA=2"}, "Line 2: A is set on line 1 already."),
     ({"error_threshold": -2}, "greater than or equal to -1"),
+    ({"error_threshold": 10**12}, "less than or equal to 2000000000"),  # it said 9223372036854775807
     ({"environment_variables": "no equals sign"}, "Line 1: write KEY=value"),
     ({"name": "bad name"}, "Start with a letter"),
 ])
