@@ -6,19 +6,31 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-test bench clean
+.PHONY: run test lint lock install install-test bench clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(VENV)/.installed: requirements.txt | $(VENV)/bin/activate
-	$(PY) -m pip install -q -r requirements.txt
+# Ranges in requirements*.txt, the exact versions tested in constraints.txt (`make lock` writes it anew).
+$(VENV)/.installed: requirements.txt constraints.txt | $(VENV)/bin/activate
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
-	$(PY) -m pip install -q -r requirements-test.txt
+$(VENV)/.installed-test: requirements-test.txt constraints.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-test.txt -c constraints.txt
 	touch $@
+
+lock: $(VENV)/.installed-test
+	$(PY) -m pip install -q --upgrade -r requirements-test.txt
+	(echo "# Exact versions make run and make test install (make lock writes this file)."; \
+	  $(PY) -m pip freeze --exclude-editable) > constraints.txt
+
+# Style (ruff), the layers (import-linter contracts in pyproject.toml) and no import circle at all.
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 install: $(VENV)/.installed
 

@@ -9,6 +9,7 @@ written by hand and read by CI logs.
 """
 
 import difflib
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,17 +30,27 @@ COMMON = {"$schema": str, "description": str, "tags": ANY_MAPPING}
 ENDPOINT_SCHEMA = {**COMMON, "name": str, "auth_mode": str, "defaults": {"deployment_name": str}}
 
 SETTINGS_SCHEMA = {
-    "max_concurrency_per_instance": int, "mini_batch_size": int, "output_action": str, "output_file_name": str,
-    "retry_settings": {"max_retries": int, "timeout": int}, "error_threshold": int, "logging_level": str,
+    "max_concurrency_per_instance": int,
+    "mini_batch_size": int,
+    "output_action": str,
+    "output_file_name": str,
+    "retry_settings": {"max_retries": int, "timeout": int},
+    "error_threshold": int,
+    "logging_level": str,
     "error_threshold_unit": str,  # Batch Studio's own: files (Azure's rule, the default), rows or percent
     "environment_variables": ANY_MAPPING,
     # Beyond Azure (docs/ENGINE.md, Output options):
-    "output_format": str, "passthrough_columns": list, "write_manifest": bool,
+    "output_format": str,
+    "passthrough_columns": list,
+    "write_manifest": bool,
 }
 MODEL_SCHEMA = {**COMMON, "name": str, "version": (str, int), "type": str, "path": str}
 ENVIRONMENT_SCHEMA = {**COMMON, "name": str, "version": (str, int), "image": str, "conda_file": (str, ANY_MAPPING)}
 DEPLOYMENT_SCHEMA = {
-    **COMMON, "name": str, "endpoint_name": str, "type": str,
+    **COMMON,
+    "name": str,
+    "endpoint_name": str,
+    "type": str,
     "model": (str, MODEL_SCHEMA),
     "code_configuration": {"code": str, "scoring_script": str},
     "environment": (str, ENVIRONMENT_SCHEMA),
@@ -55,12 +66,19 @@ MODEL_TYPES = ("mlflow_model", "custom_model")
 
 # Deployment model fields and the settings key each one is read from.
 SETTING_KEYS = {
-    "max_concurrency_per_instance": "max_concurrency_per_instance", "mini_batch_size": "mini_batch_size",
-    "output_action": "output_action", "output_file_name": "output_file_name", "error_threshold": "error_threshold",
+    "max_concurrency_per_instance": "max_concurrency_per_instance",
+    "mini_batch_size": "mini_batch_size",
+    "output_action": "output_action",
+    "output_file_name": "output_file_name",
+    "error_threshold": "error_threshold",
     "error_threshold_unit": "error_threshold_unit",
-    "logging_level": "logging_level", "environment_variables": "environment_variables",
-    "max_retries": "retry_settings.max_retries", "timeout": "retry_settings.timeout",
-    "output_format": "output_format", "passthrough_columns": "passthrough_columns", "write_manifest": "write_manifest",
+    "logging_level": "logging_level",
+    "environment_variables": "environment_variables",
+    "max_retries": "retry_settings.max_retries",
+    "timeout": "retry_settings.timeout",
+    "output_format": "output_format",
+    "passthrough_columns": "passthrough_columns",
+    "write_manifest": "write_manifest",
 }
 
 
@@ -101,7 +119,7 @@ class Document:
         for i, part in enumerate(parts[:-1]):
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
-                raise self.error(".".join(parts[:i + 1]), "'%(key)s' is not a mapping.", "wrong_type")
+                raise self.error(".".join(parts[: i + 1]), "'%(key)s' is not a mapping.", "wrong_type")
         target[parts[-1]] = value
         self.lines[key] = "--set"
 
@@ -131,13 +149,17 @@ def loads(text: str, source: str = "<yaml>", folder: Path | None = None, sets=()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}" if mark else source
-        raise ValidationError("%(where)s: this is not valid YAML: %(problem)s", code="invalid_yaml",
-                              params={"where": where, "problem": getattr(exc, "problem", None) or exc}) from exc
+        raise ValidationError(
+            "%(where)s: this is not valid YAML: %(problem)s",
+            code="invalid_yaml",
+            params={"where": where, "problem": getattr(exc, "problem", None) or exc},
+        ) from exc
     if data is None:
         data, node = {}, None
     if not isinstance(data, dict):
-        raise ValidationError("%(where)s: the file must be a mapping of keys to values.", code="wrong_type",
-                              params={"where": source})
+        raise ValidationError(
+            "%(where)s: the file must be a mapping of keys to values.", code="wrong_type", params={"where": source}
+        )
     doc.data = data
     _record_lines(doc, node)
     for item in sets:
@@ -153,12 +175,14 @@ def load(path, sets=()) -> Document:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ValidationError("Cannot read %(path)s: %(error)s", code="file_unreadable",
-                              params={"path": path, "error": exc.strerror}) from exc
+        raise ValidationError(
+            "Cannot read %(path)s: %(error)s", code="file_unreadable", params={"path": path, "error": exc.strerror}
+        ) from exc
     return loads(text, source=path.name, folder=path.resolve().parent, sets=sets)
 
 
 # --- checking a document against a schema -------------------------------------------------------------
+
 
 def _type_name(expected) -> str:
     if isinstance(expected, tuple):
@@ -201,10 +225,20 @@ def check(doc: Document, schema: dict, data: dict | None = None, prefix: str = "
             raise doc.error(path, "unknown key '%(key)s'." + hint, "unknown_key")
         expected = schema[key]
         if not _matches(value, expected):
-            raise doc.error(path, "'%(key)s' must be %(type)s." + _set_hint(doc, path, expected), "wrong_type",
-                            type=_type_name(expected))
-        nested = next((e for e in (expected if isinstance(expected, tuple) else (expected,))
-                       if isinstance(e, dict) and isinstance(value, dict)), None)
+            raise doc.error(
+                path,
+                "'%(key)s' must be %(type)s." + _set_hint(doc, path, expected),
+                "wrong_type",
+                type=_type_name(expected),
+            )
+        nested = next(
+            (
+                e
+                for e in (expected if isinstance(expected, tuple) else (expected,))
+                if isinstance(e, dict) and isinstance(value, dict)
+            ),
+            None,
+        )
         if nested is not None:
             check(doc, nested, value, path)
 
@@ -217,7 +251,7 @@ def _required(doc: Document, key: str) -> str:
 
 
 def _strip_azureml(value: str) -> str:
-    return value[len("azureml:"):] if value.startswith("azureml:") else value
+    return value[len("azureml:") :] if value.startswith("azureml:") else value
 
 
 def _clean(doc: Document, obj, keys: dict, exclude=()):
@@ -227,11 +261,13 @@ def _clean(doc: Document, obj, keys: dict, exclude=()):
     except ValidationError as exc:
         field_name, errors = next(iter(exc.error_dict.items()))
         key = keys.get(field_name, field_name)
-        raise doc.error(key, "'%(key)s': %(problem)s", errors[0].code or "invalid",
-                        problem=" ".join(errors[0].messages)) from exc
+        raise doc.error(
+            key, "'%(key)s': %(problem)s", errors[0].code or "invalid", problem=" ".join(errors[0].messages)
+        ) from exc
 
 
 # --- endpoint -----------------------------------------------------------------------------------------
+
 
 def save_endpoint(doc: Document, *, create: bool, user=None) -> BatchEndpoint:
     """`az ml batch-endpoint create|update -f endpoint.yml`."""
@@ -248,7 +284,9 @@ def save_endpoint(doc: Document, *, create: bool, user=None) -> BatchEndpoint:
     if doc.has("auth_mode"):
         mode = doc.get("auth_mode")
         if mode not in AUTH_MODES:
-            raise doc.error("auth_mode", "auth_mode must be one of %(modes)s.", "invalid_choice", modes=", ".join(AUTH_MODES))
+            raise doc.error(
+                "auth_mode", "auth_mode must be one of %(modes)s.", "invalid_choice", modes=", ".join(AUTH_MODES)
+            )
         # Azure's aad_token and key both become our own personal access tokens.
         endpoint.auth_mode = AUTH_MODES[mode]
     _clean(doc, endpoint, {"name": "name", "description": "description"}, exclude=["default_deployment", "created_by"])
@@ -260,13 +298,19 @@ def save_endpoint(doc: Document, *, create: bool, user=None) -> BatchEndpoint:
             if deployment:
                 endpoint.set_default(deployment)
             elif not create:
-                raise doc.error("defaults.deployment_name", "endpoint '%(endpoint)s' has no deployment named '%(name)s'.",
-                                "unknown_deployment", endpoint=endpoint.name, name=default_name)
+                raise doc.error(
+                    "defaults.deployment_name",
+                    "endpoint '%(endpoint)s' has no deployment named '%(name)s'.",
+                    "unknown_deployment",
+                    endpoint=endpoint.name,
+                    name=default_name,
+                )
             # On create there is no deployment yet: the first one added becomes the default.
     return endpoint
 
 
 # --- model --------------------------------------------------------------------------------------------
+
 
 def _model_reference(doc: Document, key: str) -> tuple[str, str]:
     """`azureml:<name>:<version>` or `azureml:<name>@latest`, checked against the registry."""
@@ -279,7 +323,9 @@ def _model_reference(doc: Document, key: str) -> tuple[str, str]:
     else:
         name, sep, version = reference.rpartition(":")
         if not sep or not name or not version:
-            raise doc.error(key, "'%(key)s' must be azureml:<name>:<version> or azureml:<name>@latest.", "invalid_model")
+            raise doc.error(
+                key, "'%(key)s' must be azureml:<name>:<version> or azureml:<name>@latest.", "invalid_model"
+            )
     try:
         found = registry.get_version(name, version)
     except registry.RegistryError as exc:
@@ -294,15 +340,21 @@ def _next_version(name: str) -> str:
         return "1"
 
 
+def _prefixed(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
 def register_model(doc: Document, prefix: str = "", default_name: str = "") -> registry.ModelVersion:
     """`az ml model create -f model.yml` (or a deployment's inline `model:`): registers the folder or zip at `path`."""
-    key = (lambda k: f"{prefix}.{k}" if prefix else k)
+    key = functools.partial(_prefixed, prefix)
     if not prefix:
         check(doc, MODEL_SCHEMA)
     name = doc.get(key("name")) or default_name or _required(doc, key("name"))
     kind = doc.get(key("type"), "mlflow_model")
     if kind not in MODEL_TYPES:
-        raise doc.error(key("type"), "model type must be one of %(types)s.", "invalid_choice", types=", ".join(MODEL_TYPES))
+        raise doc.error(
+            key("type"), "model type must be one of %(types)s.", "invalid_choice", types=", ".join(MODEL_TYPES)
+        )
     path = doc.folder / _required(doc, key("path"))
     if not path.exists():
         raise doc.error(key("path"), "%(path)s does not exist.", "path_not_found", path=path)
@@ -310,8 +362,14 @@ def register_model(doc: Document, prefix: str = "", default_name: str = "") -> r
         # The registry numbers versions itself; a file may only name the number it is going to get.
         expected = _next_version(name)
         if str(doc.get(key("version"))) != expected:
-            raise doc.error(key("version"), "model '%(name)s' gets version %(expected)s next, not %(version)s.",
-                            "version_mismatch", name=name, expected=expected, version=doc.get(key("version")))
+            raise doc.error(
+                key("version"),
+                "model '%(name)s' gets version %(expected)s next, not %(version)s.",
+                "version_mismatch",
+                name=name,
+                expected=expected,
+                version=doc.get(key("version")),
+            )
     description = doc.get(key("description"), "")
     if path.is_dir():
         return registry.register_folder(name, path, description)
@@ -320,6 +378,7 @@ def register_model(doc: Document, prefix: str = "", default_name: str = "") -> r
 
 
 # --- environment --------------------------------------------------------------------------------------
+
 
 def _environment_reference(doc: Document, key: str) -> str:
     reference = _strip_azureml(doc.get(key))
@@ -339,7 +398,9 @@ def _conda_requirements(doc: Document, key: str) -> str:
     try:
         return pip_section(path.read_text())
     except OSError as exc:
-        raise doc.error(key, "cannot read %(path)s: %(error)s", "path_not_found", path=path, error=exc.strerror) from exc
+        raise doc.error(
+            key, "cannot read %(path)s: %(error)s", "path_not_found", path=path, error=exc.strerror
+        ) from exc
     except yaml.YAMLError as exc:
         raise doc.error(key, "%(path)s is not valid YAML: %(error)s", "invalid_yaml", path=path, error=exc) from exc
 
@@ -347,7 +408,7 @@ def _conda_requirements(doc: Document, key: str) -> str:
 def register_environment(doc: Document, prefix: str = "", default_name: str = ""):
     """`az ml environment create -f env.yml` (or a deployment's inline `environment:`): a jobs.Environment
     holding the conda file's pip requirements. Same name and requirements: the existing version is reused."""
-    key = (lambda k: f"{prefix}.{k}" if prefix else k)
+    key = functools.partial(_prefixed, prefix)
     if not prefix:
         check(doc, ENVIRONMENT_SCHEMA)
     name = doc.get(key("name")) or default_name or _required(doc, key("name"))
@@ -358,17 +419,25 @@ def register_environment(doc: Document, prefix: str = "", default_name: str = ""
         version = str(doc.get(key("version")))
         existing = versions.filter(version=version).first()
         if existing and existing.requirements.strip() != requirements.strip():
-            raise doc.error(key("version"), "environment %(name)s:%(version)s exists with other requirements; "
-                            "environments are immutable, give a new version.", "environment_exists", name=name, version=version)
+            raise doc.error(
+                key("version"),
+                "environment %(name)s:%(version)s exists with other requirements; "
+                "environments are immutable, give a new version.",
+                "environment_exists",
+                name=name,
+                version=version,
+            )
     else:
         existing, version = Environment.next_version(name, requirements)
     if existing:
         return existing
-    return Environment.objects.create(name=name, version=version, requirements=requirements,
-                                      description=doc.get(key("description"), ""))
+    return Environment.objects.create(
+        name=name, version=version, requirements=requirements, description=doc.get(key("description"), "")
+    )
 
 
 # --- deployment ---------------------------------------------------------------------------------------
+
 
 def _setting_key(doc: Document, setting: str) -> str | None:
     """Where a setting is given: under `settings:` or (older YAML) at the root; refused if both."""
@@ -392,7 +461,9 @@ def _deployment_values(doc: Document, endpoint_name: str, name: str) -> tuple[di
     if "output_action" in values:
         action = OUTPUT_ACTIONS.get(str(values["output_action"]).lower().replace("_", ""))
         if action is None:
-            raise doc.error(keys["output_action"], "output_action must be append_row or summary_only.", "invalid_choice")
+            raise doc.error(
+                keys["output_action"], "output_action must be append_row or summary_only.", "invalid_choice"
+            )
         values["output_action"] = action
     if "environment_variables" in values:
         values["environment_variables"] = {str(k): str(v) for k, v in values["environment_variables"].items()}
@@ -415,11 +486,15 @@ def _deployment_values(doc: Document, endpoint_name: str, name: str) -> tuple[di
         script = _required(doc, "code_configuration.scoring_script")
         folder = doc.folder / code
         if not folder.is_dir():
-            raise doc.error("code_configuration.code", "the code folder %(path)s does not exist.", "path_not_found", path=folder)
+            raise doc.error(
+                "code_configuration.code", "the code folder %(path)s does not exist.", "path_not_found", path=folder
+            )
         try:
             put("code_path", "code_configuration.code", code_snapshots.store_code(folder, script))
         except ValidationError as exc:
-            raise doc.error("code_configuration.scoring_script", "%(problem)s", exc.code, problem=" ".join(exc.messages)) from exc
+            raise doc.error(
+                "code_configuration.scoring_script", "%(problem)s", exc.code, problem=" ".join(exc.messages)
+            ) from exc
         put("scoring_script", "code_configuration.scoring_script", script)
     if doc.has("environment"):
         if isinstance(doc.get("environment"), dict):
@@ -440,14 +515,26 @@ def save_deployment(doc: Document, *, create: bool, set_default: bool = False) -
     name = _required(doc, "name")
     endpoint = BatchEndpoint.objects.filter(name=endpoint_name).first()
     if endpoint is None:
-        raise doc.error("endpoint_name", "there is no endpoint named '%(name)s'.", "unknown_endpoint", name=endpoint_name)
+        raise doc.error(
+            "endpoint_name", "there is no endpoint named '%(name)s'.", "unknown_endpoint", name=endpoint_name
+        )
     deployment = endpoint.deployments.filter(name=name).first()
     if create and deployment:
-        raise doc.error("name", "endpoint '%(endpoint)s' already has a deployment named '%(name)s'.", "deployment_exists",
-                        endpoint=endpoint.name, name=name)
+        raise doc.error(
+            "name",
+            "endpoint '%(endpoint)s' already has a deployment named '%(name)s'.",
+            "deployment_exists",
+            endpoint=endpoint.name,
+            name=name,
+        )
     if not create and deployment is None:
-        raise doc.error("name", "endpoint '%(endpoint)s' has no deployment named '%(name)s'.", "unknown_deployment",
-                        endpoint=endpoint.name, name=name)
+        raise doc.error(
+            "name",
+            "endpoint '%(endpoint)s' has no deployment named '%(name)s'.",
+            "unknown_deployment",
+            endpoint=endpoint.name,
+            name=name,
+        )
     if create and not doc.has("model"):
         raise doc.error("model", "'%(key)s' is required.", "required")
     deployment = deployment or BatchDeployment(endpoint=endpoint, name=name)
@@ -468,8 +555,14 @@ def save_deployment(doc: Document, *, create: bool, set_default: bool = False) -
 
 DATA_SCHEMA = {**COMMON, "name": str, "version": (str, int), "type": str, "path": str}
 DATA_TYPES = ("uri_folder", "uri_file")
-DATA_FORM_KEYS = {"name": "name", "description": "description", "type": "type", "path": "path", "files": "path",
-                  "datastore": "path"}
+DATA_FORM_KEYS = {
+    "name": "name",
+    "description": "description",
+    "type": "type",
+    "path": "path",
+    "files": "path",
+    "datastore": "path",
+}
 
 
 def register_dataset(doc: Document, user=None):
@@ -485,11 +578,21 @@ def register_dataset(doc: Document, user=None):
     name = _required(doc, "name")
     kind = doc.get("type", "uri_folder")
     if kind not in DATA_TYPES:
-        raise doc.error("type", "data type must be one of %(types)s (mltable is not supported).", "invalid_choice",
-                        types=", ".join(DATA_TYPES))
+        raise doc.error(
+            "type",
+            "data type must be one of %(types)s (mltable is not supported).",
+            "invalid_choice",
+            types=", ".join(DATA_TYPES),
+        )
     if doc.has("version") and str(doc.get("version")) != str(Dataset.next_version(name)):
-        raise doc.error("version", "dataset '%(name)s' gets version %(expected)s next, not %(version)s.", "version_mismatch",
-                        name=name, expected=Dataset.next_version(name), version=doc.get("version"))
+        raise doc.error(
+            "version",
+            "dataset '%(name)s' gets version %(expected)s next, not %(version)s.",
+            "version_mismatch",
+            name=name,
+            expected=Dataset.next_version(name),
+            version=doc.get("version"),
+        )
     path = _required(doc, "path")
     fields = {"name": name, "description": doc.get("description", ""), "type": kind}
     match = DATASTORE_URI.match(path)
@@ -501,7 +604,11 @@ def register_dataset(doc: Document, user=None):
         local = doc.folder / path
         if not local.exists():
             raise doc.error("path", "%(path)s does not exist.", "path_not_found", path=local)
-        chosen = [local] if local.is_file() else sorted(p for p in local.iterdir() if p.is_file() and not p.name.startswith("."))
+        chosen = (
+            [local]
+            if local.is_file()
+            else sorted(p for p in local.iterdir() if p.is_file() and not p.name.startswith("."))
+        )
         files = {"files": [SimpleUploadedFile(p.name, p.read_bytes()) for p in chosen]}
         fields["source"] = "upload"
     from django.utils.datastructures import MultiValueDict
@@ -509,8 +616,12 @@ def register_dataset(doc: Document, user=None):
     form = DatasetForm(fields, MultiValueDict(files))
     if not form.is_valid():
         field_name, errors = next(iter(form.errors.as_data().items()))
-        raise doc.error(DATA_FORM_KEYS.get(field_name, "path"), "%(problem)s", errors[0].code or "invalid",
-                        problem=" ".join(errors[0].messages))
+        raise doc.error(
+            DATA_FORM_KEYS.get(field_name, "path"),
+            "%(problem)s",
+            errors[0].code or "invalid",
+            problem=" ".join(errors[0].messages),
+        )
     data = form.cleaned_data
     common = {"name": data["name"], "type": data["type"], "description": data["description"], "user": user}
     if data["source"] == "upload":

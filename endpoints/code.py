@@ -25,8 +25,11 @@ def store_code(folder: Path, scoring_script: str) -> str:
     """Snapshot `folder`; returns the snapshot's path. The scoring script must be in it."""
     folder = Path(folder)
     if not (folder / scoring_script).is_file():
-        raise ValidationError("The scoring script '%(script)s' is not in the code folder.", code="scoring_script_missing",
-                              params={"script": scoring_script})
+        raise ValidationError(
+            "The scoring script '%(script)s' is not in the code folder.",
+            code="scoring_script_missing",
+            params={"script": scoring_script},
+        )
     target = code_root() / _digest(folder)
     if not target.exists():
         tmp = target.with_name(target.name + ".tmp")

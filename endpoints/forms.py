@@ -33,11 +33,15 @@ class EndpointStepForm(forms.Form):
 
     NEW, EXISTING = "new", "existing"
 
-    endpoint_mode = forms.ChoiceField(label="Endpoint", choices=[(NEW, "New"), (EXISTING, "Existing")],
-                                      initial=NEW, widget=forms.RadioSelect)
-    endpoint_name = forms.CharField(label="Endpoint name", max_length=32, required=False,
-                                    help_text="3–32 characters: starts with a letter; letters, digits and '-'; "
-                                              "ends with a letter or digit.")
+    endpoint_mode = forms.ChoiceField(
+        label="Endpoint", choices=[(NEW, "New"), (EXISTING, "Existing")], initial=NEW, widget=forms.RadioSelect
+    )
+    endpoint_name = forms.CharField(
+        label="Endpoint name",
+        max_length=32,
+        required=False,
+        help_text="3–32 characters: starts with a letter; letters, digits and '-'; ends with a letter or digit.",
+    )
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     existing_endpoint = forms.ChoiceField(label="Existing endpoint", required=False)
 
@@ -45,7 +49,8 @@ class EndpointStepForm(forms.Form):
         super().__init__(*args, **kwargs)
         if allow_existing:
             self.fields["existing_endpoint"].choices = [("", "—")] + [
-                (e.name, e.name) for e in BatchEndpoint.objects.order_by("name")]
+                (e.name, e.name) for e in BatchEndpoint.objects.order_by("name")
+            ]
         else:
             del self.fields["endpoint_mode"]
             del self.fields["existing_endpoint"]
@@ -58,9 +63,13 @@ class EndpointStepForm(forms.Form):
             raise ValidationError("The name must be 3 to 32 characters long.", code="endpoint_name_length")
         _run_field_validators(BatchEndpoint, "name", name)
         if name.lower() in RESERVED_NAMES:
-            raise ValidationError("'%(name)s' is reserved; choose another name.", code="reserved", params={"name": name})
+            raise ValidationError(
+                "'%(name)s' is reserved; choose another name.", code="reserved", params={"name": name}
+            )
         if BatchEndpoint.objects.filter(name__iexact=name).exists():
-            raise ValidationError("An endpoint named '%(name)s' already exists.", code="endpoint_exists", params={"name": name})
+            raise ValidationError(
+                "An endpoint named '%(name)s' already exists.", code="endpoint_exists", params={"name": name}
+            )
         return name
 
     def clean(self):
@@ -113,8 +122,11 @@ class EnvironmentVariablesField(forms.CharField):
             if not sep or not key.isidentifier():
                 raise ValidationError("Line %(n)d: write KEY=value.", code="bad_variable", params={"n": number})
             if key in lines:  # the last one silently won
-                raise ValidationError("Line %(n)d: %(key)s is set on line %(first)d already.", code="repeated_variable",
-                                      params={"n": number, "key": key, "first": lines[key]})
+                raise ValidationError(
+                    "Line %(n)d: %(key)s is set on line %(first)d already.",
+                    code="repeated_variable",
+                    params={"n": number, "key": key, "first": lines[key]},
+                )
             variables[key], lines[key] = val.strip(), number
         return variables
 
@@ -129,8 +141,9 @@ class ColumnsField(forms.CharField):
         return value if isinstance(value, list) else split_columns(super().to_python(value))
 
 
-PASSTHROUGH_HELP = ("Input columns copied next to the predictions, e.g. a key column: id, region. "
-                    "MLflow deployments only.")
+PASSTHROUGH_HELP = (
+    "Input columns copied next to the predictions, e.g. a key column: id, region. MLflow deployments only."
+)
 MANIFEST_HELP = "_SUCCESS and manifest.json (files, row counts, SHA-256) beside the output, written last."
 
 
@@ -149,29 +162,52 @@ def _bound_by_model(field, model_field):
 
 class DeploymentStepForm(forms.ModelForm):
     passthrough_columns = ColumnsField(label="Passthrough columns", required=False, help_text=PASSTHROUGH_HELP)
-    environment_variables = EnvironmentVariablesField(label="Environment variables", required=False,
-                                                      help_text="One KEY=value a line.")
+    environment_variables = EnvironmentVariablesField(
+        label="Environment variables", required=False, help_text="One KEY=value a line."
+    )
     make_default = forms.BooleanField(label="Make this new deployment the default for batch jobs", required=False)
 
     class Meta:
         model = BatchDeployment
-        fields = ["name", "description", "output_action", "output_file_name", "mini_batch_size",
-                  "max_concurrency_per_instance", "max_retries", "timeout", "error_threshold", "error_threshold_unit", "logging_level",
-                  "environment_variables", "output_format", "passthrough_columns", "write_manifest"]
+        fields = [
+            "name",
+            "description",
+            "output_action",
+            "output_file_name",
+            "mini_batch_size",
+            "max_concurrency_per_instance",
+            "max_retries",
+            "timeout",
+            "error_threshold",
+            "error_threshold_unit",
+            "logging_level",
+            "environment_variables",
+            "output_format",
+            "passthrough_columns",
+            "write_manifest",
+        ]
         labels = {
-            "name": "Deployment name", "output_action": "Output action", "output_file_name": "Output file name",
-            "mini_batch_size": "Mini batch size", "max_concurrency_per_instance": "Max concurrency per instance",
-            "max_retries": "Max retries", "timeout": "Scoring timeout (seconds)", "error_threshold": "Error threshold",
-            "error_threshold_unit": "Error threshold counts", "logging_level": "Logging level", "output_format": "Output format", "write_manifest": "Write a manifest",
+            "name": "Deployment name",
+            "output_action": "Output action",
+            "output_file_name": "Output file name",
+            "mini_batch_size": "Mini batch size",
+            "max_concurrency_per_instance": "Max concurrency per instance",
+            "max_retries": "Max retries",
+            "timeout": "Scoring timeout (seconds)",
+            "error_threshold": "Error threshold",
+            "error_threshold_unit": "Error threshold counts",
+            "logging_level": "Logging level",
+            "output_format": "Output format",
+            "write_manifest": "Write a manifest",
         }
         help_texts = {
             "name": "3–32 characters: starts with a letter; letters, digits and '-'; ends with a letter or digit; "
-                    "unique in the endpoint.",
+            "unique in the endpoint.",
             "mini_batch_size": "Files per mini-batch (not rows).",
             "output_file_name": "The file append_row writes; not used with summary_only.",
             "timeout": "Per mini-batch; raise it for big files.",
             "error_threshold": "Failed files (or rows, or percent of rows: see Error threshold counts) allowed over the whole "
-                               "input; -1 ignores all failures. Bad rows are set aside in errors.csv either way.",
+            "input; -1 ignores all failures. Bad rows are set aside in errors.csv either way.",
             "error_threshold_unit": "Failed files is Azure's rule: a file with rows set aside counts as failed.",
             "max_retries": "For a failed or timed-out mini-batch.",
             "output_format": "predictions.csv is Azure's; a default file name follows the format (predictions.parquet...).",
@@ -202,30 +238,40 @@ class DeploymentStepForm(forms.ModelForm):
         """The output file name as the deployment will have it (the Review showed predictions.csv for a Parquet
         deployment that writes predictions.parquet): a default name follows the format."""
         data = super().clean()
-        if data.get("output_action") == BatchDeployment.APPEND_ROW and data.get("output_file_name") \
-                and data.get("output_format"):
+        if (
+            data.get("output_action") == BatchDeployment.APPEND_ROW
+            and data.get("output_file_name")
+            and data.get("output_format")
+        ):
             data["output_file_name"] = formats.output_name(data["output_file_name"], data["output_format"])
         return data
 
     def clean_name(self):
         name = self.cleaned_data["name"]
         if self.endpoint is not None and self.endpoint.deployments.filter(name__iexact=name).exists():
-            raise ValidationError("Endpoint '%(endpoint)s' already has a deployment named '%(name)s'.",
-                                  code="deployment_exists", params={"endpoint": self.endpoint.name, "name": name})
+            raise ValidationError(
+                "Endpoint '%(endpoint)s' already has a deployment named '%(name)s'.",
+                code="deployment_exists",
+                params={"endpoint": self.endpoint.name, "name": name},
+            )
         return name
 
 
 ENVIRONMENT_NAME_VALIDATOR = RegexValidator(
-    r"^[a-zA-Z0-9][-a-zA-Z0-9_.]*$", "Start with a letter or digit; use letters, digits, '-', '_' and '.'.",
-    code="invalid_environment_name")
+    r"^[a-zA-Z0-9][-a-zA-Z0-9_.]*$",
+    "Start with a letter or digit; use letters, digits, '-', '_' and '.'.",
+    code="invalid_environment_name",
+)
 
 
 def environment_choices():
     from jobs.models import Environment
 
     Environment.studio()
-    return [(e.label, f"{e.label} (the workers' own) · {e.state}" if e.is_studio else f"{e.label} · {e.state}")
-            for e in Environment.objects.order_by("name", "version")]
+    return [
+        (e.label, f"{e.label} (the workers' own) · {e.state}" if e.is_studio else f"{e.label} · {e.state}")
+        for e in Environment.objects.order_by("name", "version")
+    ]
 
 
 def check_requirements(text: str, field: str) -> str:
@@ -237,14 +283,19 @@ def check_requirements(text: str, field: str) -> str:
 
     for number, line in enumerate(envbuild.normalise(text), 1):
         if line.startswith("-"):
-            raise ValidationError("%(field)s, line %(n)d: pip options such as '%(line)s' are not accepted; list "
-                                  "packages only.", code="pip_option", params={"field": field, "n": number, "line": line})
+            raise ValidationError(
+                "%(field)s, line %(n)d: pip options such as '%(line)s' are not accepted; list packages only.",
+                code="pip_option",
+                params={"field": field, "n": number, "line": line},
+            )
         try:
             Requirement(line)
         except InvalidRequirement as exc:
-            raise ValidationError("%(field)s, line %(n)d: '%(line)s' is not a requirement (%(error)s). Write e.g. "
-                                  "scikit-learn==1.5.2.", code="bad_requirement",
-                                  params={"field": field, "n": number, "line": line, "error": exc}) from exc
+            raise ValidationError(
+                "%(field)s, line %(n)d: '%(line)s' is not a requirement (%(error)s). Write e.g. scikit-learn==1.5.2.",
+                code="bad_requirement",
+                params={"field": field, "n": number, "line": line, "error": exc},
+            ) from exc
     return text
 
 
@@ -253,23 +304,36 @@ class CodeStepForm(forms.Form):
 
     EXISTING, NEW = "existing", "new"
 
-    scoring_script = forms.FileField(label="Scoring script", required=False,
-                                     help_text="A .py file with init() and run(mini_batch); the model's folder is "
-                                               "in $AZUREML_MODEL_DIR.")
-    environment_mode = forms.ChoiceField(label="Environment", widget=forms.RadioSelect, initial=EXISTING, choices=[
-        (EXISTING, "Use an existing environment"), (NEW, "Create a new environment")])
-    environment = forms.ChoiceField(label="Registered environment", required=False,
-                                    help_text="studio is the workers' own Python environment.")
-    new_environment_name = forms.CharField(label="Environment name", required=False, max_length=100,
-                                           validators=[ENVIRONMENT_NAME_VALIDATOR])
-    pip_requirements = forms.CharField(label="Pip requirements", required=False,
-                                       widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
-                                       help_text="One package a line, as in requirements.txt (e.g. scikit-learn==1.5.2). "
-                                                 "Everything else comes from the workers' own environment.")
-    conda_file = forms.CharField(label="Conda file (YAML)", required=False,
-                                 widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
-                                 help_text="Or paste a conda environment file: the packages of its pip section are "
-                                           "installed.")
+    scoring_script = forms.FileField(
+        label="Scoring script",
+        required=False,
+        help_text="A .py file with init() and run(mini_batch); the model's folder is in $AZUREML_MODEL_DIR.",
+    )
+    environment_mode = forms.ChoiceField(
+        label="Environment",
+        widget=forms.RadioSelect,
+        initial=EXISTING,
+        choices=[(EXISTING, "Use an existing environment"), (NEW, "Create a new environment")],
+    )
+    environment = forms.ChoiceField(
+        label="Registered environment", required=False, help_text="studio is the workers' own Python environment."
+    )
+    new_environment_name = forms.CharField(
+        label="Environment name", required=False, max_length=100, validators=[ENVIRONMENT_NAME_VALIDATOR]
+    )
+    pip_requirements = forms.CharField(
+        label="Pip requirements",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text="One package a line, as in requirements.txt (e.g. scikit-learn==1.5.2). "
+        "Everything else comes from the workers' own environment.",
+    )
+    conda_file = forms.CharField(
+        label="Conda file (YAML)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text="Or paste a conda environment file: the packages of its pip section are installed.",
+    )
 
     def __init__(self, *args, stored_script="", **kwargs):
         super().__init__(*args, **kwargs)
@@ -306,18 +370,25 @@ class CodeStepForm(forms.Form):
 
         env = Environment.lookup(data.get("environment") or "studio")
         if env is not None and env.state == Environment.FAILED:
-            self.add_error("environment", ValidationError(
-                "Environment %(env)s failed to build: %(reason)s Pick another one or create a new one.",
-                code="environment_build_failed", params={"env": env.label, "reason": env.failure_reason}))
+            self.add_error(
+                "environment",
+                ValidationError(
+                    "Environment %(env)s failed to build: %(reason)s Pick another one or create a new one.",
+                    code="environment_build_failed",
+                    params={"env": env.label, "reason": env.failure_reason},
+                ),
+            )
 
     def _refuse_known_failure(self, data):
         from jobs.models import Environment
 
         existing, _ = Environment.next_version(data.get("new_environment_name", ""), data["requirements"])
         if existing is not None and existing.state == Environment.FAILED:
-            raise ValidationError("Environment %(env)s has these requirements and failed to build: %(reason)s",
-                                  code="environment_build_failed",
-                                  params={"env": existing.label, "reason": existing.failure_reason})
+            raise ValidationError(
+                "Environment %(env)s has these requirements and failed to build: %(reason)s",
+                code="environment_build_failed",
+                params={"env": existing.label, "reason": existing.failure_reason},
+            )
 
     def _clean_new_environment(self, data):
         from jobs.engine import envbuild
@@ -331,19 +402,27 @@ class CodeStepForm(forms.Form):
             self.add_error("conda_file", "Give pip requirements or a conda file, not both.")
             return
         if not pip and not conda:
-            self.add_error("pip_requirements", "List the packages to install (pip requirements or a conda file), "
-                                               "or use an existing environment.")
+            self.add_error(
+                "pip_requirements",
+                "List the packages to install (pip requirements or a conda file), or use an existing environment.",
+            )
             return
         try:
             if conda:
                 try:
                     pip = envbuild.pip_section(conda)
                 except Exception as exc:  # yaml's errors, or a document that is not a mapping
-                    raise ValidationError("The conda file is not a conda environment YAML: %(error)s",
-                                          code="invalid_conda_file", params={"error": exc}) from exc
+                    raise ValidationError(
+                        "The conda file is not a conda environment YAML: %(error)s",
+                        code="invalid_conda_file",
+                        params={"error": exc},
+                    ) from exc
                 if not envbuild.normalise(pip):
-                    raise ValidationError("The conda file has no pip section (dependencies: - pip: [...]): only its pip "
-                                          "packages are installed.", code="no_pip_section")
+                    raise ValidationError(
+                        "The conda file has no pip section (dependencies: - pip: [...]): only its pip "
+                        "packages are installed.",
+                        code="no_pip_section",
+                    )
             data["requirements"] = check_requirements(pip, "Conda file" if conda else "Pip requirements")
             self._refuse_known_failure(data)
         except ValidationError as exc:
@@ -351,8 +430,13 @@ class CodeStepForm(forms.Form):
 
 
 class ComputeStepForm(forms.Form):
-    compute = forms.CharField(label="Compute cluster", initial=settings.DEFAULT_COMPUTE, max_length=64,
-                              validators=[COMPUTE_NAME_VALIDATOR], help_text="The worker pool the jobs run on.")
+    compute = forms.CharField(
+        label="Compute cluster",
+        initial=settings.DEFAULT_COMPUTE,
+        max_length=64,
+        validators=[COMPUTE_NAME_VALIDATOR],
+        help_text="The worker pool the jobs run on.",
+    )
     instance_count = forms.IntegerField(label="Instance count", initial=1, min_value=1, max_value=64)
 
     def __init__(self, *args, **kwargs):
@@ -364,9 +448,16 @@ class ComputeStepForm(forms.Form):
         self.known_clusters = [(name, live.count(name)) for name in known_clusters()]
         field = self.fields["compute"]
         field.widget.attrs["list"] = "known-clusters"
-        field.help_text = "The worker pool the jobs run on: " + ", ".join(
-            f"{name} ({count} live worker{'s' if count != 1 else ''})" if count else f"{name} (no live worker: jobs wait)"
-            for name, count in self.known_clusters) + ". A new name is served once a machine runs its qcluster."
+        field.help_text = (
+            "The worker pool the jobs run on: "
+            + ", ".join(
+                f"{name} ({count} live worker{'s' if count != 1 else ''})"
+                if count
+                else f"{name} (no live worker: jobs wait)"
+                for name, count in self.known_clusters
+            )
+            + ". A new name is served once a machine runs its qcluster."
+        )
 
 
 class DefaultDeploymentForm(forms.Form):
@@ -387,10 +478,16 @@ class DefaultDeploymentForm(forms.Form):
 def deployment_delete_refusal(deployment) -> str:
     """Why a deployment cannot be deleted now, or '' when it can (Azure's rule for the default one)."""
     if deployment.is_default and deployment.endpoint.deployments.exclude(pk=deployment.pk).exists():
-        return (f"'{deployment.name}' is the default deployment of {deployment.endpoint.name}. "
-                "Choose another default deployment (Update default deployment) before deleting it.")
-    schedules = list(deployment.endpoint.schedules.filter(deployment_name=deployment.name).values_list("name", flat=True))
+        return (
+            f"'{deployment.name}' is the default deployment of {deployment.endpoint.name}. "
+            "Choose another default deployment (Update default deployment) before deleting it."
+        )
+    schedules = list(
+        deployment.endpoint.schedules.filter(deployment_name=deployment.name).values_list("name", flat=True)
+    )
     if schedules:
-        return (f"Schedule {', '.join(schedules)} runs on '{deployment.name}': delete the schedule before "
-                "deleting the deployment.")
+        return (
+            f"Schedule {', '.join(schedules)} runs on '{deployment.name}': delete the schedule before "
+            "deleting the deployment."
+        )
     return ""

@@ -41,22 +41,33 @@ def validate_environment(label: str):
         return
     env = Environment.lookup(label)
     if env is None:
-        raise ValidationError("Environment '%(label)s' does not exist.", code="unknown_environment", params={"label": label})
+        raise ValidationError(
+            "Environment '%(label)s' does not exist.", code="unknown_environment", params={"label": label}
+        )
     if env.state == Environment.NOT_STARTED:
         env.build()
     if env.state == Environment.BUILDING:
-        raise ValidationError("Environment '%(label)s' is being built; try again once it is Ready.",
-                              code="environment_building", params={"label": env.label})
+        raise ValidationError(
+            "Environment '%(label)s' is being built; try again once it is Ready.",
+            code="environment_building",
+            params={"label": env.label},
+        )
     if env.state == Environment.FAILED:
-        raise ValidationError("Environment '%(label)s' cannot be built: %(reason)s", code="environment_build_failed",
-                              params={"label": env.label, "reason": env.failure_reason})
+        raise ValidationError(
+            "Environment '%(label)s' cannot be built: %(reason)s",
+            code="environment_build_failed",
+            params={"label": env.label, "reason": env.failure_reason},
+        )
 
 
 def validate_output_file_name(name: str):
     """The output file name is a name in the output folder: refused (as the user typed it) with folders or '..'."""
     if not isinstance(name, str) or "/" in name or "\\" in name or name in (".", ".."):
-        raise ValidationError("Output file name '%(name)s' is not valid: a file name, without folders or '..'.",
-                              code="invalid_output_file_name", params={"name": name})
+        raise ValidationError(
+            "Output file name '%(name)s' is not valid: a file name, without folders or '..'.",
+            code="invalid_output_file_name",
+            params={"name": name},
+        )
 
 
 def validate_passthrough_columns(value):
@@ -69,9 +80,12 @@ def validate_passthrough_columns(value):
         raise ValidationError("A passthrough column is named twice.", code="invalid_passthrough")
     reserved = [c for c in value if c in RESERVED_COLUMNS]
     if reserved:
-        raise ValidationError("Passthrough column '%(column)s' has the name of a column scoring adds (%(reserved)s); "
-                              "rename it in the input.", code="reserved_passthrough",
-                              params={"column": reserved[0], "reserved": ", ".join(RESERVED_COLUMNS)})
+        raise ValidationError(
+            "Passthrough column '%(column)s' has the name of a column scoring adds (%(reserved)s); "
+            "rename it in the input.",
+            code="reserved_passthrough",
+            params={"column": reserved[0], "reserved": ", ".join(RESERVED_COLUMNS)},
+        )
 
 
 NO_DEPLOYMENT_MESSAGE = (
@@ -107,8 +121,11 @@ class BatchEndpoint(models.Model):
 
     def set_default(self, deployment):
         if deployment.endpoint_id != self.pk:
-            raise ValidationError("Deployment '%(name)s' belongs to another endpoint.", code="foreign_deployment",
-                                  params={"name": deployment.name})
+            raise ValidationError(
+                "Deployment '%(name)s' belongs to another endpoint.",
+                code="foreign_deployment",
+                params={"name": deployment.name},
+            )
         self.default_deployment = deployment
         self.save(update_fields=["default_deployment", "updated"])
 
@@ -117,8 +134,11 @@ class BatchEndpoint(models.Model):
         if name:
             deployment = self.deployments.filter(name=name).first()
             if deployment is None:
-                raise ValidationError("Endpoint '%(endpoint)s' has no deployment named '%(name)s'.",
-                                      code="unknown_deployment", params={"endpoint": self.name, "name": name})
+                raise ValidationError(
+                    "Endpoint '%(endpoint)s' has no deployment named '%(name)s'.",
+                    code="unknown_deployment",
+                    params={"endpoint": self.name, "name": name},
+                )
             return deployment
         if self.default_deployment is None:
             raise ValidationError(NO_DEPLOYMENT_MESSAGE, code="no_default_deployment")
@@ -144,13 +164,19 @@ class BatchDeployment(models.Model):
     environment = models.CharField(max_length=255, blank=True, validators=[validate_environment])
     compute = models.CharField(max_length=64, default=settings.DEFAULT_COMPUTE, validators=[COMPUTE_NAME_VALIDATOR])
     instance_count = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(64)])
-    max_concurrency_per_instance = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(64)])
-    mini_batch_size = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1), MaxValueValidator(100000)])
+    max_concurrency_per_instance = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(64)]
+    )
+    mini_batch_size = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(100000)]
+    )
     output_action = models.CharField(max_length=20, choices=OUTPUT_ACTIONS, default=APPEND_ROW)
     output_file_name = models.CharField(max_length=255, default="predictions.csv", blank=True)
     max_retries = models.PositiveIntegerField(default=3, validators=[MaxValueValidator(100)])
     timeout = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(86400)])
-    error_threshold = models.IntegerField(default=-1, validators=[MinValueValidator(-1), MaxValueValidator(MAX_THRESHOLD)])
+    error_threshold = models.IntegerField(
+        default=-1, validators=[MinValueValidator(-1), MaxValueValidator(MAX_THRESHOLD)]
+    )
     # What error_threshold counts (see jobs/isolation.py): failed files is Azure's rule.
     FILES, ROWS, PERCENT = "files", "rows", "percent"
     THRESHOLD_UNITS = [(FILES, "Failed files (Azure)"), (ROWS, "Failed rows"), (PERCENT, "Percent of rows")]
@@ -177,11 +203,21 @@ class BatchDeployment(models.Model):
         except ValidationError as exc:
             raise ValidationError({"output_file_name": exc}) from exc
         if self.output_action == self.SUMMARY_ONLY and self.output_file_name not in ("", "predictions.csv"):
-            raise ValidationError({"output_file_name": ValidationError(
-                "An output file name cannot be used with summary_only.", code="output_file_with_summary_only")})
+            raise ValidationError(
+                {
+                    "output_file_name": ValidationError(
+                        "An output file name cannot be used with summary_only.", code="output_file_with_summary_only"
+                    )
+                }
+            )
         if self.output_action == self.APPEND_ROW and not self.output_file_name:
-            raise ValidationError({"output_file_name": ValidationError(
-                "append_row needs an output file name.", code="output_file_required")})
+            raise ValidationError(
+                {
+                    "output_file_name": ValidationError(
+                        "append_row needs an output file name.", code="output_file_required"
+                    )
+                }
+            )
         if self.passthrough_columns and self.scoring_script:
             raise ValidationError({"passthrough_columns": PASSTHROUGH_NEEDS_MLFLOW})
         try:
@@ -223,16 +259,24 @@ class BatchDeployment(models.Model):
             return  # the workers' own: always ready, and no query on the submit path
         env = self.environment_record
         if env is None:
-            raise ValidationError("Deployment '%(name)s' cannot run jobs: its environment '%(env)s' no longer exists.",
-                                  code="unknown_environment", params={"name": self.name, "env": self.environment})
+            raise ValidationError(
+                "Deployment '%(name)s' cannot run jobs: its environment '%(env)s' no longer exists.",
+                code="unknown_environment",
+                params={"name": self.name, "env": self.environment},
+            )
         if env.state == env.FAILED:
-            raise ValidationError("Deployment '%(name)s' cannot run jobs: environment %(env)s failed to build: %(reason)s",
-                                  code="environment_build_failed",
-                                  params={"name": self.name, "env": env.label, "reason": env.failure_reason})
+            raise ValidationError(
+                "Deployment '%(name)s' cannot run jobs: environment %(env)s failed to build: %(reason)s",
+                code="environment_build_failed",
+                params={"name": self.name, "env": env.label, "reason": env.failure_reason},
+            )
         if env.state != env.READY:
-            raise ValidationError("Deployment '%(name)s' is still being created: environment %(env)s is %(state)s. "
-                                  "Submit the job once the deployment shows Succeeded.", code="environment_building",
-                                  params={"name": self.name, "env": env.label, "state": env.state})
+            raise ValidationError(
+                "Deployment '%(name)s' is still being created: environment %(env)s is %(state)s. "
+                "Submit the job once the deployment shows Succeeded.",
+                code="environment_building",
+                params={"name": self.name, "env": env.label, "state": env.state},
+            )
 
     @property
     def is_custom(self):
@@ -249,18 +293,22 @@ class BatchDeployment(models.Model):
     def effective_settings(self, overrides: dict | None = None) -> dict:
         """The settings a job runs with: the deployment's, with the job's overrides on top."""
         values = {key: getattr(self, key) for key in OVERRIDABLE}
-        values.update({
-            "max_concurrency_per_instance": self.max_concurrency_per_instance,
-            "output_action": self.output_action,
-            "logging_level": self.logging_level,
-            "environment_variables": dict(self.environment_variables or {}),
-            "output_format": self.output_format,
-            "passthrough_columns": list(self.passthrough_columns or []),
-            "write_manifest": self.write_manifest,
-        })
+        values.update(
+            {
+                "max_concurrency_per_instance": self.max_concurrency_per_instance,
+                "output_action": self.output_action,
+                "logging_level": self.logging_level,
+                "environment_variables": dict(self.environment_variables or {}),
+                "output_format": self.output_format,
+                "passthrough_columns": list(self.passthrough_columns or []),
+                "write_manifest": self.write_manifest,
+            }
+        )
         for key, value in (overrides or {}).items():
             if key not in OVERRIDABLE + OUTPUT_OPTIONS:
-                raise ValidationError("'%(key)s' cannot be overridden per job.", code="not_overridable", params={"key": key})
+                raise ValidationError(
+                    "'%(key)s' cannot be overridden per job.", code="not_overridable", params={"key": key}
+                )
             if value is not None and value != "":
                 values[key] = value
         self._check_output_options(values)
@@ -272,8 +320,11 @@ class BatchDeployment(models.Model):
     def _check_output_options(self, values: dict):
         """A job's output options, checked as the deployment's are; a default file name follows the format."""
         if values["output_format"] not in formats.EXTENSIONS:
-            raise ValidationError("Output format '%(format)s' is not one of %(formats)s.", code="invalid_output_format",
-                                  params={"format": values["output_format"], "formats": ", ".join(formats.EXTENSIONS)})
+            raise ValidationError(
+                "Output format '%(format)s' is not one of %(formats)s.",
+                code="invalid_output_format",
+                params={"format": values["output_format"], "formats": ", ".join(formats.EXTENSIONS)},
+            )
         if isinstance(values["passthrough_columns"], str):
             values["passthrough_columns"] = split_columns(values["passthrough_columns"])
         validate_passthrough_columns(values["passthrough_columns"])
@@ -288,30 +339,47 @@ def validate_threshold(threshold, unit):
     """An error threshold as a job runs with it: a whole number from -1 (never fail), a unit of THRESHOLD_UNITS, and
     no percentage above 100."""
     if not isinstance(threshold, int) or not -1 <= threshold <= MAX_THRESHOLD:
-        raise ValidationError("The error threshold is a whole number from -1 (never fail) to %(max)s, not %(value)s.",
-                              code="invalid_setting", params={"value": threshold, "max": f"{MAX_THRESHOLD:,}"})
+        raise ValidationError(
+            "The error threshold is a whole number from -1 (never fail) to %(max)s, not %(value)s.",
+            code="invalid_setting",
+            params={"value": threshold, "max": f"{MAX_THRESHOLD:,}"},
+        )
     units = dict(BatchDeployment.THRESHOLD_UNITS)
     if unit not in units:
-        raise ValidationError("error_threshold_unit must be one of %(units)s, not '%(value)s'.", code="invalid_setting",
-                              params={"units": ", ".join(units), "value": unit})
+        raise ValidationError(
+            "error_threshold_unit must be one of %(units)s, not '%(value)s'.",
+            code="invalid_setting",
+            params={"units": ", ".join(units), "value": unit},
+        )
     validate_percent_threshold(threshold, unit)
 
 
 def validate_percent_threshold(threshold, unit):
     """A percentage of rows above 100 would never fail the job: -1 says that."""
     if unit == BatchDeployment.PERCENT and isinstance(threshold, int) and threshold > 100:
-        raise ValidationError("An error threshold in percent of rows is at most 100 (-1: never fail), not %(value)s.",
-                              code="invalid_setting", params={"value": threshold})
+        raise ValidationError(
+            "An error threshold in percent of rows is at most 100 (-1: never fail), not %(value)s.",
+            code="invalid_setting",
+            params={"value": threshold},
+        )
 
 
 # Azure's per-job overrides (output location is given separately).
-OVERRIDABLE = ("instance_count", "mini_batch_size", "max_retries", "timeout", "error_threshold", "error_threshold_unit",
-               "output_file_name")
+OVERRIDABLE = (
+    "instance_count",
+    "mini_batch_size",
+    "max_retries",
+    "timeout",
+    "error_threshold",
+    "error_threshold_unit",
+    "output_file_name",
+)
 # Beyond Azure: output options a job may also set (see docs/ENGINE.md, Output options).
 OUTPUT_OPTIONS = ("output_format", "passthrough_columns", "write_manifest")
 PASSTHROUGH_NEEDS_MLFLOW = ValidationError(
     "Passthrough columns need an MLflow deployment: a scoring script writes its own output columns.",
-    code="passthrough_needs_mlflow")
+    code="passthrough_needs_mlflow",
+)
 
 
 def split_columns(text: str) -> list[str]:

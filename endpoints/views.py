@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
 from endpoints import wizard
 from endpoints.forms import DefaultDeploymentForm, deployment_delete_refusal
@@ -24,14 +23,18 @@ def endpoint_detail(request, name):
     endpoint = _get_endpoint(name)
     deployments = list(endpoint.deployments.all())
     served = {w.cluster for w in live_workers()}
-    return render(request, "endpoints/detail.html", {
-        "endpoint": endpoint,
-        "deployments": deployments,
-        "unserved": {d.compute for d in deployments} - served,  # clusters without a live worker: jobs would wait
-        "creating": any(d.provisioning_state == "Creating" for d in deployments),
-        "scoring_uri": request.build_absolute_uri(endpoint.scoring_uri_path),
-        "tab": "details",
-    })
+    return render(
+        request,
+        "endpoints/detail.html",
+        {
+            "endpoint": endpoint,
+            "deployments": deployments,
+            "unserved": {d.compute for d in deployments} - served,  # clusters without a live worker: jobs would wait
+            "creating": any(d.provisioning_state == "Creating" for d in deployments),
+            "scoring_uri": request.build_absolute_uri(endpoint.scoring_uri_path),
+            "tab": "details",
+        },
+    )
 
 
 def endpoint_create(request):
@@ -55,20 +58,25 @@ def wizard_step(request, step):
         return redirect("endpoints:create")
     if wizard.endpoint_gone(state):
         wizard.clear(request.session)
-        messages.warning(request, f"Batch endpoint {state['endpoint']} was deleted meanwhile: the deployment was not "
-                                  "created.")
+        messages.warning(
+            request, f"Batch endpoint {state['endpoint']} was deleted meanwhile: the deployment was not created."
+        )
         return redirect("endpoints:list")
     active = wizard.steps(state)
     if step not in active:
         raise Http404("No such step in this wizard.")
     if request.method == "POST" and wizard.replaced(state, request.POST):
-        messages.warning(request, f"Nothing was saved: that wizard was replaced by one opened since in this browser "
-                                  f"({wizard.title(state)}), shown here. Start the other one again when this one is done.")
+        messages.warning(
+            request,
+            f"Nothing was saved: that wizard was replaced by one opened since in this browser "
+            f"({wizard.title(state)}), shown here. Start the other one again when this one is done.",
+        )
         return redirect("endpoints:wizard", step=active[0])
     if step == "review":
         return _wizard_review(request, state)
-    posted = ((request.POST, request.FILES) if request.method == "POST"
-              else wizard.shown_again(request.session, state, step))
+    posted = (
+        (request.POST, request.FILES) if request.method == "POST" else wizard.shown_again(request.session, state, step)
+    )
     form = wizard.build_form(step, state, *posted)
     if request.method == "POST":
         if earlier := wizard.going_back_to(state, step, request.POST):
@@ -99,8 +107,11 @@ def _wizard_review(request, state):
         wizard.clear(request.session)
         messages.success(request, f"Deployment {deployment.name} created on batch endpoint {endpoint.name}.")
         if deployment.provisioning_state == "Creating":
-            messages.info(request, f"Its environment {deployment.environment} is being built: jobs can be submitted "
-                                   "to it once it shows Succeeded.")
+            messages.info(
+                request,
+                f"Its environment {deployment.environment} is being built: jobs can be submitted "
+                "to it once it shows Succeeded.",
+            )
         return redirect(endpoint)
     return _render_wizard(request, state, "review", {"summary": wizard.summary(state, checked)})
 
@@ -113,11 +124,20 @@ def _check_again(request, state, step):
 
 def _render_wizard(request, state, step, context):
     active = wizard.steps(state)
-    context.update({
-        "step": step, "title": wizard.TITLES[step], "fixed_endpoint": wizard.adds_to(state),
-        "steps": [{"slug": s, "title": wizard.TITLES[s], "done": active.index(s) < active.index(step)} for s in active],
-        "code_generated": state["is_mlflow"], "model_chosen": "model" in state["data"], "first": active[0] == step, "wizard_id": state.get("id", ""),
-    })
+    context.update(
+        {
+            "step": step,
+            "title": wizard.TITLES[step],
+            "fixed_endpoint": wizard.adds_to(state),
+            "steps": [
+                {"slug": s, "title": wizard.TITLES[s], "done": active.index(s) < active.index(step)} for s in active
+            ],
+            "code_generated": state["is_mlflow"],
+            "model_chosen": "model" in state["data"],
+            "first": active[0] == step,
+            "wizard_id": state.get("id", ""),
+        }
+    )
     return render(request, "endpoints/wizard.html", context)
 
 
@@ -135,10 +155,15 @@ def endpoint_delete(request, name):
     endpoint = _get_endpoint(name)
     if request.method == "POST":
         endpoint.delete()
-        messages.success(request, f"Batch endpoint {name} and its deployments were deleted. Its jobs stay listed under Jobs.")
+        messages.success(
+            request, f"Batch endpoint {name} and its deployments were deleted. Its jobs stay listed under Jobs."
+        )
         return redirect("endpoints:list")
-    return render(request, "endpoints/delete.html", {"endpoint": endpoint, "deployments": endpoint.deployments.all(),
-                                                     "running": _unfinished(endpoint.jobs)})
+    return render(
+        request,
+        "endpoints/delete.html",
+        {"endpoint": endpoint, "deployments": endpoint.deployments.all(), "running": _unfinished(endpoint.jobs)},
+    )
 
 
 def deployment_delete(request, name, deployment):
@@ -149,8 +174,11 @@ def deployment_delete(request, name, deployment):
         target.delete()
         messages.success(request, f"Deployment {deployment} was deleted from {endpoint.name}.")
         return redirect(endpoint)
-    return render(request, "endpoints/delete_deployment.html", {"endpoint": endpoint, "deployment": target, "refusal": refusal,
-                                                                "running": _unfinished(target.jobs)})
+    return render(
+        request,
+        "endpoints/delete_deployment.html",
+        {"endpoint": endpoint, "deployment": target, "refusal": refusal, "running": _unfinished(target.jobs)},
+    )
 
 
 def _unfinished(jobs) -> int:

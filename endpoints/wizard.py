@@ -15,16 +15,26 @@ from studio import registry
 
 SESSION_KEY = "endpoint_wizard"
 TITLES = {
-    "endpoint": "Endpoint", "model": "Model", "deployment": "Deployment", "code": "Code + environment",
-    "compute": "Compute", "review": "Review",
+    "endpoint": "Endpoint",
+    "model": "Model",
+    "deployment": "Deployment",
+    "code": "Code + environment",
+    "compute": "Compute",
+    "review": "Review",
 }
 ALL_STEPS = list(TITLES)
 
 
 def start(*, model: str = "", endpoint: str = "") -> dict:
     """A fresh wizard: from + Create, from a model (endpoint New or Existing), or from an endpoint (+ Add deployment)."""
-    state = {"id": uuid.uuid4().hex, "endpoint": endpoint, "allow_existing": bool(model), "data": {}, "is_mlflow": True,
-             "code": {}}
+    state = {
+        "id": uuid.uuid4().hex,
+        "endpoint": endpoint,
+        "allow_existing": bool(model),
+        "data": {},
+        "is_mlflow": True,
+        "code": {},
+    }
     if model:
         state["data"]["model"] = {"model": model}
         state["is_mlflow"] = _is_mlflow(model)
@@ -80,7 +90,7 @@ def neighbour(state: dict, step: str, offset: int) -> str | None:
 def going_back_to(state: dict, step: str, posted) -> str | None:
     """The earlier step a post leaves for: Back's, or the one chosen in the step list (goto); None to go on."""
     active = steps(state)
-    if posted.get("goto") in active[:active.index(step)]:
+    if posted.get("goto") in active[: active.index(step)]:
         return posted["goto"]
     return neighbour(state, step, -1) if "back" in posted else None
 
@@ -113,8 +123,9 @@ def build_form(step: str, state: dict, data=None, files=None):
         return forms.ModelStepForm(**kwargs)
     if step == "deployment":
         endpoint = target_endpoint(state)
-        return forms.DeploymentStepForm(endpoint=endpoint, offer_default=endpoint is not None,
-                                        custom=not state["is_mlflow"], **kwargs)
+        return forms.DeploymentStepForm(
+            endpoint=endpoint, offer_default=endpoint is not None, custom=not state["is_mlflow"], **kwargs
+        )
     if step == "code":
         return forms.CodeStepForm(stored_script=state["code"].get("scoring_script", ""), **kwargs)
     if step == "compute":
@@ -124,8 +135,9 @@ def build_form(step: str, state: dict, data=None, files=None):
 
 def remember(state: dict, step: str, posted) -> None:
     """Keep what was typed in a step (also when leaving it with Back, unchecked)."""
-    state["data"][step] = {k: v for k, v in posted.items()
-                           if k not in ("csrfmiddlewaretoken", "back", "goto", "next", "wizard")}
+    state["data"][step] = {
+        k: v for k, v in posted.items() if k not in ("csrfmiddlewaretoken", "back", "goto", "next", "wizard")
+    }
 
 
 def accept(state: dict, step: str, form, posted) -> None:
@@ -211,8 +223,9 @@ def create(state: dict, checked: dict, user=None):
     with transaction.atomic():
         if endpoint is None:
             data = checked["endpoint"].cleaned_data
-            endpoint = BatchEndpoint.objects.create(name=data["endpoint_name"], description=data["description"],
-                                                    created_by=user)
+            endpoint = BatchEndpoint.objects.create(
+                name=data["endpoint_name"], description=data["description"], created_by=user
+            )
         deployment = checked["deployment"].save(commit=False)
         deployment.endpoint = endpoint
         deployment.model_name, deployment.model_version = model_name, model_version
@@ -238,14 +251,21 @@ def just_created(state: dict, checked: dict, seconds: int = 60) -> BatchDeployme
     """The deployment this wizard creates, when it was saved in the last seconds: Create pressed twice, the second
     press reaching the database just after the first one's rows. None when there is no such deployment."""
     endpoint_name = adds_to(state) or checked["endpoint"].cleaned_data["endpoint_name"]
-    return (BatchDeployment.objects.select_related("endpoint")
-            .filter(endpoint__name__iexact=endpoint_name, name__iexact=checked["deployment"].cleaned_data["name"],
-                    created__gte=timezone.now() - timedelta(seconds=seconds)).first())
+    return (
+        BatchDeployment.objects.select_related("endpoint")
+        .filter(
+            endpoint__name__iexact=endpoint_name,
+            name__iexact=checked["deployment"].cleaned_data["name"],
+            created__gte=timezone.now() - timedelta(seconds=seconds),
+        )
+        .first()
+    )
 
 
 def _environment(code: dict):
     """The environment the Code + environment step chose, registered now when it is a new one."""
     if code["environment_mode"] == forms.CodeStepForm.NEW:
-        return Environment.register(code["new_environment_name"], code["requirements"],
-                                    description="Created in the batch deployment wizard.")
+        return Environment.register(
+            code["new_environment_name"], code["requirements"], description="Created in the batch deployment wizard."
+        )
     return Environment.lookup(code["environment"] or Environment.STUDIO)

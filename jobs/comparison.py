@@ -23,14 +23,15 @@ from jobs.models import BatchJob, Comparison
 from jobs.results import Prediction, read_predictions
 
 log = logging.getLogger(__name__)
-MAX_CLASSES = 20   # more distinct labels than this: no confusion matrix (numbers then count as a regression)
-TOP_ROWS = 20      # the rows that differ most, kept in the report
-BINS = 20          # bars of the differences histogram
+MAX_CLASSES = 20  # more distinct labels than this: no confusion matrix (numbers then count as a regression)
+TOP_ROWS = 20  # the rows that differ most, kept in the report
+BINS = 20  # bars of the differences histogram
 REL_TOL, ABS_TOL = 1e-6, 1e-9  # two numbers this close agree
 RESEND_AFTER = timedelta(minutes=10)  # a report Computing for longer: its task is sent again
 
 
 # ---- starting and following a comparison ----------------------------------------------------------------------
+
 
 def start(endpoint, *, input_uri: str, candidate: str, user=None) -> Comparison:
     """Submit the input to the default deployment and to the candidate; both jobs are ordinary jobs."""
@@ -38,21 +39,37 @@ def start(endpoint, *, input_uri: str, candidate: str, user=None) -> Comparison:
 
     default = endpoint.default_deployment
     if default is None:
-        raise ValidationError("%(endpoint)s has no default deployment to compare with.", code="no_default_deployment",
-                              params={"endpoint": endpoint.name})
+        raise ValidationError(
+            "%(endpoint)s has no default deployment to compare with.",
+            code="no_default_deployment",
+            params={"endpoint": endpoint.name},
+        )
     other = endpoint.resolve_deployment(candidate)
     if other.pk == default.pk:
-        raise ValidationError("Choose a deployment other than the default (%(name)s): a deployment compared with "
-                              "itself always agrees.", code="candidate_is_default", params={"name": default.name})
+        raise ValidationError(
+            "Choose a deployment other than the default (%(name)s): a deployment compared with itself always agrees.",
+            code="candidate_is_default",
+            params={"name": default.name},
+        )
     for deployment in (default, other):
         if not deployment.effective_settings()["output_file_name"]:
-            raise ValidationError("Deployment %(name)s writes no output file (output action summary_only): there are "
-                                  "no predictions to compare.", code="no_output_file", params={"name": deployment.name})
+            raise ValidationError(
+                "Deployment %(name)s writes no output file (output action summary_only): there are "
+                "no predictions to compare.",
+                code="no_output_file",
+                params={"name": deployment.name},
+            )
     with transaction.atomic():
         baseline = submit_job(endpoint, input_uri=input_uri, deployment_name=default.name, user=user)
         candidate_job = submit_job(endpoint, input_uri=input_uri, deployment_name=other.name, user=user)
-        return Comparison.objects.create(endpoint=endpoint, endpoint_name=endpoint.name, input_uri=baseline.input_uri,
-                                         baseline=baseline, candidate=candidate_job, created_by=user)
+        return Comparison.objects.create(
+            endpoint=endpoint,
+            endpoint_name=endpoint.name,
+            input_uri=baseline.input_uri,
+            baseline=baseline,
+            candidate=candidate_job,
+            created_by=user,
+        )
 
 
 def refresh(comparison: Comparison) -> Comparison:
@@ -66,10 +83,15 @@ def refresh(comparison: Comparison) -> Comparison:
     ended = [job for job in (baseline, candidate) if job.is_finished and not job.succeeded]
     if ended:
         job = ended[0]
-        _fail(comparison, f"The job on {job.deployment_name} ended {job.status}: {job.error or 'see its page'}", Comparison.WAITING)
+        _fail(
+            comparison,
+            f"The job on {job.deployment_name} ended {job.status}: {job.error or 'see its page'}",
+            Comparison.WAITING,
+        )
     elif baseline.succeeded and candidate.succeeded:  # Completed, or Completed with errors
         if Comparison.objects.filter(pk=comparison.pk, state=Comparison.WAITING).update(
-                state=Comparison.COMPUTING, report=_queued_now()):
+            state=Comparison.COMPUTING, report=_queued_now()
+        ):
             transaction.on_commit(lambda: queue.compare_later(comparison, candidate))
     comparison.refresh_from_db()
     return comparison
@@ -89,7 +111,8 @@ def resend_if_lost(comparison: Comparison) -> bool:
     if timezone.now() - datetime.fromisoformat(queued) < RESEND_AFTER:
         return False
     if not Comparison.objects.filter(pk=comparison.pk, state=Comparison.COMPUTING, report__queued_at=queued).update(
-            report=_queued_now()):
+        report=_queued_now()
+    ):
         return False  # another request sent it again just now
     queue.compare_later(comparison, comparison.candidate)
     comparison.refresh_from_db()
@@ -98,13 +121,16 @@ def resend_if_lost(comparison: Comparison) -> bool:
 
 def on_job_finished(job_id: int):
     """Called when a job completes: the comparisons waiting on it may now be computed."""
-    for comparison in Comparison.objects.filter(Q(baseline_id=job_id) | Q(candidate_id=job_id), state=Comparison.WAITING):
+    for comparison in Comparison.objects.filter(
+        Q(baseline_id=job_id) | Q(candidate_id=job_id), state=Comparison.WAITING
+    ):
         refresh(comparison)
 
 
 def _fail(comparison, reason, state):
-    Comparison.objects.filter(pk=comparison.pk, state=state).update(state=Comparison.FAILED, error=reason,
-                                                                    finished=timezone.now())
+    Comparison.objects.filter(pk=comparison.pk, state=state).update(
+        state=Comparison.FAILED, error=reason, finished=timezone.now()
+    )
 
 
 def compute(comparison_id: int):
@@ -119,10 +145,12 @@ def compute(comparison_id: int):
         _fail(comparison, f"The report could not be computed: {exc}", Comparison.COMPUTING)
         return
     Comparison.objects.filter(pk=comparison.pk, state=Comparison.COMPUTING).update(
-        state=Comparison.COMPLETED, report=report, finished=timezone.now())
+        state=Comparison.COMPLETED, report=report, finished=timezone.now()
+    )
 
 
 # ---- the report -------------------------------------------------------------------------------------------------
+
 
 def build_report(baseline: BatchJob, candidate: BatchJob) -> dict:
     order = file_order(baseline)
@@ -131,8 +159,11 @@ def build_report(baseline: BatchJob, candidate: BatchJob) -> dict:
     report = first.report()
     if report["kind"] == "regressor" and first.compared:
         # a second pass, streamed again, now that the range of the differences is known
-        counts = histogram(first.differences(align(read_predictions(baseline), read_predictions(candidate), order)),
-                           first.low, first.high)
+        counts = histogram(
+            first.differences(align(read_predictions(baseline), read_predictions(candidate), order)),
+            first.low,
+            first.high,
+        )
         report["differences"]["histogram"] = {"edges": edges(first.low, first.high), "counts": counts}
     return report
 
@@ -156,6 +187,7 @@ def _row_number(row: str):
 def align(base: Iterable[Prediction], cand: Iterable[Prediction], order: dict[str, int]) -> Iterator:
     """Pairs (baseline, candidate) of the same file and row, both streams being in input order; a row present in
     only one output (its file failed in the other job) comes as (prediction, None) or (None, prediction)."""
+
     def key(p):
         return order.get(p.file, len(order)), p.file, _row_number(p.row)
 
@@ -205,7 +237,7 @@ class Tally:
         self.numeric = self.integral = True
         self.mean = self.m2 = self.abs_sum = 0.0
         self.low, self.high = math.inf, -math.inf
-        self.first: list = []    # the first rows that differ (classifiers: every difference weighs the same)
+        self.first: list = []  # the first rows that differ (classifiers: every difference weighs the same)
         self.largest: list = []  # a heap of the largest differences (regressors)
 
     def add_all(self, pairs):
@@ -271,18 +303,30 @@ class Tally:
     def report(self) -> dict:
         kind = self.kind
         report = {
-            "kind": kind, "compared": self.compared, "agreed": self.agreed,
+            "kind": kind,
+            "compared": self.compared,
+            "agreed": self.agreed,
             "agreement": self.agreed / self.compared if self.compared else None,
-            "only_baseline": self.only_baseline, "only_candidate": self.only_candidate,
+            "only_baseline": self.only_baseline,
+            "only_candidate": self.only_candidate,
             "matrix": matrix(self.pairs) if kind == "classifier" and self.pairs is not None else None,
             "differences": None,
-            "top": [{"file": f, "row": r, "baseline": a, "candidate": b, "difference": d} for f, r, a, b, d in
-                    ([row for *_, row in sorted(self.largest, reverse=True)] if kind == "regressor" else self.first)],
+            "top": [
+                {"file": f, "row": r, "baseline": a, "candidate": b, "difference": d}
+                for f, r, a, b, d in (
+                    [row for *_, row in sorted(self.largest, reverse=True)] if kind == "regressor" else self.first
+                )
+            ],
         }
         if kind == "regressor":
             n = self.compared
-            report["differences"] = {"mean": self.mean, "std": math.sqrt(self.m2 / n) if n else 0.0,
-                                     "mean_abs": self.abs_sum / n if n else 0.0, "min": self.low, "max": self.high}
+            report["differences"] = {
+                "mean": self.mean,
+                "std": math.sqrt(self.m2 / n) if n else 0.0,
+                "mean_abs": self.abs_sum / n if n else 0.0,
+                "min": self.low,
+                "max": self.high,
+            }
         return report
 
 
@@ -319,8 +363,16 @@ def histogram_chart(counts: list[int], width: int = 480, height: int = 160) -> l
     """Bars of the SVG histogram, scaled to the box."""
     top = max(counts, default=0) or 1
     step = width / max(len(counts), 1)
-    return [{"x": round(i * step + 1, 1), "width": round(step - 2, 1), "y": round(height - c / top * height, 1),
-             "height": round(c / top * height, 1), "count": c} for i, c in enumerate(counts)]
+    return [
+        {
+            "x": round(i * step + 1, 1),
+            "width": round(step - 2, 1),
+            "y": round(height - c / top * height, 1),
+            "height": round(c / top * height, 1),
+            "count": c,
+        }
+        for i, c in enumerate(counts)
+    ]
 
 
 def histogram_axis(low: float, high: float, counts: list[int], width: int = 480) -> dict:
@@ -339,8 +391,12 @@ def display(report: dict) -> dict:
     hist = differences.get("histogram")
     return {
         "agreement_percent": 100 * report["agreement"] if report.get("agreement") is not None else None,
-        "matrix_rows": [{"label": name, "cells": [{"count": count, "diagonal": i == j} for j, count in enumerate(row)]}
-                        for i, (name, row) in enumerate(zip(matrix_["labels"], matrix_["counts"]))] if matrix_ else [],
+        "matrix_rows": [
+            {"label": name, "cells": [{"count": count, "diagonal": i == j} for j, count in enumerate(row)]}
+            for i, (name, row) in enumerate(zip(matrix_["labels"], matrix_["counts"]))
+        ]
+        if matrix_
+        else [],
         "histogram": histogram_chart(hist["counts"]) if hist else None,
         "histogram_axis": histogram_axis(differences["min"], differences["max"], hist["counts"]) if hist else None,
     }

@@ -25,14 +25,23 @@ def _optional_int(label, min_value, max_value=None):
 class JobInputForm(forms.Form):
     """The input of a job, as + Create job asks for it: a registered dataset, a datastore path or a public URL."""
 
-    input_type = forms.ChoiceField(label="Input data type", choices=INPUT_TYPES, initial="datastore",
-                                   widget=forms.RadioSelect)
+    input_type = forms.ChoiceField(
+        label="Input data type", choices=INPUT_TYPES, initial="datastore", widget=forms.RadioSelect
+    )
     dataset = forms.ChoiceField(label="Registered dataset", required=False)
     input_datastore = forms.ChoiceField(label="Input datastore", required=False)
-    input_path = forms.CharField(label="Input path", required=False, max_length=1000,
-                                 help_text="A folder or one file. Files in nested folders are not scored.")
-    url = forms.URLField(label="Public URL", required=False, assume_scheme="https",
-                         help_text="An http(s) URL of a file, or of a public blob container or folder.")
+    input_path = forms.CharField(
+        label="Input path",
+        required=False,
+        max_length=1000,
+        help_text="A folder or one file. Files in nested folders are not scored.",
+    )
+    url = forms.URLField(
+        label="Public URL",
+        required=False,
+        assume_scheme="https",
+        help_text="An http(s) URL of a file, or of a public blob container or folder.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -42,8 +51,9 @@ class JobInputForm(forms.Form):
         self.datastores = _datastore_choices()
         self.fields["input_datastore"].choices = self.datastores
         self.fields["input_datastore"].initial = Datastore.get_default().name
-        self.fields["input_datastore"].widget.attrs.update({
-            "data-browse": self._browse_url("__name__"), "data-browse-target": "#datastore-browser"})
+        self.fields["input_datastore"].widget.attrs.update(
+            {"data-browse": self._browse_url("__name__"), "data-browse-target": "#datastore-browser"}
+        )
 
     @staticmethod
     def _browse_url(store):
@@ -76,8 +86,9 @@ class RetryForm(forms.Form):
     """Retry failed, optionally with another error threshold (blank: the job's)."""
 
     error_threshold = _optional_int("Error threshold", -1, MAX_THRESHOLD)
-    error_threshold_unit = forms.ChoiceField(label="Error threshold counts", required=False,
-                                             choices=[("", "The job's")] + BatchDeployment.THRESHOLD_UNITS)
+    error_threshold_unit = forms.ChoiceField(
+        label="Error threshold counts", required=False, choices=[("", "The job's")] + BatchDeployment.THRESHOLD_UNITS
+    )
 
 
 class CreateJobForm(JobInputForm):
@@ -88,19 +99,33 @@ class CreateJobForm(JobInputForm):
     max_retries = _optional_int("Max retries", 0, 100)
     timeout = _optional_int("Scoring timeout (seconds)", 1, 86400)
     error_threshold = _optional_int("Error threshold", -1, MAX_THRESHOLD)
-    error_threshold_unit = forms.ChoiceField(label="Error threshold counts", required=False,
-                                             choices=[("", "The deployment's")] + BatchDeployment.THRESHOLD_UNITS)
+    error_threshold_unit = forms.ChoiceField(
+        label="Error threshold counts",
+        required=False,
+        choices=[("", "The deployment's")] + BatchDeployment.THRESHOLD_UNITS,
+    )
     output_file_name = forms.CharField(label="Output file name", required=False, max_length=255)
     output_format = forms.ChoiceField(label="Output format", required=False)
-    passthrough_columns = forms.CharField(label="Passthrough columns", required=False, max_length=1000,
-                                          help_text=PASSTHROUGH_HELP + " Empty keeps the deployment's.")
-    write_manifest = forms.ChoiceField(label="Manifest", required=False, choices=[
-        ("", "As the deployment"), ("yes", "Write _SUCCESS and manifest.json"), ("no", "No manifest")])
+    passthrough_columns = forms.CharField(
+        label="Passthrough columns",
+        required=False,
+        max_length=1000,
+        help_text=PASSTHROUGH_HELP + " Empty keeps the deployment's.",
+    )
+    write_manifest = forms.ChoiceField(
+        label="Manifest",
+        required=False,
+        choices=[("", "As the deployment"), ("yes", "Write _SUCCESS and manifest.json"), ("no", "No manifest")],
+    )
 
     enable_output = forms.BooleanField(label="Enable output configuration", required=False)
     output_datastore = forms.ChoiceField(label="Output datastore", required=False)
-    output_path = forms.CharField(label="Output path", required=False, max_length=1000,
-                                  help_text="A folder; by default jobs/<job name> in the default datastore.")
+    output_path = forms.CharField(
+        label="Output path",
+        required=False,
+        max_length=1000,
+        help_text="A folder; by default jobs/<job name> in the default datastore.",
+    )
 
     def __init__(self, *args, endpoint, **kwargs):
         super().__init__(*args, **kwargs)
@@ -157,11 +182,17 @@ class CreateJobForm(JobInputForm):
     def output(self) -> dict:
         if not self.cleaned_data["enable_output"]:
             return {}
-        return {"output_datastore": self.cleaned_data["output_datastore"], "output_path": self.cleaned_data["output_path"]}
+        return {
+            "output_datastore": self.cleaned_data["output_datastore"],
+            "output_path": self.cleaned_data["output_path"],
+        }
 
     def _job_args(self) -> dict:
-        return {"input_uri": self.input_uri(), "deployment_name": self.cleaned_data["deployment"],
-                "overrides": self.overrides()}
+        return {
+            "input_uri": self.input_uri(),
+            "deployment_name": self.cleaned_data["deployment"],
+            "overrides": self.overrides(),
+        }
 
     def _refusal_as_error(self, action):
         """A refusal (input, output exists...) becomes a form error and None is returned."""
@@ -192,9 +223,13 @@ class CompareForm(JobInputForm):
         super().__init__(*args, **kwargs)
         self.endpoint = endpoint
         default = endpoint.default_deployment
-        self.fields["candidate"].choices = [(d.name, d.name) for d in endpoint.deployments.exclude(pk=getattr(default, "pk", None))]
+        self.fields["candidate"].choices = [
+            (d.name, d.name) for d in endpoint.deployments.exclude(pk=getattr(default, "pk", None))
+        ]
         if default:
-            self.fields["candidate"].help_text = f"Its predictions are compared with those of the default deployment, {default.name}."
+            self.fields[
+                "candidate"
+            ].help_text = f"Its predictions are compared with those of the default deployment, {default.name}."
 
     def submit(self, user=None):
         """Start the comparison (two jobs); a refusal becomes a form error and None is returned."""
@@ -219,8 +254,14 @@ def _deployment_defaults(deployment) -> dict:
 
 def _deployment_choice(deployment) -> str:
     """A deployment as the dropdown shows it: marked default, and its state unless it can run jobs."""
-    notes = [note for note, shown in (("default", deployment.is_default),
-                                      (deployment.provisioning_state, deployment.provisioning_state != "Succeeded")) if shown]
+    notes = [
+        note
+        for note, shown in (
+            ("default", deployment.is_default),
+            (deployment.provisioning_state, deployment.provisioning_state != "Succeeded"),
+        )
+        if shown
+    ]
     return deployment.name + (f" ({', '.join(notes)})" if notes else "")
 
 

@@ -110,8 +110,9 @@ def check_passthrough(resolved, columns) -> None:
         return
     tabular = [f for f in resolved.files if reading.extension(f) in reading.TABULAR]
     if not tabular:
-        raise ValidationError("Passthrough columns need tabular input files (csv, parquet, json, jsonl).",
-                              code="passthrough_needs_tables")
+        raise ValidationError(
+            "Passthrough columns need tabular input files (csv, parquet, json, jsonl).", code="passthrough_needs_tables"
+        )
     try:
         frame = read_head(storage.source_client(resolved.datastore, resolved.sas), tabular[0], 1).frame
     except FileError:
@@ -121,5 +122,9 @@ def check_passthrough(resolved, columns) -> None:
         raise ValidationError(
             "Passthrough column %(missing)s is not in the input: %(file)s has the columns %(columns)s.",
             code="passthrough_column_missing",
-            params={"missing": ", ".join(repr(m) for m in missing), "file": posixpath.basename(tabular[0]),
-                    "columns": ", ".join(map(str, frame.columns))})
+            params={
+                "missing": ", ".join(repr(m) for m in missing),
+                "file": posixpath.basename(tabular[0]),
+                "columns": ", ".join(map(str, frame.columns)),
+            },
+        )

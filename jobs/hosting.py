@@ -17,8 +17,8 @@ from django.conf import settings
 from jobs.engine.host import HostError, HostPool, HostSpec
 from jobs.models import Environment
 from studio import registry, storage
-from studio.redact import redact
 from studio.models import Datastore
+from studio.redact import redact
 
 
 def setting(name: str, default: float) -> float:
@@ -63,8 +63,12 @@ def model_dir(name: str, version: str) -> Path:
             try:
                 registry.download(name, version, tmp)
             except Exception as exc:  # this attempt fails with the reason; the retry may run on a machine that can
-                raise HostError(redact(f"Model {name}:{version} could not be fetched from the registry at "
-                                       f"{registry.registry_uri()}: {type(exc).__name__}: {storage.first_line(exc)}")) from exc
+                raise HostError(
+                    redact(
+                        f"Model {name}:{version} could not be fetched from the registry at "
+                        f"{registry.registry_uri()}: {type(exc).__name__}: {storage.first_line(exc)}"
+                    )
+                ) from exc
             tmp.rename(target)
         except OSError:
             if not target.exists():
@@ -89,8 +93,13 @@ def python_for(label: str) -> str:
 
 def spec_for(job) -> HostSpec:
     name, version = job.model_uri.removeprefix("models:/").split("/", 1)
-    return HostSpec.build(python_for(job.environment), model_dir(name, version), job.code_path, job.scoring_script,
-                          job.settings.get("environment_variables"))
+    return HostSpec.build(
+        python_for(job.environment),
+        model_dir(name, version),
+        job.code_path,
+        job.scoring_script,
+        job.settings.get("environment_variables"),
+    )
 
 
 @dataclass
@@ -134,7 +143,10 @@ def datastore_client(name: str):
 
 def output_options(settings: dict) -> dict:
     """What the host needs to write a part: the output format and the passthrough columns."""
-    return {"output_format": settings.get("output_format", "csv"), "passthrough": settings.get("passthrough_columns") or ()}
+    return {
+        "output_format": settings.get("output_format", "csv"),
+        "passthrough": settings.get("passthrough_columns") or (),
+    }
 
 
 def score(job, mb, journal, on_wait, client=datastore_client) -> Outcome:
@@ -151,8 +163,13 @@ def score(job, mb, journal, on_wait, client=datastore_client) -> Outcome:
     # a datastore, or public URLs when ""
     source = client(job.input_datastore) if job.input_datastore else job.input_source()
     host.clear_outputs()
-    run = dict(output_action=job.settings.get("output_action", "append_row"), level=level,
-               timeout=float(job.settings["timeout"]), on_wait=on_wait, **output_options(job.settings))
+    run = dict(
+        output_action=job.settings.get("output_action", "append_row"),
+        level=level,
+        timeout=float(job.settings["timeout"]),
+        on_wait=on_wait,
+        **output_options(job.settings),
+    )
     if isinstance(source, storage.LocalStore):  # its own files: no copies, no temporary folder
         reply = host.run(local_files(source, mb.files, None), **run)
     else:
@@ -161,5 +178,6 @@ def score(job, mb, journal, on_wait, client=datastore_client) -> Outcome:
     journal.extend(reply["log"])
     out_store = client(job.output_datastore)
     outputs = publish_outputs(host, out_store, job.output_path)
-    return Outcome(reply["part"], reply["rows_out"], reply["file_errors"], reply["seconds"], outputs,
-                   reply.get("row_errors", []))
+    return Outcome(
+        reply["part"], reply["rows_out"], reply["file_errors"], reply["seconds"], outputs, reply.get("row_errors", [])
+    )

@@ -22,7 +22,9 @@ from studio.models import Dataset, Datastore
 from studio.redact import redact
 
 DATASTORE_URI = re.compile(r"^azureml://datastores/(?P<name>[^/]+)/paths/(?P<path>.*)$")
-DATASET_URI = re.compile(r"^(?:azureml:)?(?P<name>[a-zA-Z][a-zA-Z0-9_-]*)(?::(?P<version>[^:@/]+)|@(?P<latest>latest))$")
+DATASET_URI = re.compile(
+    r"^(?:azureml:)?(?P<name>[a-zA-Z][a-zA-Z0-9_-]*)(?::(?P<version>[^:@/]+)|@(?P<latest>latest))$"
+)
 
 
 @dataclass
@@ -30,7 +32,7 @@ class ResolvedInput:
     uri: str
     datastore: str  # "" for public URLs: files are then full URLs
     files: list[str]
-    sas: str = ""   # a public URL's SAS token: kept out of uri and files (which pages show), encrypted at rest
+    sas: str = ""  # a public URL's SAS token: kept out of uri and files (which pages show), encrypted at rest
     skipped: dict = field(default_factory=dict)  # files of types the engine does not read (reading.skipped)
     path: str = ""  # the input's own path in its datastore (a folder, a file or a glob)
 
@@ -59,7 +61,9 @@ def resolve(uri: str, every_file: bool = False) -> ResolvedInput:
     raise ValidationError(
         "Input '%(uri)s' is not understood: use a dataset (azureml:<name>:<version> or azureml:<name>@latest), "
         "azureml://datastores/<name>/paths/<path>, or a public http(s) URL.",
-        code="input_unknown_scheme", params={"uri": uri})
+        code="input_unknown_scheme",
+        params={"uri": uri},
+    )
 
 
 def _resolve_datastore_path(name: str, path: str, every_file: bool) -> ResolvedInput:
@@ -69,16 +73,18 @@ def _resolve_datastore_path(name: str, path: str, every_file: bool) -> ResolvedI
     path = storage.clean_path(path)
     entries = _listing(lambda: store.client().files(path))
     files, skipped = _scorable(entries, path, every_file)
-    return ResolvedInput(uri=datastore_uri(store.name, path), datastore=store.name, files=files, skipped=skipped,
-                         path=path)
+    return ResolvedInput(
+        uri=datastore_uri(store.name, path), datastore=store.name, files=files, skipped=skipped, path=path
+    )
 
 
 def _resolve_dataset(name: str, version: str, every_file: bool) -> ResolvedInput:
     dataset = Dataset.lookup(name, version)
     entries = _listing(dataset.files)
     files, skipped = _scorable(entries, dataset.path, every_file)
-    return ResolvedInput(uri=dataset.uri, datastore=dataset.datastore.name, files=files, skipped=skipped,
-                         path=dataset.path)
+    return ResolvedInput(
+        uri=dataset.uri, datastore=dataset.datastore.name, files=files, skipped=skipped, path=dataset.path
+    )
 
 
 def _resolve_public_url(typed: str, every_file: bool) -> ResolvedInput:
@@ -97,8 +103,13 @@ def _resolve_public_url(typed: str, every_file: bool) -> ResolvedInput:
         raise ValidationError("%(error)s", code="input_not_found", params={"error": exc}) from exc
     store = storage.BlobStore(account_url, container, *(("sas", sas) if sas else ()))
     files, skipped = _scorable(_listing(lambda: store.files(prefix)), prefix, every_file)
-    return ResolvedInput(uri=shown, datastore="", files=[storage.blob_url(account_url, container, f) for f in files],
-                         sas=sas, skipped=skipped)
+    return ResolvedInput(
+        uri=shown,
+        datastore="",
+        files=[storage.blob_url(account_url, container, f) for f in files],
+        sas=sas,
+        skipped=skipped,
+    )
 
 
 def _listing(list_files):
@@ -119,15 +130,29 @@ def _scorable(entries, where: str, every_file: bool = False) -> tuple[list[str],
     where = where or "/"
     if not supported:
         if single_file:
-            raise ValidationError("'%(name)s' is not a supported file type (%(types)s).", code="input_unsupported_type",
-                                  params={"name": posixpath.basename(entries[0].path),
-                                          "types": ", ".join(sorted(reading.SUPPORTED))})
+            raise ValidationError(
+                "'%(name)s' is not a supported file type (%(types)s).",
+                code="input_unsupported_type",
+                params={"name": posixpath.basename(entries[0].path), "types": ", ".join(sorted(reading.SUPPORTED))},
+            )
         raise ValidationError(
-            "No files to score in '%(path)s'%(why)s.", code="input_empty",
-            params={"path": where, "why": f": {reading.describe_skipped(skipped)}; {reading.READS}" if entries
-                    else " (the folder is empty)"})
+            "No files to score in '%(path)s'%(why)s.",
+            code="input_empty",
+            params={
+                "path": where,
+                "why": f": {reading.describe_skipped(skipped)}; {reading.READS}"
+                if entries
+                else " (the folder is empty)",
+            },
+        )
     if all(e.size == 0 for e in supported):
-        raise ValidationError("%(what)s empty (0 bytes): there is nothing to score.", code="input_empty_file",
-                              params={"what": f"'{posixpath.basename(supported[0].path)}' is" if len(supported) == 1
-                                      else f"All {len(supported)} files in '{where}' are"})
+        raise ValidationError(
+            "%(what)s empty (0 bytes): there is nothing to score.",
+            code="input_empty_file",
+            params={
+                "what": f"'{posixpath.basename(supported[0].path)}' is"
+                if len(supported) == 1
+                else f"All {len(supported)} files in '{where}' are"
+            },
+        )
     return [e.path for e in supported], skipped

@@ -24,7 +24,9 @@ def _csv(rows, header=True) -> bytes:
 def write_errors_part(store, mb, row_errors: list[dict]):
     """The rows this attempt set aside, beside its output part (an attempt that set none writes nothing)."""
     if row_errors:
-        store.write(mb.errors_path, _csv([[e["file"], e["row"], e["type"], e["message"]] for e in row_errors], header=False))
+        store.write(
+            mb.errors_path, _csv([[e["file"], e["row"], e["type"], e["message"]] for e in row_errors], header=False)
+        )
     elif mb.attempts > 1 and store.exists(mb.errors_path):  # an earlier attempt's
         store.delete(mb.errors_path)
 
@@ -38,8 +40,11 @@ def set_aside(mb) -> dict | None:
     naming the file when the mini-batch had one."""
     if not mb.rows_failed:
         return None
-    return {"file": mb.files[0] if len(mb.files) == 1 else "", "type": "RowsSetAside",
-            "message": f"{plural(mb.rows_failed, 'row')} set aside: see {ERRORS_FILE}"}
+    return {
+        "file": mb.files[0] if len(mb.files) == 1 else "",
+        "type": "RowsSetAside",
+        "message": f"{plural(mb.rows_failed, 'row')} set aside: see {ERRORS_FILE}",
+    }
 
 
 def counts(row_errors: list[dict]) -> tuple[int, int]:
@@ -77,13 +82,19 @@ def threshold_exceeded(job, final: bool = False) -> str:
     unit = job.settings.get("error_threshold_unit") or "files"
     if unit == "rows":
         bad = job.rows_failed + job.files_failed
-        return f"{plural(bad, 'row')} failed, above the error threshold of {plural(threshold, 'row')}. {THRESHOLD_SEE}" if bad > threshold else ""
+        return (
+            f"{plural(bad, 'row')} failed, above the error threshold of {plural(threshold, 'row')}. {THRESHOLD_SEE}"
+            if bad > threshold
+            else ""
+        )
     if unit == "percent":
         bad = job.rows_failed + job.files_failed
         share = 100 * bad / max(job.rows_out + bad, 1)
         if final and share > threshold:
-            return (f"{share:.2f}% of the rows failed ({bad} of {job.rows_out + bad}), above the error threshold of "
-                    f"{threshold}%. {THRESHOLD_SEE}")
+            return (
+                f"{share:.2f}% of the rows failed ({bad} of {job.rows_out + bad}), above the error threshold of "
+                f"{threshold}%. {THRESHOLD_SEE}"
+            )
         return ""
     if job.files_failed + job.files_partial <= threshold:
         return ""

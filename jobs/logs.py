@@ -3,7 +3,7 @@
 import csv
 import io
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from jobs import isolation
 from studio.models import Datastore
@@ -21,7 +21,7 @@ class Journal:
 
     def write(self, level: str, message: str):
         if LEVELS.get(level, 20) >= self.level:
-            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
             self.lines.append(f"{stamp} {level.upper()} {message}")
 
     def extend(self, lines):
@@ -87,9 +87,13 @@ def write_job_logs(job):
         base = f"{job.output_path.rstrip('/')}/logs"
         store.write(f"{base}/job_progress_overview.txt", progress_overview(job).encode())
         store.write(f"{base}/job_result.txt", job_result(job).encode())
-        store.write(f"{base}/error_summary.csv", _csv(error_rows(job), ["file", "mini_batch", "attempt", "error_type", "message"]))
-        store.write(f"{base}/mini-batches.csv", _csv(mini_batch_rows(job), ["index", "files", "attempts", "status", "seconds", "rows", "error"]))
+        store.write(
+            f"{base}/error_summary.csv",
+            _csv(error_rows(job), ["file", "mini_batch", "attempt", "error_type", "message"]),
+        )
+        store.write(
+            f"{base}/mini-batches.csv",
+            _csv(mini_batch_rows(job), ["index", "files", "attempts", "status", "seconds", "rows", "error"]),
+        )
     except Exception:  # logs must never turn a finished job into a failed one
         log.exception("cannot write the logs of %s", job.name)
-
-

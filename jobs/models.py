@@ -88,8 +88,10 @@ class DeploymentRun(models.Model):
         if not self.input_skipped:
             return ""
         names, more = self.input_skipped["names"], self.input_skipped["count"] - len(self.input_skipped["names"])
-        return (f"Skipped {describe_skipped(self.input_skipped)}: {', '.join(names)}{f' and {more} more' if more else ''}; "
-                f"{READS}.")
+        return (
+            f"Skipped {describe_skipped(self.input_skipped)}: {', '.join(names)}{f' and {more} more' if more else ''}; "
+            f"{READS}."
+        )
 
     def input_source(self):
         """Where the engine reads the input files: the input datastore, or public URLs (with their SAS token)."""
@@ -100,11 +102,18 @@ class DeploymentRun(models.Model):
     @staticmethod
     def of(deployment, effective: dict, resolved) -> dict:
         """The fields for a run of deployment with these settings on this resolved input."""
-        return {"model_uri": f"models:/{deployment.model_name}/{deployment.model_version}",
-                "code_path": deployment.code_path, "scoring_script": deployment.scoring_script,
-                "environment": deployment.environment, "compute": deployment.compute, "settings": effective,
-                "input_uri": resolved.uri, "input_datastore": resolved.datastore,
-                "input_sas_encrypted": encrypt(resolved.sas), "input_skipped": resolved.skipped}
+        return {
+            "model_uri": f"models:/{deployment.model_name}/{deployment.model_version}",
+            "code_path": deployment.code_path,
+            "scoring_script": deployment.scoring_script,
+            "environment": deployment.environment,
+            "compute": deployment.compute,
+            "settings": effective,
+            "input_uri": resolved.uri,
+            "input_datastore": resolved.datastore,
+            "input_sas_encrypted": encrypt(resolved.sas),
+            "input_skipped": resolved.skipped,
+        }
 
 
 class JSONArrayLength(Func):
@@ -121,8 +130,12 @@ class BatchJob(NamedPage, DeploymentRun):
     url_name = "jobs:detail"
 
     name = models.CharField(max_length=64, unique=True, default=new_job_name)
-    endpoint = models.ForeignKey("endpoints.BatchEndpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
-    deployment = models.ForeignKey("endpoints.BatchDeployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    endpoint = models.ForeignKey(
+        "endpoints.BatchEndpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    deployment = models.ForeignKey(
+        "endpoints.BatchDeployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
     # Names kept so that a job stays readable after its endpoint or deployment is deleted.
     endpoint_name = models.CharField(max_length=32)
     deployment_name = models.CharField(max_length=32)
@@ -158,8 +171,11 @@ class BatchJob(NamedPage, DeploymentRun):
         indexes = [models.Index(fields=["endpoint", "-created"])]
         constraints = [
             # Two invokes racing with the same repeatability-request-id still make one job.
-            models.UniqueConstraint(fields=["endpoint_name", "request_id"], condition=~models.Q(request_id=""),
-                                    name="unique_request_id_per_endpoint"),
+            models.UniqueConstraint(
+                fields=["endpoint_name", "request_id"],
+                condition=~models.Q(request_id=""),
+                name="unique_request_id_per_endpoint",
+            ),
         ]
 
     @property
@@ -179,13 +195,21 @@ class BatchJob(NamedPage, DeploymentRun):
         """(what, name, url) of the schedule run or deployment comparison that started this job, for its page."""
         from jobs.schedules.models import ScheduleRun
 
-        found = [("Schedule", run.schedule.name, run.schedule.get_absolute_url())
-                 for run in ScheduleRun.objects.filter(job=self).select_related("schedule")]
+        found = [
+            ("Schedule", run.schedule.name, run.schedule.get_absolute_url())
+            for run in ScheduleRun.objects.filter(job=self).select_related("schedule")
+        ]
         for comparison in Comparison.objects.filter(models.Q(baseline=self) | models.Q(candidate=self)).select_related(
-                "baseline", "candidate"):
+            "baseline", "candidate"
+        ):
             side = "baseline" if comparison.baseline_id == self.pk else "candidate"
-            found.append((f"Comparison ({side})", f"{comparison.baseline.deployment_name} vs "
-                          f"{comparison.candidate.deployment_name}", comparison.get_absolute_url()))
+            found.append(
+                (
+                    f"Comparison ({side})",
+                    f"{comparison.baseline.deployment_name} vs {comparison.candidate.deployment_name}",
+                    comparison.get_absolute_url(),
+                )
+            )
         return found
 
     @property
@@ -225,8 +249,11 @@ class BatchJob(NamedPage, DeploymentRun):
 
         is_log = file.startswith("logs/mini-batches/") and file.endswith(".log")
         if file not in self.output_files() and not is_log:
-            raise ValidationError("Job %(job)s has no output named '%(file)s'.", code="not_an_output",
-                                  params={"job": self.name, "file": file})
+            raise ValidationError(
+                "Job %(job)s has no output named '%(file)s'.",
+                code="not_an_output",
+                params={"job": self.name, "file": file},
+            )
         return f"{self.output_path.rstrip('/')}/{clean_path(file)}"
 
     @property
@@ -249,7 +276,8 @@ class BatchJob(NamedPage, DeploymentRun):
         """Files scored by the mini-batches that completed, their failed files left out: counted in the database,
         over every mini-batch (the job page lists only the first ones)."""
         done = self.mini_batches.filter(status=MiniBatch.COMPLETED).aggregate(
-            files=Sum(JSONArrayLength("files")), failed=Sum("files_failed"))
+            files=Sum(JSONArrayLength("files")), failed=Sum("files_failed")
+        )
         return (done["files"] or 0) - (done["failed"] or 0)
 
     def mini_batches_with_errors(self):
@@ -260,21 +288,27 @@ class BatchJob(NamedPage, DeploymentRun):
         """The error summary's lines, counted in the database: one per failed file, one per mini-batch that set rows
         aside, one per mini-batch that failed with an error."""
         counts = self.mini_batches_with_errors().aggregate(
-            files=Sum(JSONArrayLength("file_errors")), rows=Count("pk", filter=Q(rows_failed__gt=0)),
-            failed=Count("pk", filter=Q(status=MiniBatch.FAILED) & ~Q(error="")))
+            files=Sum(JSONArrayLength("file_errors")),
+            rows=Count("pk", filter=Q(rows_failed__gt=0)),
+            failed=Count("pk", filter=Q(status=MiniBatch.FAILED) & ~Q(error="")),
+        )
         return sum(value or 0 for value in counts.values())
 
     def mark_failed(self, reason: str, on_threshold: bool = False):
         BatchJob.objects.filter(pk=self.pk).exclude(status__in=FINISHED).update(
-            status=Status.FAILED, error=reason, finished=timezone.now(), failed_on_threshold=on_threshold)
+            status=Status.FAILED, error=reason, finished=timezone.now(), failed_on_threshold=on_threshold
+        )
         self.refresh_from_db()
 
     def request_cancel(self) -> bool:
         """Stop dispatching; the job becomes Canceled at once if nothing of it runs, else when its running
         mini-batches have stopped (their heartbeat sees the request). False if it is too late to cancel."""
         with transaction.atomic():
-            if not BatchJob.objects.filter(pk=self.pk).exclude(status__in=(*FINISHED, Status.FINALIZING)).update(
-                    status=Status.CANCEL_REQUESTED):
+            if (
+                not BatchJob.objects.filter(pk=self.pk)
+                .exclude(status__in=(*FINISHED, Status.FINALIZING))
+                .update(status=Status.CANCEL_REQUESTED)
+            ):
                 self.refresh_from_db()  # the refusal names the status the job has now
                 return False
             self.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
@@ -353,9 +387,15 @@ class MiniBatch(models.Model):
     def claim(self, worker: str, lease_seconds: int) -> bool:
         """Take this mini-batch for one attempt; False if another worker has it or it is done."""
         now = timezone.now()
-        return bool(MiniBatch.objects.filter(pk=self.pk, status__in=[self.QUEUED, self.PENDING]).update(
-            status=self.RUNNING, attempts=F("attempts") + 1, worker=worker, started=now,
-            lease_until=now + timedelta(seconds=lease_seconds)))
+        return bool(
+            MiniBatch.objects.filter(pk=self.pk, status__in=[self.QUEUED, self.PENDING]).update(
+                status=self.RUNNING,
+                attempts=F("attempts") + 1,
+                worker=worker,
+                started=now,
+                lease_until=now + timedelta(seconds=lease_seconds),
+            )
+        )
 
 
 class Environment(models.Model):
@@ -400,8 +440,11 @@ class Environment(models.Model):
 
     @classmethod
     def studio(cls):
-        env, _ = cls.objects.get_or_create(name=cls.STUDIO, version="1", defaults={
-            "state": cls.READY, "description": "The workers' own Python environment."})
+        env, _ = cls.objects.get_or_create(
+            name=cls.STUDIO,
+            version="1",
+            defaults={"state": cls.READY, "description": "The workers' own Python environment."},
+        )
         return env
 
     @classmethod
@@ -428,15 +471,17 @@ class Environment(models.Model):
     def register(cls, name: str, requirements: str, description: str = ""):
         """The environment `name` with these requirements: the existing version, else a new one."""
         existing, version = cls.next_version(name, requirements)
-        return existing or cls.objects.create(name=name, version=version, requirements=requirements,
-                                              description=description)
+        return existing or cls.objects.create(
+            name=name, version=version, requirements=requirements, description=description
+        )
 
     def claim_build(self) -> bool:
         """Mark a NotStarted environment Building; True for the one caller that should queue its build."""
         if self.is_studio:
             return False
         claimed = Environment.objects.filter(pk=self.pk, state=self.NOT_STARTED).update(
-            state=self.BUILDING, updated=timezone.now())
+            state=self.BUILDING, updated=timezone.now()
+        )
         if claimed:
             self.state = self.BUILDING
         return bool(claimed)
@@ -447,9 +492,14 @@ class Environment(models.Model):
         from jobs import hosting
 
         requirements = hosting.model_dir(model_name, model_version) / "requirements.txt"
-        env, _ = cls.objects.get_or_create(name=f"mlflow-{model_name}"[:100], version=str(model_version), defaults={
-            "requirements": requirements.read_text() if requirements.exists() else "",
-            "description": f"Generated from the requirements of model {model_name}:{model_version}."})
+        env, _ = cls.objects.get_or_create(
+            name=f"mlflow-{model_name}"[:100],
+            version=str(model_version),
+            defaults={
+                "requirements": requirements.read_text() if requirements.exists() else "",
+                "description": f"Generated from the requirements of model {model_name}:{model_version}.",
+            },
+        )
         return env
 
     @property
@@ -485,14 +535,15 @@ class Comparison(models.Model):
     """Compare deployments: the same input scored by the endpoint's default deployment (baseline) and by a
     candidate; once both jobs complete, a background task streams both outputs and stores the report here."""
 
-    WAITING = "Waiting"      # the two jobs run
+    WAITING = "Waiting"  # the two jobs run
     COMPUTING = "Computing"  # the report task runs
     COMPLETED = "Completed"
     FAILED = "Failed"
     STATES = [(s, s) for s in (WAITING, COMPUTING, COMPLETED, FAILED)]
 
-    endpoint = models.ForeignKey("endpoints.BatchEndpoint", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="comparisons")
+    endpoint = models.ForeignKey(
+        "endpoints.BatchEndpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="comparisons"
+    )
     endpoint_name = models.CharField(max_length=32)
     input_uri = models.CharField(max_length=2000)
     baseline = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="+")

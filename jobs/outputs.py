@@ -42,6 +42,7 @@ def output_format(settings: dict) -> str:
 
 # --- joining parts ----------------------------------------------------------------------------------------
 
+
 def write_joined(fmt: str, store, part_paths, out):
     """Append the parts, in the order given, to the open binary file out, as one file of the format."""
     if fmt == formats.PARQUET:
@@ -82,8 +83,9 @@ def _join_parquet(store, part_paths, out):
             if local.stat().st_size:
                 parts.append((path, local))
         if not parts:
-            pq.ParquetWriter(out, pa.schema([("row", pa.int64()), ("prediction", pa.float64()),
-                                             ("file_name", pa.string())])).close()
+            pq.ParquetWriter(
+                out, pa.schema([("row", pa.int64()), ("prediction", pa.float64()), ("file_name", pa.string())])
+            ).close()
             return
         # The footers first: a column typed differently in two parts (an id of numbers in one file, of text in
         # another) gets one type that holds both, rather than failing the job once every row is scored.
@@ -126,12 +128,15 @@ def _conform(table, schema, path):
     if table.schema.equals(schema, check_metadata=False):
         return table
     if table.schema.names != schema.names:
-        raise ValueError(f"the part {path.rsplit('/', 1)[-1]} has the columns {', '.join(table.schema.names)}, "
-                         f"unlike the first part ({', '.join(schema.names)}): a Parquet output needs the same columns in every mini-batch.")
+        raise ValueError(
+            f"the part {path.rsplit('/', 1)[-1]} has the columns {', '.join(table.schema.names)}, "
+            f"unlike the first part ({', '.join(schema.names)}): a Parquet output needs the same columns in every mini-batch."
+        )
     return table.cast(schema)
 
 
 # --- publishing ---------------------------------------------------------------------------------------------
+
 
 def digest(handle) -> str:
     sha = hashlib.sha256()
@@ -188,7 +193,7 @@ def script_files(job, store, known: set[str]) -> list[FileStats]:
     found = []
     with tempfile.TemporaryDirectory(prefix="script-files-") as tmp:
         for path in walk(store, folder):
-            name = path[len(folder) + 1:]
+            name = path[len(folder) + 1 :]
             if name in skip or name.split("/", 1)[0] in ("logs", ".staging"):
                 continue
             fmt = next((f for f, ext in formats.EXTENSIONS.items() if name.lower().endswith(ext)), None)
@@ -213,9 +218,13 @@ def write_manifest(job, store, files: list[FileStats], status: str):
     aside — and the status the job ends with), then _SUCCESS, last of all."""
     folder = job.output_path.rstrip("/")
     manifest = {
-        "job": job.name, "status": status, "endpoint": job.endpoint_name, "deployment": job.deployment_name,
+        "job": job.name,
+        "status": status,
+        "endpoint": job.endpoint_name,
+        "deployment": job.deployment_name,
         "model": job.model_uri,
-        "input": job.input_display, "output_format": output_format(job.settings),
+        "input": job.input_display,
+        "output_format": output_format(job.settings),
         "passthrough_columns": job.settings.get("passthrough_columns") or [],
         "files": [asdict(f) for f in files],
     }
@@ -229,6 +238,7 @@ def write_manifest(job, store, files: list[FileStats], status: str):
 
 
 # --- reading the first rows back (job page) ------------------------------------------------------------------
+
 
 def head(store, path: str, fmt: str, rows: int) -> dict:
     """{"header": [...], "rows": [[...], ...]}: the first rows of an output, without reading all of it."""

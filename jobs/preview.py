@@ -27,21 +27,30 @@ ROWS = 20  # the first rows of each
 SHOWN = 50  # predictions shown
 MIN_SECONDS_PER_ROW = 1e-7  # a rate measured at above 10 M rows/s is timing noise
 TIMING_ROWS = 2000  # the first file's rows timed, once with one row and once with these: per-file and per-row costs
-LOST = ("The worker scoring this preview stopped before it finished (its lease passed: the worker machine or its "
-        "qcluster died). Nothing was written: click Preview to run it again.")
+LOST = (
+    "The worker scoring this preview stopped before it finished (its lease passed: the worker machine or its "
+    "qcluster died). Nothing was written: click Preview to run it again."
+)
 
 
-def request(endpoint, *, input_uri: str, deployment_name: str | None = None, overrides: dict | None = None,
-            user=None) -> Preview:
+def request(
+    endpoint, *, input_uri: str, deployment_name: str | None = None, overrides: dict | None = None, user=None
+) -> Preview:
     """Validate like submit (deployment, settings, input) and queue the preview. Raises ValidationError."""
     deployment = endpoint.resolve_deployment(deployment_name)
     effective = deployment.effective_settings(overrides)
     resolved = inputs.resolve(input_uri)
     heads.check_passthrough(resolved, effective.get("passthrough_columns"))
     preview = Preview.objects.create(
-        endpoint=endpoint, deployment_name=deployment.name, **Preview.of(deployment, effective, resolved),
-        files=resolved.files[:FILES], files_total=len(resolved.files), created_by=user, progress="Waiting for a worker",
-        lease_until=_lease_end())
+        endpoint=endpoint,
+        deployment_name=deployment.name,
+        **Preview.of(deployment, effective, resolved),
+        files=resolved.files[:FILES],
+        files_total=len(resolved.files),
+        created_by=user,
+        progress="Waiting for a worker",
+        lease_until=_lease_end(),
+    )
     queue.preview_later(preview)
     return preview
 
@@ -84,7 +93,9 @@ def _progress(preview, text: str, **fields):
 
 
 def run(preview_id: int):
-    if not Preview.objects.filter(pk=preview_id, status=Preview.QUEUED).update(status=Preview.RUNNING, lease_until=_lease_end()):
+    if not Preview.objects.filter(pk=preview_id, status=Preview.QUEUED).update(
+        status=Preview.RUNNING, lease_until=_lease_end()
+    ):
         return  # finished, or taken by another copy of this task
     preview = Preview.objects.get(pk=preview_id)
     _progress(preview, f"Reading the first {ROWS} rows of {len(preview.files)} file(s)")
@@ -92,10 +103,12 @@ def run(preview_id: int):
         result = _run(preview, Heartbeat(preview.pk))
     except Exception as exc:  # any refusal ends the preview with what to fix
         Preview.objects.filter(pk=preview.pk).update(
-            status=Preview.FAILED, error=_reason(exc), progress="", finished=timezone.now(), lease_until=None)
+            status=Preview.FAILED, error=_reason(exc), progress="", finished=timezone.now(), lease_until=None
+        )
         return
     Preview.objects.filter(pk=preview.pk).update(
-        status=Preview.COMPLETED, result=result, progress="", finished=timezone.now(), lease_until=None)
+        status=Preview.COMPLETED, result=result, progress="", finished=timezone.now(), lease_until=None
+    )
 
 
 def _reason(exc) -> str:
@@ -113,8 +126,11 @@ def _run(preview, on_wait) -> dict:
         except FileError as exc:
             file_errors.append({"file": posixpath.basename(path), "type": exc.kind, "message": exc.message})
     inputs_spec = signature_inputs(preview)
-    checks = [{"file": posixpath.basename(s.name), "columns": schema.check_columns(s.name, s.frame, inputs_spec)}
-              for s in samples if s.frame is not None]
+    checks = [
+        {"file": posixpath.basename(s.name), "columns": schema.check_columns(s.name, s.frame, inputs_spec)}
+        for s in samples
+        if s.frame is not None
+    ]
     result = {"schema": checks, "signature": inputs_spec is not None, "file_errors": file_errors}
     if samples:
         _progress(preview, f"Scoring {sum(_rows(s) for s in samples)} rows in the deployment's scoring host")
@@ -136,7 +152,9 @@ def _costs(preview, source, samples, on_wait) -> tuple[float, float] | None:
             frame = heads.read_head(source, sample.name, TIMING_ROWS).frame if more else sample.frame
         except FileError:
             continue
-        one, many = (_timed(preview, frame.head(rows).to_csv(index=False).encode(), on_wait) for rows in (1, len(frame)))
+        one, many = (
+            _timed(preview, frame.head(rows).to_csv(index=False).encode(), on_wait) for rows in (1, len(frame))
+        )
         if one is not None and many is not None:
             return one, max(many - one, 0.0) / (len(frame) - 1)
     return None
@@ -179,8 +197,15 @@ def _host_run(preview, files: list[tuple[str, bytes]], on_wait, level: str | Non
             local.write_bytes(data)
             local_files.append((name, str(local)))
         started = time.perf_counter()
-        reply = host.run(local_files, output_action="append_row", level=level, timeout=float(settings["timeout"]),
-                         on_wait=on_wait, output_format=formats.CSV, passthrough=settings.get("passthrough_columns") or ())
+        reply = host.run(
+            local_files,
+            output_action="append_row",
+            level=level,
+            timeout=float(settings["timeout"]),
+            on_wait=on_wait,
+            output_format=formats.CSV,
+            passthrough=settings.get("passthrough_columns") or (),
+        )
         seconds = reply.get("seconds") or time.perf_counter() - started
     host.clear_outputs()
     return reply, seconds
@@ -190,15 +215,26 @@ def _score(preview, samples, on_wait) -> dict:
     """The samples through the deployment's scoring host."""
     reply, seconds = _host_run(preview, [(sample.name, sample.data) for sample in samples], on_wait)
     rows = list(csv.reader(io.StringIO(reply["part"].decode("utf-8", errors="replace")))) if reply["part"] else []
-    errors = [{"file": posixpath.basename(e["file"]), "type": e["type"], "message": e["message"]} for e in reply["file_errors"]]
-    set_aside = [{"file": posixpath.basename(e["file"]), "row": e["row"], "type": e["type"], "message": e["message"]}
-                 for e in reply.get("row_errors", [])]
-    return {"predictions": {"header": rows[0] if rows else [], "rows": rows[1:SHOWN + 1]},
-            "rows_scored": reply["rows_out"], "seconds": seconds, "host_errors": errors, "rows_set_aside": set_aside}
+    errors = [
+        {"file": posixpath.basename(e["file"]), "type": e["type"], "message": e["message"]}
+        for e in reply["file_errors"]
+    ]
+    set_aside = [
+        {"file": posixpath.basename(e["file"]), "row": e["row"], "type": e["type"], "message": e["message"]}
+        for e in reply.get("row_errors", [])
+    ]
+    return {
+        "predictions": {"header": rows[0] if rows else [], "rows": rows[1 : SHOWN + 1]},
+        "rows_scored": reply["rows_out"],
+        "seconds": seconds,
+        "host_errors": errors,
+        "rows_set_aside": set_aside,
+    }
 
 
-def estimate(samples, rows_scored: int, seconds: float, preview,
-             costs: tuple[float, float] | None = None) -> dict | None:
+def estimate(
+    samples, rows_scored: int, seconds: float, preview, costs: tuple[float, float] | None = None
+) -> dict | None:
     """The job's duration: the input's rows (sampled files' rows × files) at the measured cost per row, plus the
     measured cost per file (`costs`: seconds per file and per row; without them, the sample's rows ÷ its time),
     shared by instance_count × max_concurrency_per_instance mini-batches at a time. Host start not included.
@@ -209,12 +245,20 @@ def estimate(samples, rows_scored: int, seconds: float, preview,
     per_row = max(per_row, MIN_SECONDS_PER_ROW)
     rows_per_file = sum(s.rows for s in samples) / len(samples)
     total_rows = round(rows_per_file * preview.files_total)
-    parallel = int(preview.settings.get("instance_count", 1)) * int(preview.settings.get("max_concurrency_per_instance", 1))
+    parallel = int(preview.settings.get("instance_count", 1)) * int(
+        preview.settings.get("max_concurrency_per_instance", 1)
+    )
     seconds = (preview.files_total * per_file + total_rows * per_row) / parallel
-    return {"rate": 1 / per_row, "per_file_ms": per_file * 1000, "total_rows": total_rows,
-            "files": preview.files_total, "parallel": parallel,
-            "exact": all(s.exact for s in samples) and len(samples) == preview.files_total,
-            "seconds": seconds, "text": duration_text(seconds)}
+    return {
+        "rate": 1 / per_row,
+        "per_file_ms": per_file * 1000,
+        "total_rows": total_rows,
+        "files": preview.files_total,
+        "parallel": parallel,
+        "exact": all(s.exact for s in samples) and len(samples) == preview.files_total,
+        "seconds": seconds,
+        "text": duration_text(seconds),
+    }
 
 
 def duration_text(seconds: float) -> str:

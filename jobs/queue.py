@@ -16,8 +16,13 @@ def run_later(job, mini_batch_id: int, index: int):
 
 
 def run_schedule_later(schedule, run_id: int):
-    _send("jobs.schedules.runs.run_schedule", schedule.pk, run_id=run_id, cluster=schedule.cluster(),
-          name=f"run schedule {schedule.name}")
+    _send(
+        "jobs.schedules.runs.run_schedule",
+        schedule.pk,
+        run_id=run_id,
+        cluster=schedule.cluster(),
+        name=f"run schedule {schedule.name}",
+    )
 
 
 def build_environment_later(env, cluster: str):

@@ -27,21 +27,29 @@ class Prediction(NamedTuple):
 def _csv_rows(handle) -> Iterator[Prediction]:
     reader = csv.DictReader(io.TextIOWrapper(handle, encoding="utf-8", errors="replace", newline=""))
     if "prediction" not in (reader.fieldnames or []):
-        raise ValidationError("The output has no 'prediction' column (columns: %(columns)s).", code="no_prediction_column",
-                              params={"columns": ", ".join(reader.fieldnames or []) or "none"})
+        raise ValidationError(
+            "The output has no 'prediction' column (columns: %(columns)s).",
+            code="no_prediction_column",
+            params={"columns": ", ".join(reader.fieldnames or []) or "none"},
+        )
     for number, record in enumerate(reader):
         yield Prediction(record.get("file_name") or "", record.get("row") or str(number), record["prediction"])
 
 
 def _check_columns(columns):
     if "prediction" not in columns:
-        raise ValidationError("The output has no 'prediction' column (columns: %(columns)s).", code="no_prediction_column",
-                              params={"columns": ", ".join(columns) or "none"})
+        raise ValidationError(
+            "The output has no 'prediction' column (columns: %(columns)s).",
+            code="no_prediction_column",
+            params={"columns": ", ".join(columns) or "none"},
+        )
 
 
 def _records(records) -> Iterator[Prediction]:
     for number, record in enumerate(records):
-        yield Prediction(str(record.get("file_name") or ""), str(record.get("row", number)), _text(record["prediction"]))
+        yield Prediction(
+            str(record.get("file_name") or ""), str(record.get("row", number)), _text(record["prediction"])
+        )
 
 
 def _text(value) -> str:
@@ -79,13 +87,19 @@ def read_predictions(job) -> Iterator[Prediction]:
     """The predictions of a completed job's output file, streamed in the order the job wrote them."""
     path = job.output_file_path
     if not path:
-        raise ValidationError("Job %(job)s wrote no output file (output action summary_only).", code="no_output_file",
-                              params={"job": job.name})
+        raise ValidationError(
+            "Job %(job)s wrote no output file (output action summary_only).",
+            code="no_output_file",
+            params={"job": job.name},
+        )
     suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
     reader = READERS.get(suffix)
     if reader is None:
-        raise ValidationError("Cannot read the output %(path)s: known formats are %(known)s.", code="unknown_output_format",
-                              params={"path": path, "known": ", ".join(sorted(READERS))})
+        raise ValidationError(
+            "Cannot read the output %(path)s: known formats are %(known)s.",
+            code="unknown_output_format",
+            params={"path": path, "known": ", ".join(sorted(READERS))},
+        )
     store = Datastore.objects.get(name=job.output_datastore).client()
     with store.open(path) as handle:
         yield from reader(handle)

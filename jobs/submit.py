@@ -6,20 +6,22 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from jobs import heads, inputs, outputs, tasks
-from jobs.signals import ensure_reclaim
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status, new_job_name
+from jobs.signals import ensure_reclaim
 from studio import storage
 from studio.models import Datastore
 
 
 def split(files: list[str], size: int) -> list[list[str]]:
-    return [files[i:i + size] for i in range(0, len(files), size)]
+    return [files[i : i + size] for i in range(0, len(files), size)]
 
 
 def output_location(job_name: str, datastore_name: str | None = None, path: str | None = None):
     store = Datastore.objects.filter(name=datastore_name).first() if datastore_name else Datastore.get_default()
     if store is None:
-        raise ValidationError("Output datastore '%(name)s' does not exist.", code="unknown_datastore", params={"name": datastore_name})
+        raise ValidationError(
+            "Output datastore '%(name)s' does not exist.", code="unknown_datastore", params={"name": datastore_name}
+        )
     return store, storage.clean_path(path) if path else f"jobs/{job_name}"
 
 
@@ -31,19 +33,27 @@ def check_output_free(store, folder: str, file_name: str, others=()):
         if name and client.exists(f"{folder}/{name}"):
             raise ValidationError(
                 "The output file %(uri)s already exists. Choose another output path or file name: a job never overwrites an output.",
-                code="output_exists", params={"uri": store.uri(f"{folder}/{name}")})
+                code="output_exists",
+                params={"uri": store.uri(f"{folder}/{name}")},
+            )
 
 
 def _check_no_job_writes_there(store, folder: str):
     """Refuse a folder a job that has not finished writes to: the two would write their logs over each other's, and
     the one to finish second would fail on the other's output file (Azure: use a unique output location)."""
-    busy = (BatchJob.objects.filter(output_datastore=store.name, output_path=folder).exclude(status__in=FINISHED)
-            .only("name", "status").first())
+    busy = (
+        BatchJob.objects.filter(output_datastore=store.name, output_path=folder)
+        .exclude(status__in=FINISHED)
+        .only("name", "status")
+        .first()
+    )
     if busy is not None:
         raise ValidationError(
             "Job %(job)s (%(status)s) writes its output to %(uri)s. Choose another output path: jobs that run at the "
-            "same time cannot share an output folder.", code="output_in_use",
-            params={"job": busy.name, "status": busy.get_status_display(), "uri": store.uri(folder)})
+            "same time cannot share an output folder.",
+            code="output_in_use",
+            params={"job": busy.name, "status": busy.get_status_display(), "uri": store.uri(folder)},
+        )
 
 
 def check_output_outside_input(resolved, store, folder: str):
@@ -54,7 +64,10 @@ def check_output_outside_input(resolved, store, folder: str):
     if any(posixpath.dirname(f) == folder for f in resolved.files):
         raise ValidationError(
             "The output path %(uri)s is the input's folder: the output files would be scored as input by the next "
-            "job on it. Choose another output path.", code="output_in_input", params={"uri": store.uri(folder)})
+            "job on it. Choose another output path.",
+            code="output_in_input",
+            params={"uri": store.uri(folder)},
+        )
 
 
 def _check_is_folder(store, client, folder: str):
@@ -67,13 +80,23 @@ def _check_is_folder(store, client, folder: str):
                 return
             raise ValidationError(
                 "The output path %(uri)s is %(what)s. Choose a folder: the job writes its output files in it.",
-                code="output_path_is_file", params={"uri": store.uri(folder),
-                                                    "what": "a file" if end == len(parts) else f"inside the file {path}"})
+                code="output_path_is_file",
+                params={"uri": store.uri(folder), "what": "a file" if end == len(parts) else f"inside the file {path}"},
+            )
 
 
-def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, overrides: dict | None = None,
-               output_datastore: str | None = None, output_path: str | None = None, user=None, request_id: str = "",
-               only_files: set[str] | None = None) -> BatchJob:
+def submit_job(
+    endpoint,
+    *,
+    input_uri: str,
+    deployment_name: str | None = None,
+    overrides: dict | None = None,
+    output_datastore: str | None = None,
+    output_path: str | None = None,
+    user=None,
+    request_id: str = "",
+    only_files: set[str] | None = None,
+) -> BatchJob:
     """only_files: score only these files of the input (a schedule's new files), in the input's order."""
     if request_id:
         existing = BatchJob.objects.filter(endpoint_name=endpoint.name, request_id=request_id).first()
@@ -86,8 +109,11 @@ def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, 
     if only_files is not None:
         resolved.files = [f for f in resolved.files if f in only_files]
         if not resolved.files:
-            raise ValidationError("None of the files to score are in %(uri)s any more.", code="input_files_gone",
-                                  params={"uri": resolved.uri})
+            raise ValidationError(
+                "None of the files to score are in %(uri)s any more.",
+                code="input_files_gone",
+                params={"uri": resolved.uri},
+            )
     name = new_job_name()
     store, folder = output_location(name, output_datastore, output_path)
     check_output_free(store, folder, effective["output_file_name"], outputs.manifest_files(effective))
@@ -95,7 +121,9 @@ def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, 
     heads.check_passthrough(resolved, effective.get("passthrough_columns"))
     batches = split(resolved.files, int(effective["mini_batch_size"]))
     try:
-        return _create(endpoint, deployment, effective, resolved, name, store, folder, batches, overrides, user, request_id)
+        return _create(
+            endpoint, deployment, effective, resolved, name, store, folder, batches, overrides, user, request_id
+        )
     except IntegrityError:
         if not request_id:
             raise
@@ -106,10 +134,21 @@ def submit_job(endpoint, *, input_uri: str, deployment_name: str | None = None, 
 def _create(endpoint, deployment, effective, resolved, name, store, folder, batches, overrides, user, request_id):
     with transaction.atomic():
         job = BatchJob.objects.create(
-            name=name, endpoint=endpoint, deployment=deployment, endpoint_name=endpoint.name,
-            deployment_name=deployment.name, **BatchJob.of(deployment, effective, resolved), overrides={k: v for k, v in (overrides or {}).items() if v not in (None, "")},
-            output_datastore=store.name, output_path=folder, status=Status.QUEUED,
-            files_total=len(resolved.files), mini_batches_total=len(batches), created_by=user, request_id=request_id or "")
+            name=name,
+            endpoint=endpoint,
+            deployment=deployment,
+            endpoint_name=endpoint.name,
+            deployment_name=deployment.name,
+            **BatchJob.of(deployment, effective, resolved),
+            overrides={k: v for k, v in (overrides or {}).items() if v not in (None, "")},
+            output_datastore=store.name,
+            output_path=folder,
+            status=Status.QUEUED,
+            files_total=len(resolved.files),
+            mini_batches_total=len(batches),
+            created_by=user,
+            request_id=request_id or "",
+        )
         MiniBatch.objects.bulk_create(MiniBatch(job=job, index=i, files=files) for i, files in enumerate(batches))
         ensure_reclaim(job.compute)
         tasks.queue_first(job)  # its first mini-batches go to the queue on commit: one queue hop before it runs

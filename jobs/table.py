@@ -14,9 +14,25 @@ from jobs import throughput
 from jobs.throughput import Throughput
 
 # The columns the table shows: list pages load only these (not the settings, overrides or error texts).
-COLUMNS = ("name", "status", "endpoint", "endpoint_name", "deployment", "deployment_name", "input_uri", "output_datastore", "output_path",
-           "created", "started", "finished", "mini_batches_total", "mini_batches_done", "mini_batches_failed",
-           "rows_out", "retry_of")
+COLUMNS = (
+    "name",
+    "status",
+    "endpoint",
+    "endpoint_name",
+    "deployment",
+    "deployment_name",
+    "input_uri",
+    "output_datastore",
+    "output_path",
+    "created",
+    "started",
+    "finished",
+    "mini_batches_total",
+    "mini_batches_done",
+    "mini_batches_failed",
+    "rows_out",
+    "retry_of",
+)
 NAME = "~name~"  # a placeholder reverse() keeps as is; each row's job name (quoted) takes its place
 
 
@@ -24,18 +40,18 @@ NAME = "~name~"  # a placeholder reverse() keeps as is; each row's job name (quo
 class Row:
     name: str
     url: str
-    status: str         # _status.html rendered once per status on the page (icon and word)
-    retry_url: str      # "" unless the job can be retried (Failed or Canceled, not retried yet)
+    status: str  # _status.html rendered once per status on the page (icon and word)
+    retry_url: str  # "" unless the job can be retried (Failed or Canceled, not retried yet)
     endpoint_name: str
     deployment_name: str
-    input: str          # secrets redacted (BatchJob.input_display)
+    input: str  # secrets redacted (BatchJob.input_display)
     output: str
     submitted: str
-    duration: str       # "12.3 s", "" before the job starts
+    duration: str  # "12.3 s", "" before the job starts
     percent: int
-    running: bool       # not finished: the throughput cell shows an ETA (or a dash) and the chart
-    rate: str           # "8.0 rows/s", "" when unknown
-    eta: str            # "ETA 2 min", "ETA —"
+    running: bool  # not finished: the throughput cell shows an ETA (or a dash) and the chart
+    rate: str  # "8.0 rows/s", "" when unknown
+    eta: str  # "ETA 2 min", "ETA —"
     throughput: Throughput
 
 
@@ -57,11 +73,19 @@ def _row(job, now, urls: dict, status: str) -> Row:
     duration = ((job.finished or now) - job.started).total_seconds() if job.started else None
     name = quote(job.name)
     return Row(
-        name=job.name, url=urls["jobs:detail"].replace(NAME, name), status=status,
+        name=job.name,
+        url=urls["jobs:detail"].replace(NAME, name),
+        status=status,
         retry_url=urls["jobs:retry"].replace(NAME, name) if job.can_retry else "",
         endpoint_name=job.endpoint_name if job.endpoint_id else f"{job.endpoint_name} (deleted)",
-        deployment_name=job.deployment_name if job.deployment_id else f"{job.deployment_name} (deleted)", input=job.input_display,
-        output=job.output_uri, submitted=timezone.localtime(job.created).strftime("%Y-%m-%d %H:%M:%S"),
-        duration=f"{duration:.1f} s" if duration else "", percent=job.progress_percent, running=running,
-        rate=tp.rate_text, eta=f"ETA {tp.eta or '—'}" if running and tp.rate else "",
-        throughput=tp)
+        deployment_name=job.deployment_name if job.deployment_id else f"{job.deployment_name} (deleted)",
+        input=job.input_display,
+        output=job.output_uri,
+        submitted=timezone.localtime(job.created).strftime("%Y-%m-%d %H:%M:%S"),
+        duration=f"{duration:.1f} s" if duration else "",
+        percent=job.progress_percent,
+        running=running,
+        rate=tp.rate_text,
+        eta=f"ETA {tp.eta or '—'}" if running and tp.rate else "",
+        throughput=tp,
+    )

@@ -65,8 +65,11 @@ def dispatch(job_id: int):
             to_run = _mark_queued(job)
             in_flight = batches.filter(status__in=[MiniBatch.QUEUED, MiniBatch.RUNNING]).exists()
             if not in_flight and not batches.filter(status=MiniBatch.PENDING).exists():
-                finalize_now = bool(BatchJob.objects.filter(pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
-                    status=Status.FINALIZING, lease_until=_lease_end()))
+                finalize_now = bool(
+                    BatchJob.objects.filter(pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
+                        status=Status.FINALIZING, lease_until=_lease_end()
+                    )
+                )
         _send_on_commit(job, to_run)
     if cancel_now:
         finish_canceled(job_id)
@@ -96,7 +99,8 @@ def _mark_queued(job) -> list[tuple[int, int]]:
             # A queued mini-batch must be claimed before its lease passes, or reclaim_stale sends its task again
             # (the broker may have lost it: Redis restarted, or the enqueue after commit failed).
             if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING).update(
-                    status=MiniBatch.QUEUED, lease_until=_lease_end()):
+                status=MiniBatch.QUEUED, lease_until=_lease_end()
+            ):
                 queued.append((pk, index))
     return queued
 
@@ -108,7 +112,8 @@ def finish_canceled(job_id: int):
         return
     _keep_parts(job)
     if not BatchJob.objects.filter(pk=job_id, status=Status.CANCEL_REQUESTED).update(
-            status=Status.CANCELED, finished=timezone.now()):
+        status=Status.CANCELED, finished=timezone.now()
+    ):
         return
     job.refresh_from_db()
     _drop_staging(job)
@@ -134,7 +139,8 @@ class Heartbeat:
             return
         self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
         if not MiniBatch.objects.filter(pk=self.mini_batch_id, status=MiniBatch.RUNNING, worker=self.worker).update(
-                lease_until=_lease_end()):
+            lease_until=_lease_end()
+        ):
             raise Aborted("the mini-batch is no longer this worker's (its lease passed and it was given to another)")
         status = BatchJob.objects.filter(pk=self.job_id).values_list("status", flat=True).first()
         if status is None or status in STOP_DISPATCH or status == Status.CANCEL_REQUESTED:
@@ -148,7 +154,9 @@ def run_minibatch(mini_batch_id: int):
         return
     job = mb.job
     if job.status in FINISHED or job.status == Status.CANCEL_REQUESTED:
-        MiniBatch.objects.filter(pk=mb.pk, status__in=[MiniBatch.QUEUED, MiniBatch.PENDING]).update(status=MiniBatch.CANCELED)
+        MiniBatch.objects.filter(pk=mb.pk, status__in=[MiniBatch.QUEUED, MiniBatch.PENDING]).update(
+            status=MiniBatch.CANCELED
+        )
         dispatch(job.pk)
         return
     me = worker_id()
@@ -215,8 +223,11 @@ class Lane:
             journal.write("error", f"attempt {mb.attempts} failed: {type(exc).__name__}: {exc}")
             _attempt_failed(job, mb, me, f"{type(exc).__name__}: {exc}", journal, self.client)
         else:
-            journal.write("info", f"{isolation.plural(outcome.rows_out, 'row')} scored, "
-                                  f"{isolation.plural(len(outcome.file_errors), 'file')} failed, {outcome.seconds:.2f} s")
+            journal.write(
+                "info",
+                f"{isolation.plural(outcome.rows_out, 'row')} scored, "
+                f"{isolation.plural(len(outcome.file_errors), 'file')} failed, {outcome.seconds:.2f} s",
+            )
             return _attempt_succeeded(job, mb, me, outcome, journal, self)
         return None
 
@@ -230,11 +241,25 @@ class Lane:
             # Conditional on what we read: another lane of the job may have taken it (or had it and given it back),
             # and on the job still Running: the transaction has updated the job's row, so a cancel or a failure
             # cannot change its status until we commit.
-            if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING, attempts=attempts, job__status=Status.RUNNING).update(
-                    status=MiniBatch.RUNNING, attempts=attempts + 1, worker=self.worker, started=now,
-                    lease_until=now + timedelta(seconds=hosting.lease_seconds())):
-                return MiniBatch(pk=pk, job=self.job, index=index, files=files, attempts=attempts + 1,
-                                 status=MiniBatch.RUNNING, worker=self.worker, started=now)
+            if MiniBatch.objects.filter(
+                pk=pk, status=MiniBatch.PENDING, attempts=attempts, job__status=Status.RUNNING
+            ).update(
+                status=MiniBatch.RUNNING,
+                attempts=attempts + 1,
+                worker=self.worker,
+                started=now,
+                lease_until=now + timedelta(seconds=hosting.lease_seconds()),
+            ):
+                return MiniBatch(
+                    pk=pk,
+                    job=self.job,
+                    index=index,
+                    files=files,
+                    attempts=attempts + 1,
+                    status=MiniBatch.RUNNING,
+                    worker=self.worker,
+                    started=now,
+                )
         return None
 
     def others_waiting(self) -> bool:
@@ -243,8 +268,12 @@ class Lane:
         if time.monotonic() < self.next_look:
             return False
         self.next_look = time.monotonic() + 0.5
-        return BatchJob.objects.filter(compute=self.job.compute).exclude(pk=self.job.pk).filter(
-            Q(status=Status.QUEUED) | Q(status=Status.RUNNING, mini_batches__status=MiniBatch.QUEUED)).exists()
+        return (
+            BatchJob.objects.filter(compute=self.job.compute)
+            .exclude(pk=self.job.pk)
+            .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, mini_batches__status=MiniBatch.QUEUED))
+            .exists()
+        )
 
 
 def _write_staging(store, job, mb, outcome):
@@ -272,13 +301,24 @@ def _attempt_succeeded(job, mb, me, outcome, journal, lane) -> MiniBatch | None:
     next_mb = None
     with transaction.atomic():
         done = MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
-            status=MiniBatch.COMPLETED, rows_out=outcome.rows_out, files_failed=len(file_errors), file_errors=file_errors,
-            rows_failed=rows_failed, seconds=outcome.seconds, finished=timezone.now(), lease_until=None, error="")
+            status=MiniBatch.COMPLETED,
+            rows_out=outcome.rows_out,
+            files_failed=len(file_errors),
+            file_errors=file_errors,
+            rows_failed=rows_failed,
+            seconds=outcome.seconds,
+            finished=timezone.now(),
+            lease_until=None,
+            error="",
+        )
         if done:
             BatchJob.objects.filter(pk=job.pk).update(
-                mini_batches_done=F("mini_batches_done") + 1, files_failed=F("files_failed") + len(file_errors),
-                rows_out=F("rows_out") + outcome.rows_out, rows_failed=F("rows_failed") + rows_failed,
-                files_partial=F("files_partial") + files_partial)
+                mini_batches_done=F("mini_batches_done") + 1,
+                files_failed=F("files_failed") + len(file_errors),
+                rows_out=F("rows_out") + outcome.rows_out,
+                rows_failed=F("rows_failed") + rows_failed,
+                files_partial=F("files_partial") + files_partial,
+            )
             if may_chain:
                 next_mb = lane.claim_next()
     if done and in_error:
@@ -290,7 +330,8 @@ def _attempt_stopped(job, mb, me, journal, client=hosting.datastore_client):
     """Canceled (or the job failed meanwhile): the mini-batch ends Canceled; a lost lease leaves it to its new owner."""
     _save_log(job, mb, journal, client)
     MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
-        status=MiniBatch.CANCELED, finished=timezone.now(), lease_until=None)
+        status=MiniBatch.CANCELED, finished=timezone.now(), lease_until=None
+    )
 
 
 def _attempt_failed(job, mb, me, reason, journal, client=hosting.datastore_client):
@@ -305,7 +346,8 @@ def _output_refused(job, mb, me, exc, journal, client):
     against the error threshold). The mini-batch fails, and the job with it, saying why."""
     with transaction.atomic():
         if MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.RUNNING, worker=me).update(
-                status=MiniBatch.FAILED, error=str(exc), finished=timezone.now(), lease_until=None):
+            status=MiniBatch.FAILED, error=str(exc), finished=timezone.now(), lease_until=None
+        ):
             BatchJob.objects.filter(pk=job.pk).update(mini_batches_failed=F("mini_batches_failed") + 1)
     _fail_job(job.pk, _refused(job, exc), keep_parts=not exc.disk_full)
     _save_log(job, mb, journal, client)  # after staging is gone: it may fit now
@@ -324,11 +366,18 @@ def _give_up_or_retry(mb, worker, reason, error_type) -> bool:
         return False
     file_errors = [{"file": f, "type": error_type, "message": reason, "attempt": mb.attempts} for f in mb.files]
     with transaction.atomic():
-        failed = running.update(status=MiniBatch.FAILED, error=reason, file_errors=file_errors, files_failed=len(mb.files),
-                                finished=timezone.now(), lease_until=None)
+        failed = running.update(
+            status=MiniBatch.FAILED,
+            error=reason,
+            file_errors=file_errors,
+            files_failed=len(mb.files),
+            finished=timezone.now(),
+            lease_until=None,
+        )
         if failed:
             BatchJob.objects.filter(pk=mb.job_id).update(
-                mini_batches_failed=F("mini_batches_failed") + 1, files_failed=F("files_failed") + len(mb.files))
+                mini_batches_failed=F("mini_batches_failed") + 1, files_failed=F("files_failed") + len(mb.files)
+            )
     return bool(failed)
 
 
@@ -382,14 +431,19 @@ def reclaim_stale():
     now = timezone.now()
     jobs = _reclaim(MiniBatch.objects.filter(status=MiniBatch.RUNNING, lease_until__lt=now))
     # Active jobs with work waiting and nothing in flight lost their dispatch task.
-    jobs |= set(BatchJob.objects.filter(status__in=[Status.QUEUED, Status.RUNNING], mini_batches__status=MiniBatch.PENDING)
-                .exclude(mini_batches__status__in=[MiniBatch.QUEUED, MiniBatch.RUNNING]).values_list("pk", flat=True))
+    jobs |= set(
+        BatchJob.objects.filter(status__in=[Status.QUEUED, Status.RUNNING], mini_batches__status=MiniBatch.PENDING)
+        .exclude(mini_batches__status__in=[MiniBatch.QUEUED, MiniBatch.RUNNING])
+        .values_list("pk", flat=True)
+    )
     for job in BatchJob.objects.filter(pk__in=jobs):
         queue.dispatch_later(job)
     _resend_lost_tasks(now)
     resume.expire_kept(now)
     for job_id in BatchJob.objects.filter(status=Status.FINALIZING, lease_until__lt=now).values_list("pk", flat=True):
-        if BatchJob.objects.filter(pk=job_id, status=Status.FINALIZING, lease_until__lt=now).update(lease_until=_lease_end()):
+        if BatchJob.objects.filter(pk=job_id, status=Status.FINALIZING, lease_until__lt=now).update(
+            lease_until=_lease_end()
+        ):
             finalize(job_id)
 
 
@@ -397,7 +451,9 @@ def _resend_lost_tasks(now):
     """A queued mini-batch not claimed within its lease: send its task again. A duplicate is harmless,
     since claiming is conditional and the second task finds the mini-batch taken or done."""
     for mb in MiniBatch.objects.filter(status=MiniBatch.QUEUED, lease_until__lt=now).select_related("job"):
-        if MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.QUEUED, lease_until__lt=now).update(lease_until=_lease_end()):
+        if MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.QUEUED, lease_until__lt=now).update(
+            lease_until=_lease_end()
+        ):
             queue.run_later(mb.job, mb.pk, mb.index)
 
 
@@ -435,7 +491,8 @@ def finalize(job_id: int):
     job.status, job.finished = isolation.final_status(job), timezone.now()
     logs.write_job_logs(job)  # before the status says Completed: whoever sees it finds the logs there too
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
-        status=job.status, finished=job.finished, lease_until=None)
+        status=job.status, finished=job.finished, lease_until=None
+    )
     job.refresh_from_db()
     _ended(job, logs_written=True)
     _drop_staging(job)
@@ -464,7 +521,8 @@ def _fail_final(job, reason, keep_parts=True, errors_file=False):
     if keep_parts:
         _keep_parts(job)
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
-        status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None, failed_on_threshold=errors_file)
+        status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None, failed_on_threshold=errors_file
+    )
     job.refresh_from_db()
     if errors_file:
         _write_errors_file(job)

@@ -34,12 +34,12 @@ class Span:
 
 @dataclass
 class Throughput:
-    rate: float | None = None          # rows/s now (None before the first mini-batch)
-    average: float | None = None       # rows/s over the whole run so far
-    eta_seconds: float | None = None   # None once finished, or while nothing has finished yet
+    rate: float | None = None  # rows/s now (None before the first mini-batch)
+    average: float | None = None  # rows/s over the whole run so far
+    eta_seconds: float | None = None  # None once finished, or while nothing has finished yet
     series: list[float] = field(default_factory=list)  # rows/s per bin, oldest first
     bin_seconds: float = 0
-    chart: dict | None = None          # what the SVG template draws
+    chart: dict | None = None  # what the SVG template draws
 
     @property
     def eta(self) -> str:
@@ -73,7 +73,9 @@ def _ran_here(job_ids):
     attempt of their own) ran in the first job, at its times: they are not part of this job's throughput."""
     from jobs.models import MiniBatch
 
-    return MiniBatch.objects.filter(job_id__in=job_ids, status=MiniBatch.COMPLETED).exclude(Q(attempts=0) & ~Q(staging=""))
+    return MiniBatch.objects.filter(job_id__in=job_ids, status=MiniBatch.COMPLETED).exclude(
+        Q(attempts=0) & ~Q(staging="")
+    )
 
 
 def load(job_ids, since: datetime | None = None) -> dict[int, list[Span]]:
@@ -177,15 +179,24 @@ def chart(values: list[float], width: int = WIDTH, height: int = HEIGHT) -> dict
         y = round(height - value / top * (height - 2), 1)
         corners += [(round(i * step, 1), y), (round((i + 1) * step, 1), y)]
     # a flat run needs only its two ends
-    kept = [p for k, p in enumerate(corners)
-            if k in (0, len(corners) - 1) or not corners[k - 1][1] == p[1] == corners[k + 1][1]]
+    kept = [
+        p
+        for k, p in enumerate(corners)
+        if k in (0, len(corners) - 1) or not corners[k - 1][1] == p[1] == corners[k + 1][1]
+    ]
     points = [f"{x},{y}" for x, y in kept]
-    return {"points": " ".join(points), "area": f"0,{height} " + " ".join(points) + f" {width},{height}",
-            "peak": top, "width": width, "height": height}
+    return {
+        "points": " ".join(points),
+        "area": f"0,{height} " + " ".join(points) + f" {width},{height}",
+        "peak": top,
+        "width": width,
+        "height": height,
+    }
 
 
-def measure(job, spans: list[Span], now: datetime | None = None, start: datetime | None = None,
-            bins: int = BINS) -> Throughput:
+def measure(
+    job, spans: list[Span], now: datetime | None = None, start: datetime | None = None, bins: int = BINS
+) -> Throughput:
     """Everything the job page or the Runs tab shows about a job's throughput."""
     now = now or timezone.now()
     if not job.started:
@@ -200,8 +211,14 @@ def measure(job, spans: list[Span], now: datetime | None = None, start: datetime
         return Throughput(rate=average, average=average, series=values, bin_seconds=width, chart=chart(values))
     rate = current_rate(spans, now, running=True)
     rate = average if rate is None else rate  # nothing finished in the window: the run's mean so far
-    return Throughput(rate=rate, average=average, eta_seconds=eta_seconds(job, rate), series=values,
-                      bin_seconds=width, chart=chart(values))
+    return Throughput(
+        rate=rate,
+        average=average,
+        eta_seconds=eta_seconds(job, rate),
+        series=values,
+        bin_seconds=width,
+        chart=chart(values),
+    )
 
 
 def annotate(jobs, now: datetime | None = None) -> None:

@@ -69,7 +69,9 @@ def job_preview_create(request, name):
     preview = form.preview(user=request.user) if form.is_valid() else None
     if preview is None:
         if request.htmx:
-            errors = [(form.fields[f].label if f in form.fields else "", e) for f, es in form.errors.items() for e in es]
+            errors = [
+                (form.fields[f].label if f in form.fields else "", e) for f, es in form.errors.items() for e in es
+            ]
             return render(request, "jobs/_preview_errors.html", {"errors": errors})
         return render(request, "jobs/create.html", {"form": form, "endpoint": endpoint})
     if request.htmx:
@@ -128,11 +130,17 @@ def _error_summary(job, limit=50):
     """The first lines of the error summary, read from the first mini-batches with errors only (the job page is polled
     every 2 s: a job whose every file failed has as many), and how many lines there are in all."""
     mini_batches = list(job.mini_batches_with_errors()[:limit])
-    errors = [{"file": e.get("file", ""), "mini_batch": mb.index, "type": e.get("type", ""), "message": e.get("message", "")}
-              for mb in mini_batches for e in (mb.file_errors or [])]
+    errors = [
+        {"file": e.get("file", ""), "mini_batch": mb.index, "type": e.get("type", ""), "message": e.get("message", "")}
+        for mb in mini_batches
+        for e in (mb.file_errors or [])
+    ]
     errors += [{**rows, "mini_batch": mb.index} for mb in mini_batches if (rows := isolation.set_aside(mb))]
-    errors += [{"file": "", "mini_batch": mb.index, "type": "Mini-batch", "message": mb.error}
-               for mb in mini_batches if mb.status == MiniBatch.FAILED and mb.error]
+    errors += [
+        {"file": "", "mini_batch": mb.index, "type": "Mini-batch", "message": mb.error}
+        for mb in mini_batches
+        if mb.status == MiniBatch.FAILED and mb.error
+    ]
     return errors[:limit], job.error_count()
 
 
@@ -143,11 +151,19 @@ def job_detail(request, name):
     preview, preview_error = _preview(job)
     errors_preview, _ = _preview(job, ERRORS_FILE) if job.has_errors_file else (None, "")
     context = {
-        "job": job, "mini_batches": mini_batches, "files_done": job.files_done(),
+        "job": job,
+        "mini_batches": mini_batches,
+        "files_done": job.files_done(),
         "throughput": throughput.measure(job, throughput.load([job.pk])[job.pk]),
-        "errors": errors, "error_count": error_count, "preview": preview, "preview_error": preview_error,
-        "log_files": LOG_FILES, "manifest_files": outputs.manifest_files(job.settings),
-        "errors_file": ERRORS_FILE, "errors_preview": errors_preview, "no_worker": _waits_for_a_worker(job),
+        "errors": errors,
+        "error_count": error_count,
+        "preview": preview,
+        "preview_error": preview_error,
+        "log_files": LOG_FILES,
+        "manifest_files": outputs.manifest_files(job.settings),
+        "errors_file": ERRORS_FILE,
+        "errors_preview": errors_preview,
+        "no_worker": _waits_for_a_worker(job),
         "retry_form": RetryForm(initial=job.settings, auto_id="retry-%s", label_suffix="") if job.can_retry else None,
     }
     if request.htmx and request.htmx.target == "job-status":
@@ -162,7 +178,9 @@ def job_retry(request, name):
     form = RetryForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError([f"{form.fields[field].label}: {' '.join(errors)}" for field, errors in form.errors.items()])
+            raise ValidationError(
+                [f"{form.fields[field].label}: {' '.join(errors)}" for field, errors in form.errors.items()]
+            )
         retry = resume.retry(job, user=request.user, threshold=form.cleaned_data)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -208,7 +226,13 @@ def job_log(request, name, file):
         text, error = data[:LOG_MAX_BYTES].decode("utf-8", errors="replace"), ""
     except storage.StorageError:
         text, error = "", f"{file} is not written yet: logs appear as mini-batches finish."
-    context = {"job": job, "file": file, "text": text, "error": error, "truncated": len(data) > LOG_MAX_BYTES if text else False}
+    context = {
+        "job": job,
+        "file": file,
+        "text": text,
+        "error": error,
+        "truncated": len(data) > LOG_MAX_BYTES if text else False,
+    }
     # htmx swaps only a 200 into the viewer: there the message is the answer; a page for a log not there is a 404
     status = 404 if error and not request.htmx else 200
     return render(request, "jobs/_log.html" if request.htmx else "jobs/log.html", context, status=status)

@@ -19,10 +19,15 @@ def train_iris(model_dir: Path, kind: str = "logistic"):
 
     data = load_iris(as_frame=True)
     X, y = data.data, data.target
-    model = LogisticRegression(max_iter=500) if kind == "logistic" else RandomForestClassifier(n_estimators=50, random_state=0)
+    model = (
+        LogisticRegression(max_iter=500)
+        if kind == "logistic"
+        else RandomForestClassifier(n_estimators=50, random_state=0)
+    )
     model.fit(X, y)
-    mlflow.sklearn.save_model(model, str(model_dir), signature=infer_signature(X, model.predict(X)),
-                              serialization_format="cloudpickle")
+    mlflow.sklearn.save_model(
+        model, str(model_dir), signature=infer_signature(X, model.predict(X)), serialization_format="cloudpickle"
+    )
     return model_dir
 
 
@@ -31,19 +36,21 @@ def write_demo_files(store, folder=DEMO_FOLDER, files=5):
 
     X = load_iris(as_frame=True).data
     for i in range(files):
-        part = X.iloc[i * 30:(i + 1) * 30]
+        part = X.iloc[i * 30 : (i + 1) * 30]
         store.write(f"{folder}/iris-{i + 1}.csv", part.to_csv(index=False).encode())
 
 
 def seed(stdout=None):
-    say = (stdout.write if stdout else print)
+    say = stdout.write if stdout else print
     try:
         registry.get_version(DEMO_MODEL, "latest")
         say(f"Demo model {DEMO_MODEL} already registered.")
     except registry.RegistryError:
         with tempfile.TemporaryDirectory() as tmp:
             train_iris(Path(tmp) / "model")
-            version = registry.register_folder(DEMO_MODEL, Path(tmp) / "model", "Logistic regression on scikit-learn's iris data.")
+            version = registry.register_folder(
+                DEMO_MODEL, Path(tmp) / "model", "Logistic regression on scikit-learn's iris data."
+            )
         say(f"Registered demo model {version.label}.")
     store = Datastore.get_default().client()
     if not store.exists(DEMO_FOLDER):

@@ -14,13 +14,20 @@ class RegisterModelForm(forms.Form):
 
     name = forms.CharField(label="Name", max_length=255, validators=[NAME_VALIDATOR])
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    model_type = forms.ChoiceField(label="Model type", widget=forms.RadioSelect, required=False, initial=MLFLOW,
-                                   choices=[(MLFLOW, "MLflow"), (CUSTOM, "Custom")],
-                                   help_text="MLflow models are scored without code; Custom models need a scoring script.")
-    model_zip = forms.FileField(label="Model file or folder (.zip)",
-                                help_text="MLflow: zip the folder that mlflow.save_model wrote (it holds an MLmodel file). "
-                                          "Custom: one file (e.g. model.pkl) or a .zip of the model's folder; the "
-                                          "scoring script finds it under $AZUREML_MODEL_DIR/model.")
+    model_type = forms.ChoiceField(
+        label="Model type",
+        widget=forms.RadioSelect,
+        required=False,
+        initial=MLFLOW,
+        choices=[(MLFLOW, "MLflow"), (CUSTOM, "Custom")],
+        help_text="MLflow models are scored without code; Custom models need a scoring script.",
+    )
+    model_zip = forms.FileField(
+        label="Model file or folder (.zip)",
+        help_text="MLflow: zip the folder that mlflow.save_model wrote (it holds an MLmodel file). "
+        "Custom: one file (e.g. model.pkl) or a .zip of the model's folder; the "
+        "scoring script finds it under $AZUREML_MODEL_DIR/model.",
+    )
 
     def clean_model_type(self):
         return self.cleaned_data["model_type"] or self.MLFLOW
@@ -31,11 +38,23 @@ class RegisterModelForm(forms.Form):
         if upload is None:
             return data
         if upload.size > settings.MODEL_UPLOAD_MAX_BYTES:
-            self.add_error("model_zip", ValidationError("The file is larger than the %(mb)d MB limit.", code="too_large",
-                                                        params={"mb": settings.MODEL_UPLOAD_MAX_BYTES // (1024 * 1024)}))
+            self.add_error(
+                "model_zip",
+                ValidationError(
+                    "The file is larger than the %(mb)d MB limit.",
+                    code="too_large",
+                    params={"mb": settings.MODEL_UPLOAD_MAX_BYTES // (1024 * 1024)},
+                ),
+            )
         elif data.get("model_type") == self.MLFLOW and not upload.name.lower().endswith(".zip"):
-            self.add_error("model_zip", ValidationError("Upload a .zip file: an MLflow model is a folder. For a single "
-                                                        "model file choose Model type Custom.", code="not_zip"))
+            self.add_error(
+                "model_zip",
+                ValidationError(
+                    "Upload a .zip file: an MLflow model is a folder. For a single "
+                    "model file choose Model type Custom.",
+                    code="not_zip",
+                ),
+            )
         return data
 
     def register(self):
@@ -50,16 +69,21 @@ class DatastoreForm(forms.ModelForm):
     """Register or edit a datastore; the connection is tested before anything is saved."""
 
     secret = forms.CharField(
-        label="Account key, SAS token or connection string", required=False, strip=True,
+        label="Account key, SAS token or connection string",
+        required=False,
+        strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Stored encrypted; never shown again. Leave empty when editing to keep the stored one.")
+        help_text="Stored encrypted; never shown again. Leave empty when editing to keep the stored one.",
+    )
 
     class Meta:
         model = Datastore
         fields = ["name", "description", "kind", "root", "account_url", "container", "credential_type"]
         labels = {"root": "Folder (local)", "account_url": "Account URL", "credential_type": "Authentication"}
-        help_texts = {"root": "An absolute folder on the server, inside an allowed root; empty: a new folder under the data directory.",
-                      "account_url": "e.g. https://<account>.blob.core.windows.net (not needed with a connection string)."}
+        help_texts = {
+            "root": "An absolute folder on the server, inside an allowed root; empty: a new folder under the data directory.",
+            "account_url": "e.g. https://<account>.blob.core.windows.net (not needed with a connection string).",
+        }
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
@@ -81,7 +105,9 @@ class DatastoreForm(forms.ModelForm):
             self._check_blob(data)
         if not self.errors:
             fields = ["name", "kind", "root", "account_url", "container", "credential_type"]
-            self._test_connection(Datastore(secret_encrypted=self.instance.secret_encrypted, **{f: data[f] for f in fields}))
+            self._test_connection(
+                Datastore(secret_encrypted=self.instance.secret_encrypted, **{f: data[f] for f in fields})
+            )
         return data
 
     def _check_local_root(self, root):
@@ -91,12 +117,19 @@ class DatastoreForm(forms.ModelForm):
         if not path.is_absolute():
             self.add_error("root", ValidationError("Give an absolute folder.", code="root_not_absolute"))
             return
-        allowed = [Path(r).resolve() for r in getattr(settings, "LOCAL_DATASTORE_ROOTS", None) or [settings.STUDIO_HOME]]
+        allowed = [
+            Path(r).resolve() for r in getattr(settings, "LOCAL_DATASTORE_ROOTS", None) or [settings.STUDIO_HOME]
+        ]
         resolved = path.resolve()
         if not any(resolved == a or a in resolved.parents for a in allowed):
-            self.add_error("root", ValidationError(
-                "The folder must be inside %(allowed)s.", code="root_not_allowed",
-                params={"allowed": ", ".join(str(a) for a in allowed)}))
+            self.add_error(
+                "root",
+                ValidationError(
+                    "The folder must be inside %(allowed)s.",
+                    code="root_not_allowed",
+                    params={"allowed": ", ".join(str(a) for a in allowed)},
+                ),
+            )
 
     def _check_blob(self, data):
         credential_type, secret = data["credential_type"], data.get("secret", "")
@@ -114,10 +147,19 @@ class DatastoreForm(forms.ModelForm):
             self.instance.set_secret("")
         elif secret:
             self.instance.set_secret(secret)
-        elif not (self.instance.pk and self.instance.has_secret and
-                  Datastore.objects.filter(pk=self.instance.pk, credential_type=credential_type).exists()):
-            self.add_error("secret", ValidationError("Give the %(what)s.", code="secret_required",
-                                                     params={"what": dict(Datastore.CREDENTIAL_TYPES)[credential_type].lower()}))
+        elif not (
+            self.instance.pk
+            and self.instance.has_secret
+            and Datastore.objects.filter(pk=self.instance.pk, credential_type=credential_type).exists()
+        ):
+            self.add_error(
+                "secret",
+                ValidationError(
+                    "Give the %(what)s.",
+                    code="secret_required",
+                    params={"what": dict(Datastore.CREDENTIAL_TYPES)[credential_type].lower()},
+                ),
+            )
 
     def _test_connection(self, store):
         try:
@@ -125,8 +167,10 @@ class DatastoreForm(forms.ModelForm):
             if store.kind == Datastore.AZURE_BLOB:
                 client.check()
         except storage.StorageError as exc:
-            self.add_error(None, ValidationError("Connection test failed: %(error)s", code="connection_failed",
-                                                 params={"error": exc}))
+            self.add_error(
+                None,
+                ValidationError("Connection test failed: %(error)s", code="connection_failed", params={"error": exc}),
+            )
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -150,15 +194,23 @@ class DatasetForm(forms.Form):
 
     SOURCES = [("datastore", "From a datastore path"), ("upload", "From local files (upload)")]
 
-    name = forms.CharField(label="Name", max_length=255, validators=[NAME_VALIDATOR],
-                           help_text="An existing name gets a new version; versions never change.")
+    name = forms.CharField(
+        label="Name",
+        max_length=255,
+        validators=[NAME_VALIDATOR],
+        help_text="An existing name gets a new version; versions never change.",
+    )
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     type = forms.ChoiceField(label="Type", choices=Dataset.TYPES)
     source = forms.ChoiceField(label="Source", choices=SOURCES, initial="datastore", widget=forms.RadioSelect)
     datastore = forms.ModelChoiceField(label="Datastore", queryset=Datastore.objects.all(), required=False)
-    path = forms.CharField(label="Path", required=False, widget=forms.TextInput(attrs={"id": "id_dataset_path"}),
-                           help_text="A folder, a file, or a glob on file names such as folder/*.csv. "
-                                     "Only files directly in the folder are used: nested folders are not traversed.")
+    path = forms.CharField(
+        label="Path",
+        required=False,
+        widget=forms.TextInput(attrs={"id": "id_dataset_path"}),
+        help_text="A folder, a file, or a glob on file names such as folder/*.csv. "
+        "Only files directly in the folder are used: nested folders are not traversed.",
+    )
     files = MultipleFileField(label="Files", required=False)
 
     def clean_path(self):
@@ -187,11 +239,18 @@ class DatasetForm(forms.Form):
     def _check_file(self, name, size, field):
         ext = reading.extension(name)
         if ext not in reading.SUPPORTED:
-            self.add_error(field, ValidationError("'%(name)s' is not a supported file type (%(types)s).",
-                                                  code="unsupported_file_type",
-                                                  params={"name": name, "types": ", ".join(sorted(reading.SUPPORTED))}))
+            self.add_error(
+                field,
+                ValidationError(
+                    "'%(name)s' is not a supported file type (%(types)s).",
+                    code="unsupported_file_type",
+                    params={"name": name, "types": ", ".join(sorted(reading.SUPPORTED))},
+                ),
+            )
         elif size == 0:
-            self.add_error(field, ValidationError("'%(name)s' is empty (0 bytes).", code="empty_file", params={"name": name}))
+            self.add_error(
+                field, ValidationError("'%(name)s' is empty (0 bytes).", code="empty_file", params={"name": name})
+            )
 
     def _check_datastore_path(self, data):
         store = data.get("datastore")
@@ -205,11 +264,18 @@ class DatasetForm(forms.Form):
             self.add_error("path", ValidationError("%(error)s", code="path_not_found", params={"error": exc}))
             return
         if not entries:
-            self.add_error("path", ValidationError("No files in '%(path)s'.", code="path_empty", params={"path": data["path"] or "/"}))
+            self.add_error(
+                "path",
+                ValidationError("No files in '%(path)s'.", code="path_empty", params={"path": data["path"] or "/"}),
+            )
         elif data["type"] == Dataset.URI_FILE:
             if len(entries) != 1 or entries[0].path != data["path"]:
-                self.add_error("path", ValidationError("A uri_file dataset must point at one file, not a folder or glob.",
-                                                       code="not_a_file"))
+                self.add_error(
+                    "path",
+                    ValidationError(
+                        "A uri_file dataset must point at one file, not a folder or glob.", code="not_a_file"
+                    ),
+                )
             else:
                 self._check_file(entries[0].path, entries[0].size, "path")
         self.entries = entries

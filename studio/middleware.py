@@ -15,8 +15,11 @@ class HtmxSignInMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if (request.headers.get("HX-Request") == "true" and response.status_code == 302
-                and response.get("Location", "").startswith(settings.LOGIN_URL)):
+        if (
+            request.headers.get("HX-Request") == "true"
+            and response.status_code == 302
+            and response.get("Location", "").startswith(settings.LOGIN_URL)
+        ):
             page = urlsplit(request.headers.get("HX-Current-URL", ""))
             back = (page.path + (f"?{page.query}" if page.query else "")) or "/"
             return HttpResponseClientRedirect(f"{settings.LOGIN_URL}?{urlencode({'next': back})}")

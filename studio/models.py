@@ -26,8 +26,9 @@ def _fernet(secret_key: str):
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"batch-studio/datastore-credentials").derive(secret_key.encode())
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"batch-studio/datastore-credentials").derive(
+        secret_key.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -45,8 +46,12 @@ class Datastore(models.Model):
     LOCAL = "local"
     AZURE_BLOB = "azure_blob"
     KINDS = [(LOCAL, "Local folder"), (AZURE_BLOB, "Azure Blob Storage")]
-    CREDENTIAL_TYPES = [("account_key", "Account key"), ("sas", "SAS token"),
-                        ("connection_string", "Connection string"), ("none", "None (anonymous, public container)")]
+    CREDENTIAL_TYPES = [
+        ("account_key", "Account key"),
+        ("sas", "SAS token"),
+        ("connection_string", "Connection string"),
+        ("none", "None (anonymous, public container)"),
+    ]
 
     name = models.CharField(max_length=255, unique=True, validators=[NAME_VALIDATOR])
     description = models.TextField(blank=True)
@@ -82,8 +87,10 @@ class Datastore(models.Model):
         try:
             return decrypt(self.secret_encrypted)
         except InvalidToken as exc:
-            raise StorageError(f"The credentials of datastore '{self.name}' cannot be decrypted (the secret key "
-                               "changed?): edit the datastore and enter them again.") from exc
+            raise StorageError(
+                f"The credentials of datastore '{self.name}' cannot be decrypted (the secret key "
+                "changed?): edit the datastore and enter them again."
+            ) from exc
 
     @property
     def has_secret(self) -> bool:
@@ -91,7 +98,11 @@ class Datastore(models.Model):
 
     def location(self) -> str:
         if self.kind == self.AZURE_BLOB:
-            return f"{self.account_url.rstrip('/')}/{self.container}" if self.account_url else f"container {self.container}"
+            return (
+                f"{self.account_url.rstrip('/')}/{self.container}"
+                if self.account_url
+                else f"container {self.container}"
+            )
         return str(self.local_root())
 
     def users(self) -> list[str]:
@@ -103,7 +114,9 @@ class Datastore(models.Model):
             reasons.append("it is the default datastore")
         if n := self.datasets.count():
             reasons.append(f"{n} dataset version(s) use it")
-        if n := BatchJob.objects.filter(models.Q(input_datastore=self.name) | models.Q(output_datastore=self.name)).count():
+        if n := BatchJob.objects.filter(
+            models.Q(input_datastore=self.name) | models.Q(output_datastore=self.name)
+        ).count():
             reasons.append(f"{n} job(s) read or write it")
         return reasons
 
@@ -128,7 +141,9 @@ class Datastore(models.Model):
 
     def local_root(self) -> Path:
         if self.kind != self.LOCAL:
-            raise ValidationError("Datastore '%(name)s' is not a local folder.", code="not_local", params={"name": self.name})
+            raise ValidationError(
+                "Datastore '%(name)s' is not a local folder.", code="not_local", params={"name": self.name}
+            )
         return Path(self.root) if self.root else Path(settings.STUDIO_HOME) / "datastores" / self.name
 
     def client(self):
@@ -192,9 +207,11 @@ class Dataset(models.Model):
             return versions.order_by("-version").first()
         found = versions.filter(version=int(version)).first() if str(version).isdigit() else None
         if found is None:
-            raise ValidationError("Dataset '%(name)s' has no version %(version)s (latest is %(latest)s).",
-                                  code="unknown_dataset_version",
-                                  params={"name": name, "version": version, "latest": versions.order_by("-version").first().version})
+            raise ValidationError(
+                "Dataset '%(name)s' has no version %(version)s (latest is %(latest)s).",
+                code="unknown_dataset_version",
+                params={"name": name, "version": version, "latest": versions.order_by("-version").first().version},
+            )
         return found
 
     def split_glob(self) -> tuple[str, str]:
@@ -212,8 +229,16 @@ class Dataset(models.Model):
     @classmethod
     def register(cls, *, name, datastore, path, type, description="", user=None, uploaded=False) -> "Dataset":
         with transaction.atomic():
-            return cls.objects.create(name=name, version=cls.next_version(name), datastore=datastore, path=path,
-                                      type=type, description=description, created_by=user, uploaded=uploaded)
+            return cls.objects.create(
+                name=name,
+                version=cls.next_version(name),
+                datastore=datastore,
+                path=path,
+                type=type,
+                description=description,
+                created_by=user,
+                uploaded=uploaded,
+            )
 
     @classmethod
     def register_upload(cls, *, name, uploads, type, description="", user=None) -> "Dataset":
@@ -227,16 +252,27 @@ class Dataset(models.Model):
             version = cls.next_version(name)
             folder = f"datasets/{name}/{version}"
             if client.exists(folder):
-                raise ValidationError("The folder %(uri)s already exists; it is not overwritten.",
-                                      code="upload_folder_exists", params={"uri": store.uri(folder)})
+                raise ValidationError(
+                    "The folder %(uri)s already exists; it is not overwritten.",
+                    code="upload_folder_exists",
+                    params={"uri": store.uri(folder)},
+                )
             try:
                 names = []
                 for upload in uploads:
                     names.append(f"{folder}/{clean_path(posixpath.basename(upload.name.replace(chr(92), '/')))}")
                     client.write(names[-1], b"".join(upload.chunks()))
                 path = names[0] if type == cls.URI_FILE else folder
-                return cls.objects.create(name=name, version=version, datastore=store, path=path, type=type,
-                                          description=description, created_by=user, uploaded=True)
+                return cls.objects.create(
+                    name=name,
+                    version=version,
+                    datastore=store,
+                    path=path,
+                    type=type,
+                    description=description,
+                    created_by=user,
+                    uploaded=True,
+                )
             except BaseException:
                 client.delete(folder)
                 raise

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 from django.conf import settings
@@ -89,9 +90,9 @@ def _describe(mv) -> ModelVersion:
     from mlflow.models import Model
 
     out = ModelVersion(name=mv.name, version=str(mv.version), description=mv.description or "", source=mv.source or "")
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    out.created = datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=timezone.utc) if mv.creation_timestamp else None
+    out.created = datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC) if mv.creation_timestamp else None
     try:
         import mlflow
 
@@ -126,9 +127,15 @@ def list_models() -> list[dict]:
     rows = []
     for rm in sorted(models, key=lambda m: m.name.lower()):
         versions = sorted(c.search_model_versions(f"name='{rm.name}'"), key=lambda v: int(v.version), reverse=True)
-        rows.append({"name": rm.name, "description": rm.description or "", "versions": [str(v.version) for v in versions],
-                     "latest": str(versions[0].version) if versions else None,
-                     "updated": rm.last_updated_timestamp})
+        rows.append(
+            {
+                "name": rm.name,
+                "description": rm.description or "",
+                "versions": [str(v.version) for v in versions],
+                "latest": str(versions[0].version) if versions else None,
+                "updated": rm.last_updated_timestamp,
+            }
+        )
     return rows
 
 
@@ -159,21 +166,32 @@ def _safe_extract(archive: zipfile.ZipFile, dest: Path):
         name = info.filename
         mode = (info.external_attr >> 16) & 0o170000
         if mode == 0o120000:
-            raise ValidationError("The zip holds a symbolic link (%(name)s); upload plain files only.", code="zip_symlink", params={"name": name})
+            raise ValidationError(
+                "The zip holds a symbolic link (%(name)s); upload plain files only.",
+                code="zip_symlink",
+                params={"name": name},
+            )
         target = (dest / name).resolve()
         if dest.resolve() not in target.parents and target != dest.resolve():
-            raise ValidationError("The zip entry '%(name)s' points outside the model folder.", code="zip_slip", params={"name": name})
+            raise ValidationError(
+                "The zip entry '%(name)s' points outside the model folder.", code="zip_slip", params={"name": name}
+            )
         total += info.file_size
         if total > settings.MODEL_UPLOAD_MAX_BYTES:
-            raise ValidationError("The unpacked model is larger than the %(mb)d MB limit.", code="too_large",
-                                  params={"mb": settings.MODEL_UPLOAD_MAX_BYTES // (1024 * 1024)})
+            raise ValidationError(
+                "The unpacked model is larger than the %(mb)d MB limit.",
+                code="too_large",
+                params={"mb": settings.MODEL_UPLOAD_MAX_BYTES // (1024 * 1024)},
+            )
     archive.extractall(dest)
 
 
 def _find_model_dir(root: Path) -> Path:
     candidates = [p.parent for p in root.rglob("MLmodel")]
     if not candidates:
-        raise ValidationError("The zip has no MLmodel file: zip the folder that mlflow.save_model wrote.", code="no_mlmodel")
+        raise ValidationError(
+            "The zip has no MLmodel file: zip the folder that mlflow.save_model wrote.", code="no_mlmodel"
+        )
     return min(candidates, key=lambda p: len(p.parts))
 
 
@@ -192,7 +210,9 @@ def register_zip(name: str, fileobj, description: str = "") -> ModelVersion:
 
             Model.load(model_dir / "MLmodel")
         except Exception as exc:
-            raise ValidationError("The MLmodel file cannot be read: %(error)s", code="bad_mlmodel", params={"error": exc}) from exc
+            raise ValidationError(
+                "The MLmodel file cannot be read: %(error)s", code="bad_mlmodel", params={"error": exc}
+            ) from exc
         return register_folder(name, model_dir, description)
 
 
@@ -238,7 +258,7 @@ def download(name: str, version: str, dest: Path | None = None) -> Path:
     import mlflow
 
     configure()
-    path = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(dest) if dest else None)
+    path = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{name}/{version}", dst_path=str(dest) if dest else None
+    )
     return Path(path)
-
-

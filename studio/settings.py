@@ -100,14 +100,19 @@ _TEST_SUFFIX = str(os.getpid())
 _CONN_MAX_AGE = envint("CONN_MAX_AGE", -1)
 _CONN_MAX_AGE = None if _CONN_MAX_AGE < 0 else _CONN_MAX_AGE
 # WAL makes synchronous=NORMAL safe: a commit is durable against a crash of the process, not of the machine.
-_SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE",
-                   "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+_SQLITE_OPTIONS = {
+    "timeout": 30,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 if os.environ.get("DATABASE_URL"):
     _db = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=_CONN_MAX_AGE, conn_health_checks=True)
     if _db["ENGINE"].endswith("sqlite3"):
         _db["OPTIONS"] = dict(_SQLITE_OPTIONS)
     _db.setdefault("TEST", {})["NAME"] = os.environ.get("TEST_DATABASE_NAME") or (
-        f"test_studio_{_TEST_SUFFIX}" if not _db["ENGINE"].endswith("sqlite3") else str(STUDIO_HOME / f"test-{_TEST_SUFFIX}.sqlite3")
+        f"test_studio_{_TEST_SUFFIX}"
+        if not _db["ENGINE"].endswith("sqlite3")
+        else str(STUDIO_HOME / f"test-{_TEST_SUFFIX}.sqlite3")
     )
 else:
     _db = {
@@ -203,8 +208,13 @@ if Q_PREFIX:
 
 # A shared cache: django-q2 keeps its cluster statistics there, so the web server sees live workers.
 if os.environ.get("REDIS_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"],
-                          "KEY_PREFIX": Q_PREFIX}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": Q_PREFIX,
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "studio_cache"}}
 

@@ -46,10 +46,15 @@ class OutputNotWritable(StorageError):
 
 
 # errno values that mean "this location does not take writes", whatever is written; the values are what users read
-NOT_WRITABLE = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded", errno.EACCES: "permission denied",
-                errno.EPERM: "permission denied", errno.EROFS: "read-only",
-                errno.ENOTDIR: "a part of the path is a file, not a folder",
-                errno.EEXIST: "a file is where a folder should be"}
+NOT_WRITABLE = {
+    errno.ENOSPC: "disk full",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "read-only",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "a file is where a folder should be",
+}
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,9 @@ def clean_path(path: str) -> str:
     """Normalise a datastore-relative path; refuse traversal and absolute paths."""
     path = (path or "").replace("\\", "/").strip()
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
-        raise ValidationError("Path '%(path)s' must be relative to the datastore.", code="absolute_path", params={"path": path})
+        raise ValidationError(
+            "Path '%(path)s' must be relative to the datastore.", code="absolute_path", params={"path": path}
+        )
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise ValidationError("Path '%(path)s' may not contain '..'.", code="path_traversal", params={"path": path})
@@ -120,7 +127,9 @@ class LocalStore:
         full = (self.root / clean_path(path)).resolve()
         root = self.root.resolve()
         if full != root and root not in full.parents:
-            raise ValidationError("Path '%(path)s' is outside the datastore.", code="path_traversal", params={"path": path})
+            raise ValidationError(
+                "Path '%(path)s' is outside the datastore.", code="path_traversal", params={"path": path}
+            )
         return full
 
     def exists(self, path: str) -> bool:
@@ -135,8 +144,11 @@ class LocalStore:
         if not full.is_dir():
             raise StorageError(f"Folder '{path}' does not exist.")
         base = clean_path(path)
-        entries = [_local_entry(posixpath.join(base, child.name) if base else child.name, child)
-                   for child in full.iterdir() if not child.name.startswith(".")]
+        entries = [
+            _local_entry(posixpath.join(base, child.name) if base else child.name, child)
+            for child in full.iterdir()
+            if not child.name.startswith(".")
+        ]
         return sorted(entries, key=lambda e: (not e.is_dir, e.path))
 
     def files(self, path: str) -> list[Entry]:
@@ -168,9 +180,10 @@ class LocalStore:
         except OSError as exc:
             if exc.errno not in NOT_WRITABLE:
                 raise
-            raise OutputNotWritable(f"Cannot write '{path}' in the local folder {self.root}: {exc.strerror} "
-                                    f"({NOT_WRITABLE[exc.errno]}).",
-                                    disk_full=exc.errno in (errno.ENOSPC, errno.EDQUOT)) from exc
+            raise OutputNotWritable(
+                f"Cannot write '{path}' in the local folder {self.root}: {exc.strerror} ({NOT_WRITABLE[exc.errno]}).",
+                disk_full=exc.errno in (errno.ENOSPC, errno.EDQUOT),
+            ) from exc
 
     def write(self, path: str, data: bytes):
         """Write (or overwrite) a file atomically: staging parts, logs. A write that fails leaves nothing behind."""
@@ -269,9 +282,16 @@ class BlobStore:
         self.container = container
         self.anonymous = credential_type == self.ANONYMOUS
         # Fail fast on an unreachable host: the SDK's default schedule waits 15 s, then 45 s... between tries.
-        options = {"connection_timeout": 10, "read_timeout": 120, "retry_total": 2, "retry_connect": 1,
-                   "initial_backoff": 1, "increment_base": 2,
-                   "max_single_get_size": self.CHUNK, "max_chunk_get_size": self.CHUNK}
+        options = {
+            "connection_timeout": 10,
+            "read_timeout": 120,
+            "retry_total": 2,
+            "retry_connect": 1,
+            "initial_backoff": 1,
+            "increment_base": 2,
+            "max_single_get_size": self.CHUNK,
+            "max_chunk_get_size": self.CHUNK,
+        }
         if credential_type == self.CONNECTION_STRING:
             self.client = ContainerClient.from_connection_string(secret, container, **options)
             endpoint = urlsplit(self.client.url)  # the account's URL for messages: no query (a SAS may be there)
@@ -309,8 +329,10 @@ class BlobStore:
         if self.anonymous and (status in (401, 403) or isinstance(exc, az.ClientAuthenticationError)):
             return f"The {where} does not allow anonymous access (or does not exist)."
         if isinstance(exc, az.ClientAuthenticationError) or status in (401, 403):
-            return (f"Azure Blob authentication failed for {where} ({code}): check the account key, SAS token or "
-                    "connection string, and that it allows this operation.")
+            return (
+                f"Azure Blob authentication failed for {where} ({code}): check the account key, SAS token or "
+                "connection string, and that it allows this operation."
+            )
         if isinstance(exc, az.ResourceNotFoundError):
             if code == "ContainerNotFound":
                 return f"The container '{self.container}' does not exist at {self.account_url}."
@@ -385,6 +407,7 @@ class BlobStore:
         def read(size):
             with self._errors(path):
                 return downloader.read(size)
+
         return io.BufferedReader(_StreamReader(read), buffer_size=self.CHUNK)
 
     def read_bytes(self, path: str) -> bytes:
@@ -447,7 +470,7 @@ class _StreamReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         data = self._read(len(buffer))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
     def close(self):
@@ -472,6 +495,7 @@ def client_for(datastore):
 
 # Public URLs ---------------------------------------------------------------------------------------------------
 
+
 def check_public_url(url: str) -> str:
     """Refuse URLs a server-side fetch must not follow: other schemes, and (unless settings.ALLOW_PRIVATE_URLS)
     hosts that resolve to private, loopback, link-local or otherwise non-global addresses."""
@@ -481,17 +505,22 @@ def check_public_url(url: str) -> str:
     if settings.ALLOW_PRIVATE_URLS:
         return url
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(
+            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), proto=socket.IPPROTO_TCP
+        )
     except (socket.gaierror, UnicodeError) as exc:
-        raise ValidationError("Cannot resolve the host of '%(url)s'.", code="url_unresolvable", params={"url": url}) from exc
+        raise ValidationError(
+            "Cannot resolve the host of '%(url)s'.", code="url_unresolvable", params={"url": url}
+        ) from exc
     for info in infos:
         ip = ipaddress.ip_address(info[4][0].split("%")[0])
         ip = getattr(ip, "ipv4_mapped", None) or ip
         if not ip.is_global:
             raise ValidationError(
                 "'%(url)s' points at a private, loopback or link-local address (%(ip)s): only public URLs may be read.",
-                code="url_private", params={"url": url, "ip": str(ip)})
+                code="url_private",
+                params={"url": url, "ip": str(ip)},
+            )
     return url
 
 
@@ -546,6 +575,7 @@ class PublicSource:
                 return response.raw.read(size, decode_content=True)
             except Exception as exc:  # urllib3's errors: a dropped connection, a broken chunk
                 raise StorageError(f"Cannot read {url}: {first_line(exc)}") from exc
+
         return io.BufferedReader(_StreamReader(read, on_close=response.close), buffer_size=1 << 20)
 
     def read_bytes(self, url: str) -> bytes:

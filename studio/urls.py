@@ -21,7 +21,9 @@ urlpatterns = [
     path("data/datasets/<str:name>/<str:version>/", data.dataset_detail, name="dataset-detail"),
     path("environments/", environments.environment_list, name="environments"),
     path("environments/<str:name>/<str:version>/", environments.environment_detail, name="environment-detail"),
-    path("environments/<str:name>/<str:version>/rebuild/", environments.environment_rebuild, name="environment-rebuild"),
+    path(
+        "environments/<str:name>/<str:version>/rebuild/", environments.environment_rebuild, name="environment-rebuild"
+    ),
     path("compute/", compute.compute_list, name="compute"),
     path("endpoints/", include("endpoints.urls")),
     path("jobs/", include("jobs.urls")),

@@ -69,8 +69,9 @@ def endpoint(db, demo_model):
     from endpoints.models import BatchDeployment, BatchEndpoint
 
     ep = BatchEndpoint.objects.create(name="iris-endpoint", description="Iris scoring")
-    dep = BatchDeployment.objects.create(endpoint=ep, name="blue", model_name=demo_model.name,
-                                         model_version=demo_model.version, mini_batch_size=2)
+    dep = BatchDeployment.objects.create(
+        endpoint=ep, name="blue", model_name=demo_model.name, model_version=demo_model.version, mini_batch_size=2
+    )
     ep.set_default(dep)
     return ep
 
@@ -86,7 +87,9 @@ def _qcluster_env(cluster=None):
     if db["ENGINE"].endswith("sqlite3"):
         env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
     else:
-        env["DATABASE_URL"] = f"postgres://{db['USER'] or ''}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER'] or ''}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
     env["Q_WORKERS"] = env.get("Q_WORKERS", "2")
     if cluster:
         env["Q_CLUSTER_NAME"] = cluster
@@ -98,9 +101,14 @@ class QCluster:
 
     def __init__(self, cluster=None):
         self.log = tempfile.NamedTemporaryFile(prefix="qcluster-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT,
-                                     env=_qcluster_env(cluster), stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+            cwd=ROOT,
+            env=_qcluster_env(cluster),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.peers = []  # the other "machines" of a distributed-mode cluster
 
     def stop(self):
@@ -150,9 +158,18 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--headless=new",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield b
         b.close()
 

@@ -53,8 +53,12 @@ def check_response(response):
     content = documented.get("content", {})
     if "application/json" in content:
         schema = {**content["application/json"]["schema"], "components": spec()["components"]}
-        jsonschema.validate(response.json(), schema, cls=jsonschema.Draft202012Validator,
-                            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        jsonschema.validate(
+            response.json(),
+            schema,
+            cls=jsonschema.Draft202012Validator,
+            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+        )
     return response
 
 

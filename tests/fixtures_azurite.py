@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,7 @@ class Azurite:
 
     @property
     def connection_string(self):
-        return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
-                f"BlobEndpoint={self.account_url};")
+        return f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint={self.account_url};"
 
     def service(self):
         from azure.storage.blob import BlobServiceClient
@@ -52,13 +52,17 @@ class Azurite:
 
 def container_sas(container: str) -> str:
     """A SAS token for one container of the Azurite account: read, list and write, for two hours."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
-    return generate_container_sas(ACCOUNT, container, account_key=KEY, expiry=datetime.now(timezone.utc) + timedelta(hours=2),
-                                  permission=ContainerSasPermissions(read=True, add=True, create=True, write=True,
-                                                                     delete=True, list=True))
+    return generate_container_sas(
+        ACCOUNT,
+        container,
+        account_key=KEY,
+        expiry=datetime.now(UTC) + timedelta(hours=2),
+        permission=ContainerSasPermissions(read=True, add=True, create=True, write=True, delete=True, list=True),
+    )
 
 
 def _free_port():
@@ -85,9 +89,22 @@ def azurite_server():
     workdir = tempfile.mkdtemp(prefix="azurite-")
     log = open(Path(workdir) / "azurite.log", "wb")
     proc = subprocess.Popen(
-        [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
-         "--skipApiVersionCheck", "--loose", "--disableTelemetry"],
-        cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(AZURITE),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry",
+        ],
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while not _answers(port):
         if proc.poll() is not None or time.monotonic() > deadline:

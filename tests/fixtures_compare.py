@@ -20,8 +20,13 @@ def forest_model(studio_home):
 def forest_deployment(endpoint, forest_model):
     from endpoints.models import BatchDeployment
 
-    return BatchDeployment.objects.create(endpoint=endpoint, name="green", model_name=forest_model.name,
-                                          model_version=forest_model.version, mini_batch_size=5)
+    return BatchDeployment.objects.create(
+        endpoint=endpoint,
+        name="green",
+        model_name=forest_model.name,
+        model_version=forest_model.version,
+        mini_batch_size=5,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +47,12 @@ def diabetes_models(studio_home):
     for name, model in models:
         model.fit(X, y)
         with tempfile.TemporaryDirectory() as tmp:
-            mlflow.sklearn.save_model(model, str(Path(tmp) / "model"), signature=infer_signature(X, model.predict(X)),
-                                      serialization_format="cloudpickle")
+            mlflow.sklearn.save_model(
+                model,
+                str(Path(tmp) / "model"),
+                signature=infer_signature(X, model.predict(X)),
+                serialization_format="cloudpickle",
+            )
             registered.append(registry.register_folder(name, Path(tmp) / "model"))
     return registered
 
@@ -58,13 +67,15 @@ def regressor_endpoint(db, diabetes_models):
 
     linear, forest = diabetes_models
     ep = BatchEndpoint.objects.create(name="diabetes-endpoint")
-    default = BatchDeployment.objects.create(endpoint=ep, name="linear", model_name=linear.name,
-                                             model_version=linear.version, mini_batch_size=2)
-    BatchDeployment.objects.create(endpoint=ep, name="forest", model_name=forest.name, model_version=forest.version,
-                                   mini_batch_size=2)
+    default = BatchDeployment.objects.create(
+        endpoint=ep, name="linear", model_name=linear.name, model_version=linear.version, mini_batch_size=2
+    )
+    BatchDeployment.objects.create(
+        endpoint=ep, name="forest", model_name=forest.name, model_version=forest.version, mini_batch_size=2
+    )
     ep.set_default(default)
     X = load_diabetes(as_frame=True).data
     store = Datastore.get_default().client()
     for i in range(3):
-        store.write(f"diabetes/d{i}.csv", X.iloc[i * 150:(i + 1) * 150].to_csv(index=False).encode())
+        store.write(f"diabetes/d{i}.csv", X.iloc[i * 150 : (i + 1) * 150].to_csv(index=False).encode())
     return ep

@@ -13,8 +13,14 @@ def postgres_problem(url: str) -> str | None:
 
     parts = urlsplit(url)
     try:
-        with psycopg.connect(host=parts.hostname or "localhost", port=parts.port or 5432, user=parts.username or None,
-                             password=parts.password or None, dbname="postgres", connect_timeout=3) as conn:
+        with psycopg.connect(
+            host=parts.hostname or "localhost",
+            port=parts.port or 5432,
+            user=parts.username or None,
+            password=parts.password or None,
+            dbname="postgres",
+            connect_timeout=3,
+        ) as conn:
             conn.execute("select 1")
     except Exception as exc:
         why = " ".join(str(exc).split())[:200]
@@ -58,7 +64,9 @@ def write_iris_files(store, folder: str, files: int, prefix: str = "iris-"):
     X = load_iris(as_frame=True).data
     for i in range(files):
         start = (i % 5) * ROWS_PER_FILE
-        store.client().write(f"{folder}/{prefix}{i + 1:05d}.csv", X.iloc[start:start + ROWS_PER_FILE].to_csv(index=False).encode())
+        store.client().write(
+            f"{folder}/{prefix}{i + 1:05d}.csv", X.iloc[start : start + ROWS_PER_FILE].to_csv(index=False).encode()
+        )
     return store.uri(folder)
 
 

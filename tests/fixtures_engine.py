@@ -42,8 +42,14 @@ def script_deployment(endpoint, tmp_path, body: str, name: str = "script", **fie
     default = endpoint.default_deployment
     folder = write_script(tmp_path / f"code-{name}", body)
     return BatchDeployment.objects.create(
-        endpoint=endpoint, name=name, model_name=default.model_name, model_version=default.model_version,
-        code_path=code.store_code(folder, "score.py"), scoring_script="score.py", **fields)
+        endpoint=endpoint,
+        name=name,
+        model_name=default.model_name,
+        model_version=default.model_version,
+        code_path=code.store_code(folder, "score.py"),
+        scoring_script="score.py",
+        **fields,
+    )
 
 
 def write_inputs(folder: str, files: int = 3, rows: int = 4) -> str:
@@ -119,8 +125,9 @@ def slow_model(studio_home):
 
     frame = pd.DataFrame({"x": [1.0, 2.0]})
     with tempfile.TemporaryDirectory() as tmp:
-        mlflow.pyfunc.save_model(str(Path(tmp) / "model"), python_model=SlowModel(1.5),
-                                 signature=infer_signature(frame, frame["x"] * 2))
+        mlflow.pyfunc.save_model(
+            str(Path(tmp) / "model"), python_model=SlowModel(1.5), signature=infer_signature(frame, frame["x"] * 2)
+        )
         return registry.register_folder("slow-doubler", Path(tmp) / "model")
 
 
@@ -129,7 +136,13 @@ def slow_endpoint(db, slow_model):
     from endpoints.models import BatchDeployment, BatchEndpoint
 
     ep = BatchEndpoint.objects.create(name="slow-endpoint")
-    dep = BatchDeployment.objects.create(endpoint=ep, name="slow", model_name=slow_model.name,
-                                         model_version=slow_model.version, mini_batch_size=1, instance_count=2)
+    dep = BatchDeployment.objects.create(
+        endpoint=ep,
+        name="slow",
+        model_name=slow_model.name,
+        model_version=slow_model.version,
+        mini_batch_size=1,
+        instance_count=2,
+    )
     ep.set_default(dep)
     return ep

@@ -56,8 +56,10 @@ def write_frames(folder: str, frames: dict) -> str:
 def input_frames(files: int = 4, rows: int = 6, bad: dict | None = None) -> dict:
     """write_inputs' files (file i holds i*100 + row), with x = -1 in the rows `bad` names per file."""
     bad = bad or {}
-    return {f"f{i:02d}.csv": pd.DataFrame({"x": [-1 if r in bad.get(i, ()) else i * 100 + r for r in range(rows)]})
-            for i in range(files)}
+    return {
+        f"f{i:02d}.csv": pd.DataFrame({"x": [-1 if r in bad.get(i, ()) else i * 100 + r for r in range(rows)]})
+        for i in range(files)
+    }
 
 
 def good_rows(frames: dict) -> dict:
@@ -80,8 +82,11 @@ def picky_model(studio_home, picky_flag):
 
     frame = pd.DataFrame({"x": [1.0, 2.0]})
     with tempfile.TemporaryDirectory() as tmp:
-        mlflow.pyfunc.save_model(str(Path(tmp) / "model"), python_model=PickyModel(str(picky_flag)),
-                                 signature=infer_signature(frame, frame["x"] * 2))
+        mlflow.pyfunc.save_model(
+            str(Path(tmp) / "model"),
+            python_model=PickyModel(str(picky_flag)),
+            signature=infer_signature(frame, frame["x"] * 2),
+        )
         return registry.register_folder("picky-doubler", Path(tmp) / "model")
 
 
@@ -97,8 +102,11 @@ def slow_model(studio_home):
 
     frame = load_iris(as_frame=True).data.head(2)
     with tempfile.TemporaryDirectory() as tmp:
-        mlflow.pyfunc.save_model(str(Path(tmp) / "model"), python_model=SlowModel(0.25),
-                                 signature=infer_signature(frame, frame.iloc[:, 0] * 0))
+        mlflow.pyfunc.save_model(
+            str(Path(tmp) / "model"),
+            python_model=SlowModel(0.25),
+            signature=infer_signature(frame, frame.iloc[:, 0] * 0),
+        )
         return registry.register_folder("slow-iris", Path(tmp) / "model")
 
 
@@ -108,9 +116,15 @@ def picky_endpoint(db, picky_model, picky_flag):
     from endpoints.models import BatchDeployment, BatchEndpoint
 
     ep = BatchEndpoint.objects.create(name="picky-endpoint")
-    dep = BatchDeployment.objects.create(endpoint=ep, name="picky", model_name=picky_model.name,
-                                         model_version=picky_model.version, mini_batch_size=1, instance_count=1,
-                                         max_retries=0)
+    dep = BatchDeployment.objects.create(
+        endpoint=ep,
+        name="picky",
+        model_name=picky_model.name,
+        model_version=picky_model.version,
+        mini_batch_size=1,
+        instance_count=1,
+        max_retries=0,
+    )
     ep.set_default(dep)
     yield ep
     picky_flag.unlink(missing_ok=True)

@@ -7,9 +7,17 @@ import pytest
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 DEPLOYMENT_DEFAULTS = {
-    "name": "blue", "description": "", "output_action": "append_row", "output_file_name": "predictions.csv",
-    "mini_batch_size": 10, "max_concurrency_per_instance": 1, "max_retries": 3, "timeout": 30,
-    "error_threshold": -1, "logging_level": "info", "environment_variables": "",
+    "name": "blue",
+    "description": "",
+    "output_action": "append_row",
+    "output_file_name": "predictions.csv",
+    "mini_batch_size": 10,
+    "max_concurrency_per_instance": 1,
+    "max_retries": 3,
+    "timeout": 30,
+    "error_threshold": -1,
+    "logging_level": "info",
+    "environment_variables": "",
 }
 
 
@@ -35,12 +43,13 @@ def screenshot(page, name):
 def second_deployment(endpoint, demo_model):
     from endpoints.models import BatchDeployment
 
-    return BatchDeployment.objects.create(endpoint=endpoint, name="green", model_name=demo_model.name,
-                                          model_version=demo_model.version)
+    return BatchDeployment.objects.create(
+        endpoint=endpoint, name="green", model_name=demo_model.name, model_version=demo_model.version
+    )
 
 
 # An Azure-style scoring script for a model that is not an MLflow model: a joblib file in the model's folder.
-JOBLIB_SCORE = b'''import os
+JOBLIB_SCORE = b"""import os
 
 import joblib
 import pandas as pd
@@ -57,7 +66,7 @@ def run(mini_batch):
         data = pd.read_csv(file_path)
         frames.append(pd.DataFrame({"file": os.path.basename(file_path), "prediction": model.predict(data)}))
     return pd.concat(frames)
-'''
+"""
 
 
 def joblib_model_file(folder: Path) -> Path:
@@ -87,5 +96,9 @@ def code_step(**fields):
     """The Code + environment step's fields, with a scoring script upload unless one is given."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return {"scoring_script": SimpleUploadedFile("score.py", JOBLIB_SCORE), "environment_mode": "existing",
-            "environment": "studio:1", **fields}
+    return {
+        "scoring_script": SimpleUploadedFile("score.py", JOBLIB_SCORE),
+        "environment_mode": "existing",
+        "environment": "studio:1",
+        **fields,
+    }

@@ -35,8 +35,10 @@ def test_it_starts_a_job_from_azures_body(api, endpoint, demo_data, user):
 
 @pytest.mark.django_db
 def test_the_output_options_through_the_api(api, endpoint, demo_data):
-    response = _post(api, invoke_body(demo_data, output_format="parquet", passthrough_columns=["petal width (cm)"],
-                                      write_manifest=True))
+    response = _post(
+        api,
+        invoke_body(demo_data, output_format="parquet", passthrough_columns=["petal width (cm)"], write_manifest=True),
+    )
     assert response.status_code == 201
     job = BatchJob.objects.get()
     assert (job.settings["output_format"], job.settings["output_file_name"]) == ("parquet", "predictions.parquet")
@@ -59,7 +61,9 @@ def test_a_retried_invoke_with_the_same_repeatability_id_creates_one_job(api, en
 
 @pytest.mark.django_db
 def test_the_deployment_header_picks_a_deployment(api, endpoint, demo_data, demo_model):
-    BatchDeployment.objects.create(endpoint=endpoint, name="green", model_name=demo_model.name, model_version=demo_model.version)
+    BatchDeployment.objects.create(
+        endpoint=endpoint, name="green", model_name=demo_model.name, model_version=demo_model.version
+    )
     response = _post(api, invoke_body(demo_data), HTTP_AZUREML_MODEL_DEPLOYMENT="green")
     assert response.json()["deployment_name"] == "green"
 
@@ -70,9 +74,13 @@ def test_no_default_and_no_header_is_azures_routing_error(api, endpoint, demo_da
     endpoint.save()
     response = _post(api, invoke_body(demo_data))
     assert response.status_code == 400
-    assert response.json()["error"] == {"code": "no_default_deployment", "message": (
-        "No valid deployments to route to. Please check that the endpoint has at least one deployment with "
-        "positive weight values or use a deployment specific header to route.")}
+    assert response.json()["error"] == {
+        "code": "no_default_deployment",
+        "message": (
+            "No valid deployments to route to. Please check that the endpoint has at least one deployment with "
+            "positive weight values or use a deployment specific header to route."
+        ),
+    }
 
 
 @pytest.mark.django_db
@@ -85,15 +93,21 @@ def test_an_existing_output_file_is_a_conflict(api, endpoint, demo_data):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body,code", [
-    ({}, "invalid_body"),
-    ({"properties": {"InputData": {}}}, "invalid_input"),
-    ({"properties": {"InputData": {"a": {"JobInputType": "MLTable", "Uri": "x"}}}}, "invalid_input"),
-    (invoke_body("azureml://datastores/workspaceblobstore/paths/demo/iris", mini_batch_sise=3), "unknown_setting"),
-    (invoke_body("azureml://datastores/workspaceblobstore/paths/demo/iris", timeout="60"), "invalid_setting"),
-    (invoke_body("azureml://datastores/workspaceblobstore/paths/demo/iris", "https://example.com/out"), "invalid_output"),
-    (invoke_body("azureml://datastores/nope/paths/x"), "unknown_datastore"),
-])
+@pytest.mark.parametrize(
+    "body,code",
+    [
+        ({}, "invalid_body"),
+        ({"properties": {"InputData": {}}}, "invalid_input"),
+        ({"properties": {"InputData": {"a": {"JobInputType": "MLTable", "Uri": "x"}}}}, "invalid_input"),
+        (invoke_body("azureml://datastores/workspaceblobstore/paths/demo/iris", mini_batch_sise=3), "unknown_setting"),
+        (invoke_body("azureml://datastores/workspaceblobstore/paths/demo/iris", timeout="60"), "invalid_setting"),
+        (
+            invoke_body("azureml://datastores/workspaceblobstore/paths/demo/iris", "https://example.com/out"),
+            "invalid_output",
+        ),
+        (invoke_body("azureml://datastores/nope/paths/x"), "unknown_datastore"),
+    ],
+)
 def test_bad_bodies_are_refused_with_a_code(api, endpoint, demo_data, body, code):
     response = _post(api, body)
     assert response.status_code == 400
@@ -107,13 +121,20 @@ def test_a_body_that_is_not_json_is_refused(api, endpoint):
     assert response.json()["error"]["code"] == "invalid_json"
 
 
-@pytest.mark.parametrize("output,expected", [
-    ({"score": {"JobOutputType": "UriFile", "Uri": "azureml://datastores/ds/paths/a/b/out.csv"}},
-     {"output_datastore": "ds", "output_path": "a/b", "output_file_name": "out.csv"}),
-    ({"score": {"JobOutputType": "UriFolder", "Uri": "azureml://datastores/ds/paths/a/b/"}},
-     {"output_datastore": "ds", "output_path": "a/b"}),
-    (None, {}),
-])
+@pytest.mark.parametrize(
+    "output,expected",
+    [
+        (
+            {"score": {"JobOutputType": "UriFile", "Uri": "azureml://datastores/ds/paths/a/b/out.csv"}},
+            {"output_datastore": "ds", "output_path": "a/b", "output_file_name": "out.csv"},
+        ),
+        (
+            {"score": {"JobOutputType": "UriFolder", "Uri": "azureml://datastores/ds/paths/a/b/"}},
+            {"output_datastore": "ds", "output_path": "a/b"},
+        ),
+        (None, {}),
+    ],
+)
 def test_output_uris_are_read_like_azure(output, expected):
     assert invoke.parse_output(output) == expected
 
@@ -143,8 +164,15 @@ def test_it_lists_and_shows_endpoints_deployments_and_jobs(api, endpoint, demo_d
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/api/v1/endpoints/nope", "/api/v1/endpoints/nope/deployments",
-                                 "/api/v1/endpoints/iris-endpoint/deployments/nope", "/api/v1/jobs/nope"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/endpoints/nope",
+        "/api/v1/endpoints/nope/deployments",
+        "/api/v1/endpoints/iris-endpoint/deployments/nope",
+        "/api/v1/jobs/nope",
+    ],
+)
 def test_unknown_things_are_json_404s(api, endpoint, url):
     response = check_response(api.get(url))
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
@@ -175,12 +203,14 @@ def test_only_a_jobs_outputs_and_logs_can_be_downloaded(api, endpoint, demo_data
 @pytest.mark.django_db
 def test_it_lists_models_and_datasets(api, demo_model, demo_data):
     models = check_response(api.get("/api/v1/models")).json()["value"]
-    assert {"name": demo_model.name, "latest": demo_model.version} .items() <= next(
-        m for m in models if m["name"] == demo_model.name).items()
+    assert {"name": demo_model.name, "latest": demo_model.version}.items() <= next(
+        m for m in models if m["name"] == demo_model.name
+    ).items()
     Dataset.register(name="iris-rows", datastore=Datastore.get_default(), path="demo/iris", type=Dataset.URI_FOLDER)
     datasets = check_response(api.get("/api/v1/datasets")).json()["value"]
     assert [(d["id"], d["datastore_uri"]) for d in datasets] == [
-        ("azureml:iris-rows:1", "azureml://datastores/workspaceblobstore/paths/demo/iris")]
+        ("azureml:iris-rows:1", "azureml://datastores/workspaceblobstore/paths/demo/iris")
+    ]
 
 
 @pytest.mark.django_db

@@ -19,8 +19,14 @@ def test_a_pipeline_scores_files_through_the_api_alone(client, user, endpoint, d
     Datastore.get_default().client().write("demo/iris/notes.txt", b"not data")  # a stray file the engine skips
 
     out = "azureml://datastores/workspaceblobstore/paths/pipelines/nightly/scores.csv"
-    response = check_response(client.post(endpoint.scoring_uri_path, invoke_body(demo_data, out),
-                                          content_type="application/json", HTTP_REPEATABILITY_REQUEST_ID="nightly-1"))
+    response = check_response(
+        client.post(
+            endpoint.scoring_uri_path,
+            invoke_body(demo_data, out),
+            content_type="application/json",
+            HTTP_REPEATABILITY_REQUEST_ID="nightly-1",
+        )
+    )
     assert response.status_code == 201
     status_url = response.json()["urls"]["status"]
 

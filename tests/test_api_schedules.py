@@ -13,16 +13,25 @@ BODY = {"name": "nightly", "input": "azureml://datastores/workspaceblobstore/pat
 
 
 def _create(api, endpoint, **body):
-    return check_response(api.post(f"/api/v1/endpoints/{endpoint.name}/schedules", {**BODY, **body},
-                                   content_type="application/json"))
+    return check_response(
+        api.post(f"/api/v1/endpoints/{endpoint.name}/schedules", {**BODY, **body}, content_type="application/json")
+    )
 
 
 def test_create_then_list_and_show(api, endpoint, second_deployment):
     created = _create(api, endpoint, deployment_name="green", output_path="scored/nightly")
     assert created.status_code == 201
     data = created.json()
-    assert (data["cron"], data["recurrence"], data["enabled"], data["deployment_name"]) == ("0 2 * * *", "Every day at 02:00", True, "green")
-    assert data["input"]["uri"] == BODY["input"] and data["output"] == {"datastore": "workspaceblobstore", "path": "scored/nightly"}
+    assert (data["cron"], data["recurrence"], data["enabled"], data["deployment_name"]) == (
+        "0 2 * * *",
+        "Every day at 02:00",
+        True,
+        "green",
+    )
+    assert data["input"]["uri"] == BODY["input"] and data["output"] == {
+        "datastore": "workspaceblobstore",
+        "path": "scored/nightly",
+    }
     assert data["next_run"].endswith("T02:00:00+00:00") and data["last_status"] is None
     assert Schedule.objects.get().created_by.username == "alice"
 
@@ -32,17 +41,20 @@ def test_create_then_list_and_show(api, endpoint, second_deployment):
     assert shown["runs"] == [] and shown["studio_url"].endswith("/schedules/nightly/")
 
 
-@pytest.mark.parametrize("body, status, code", [
-    ({"cron": "0 2 * *"}, 400, "cron_fields"),
-    ({"cron": "0 25 * * *"}, 400, "cron_invalid"),
-    ({"cron": "0 0 31 4 *"}, 400, "cron_never"),
-    ({"cron": ""}, 400, "cron_required"),
-    ({"input": "https://example.com/data/"}, 400, "input_not_datastore_path"),
-    ({"input": "azureml://datastores/workspaceblobstore/paths/../etc"}, 400, "path_traversal"),
-    ({"name": "x"}, 400, "endpoint_name_length"),
-    ({"deployment_name": "purple"}, 400, "invalid_choice"),
-    ({"every": "day"}, 400, "unknown_field"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ({"cron": "0 2 * *"}, 400, "cron_fields"),
+        ({"cron": "0 25 * * *"}, 400, "cron_invalid"),
+        ({"cron": "0 0 31 4 *"}, 400, "cron_never"),
+        ({"cron": ""}, 400, "cron_required"),
+        ({"input": "https://example.com/data/"}, 400, "input_not_datastore_path"),
+        ({"input": "azureml://datastores/workspaceblobstore/paths/../etc"}, 400, "path_traversal"),
+        ({"name": "x"}, 400, "endpoint_name_length"),
+        ({"deployment_name": "purple"}, 400, "invalid_choice"),
+        ({"every": "day"}, 400, "unknown_field"),
+    ],
+)
 def test_refusals_say_what_to_fix(api, endpoint, body, status, code):
     response = _create(api, endpoint, **body)
     assert (response.status_code, response.json()["error"]["code"]) == (status, code)

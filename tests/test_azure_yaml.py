@@ -9,8 +9,13 @@ from django.forms.models import model_to_dict
 from endpoints import azure_yaml
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.models import Environment
-from tests.fixtures_api import (CUSTOM_DEPLOYMENT_YML, DEPLOYMENT_YML, ENDPOINT_YML, SCORE_PY, custom_model,  # noqa: F401
-                                write_custom_project)
+from tests.fixtures_api import (
+    DEPLOYMENT_YML,
+    ENDPOINT_YML,
+    SCORE_PY,
+    custom_model,  # noqa: F401
+    write_custom_project,
+)
 from tests.fixtures_ui import run_wizard
 
 SAME_AS_WIZARD_EXCLUDES = ("id", "endpoint", "created", "updated")
@@ -28,20 +33,37 @@ def _from_yaml(tmp_path, text, name="file.yml", **kwargs):
 
 @pytest.mark.django_db
 def test_endpoint_and_deployment_files_make_what_the_wizard_makes(signed_in, demo_model, tmp_path):
-    run_wizard(signed_in, "/endpoints/create/", [
-        ("endpoint", {"endpoint_name": "by-wizard", "description": "Iris scoring"}),
-        ("model", {"model": demo_model.label}),
-        ("deployment", {"name": "blue", "description": "", "output_action": "append_row",
-                        "output_file_name": "predictions.csv", "mini_batch_size": 2, "max_concurrency_per_instance": 1,
-                        "max_retries": 1, "timeout": 60, "error_threshold": 5, "logging_level": "debug",
-                        "environment_variables": "A=1\nB=two"}),
-        ("compute", {"compute": "cpu-cluster", "instance_count": 2}),
-    ])
+    run_wizard(
+        signed_in,
+        "/endpoints/create/",
+        [
+            ("endpoint", {"endpoint_name": "by-wizard", "description": "Iris scoring"}),
+            ("model", {"model": demo_model.label}),
+            (
+                "deployment",
+                {
+                    "name": "blue",
+                    "description": "",
+                    "output_action": "append_row",
+                    "output_file_name": "predictions.csv",
+                    "mini_batch_size": 2,
+                    "max_concurrency_per_instance": 1,
+                    "max_retries": 1,
+                    "timeout": 60,
+                    "error_threshold": 5,
+                    "logging_level": "debug",
+                    "environment_variables": "A=1\nB=two",
+                },
+            ),
+            ("compute", {"compute": "cpu-cluster", "instance_count": 2}),
+        ],
+    )
     wizard = BatchEndpoint.objects.get(name="by-wizard")
 
     endpoint = azure_yaml.save_endpoint(_from_yaml(tmp_path, ENDPOINT_YML.format(name="by-yaml")), create=True)
     deployment = azure_yaml.save_deployment(
-        _from_yaml(tmp_path, DEPLOYMENT_YML.format(endpoint="by-yaml", model=demo_model.name)), create=True)
+        _from_yaml(tmp_path, DEPLOYMENT_YML.format(endpoint="by-yaml", model=demo_model.name)), create=True
+    )
 
     endpoint.refresh_from_db()
     assert (endpoint.description, endpoint.auth_mode) == (wizard.description, wizard.auth_mode)
@@ -61,16 +83,38 @@ def test_a_custom_script_deployment_makes_what_the_wizard_makes(signed_in, endpo
     assert environment.requirements.split() == ["scikit-learn", "pandas"]
 
     signed_in.get(f"/endpoints/create/?endpoint={endpoint.name}")
-    run_wizard(signed_in, f"/endpoints/create/?model={custom_model.label}", [
-        ("endpoint", {"endpoint_mode": "existing", "existing_endpoint": endpoint.name}),
-        ("deployment", {"name": "custom-wizard", "description": "", "output_action": "append_row",
-                        "output_file_name": "predictions.csv", "mini_batch_size": 10, "max_concurrency_per_instance": 1,
-                        "max_retries": 3, "timeout": 30, "error_threshold": -1, "logging_level": "info",
-                        "environment_variables": ""}),
-        ("code", {"scoring_script": SimpleUploadedFile("score.py", SCORE_PY), "environment_mode": "existing",
-                  "environment": "sklearn-env:1"}),
-        ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
-    ])
+    run_wizard(
+        signed_in,
+        f"/endpoints/create/?model={custom_model.label}",
+        [
+            ("endpoint", {"endpoint_mode": "existing", "existing_endpoint": endpoint.name}),
+            (
+                "deployment",
+                {
+                    "name": "custom-wizard",
+                    "description": "",
+                    "output_action": "append_row",
+                    "output_file_name": "predictions.csv",
+                    "mini_batch_size": 10,
+                    "max_concurrency_per_instance": 1,
+                    "max_retries": 3,
+                    "timeout": 30,
+                    "error_threshold": -1,
+                    "logging_level": "info",
+                    "environment_variables": "",
+                },
+            ),
+            (
+                "code",
+                {
+                    "scoring_script": SimpleUploadedFile("score.py", SCORE_PY),
+                    "environment_mode": "existing",
+                    "environment": "sklearn-env:1",
+                },
+            ),
+            ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
+        ],
+    )
     wizard = endpoint.deployments.get(name="custom-wizard")
     assert _deployment_fields(deployment) | {"name": "x"} == _deployment_fields(wizard) | {"name": "x"}
     assert deployment.is_custom and deployment.code_path == wizard.code_path
@@ -82,18 +126,24 @@ def test_root_level_settings_of_older_files_mean_the_same(endpoint, demo_model, 
     head, settings = DEPLOYMENT_YML.split("\nsettings:\n")
     older = (head + "\n" + textwrap.dedent(settings)).replace("blue", "older")
     assert "\nmini_batch_size: 2" in older and "\nretry_settings:\n  max_retries: 1" in older
-    newer = azure_yaml.save_deployment(_from_yaml(tmp_path, DEPLOYMENT_YML.format(
-        endpoint=endpoint.name, model=demo_model.name).replace("blue", "newer")), create=True)
-    old = azure_yaml.save_deployment(_from_yaml(tmp_path, older.format(endpoint=endpoint.name, model=demo_model.name)),
-                                     create=True)
+    newer = azure_yaml.save_deployment(
+        _from_yaml(
+            tmp_path, DEPLOYMENT_YML.format(endpoint=endpoint.name, model=demo_model.name).replace("blue", "newer")
+        ),
+        create=True,
+    )
+    old = azure_yaml.save_deployment(
+        _from_yaml(tmp_path, older.format(endpoint=endpoint.name, model=demo_model.name)), create=True
+    )
     assert _deployment_fields(old) | {"name": ""} == _deployment_fields(newer) | {"name": ""}
 
 
 @pytest.mark.django_db
 def test_set_overrides_the_file_and_update_keeps_what_is_not_named(endpoint, demo_model, tmp_path):
     text = DEPLOYMENT_YML.format(endpoint=endpoint.name, model=demo_model.name).replace("blue", "green")
-    deployment = azure_yaml.save_deployment(_from_yaml(tmp_path, text, sets=["settings.mini_batch_size=7"]),
-                                            create=True, set_default=True)
+    deployment = azure_yaml.save_deployment(
+        _from_yaml(tmp_path, text, sets=["settings.mini_batch_size=7"]), create=True, set_default=True
+    )
     endpoint.refresh_from_db()
     assert deployment.mini_batch_size == 7 and endpoint.default_deployment == deployment
     update = f"endpoint_name: {endpoint.name}\nname: green\nsettings:\n  retry_settings:\n    timeout: 600\n"
@@ -104,37 +154,80 @@ def test_set_overrides_the_file_and_update_keeps_what_is_not_named(endpoint, dem
 
 @pytest.mark.django_db
 def test_a_model_reference_names_a_version_or_the_latest(endpoint, demo_model, tmp_path):
-    for reference in (f"azureml:{demo_model.name}:{demo_model.version}", f"azureml:{demo_model.name}@latest",
-                      f"{demo_model.name}:{demo_model.version}"):
+    for reference in (
+        f"azureml:{demo_model.name}:{demo_model.version}",
+        f"azureml:{demo_model.name}@latest",
+        f"{demo_model.name}:{demo_model.version}",
+    ):
         doc = azure_yaml.loads(f"endpoint_name: {endpoint.name}\nname: blue\nmodel: {reference}\n")
         deployment = azure_yaml.save_deployment(doc, create=False)
         assert deployment.model_label == demo_model.label
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("change,code,message", [
-    (("  mini_batch_size: 2", "  mini_batch_sise: 2"), "unknown_key",
-     "file.yml, line 12: unknown key 'settings.mini_batch_sise'. Did you mean 'mini_batch_size'?"),
-    (("    timeout: 60", "    timeout: a minute"), "wrong_type",
-     "file.yml, line 17: 'settings.retry_settings.timeout' must be an integer."),
-    (("  instance_count: 2", "  instance_count: true"), "wrong_type",
-     "file.yml, line 9: 'resources.instance_count' must be an integer."),
-    (("resources:", "mini_batch_size: 3\nresources:"), "duplicate_setting",
-     "file.yml, line 8: 'mini_batch_size' is given both under settings: and at the root."),
-    (("compute:", "name: again\ncompute:"), "duplicate_key", "file.yml, line 7: 'name' is given twice."),
-    (("type: model", "type: pipeline"), "unsupported_type", "file.yml, line 5: only model deployments are supported"),
-    (("@latest", "@production"), "unknown_label", "file.yml, line 6: only the label '@latest' is known"),
-    (("iris-classifier@latest", "nope:1"), "unknown_model", "file.yml, line 6: Model 'nope' version 1 was not found"),
-    (("output_action: append_row", "output_action: overwrite"), "invalid_choice", "file.yml, line 13: output_action"),
-    (("  mini_batch_size: 2", "  mini_batch_size: 0"), "min_value",
-     "file.yml, line 12: 'settings.mini_batch_size': Ensure this value is greater than or equal to 1."),
-    (("endpoint_name: iris-endpoint", "endpoint_name: elsewhere"), "unknown_endpoint",
-     "file.yml, line 2: there is no endpoint named 'elsewhere'."),
-    (("  max_retries: 1", "  max_retries: [1]"), "wrong_type", "line 16: 'settings.retry_settings.max_retries' must be"),
-    (("tags", "tags"), "invalid_yaml", "file.yml, line 23: this is not valid YAML"),
-    (("azureml:cpu-cluster", "azureml:../cpu cluster"), "invalid_compute_name",
-     "file.yml, line 7: 'compute': A compute cluster's name is 2 to 64 characters: start with a letter"),
-])
+@pytest.mark.parametrize(
+    "change,code,message",
+    [
+        (
+            ("  mini_batch_size: 2", "  mini_batch_sise: 2"),
+            "unknown_key",
+            "file.yml, line 12: unknown key 'settings.mini_batch_sise'. Did you mean 'mini_batch_size'?",
+        ),
+        (
+            ("    timeout: 60", "    timeout: a minute"),
+            "wrong_type",
+            "file.yml, line 17: 'settings.retry_settings.timeout' must be an integer.",
+        ),
+        (
+            ("  instance_count: 2", "  instance_count: true"),
+            "wrong_type",
+            "file.yml, line 9: 'resources.instance_count' must be an integer.",
+        ),
+        (
+            ("resources:", "mini_batch_size: 3\nresources:"),
+            "duplicate_setting",
+            "file.yml, line 8: 'mini_batch_size' is given both under settings: and at the root.",
+        ),
+        (("compute:", "name: again\ncompute:"), "duplicate_key", "file.yml, line 7: 'name' is given twice."),
+        (
+            ("type: model", "type: pipeline"),
+            "unsupported_type",
+            "file.yml, line 5: only model deployments are supported",
+        ),
+        (("@latest", "@production"), "unknown_label", "file.yml, line 6: only the label '@latest' is known"),
+        (
+            ("iris-classifier@latest", "nope:1"),
+            "unknown_model",
+            "file.yml, line 6: Model 'nope' version 1 was not found",
+        ),
+        (
+            ("output_action: append_row", "output_action: overwrite"),
+            "invalid_choice",
+            "file.yml, line 13: output_action",
+        ),
+        (
+            ("  mini_batch_size: 2", "  mini_batch_size: 0"),
+            "min_value",
+            "file.yml, line 12: 'settings.mini_batch_size': Ensure this value is greater than or equal to 1.",
+        ),
+        (
+            ("endpoint_name: iris-endpoint", "endpoint_name: elsewhere"),
+            "unknown_endpoint",
+            "file.yml, line 2: there is no endpoint named 'elsewhere'.",
+        ),
+        (
+            ("  max_retries: 1", "  max_retries: [1]"),
+            "wrong_type",
+            "line 16: 'settings.retry_settings.max_retries' must be",
+        ),
+        (("tags", "tags"), "invalid_yaml", "file.yml, line 23: this is not valid YAML"),
+        (
+            ("azureml:cpu-cluster", "azureml:../cpu cluster"),
+            "invalid_compute_name",
+            "file.yml, line 7: 'compute': A compute cluster's name is 2 to 64 characters: start with a letter",
+        ),
+    ],
+)
 def test_bad_deployment_files_are_refused_by_key_and_line(endpoint, demo_model, tmp_path, change, code, message):
     text = DEPLOYMENT_YML.format(endpoint=endpoint.name, model=demo_model.name).replace("blue", "green")
     text = text.replace(*change) + ("  : broken: [\n" if code == "invalid_yaml" else "")
@@ -149,8 +242,13 @@ def test_bad_deployment_files_are_refused_by_key_and_line(endpoint, demo_model, 
 def test_errors_in_set_values_name_the_option(endpoint, demo_model, tmp_path):
     text = DEPLOYMENT_YML.format(endpoint=endpoint.name, model=demo_model.name).replace("blue", "green")
     with pytest.raises(ValidationError) as err:
-        azure_yaml.save_deployment(_from_yaml(tmp_path, text, sets=["settings.retry_settings.timeout=soon"]), create=True)
-    assert err.value.messages[0] == "--set settings.retry_settings.timeout: 'settings.retry_settings.timeout' must be an integer."
+        azure_yaml.save_deployment(
+            _from_yaml(tmp_path, text, sets=["settings.retry_settings.timeout=soon"]), create=True
+        )
+    assert (
+        err.value.messages[0]
+        == "--set settings.retry_settings.timeout: 'settings.retry_settings.timeout' must be an integer."
+    )
 
 
 @pytest.mark.django_db
@@ -159,22 +257,32 @@ def test_a_list_given_plainly_in_set_says_how_to_write_it(endpoint, demo_model, 
     text = DEPLOYMENT_YML.format(endpoint=endpoint.name, model=demo_model.name).replace("blue", "green")
     with pytest.raises(ValidationError) as err:
         azure_yaml.save_deployment(_from_yaml(tmp_path, text, sets=["settings.passthrough_columns=id"]), create=True)
-    assert err.value.messages[0] == ("--set settings.passthrough_columns: 'settings.passthrough_columns' must be a list. "
-                                     "On the command line a list goes in brackets: --set settings.passthrough_columns=[a,b].")
-    deployment = azure_yaml.save_deployment(_from_yaml(tmp_path, text, sets=["settings.passthrough_columns=[id,region]"]),
-                                            create=True)
+    assert err.value.messages[0] == (
+        "--set settings.passthrough_columns: 'settings.passthrough_columns' must be a list. "
+        "On the command line a list goes in brackets: --set settings.passthrough_columns=[a,b]."
+    )
+    deployment = azure_yaml.save_deployment(
+        _from_yaml(tmp_path, text, sets=["settings.passthrough_columns=[id,region]"]), create=True
+    )
     assert deployment.passthrough_columns == ["id", "region"]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("text,code,message", [
-    ("name: ab\n", "endpoint_name_length", "line 1: 'name': The name must be 3 to 32 characters long."),
-    ("name: iris-endpoint\n", "endpoint_exists", "line 1: an endpoint named 'iris-endpoint' already exists."),
-    ("name: fresh-one\nauth_mode: magic\n", "invalid_choice", "line 2: auth_mode must be one of"),
-    ("name: fresh-one\ndefaults:\n  deployment: blue\n", "unknown_key", "line 3: unknown key 'defaults.deployment'"),
-    ("description: no name\n", "required", "'name' is required."),
-    ("- a list\n", "wrong_type", "the file must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "text,code,message",
+    [
+        ("name: ab\n", "endpoint_name_length", "line 1: 'name': The name must be 3 to 32 characters long."),
+        ("name: iris-endpoint\n", "endpoint_exists", "line 1: an endpoint named 'iris-endpoint' already exists."),
+        ("name: fresh-one\nauth_mode: magic\n", "invalid_choice", "line 2: auth_mode must be one of"),
+        (
+            "name: fresh-one\ndefaults:\n  deployment: blue\n",
+            "unknown_key",
+            "line 3: unknown key 'defaults.deployment'",
+        ),
+        ("description: no name\n", "required", "'name' is required."),
+        ("- a list\n", "wrong_type", "the file must be a mapping"),
+    ],
+)
 def test_bad_endpoint_files_are_refused(endpoint, tmp_path, text, code, message):
     with pytest.raises(ValidationError) as err:
         azure_yaml.save_endpoint(_from_yaml(tmp_path, text), create=True)
@@ -184,15 +292,17 @@ def test_bad_endpoint_files_are_refused(endpoint, tmp_path, text, code, message)
 
 @pytest.mark.django_db
 def test_an_endpoint_update_sets_the_default_deployment(endpoint, demo_model, tmp_path):
-    BatchDeployment.objects.create(endpoint=endpoint, name="green", model_name=demo_model.name,
-                                   model_version=demo_model.version)
+    BatchDeployment.objects.create(
+        endpoint=endpoint, name="green", model_name=demo_model.name, model_version=demo_model.version
+    )
     text = "name: iris-endpoint\ndescription: new words\ndefaults:\n  deployment_name: green\n"
     azure_yaml.save_endpoint(_from_yaml(tmp_path, text), create=False)
     endpoint.refresh_from_db()
     assert (endpoint.description, endpoint.default_deployment.name) == ("new words", "green")
     with pytest.raises(ValidationError) as err:
-        azure_yaml.save_endpoint(_from_yaml(tmp_path, "name: iris-endpoint\ndefaults:\n  deployment_name: red\n"),
-                                 create=False)
+        azure_yaml.save_endpoint(
+            _from_yaml(tmp_path, "name: iris-endpoint\ndefaults:\n  deployment_name: red\n"), create=False
+        )
     assert err.value.code == "unknown_deployment" and "line 3" in err.value.messages[0]
 
 
@@ -201,9 +311,12 @@ def test_an_environment_is_reused_for_the_same_requirements_and_immutable(tmp_pa
     (tmp_path / "conda.yaml").write_text("dependencies:\n  - pip:\n    - scikit-learn\n")
     first = azure_yaml.register_environment(_from_yaml(tmp_path, "name: env-a\nconda_file: conda.yaml\n"))
     again = azure_yaml.register_environment(_from_yaml(tmp_path, "name: env-a\nconda_file: conda.yaml\n"))
-    inline = azure_yaml.register_environment(_from_yaml(
-        tmp_path, "name: env-a\nconda_file:\n  dependencies:\n    - pip:\n      - pandas\n"))
+    inline = azure_yaml.register_environment(
+        _from_yaml(tmp_path, "name: env-a\nconda_file:\n  dependencies:\n    - pip:\n      - pandas\n")
+    )
     assert (first.label, again.label, inline.label) == ("env-a:1", "env-a:1", "env-a:2")
     with pytest.raises(ValidationError) as err:
-        azure_yaml.register_environment(_from_yaml(tmp_path, "name: env-a\nversion: 1\nconda_file:\n  dependencies: []\n"))
+        azure_yaml.register_environment(
+            _from_yaml(tmp_path, "name: env-a\nversion: 1\nconda_file:\n  dependencies: []\n")
+        )
     assert err.value.code == "environment_exists" and "line 2" in err.value.messages[0]

@@ -11,17 +11,39 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = [
-    "raw_rf_s", "job_rf_s", "ratio_rf", "raw_lr_s", "job_lr_s", "ratio_lr",
-    "mlflow_predict_s", "mlflow_vs_job", "one_file_job_s",
-    "overhead_ms", "tiny_job_s", "tiny_raw_s",
-    "memory_1x_mb", "memory_10x_mb", "memory_growth", "memory_1x_tree_mb", "memory_10x_tree_mb", "memory_hwm_mb",
-    "schedule_first_s", "schedule_unchanged_s", "schedule_speedup",
+    "raw_rf_s",
+    "job_rf_s",
+    "ratio_rf",
+    "raw_lr_s",
+    "job_lr_s",
+    "ratio_lr",
+    "mlflow_predict_s",
+    "mlflow_vs_job",
+    "one_file_job_s",
+    "overhead_ms",
+    "tiny_job_s",
+    "tiny_raw_s",
+    "memory_1x_mb",
+    "memory_10x_mb",
+    "memory_growth",
+    "memory_1x_tree_mb",
+    "memory_10x_tree_mb",
+    "memory_hwm_mb",
+    "schedule_first_s",
+    "schedule_unchanged_s",
+    "schedule_speedup",
 ]
 LABELS = [
-    "(a) raw ceiling, RandomForest", "(b) Batch Studio job, RandomForest", "(b)/(a) throughput, RandomForest",
-    "(a) raw ceiling, LogisticRegression", "(b) Batch Studio job, LogisticRegression",
-    "(c) mlflow models predict --env-manager local", "1-file job submit->Completed", "per-mini-batch overhead",
-    "peak RSS, largest worker process, RF job 1x input", "peak RSS, whole qcluster tree",
+    "(a) raw ceiling, RandomForest",
+    "(b) Batch Studio job, RandomForest",
+    "(b)/(a) throughput, RandomForest",
+    "(a) raw ceiling, LogisticRegression",
+    "(b) Batch Studio job, LogisticRegression",
+    "(c) mlflow models predict --env-manager local",
+    "1-file job submit->Completed",
+    "per-mini-batch overhead",
+    "peak RSS, largest worker process, RF job 1x input",
+    "peak RSS, whole qcluster tree",
     "schedule run over 18 files: first (hashes each) / unchanged (lists)",
 ]
 
@@ -30,14 +52,17 @@ LABELS = [
 @pytest.mark.bench
 def test_the_benchmark_prints_every_figure():
     env = {k: v for k, v in os.environ.items() if k not in ("STUDIO_HOME", "DATABASE_URL", "SECRET_KEY")}
-    proc = subprocess.run([sys.executable, "-m", "jobs.bench", "--quick"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jobs.bench", "--quick"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     out = proc.stdout
     for label in LABELS:
         assert label in out, f"{label!r} missing from:\n{out}"
     assert "ERROR" not in out, out
-    summary = json.loads(next(line for line in out.splitlines() if line.startswith("BENCH_JSON "))[len("BENCH_JSON "):])
+    summary = json.loads(
+        next(line for line in out.splitlines() if line.startswith("BENCH_JSON "))[len("BENCH_JSON ") :]
+    )
     results = summary["results"]
     missing = [key for key in FIGURES if not isinstance(results.get(key), (int, float))]
     assert not missing, f"figures without a value: {missing}\n{out}"

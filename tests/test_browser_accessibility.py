@@ -37,22 +37,39 @@ def _check(page, url):
     assert page.evaluate(SILENT_STATUS) == [], f"a status shown by colour alone on {url}"
 
 
-def test_every_control_on_every_main_page_has_a_label(page, live_server, user, endpoint, second_deployment, demo_data,
-                                                      custom_model):
+def test_every_control_on_every_main_page_has_a_label(
+    page, live_server, user, endpoint, second_deployment, demo_data, custom_model
+):
     job = submit_job(endpoint, input_uri=demo_data)
     page.goto(f"{live_server.url}/accounts/login/")
     assert page.evaluate(UNLABELLED) == []
     sign_in(page, live_server)
     base = live_server.url
     pages = [
-        "/", "/models/", f"/models/{custom_model.name}/{custom_model.version}/", "/models/register/",
-        "/endpoints/", f"/endpoints/{endpoint.name}/", f"/endpoints/{endpoint.name}/runs/",
-        f"/endpoints/{endpoint.name}/jobs/create/", f"/endpoints/{endpoint.name}/default/",
-        f"/endpoints/{endpoint.name}/delete/", f"/endpoints/{endpoint.name}/deployments/green/delete/",
-        f"/endpoints/{endpoint.name}/deployments/blue/delete/", f"/endpoints/{endpoint.name}/schedules/",
+        "/",
+        "/models/",
+        f"/models/{custom_model.name}/{custom_model.version}/",
+        "/models/register/",
+        "/endpoints/",
+        f"/endpoints/{endpoint.name}/",
+        f"/endpoints/{endpoint.name}/runs/",
+        f"/endpoints/{endpoint.name}/jobs/create/",
+        f"/endpoints/{endpoint.name}/default/",
+        f"/endpoints/{endpoint.name}/delete/",
+        f"/endpoints/{endpoint.name}/deployments/green/delete/",
+        f"/endpoints/{endpoint.name}/deployments/blue/delete/",
+        f"/endpoints/{endpoint.name}/schedules/",
         f"/endpoints/{endpoint.name}/schedules/create/",
-        "/jobs/", f"/jobs/{job.name}/", "/data/", "/data/datastores/register/", "/data/datastores/workspaceblobstore/browse/",
-        "/data/datasets/register/", "/environments/", "/environments/studio/1/", "/compute/", "/account/tokens/",
+        "/jobs/",
+        f"/jobs/{job.name}/",
+        "/data/",
+        "/data/datastores/register/",
+        "/data/datastores/workspaceblobstore/browse/",
+        "/data/datasets/register/",
+        "/environments/",
+        "/environments/studio/1/",
+        "/compute/",
+        "/account/tokens/",
     ]
     for path in pages:
         _check(page, base + path)
@@ -67,7 +84,8 @@ def test_every_control_on_every_main_page_has_a_label(page, live_server, user, e
             page.get_by_label("Deployment name").fill("a11y")
         if step == "code":
             page.get_by_label("Scoring script").set_input_files(
-                files=[{"name": "score.py", "mimeType": "text/x-python", "buffer": b"def run(b):\n    return b\n"}])
+                files=[{"name": "score.py", "mimeType": "text/x-python", "buffer": b"def run(b):\n    return b\n"}]
+            )
         page.get_by_role("button", name="Next").click()
     page.get_by_role("heading", name="Review").wait_for()
     assert page.evaluate(UNLABELLED) == []
@@ -173,7 +191,9 @@ def test_the_code_step_works_with_the_keyboard_only(page, live_server, user, end
     _tab_to(page, "Scoring script")
     with page.expect_file_chooser(timeout=60_000) as chooser:  # a loaded machine opens it slowly
         page.keyboard.press("Space")  # the file dialog opens from the keyboard
-    chooser.value.set_files(files=[{"name": "score.py", "mimeType": "text/x-python", "buffer": b"def run(b):\n    return b\n"}])
+    chooser.value.set_files(
+        files=[{"name": "score.py", "mimeType": "text/x-python", "buffer": b"def run(b):\n    return b\n"}]
+    )
     _tab_to(page, "Use an existing environment")
     page.keyboard.press("ArrowRight")
     assert page.get_by_label("Create a new environment").is_checked()

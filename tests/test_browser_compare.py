@@ -7,15 +7,20 @@ import pytest
 from endpoints.models import BatchEndpoint
 from tests.conftest import sign_in
 from tests.fixtures_compare import (  # noqa: F401 (fixtures)
-    diabetes_models, forest_deployment, forest_model, regressor_endpoint)
+    diabetes_models,
+    forest_deployment,
+    forest_model,
+    regressor_endpoint,
+)
 from tests.fixtures_ui import screenshot
 from tests.test_browser_accessibility import SILENT_STATUS, UNLABELLED
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-def test_compare_deployments_then_update_the_default(page, live_server, user, endpoint, demo_data, forest_deployment,
-                                                     qcluster):
+def test_compare_deployments_then_update_the_default(
+    page, live_server, user, endpoint, demo_data, forest_deployment, qcluster
+):
     sign_in(page, live_server)
     page.goto(f"{live_server.url}/endpoints/{endpoint.name}/")
     page.get_by_role("link", name="Compare deployments").click()
@@ -41,8 +46,9 @@ def test_compare_deployments_then_update_the_default(page, live_server, user, en
     assert BatchEndpoint.objects.get(pk=endpoint.pk).default_deployment.name == "green"
 
 
-def test_compare_two_regressors_shows_the_distribution_of_differences(page, live_server, user, regressor_endpoint,
-                                                                      qcluster):
+def test_compare_two_regressors_shows_the_distribution_of_differences(
+    page, live_server, user, regressor_endpoint, qcluster
+):
     sign_in(page, live_server)
     page.goto(f"{live_server.url}/endpoints/{regressor_endpoint.name}/compare/")
     page.get_by_label("Candidate deployment").select_option("forest")

@@ -53,19 +53,33 @@ def test_create_wizard_makes_an_endpoint_with_its_default_deployment(page, live_
     page.get_by_role("heading", name="iris-wizard").wait_for()
     page.get_by_role("status").filter(has_text="Deployment blue created").wait_for()
     details = page.locator("dl.attrs")
-    for text in ("Scores iris files", "/api/v1/endpoints/iris-wizard/jobs", "token", "Succeeded", "blue", "Created on",
-                 "Last updated on"):
+    for text in (
+        "Scores iris files",
+        "/api/v1/endpoints/iris-wizard/jobs",
+        "token",
+        "Succeeded",
+        "blue",
+        "Created on",
+        "Last updated on",
+    ):
         details.get_by_text(text).first.wait_for()
     headers = page.get_by_role("table").filter(has_text="Instance count").get_by_role("columnheader").all_inner_texts()
     assert [h for h in headers if h in ("Model", "Version", "Compute", "Instance count", "Settings")] == [
-        "Model", "Version", "Compute", "Instance count", "Settings"]
+        "Model",
+        "Version",
+        "Compute",
+        "Instance count",
+        "Settings",
+    ]
     row = page.get_by_role("row").filter(has_text=demo_model.name)
     for text in ("Default", "cpu-cluster", "generated (MLflow)", "debug", "GREETING=hello"):
         row.get_by_text(text).first.wait_for()
     row.get_by_role("cell", name="2", exact=True).wait_for()  # Instance count
     page.get_by_role("button", name="Copy scoring URI").click()
     page.get_by_role("button", name="Copy scoring URI").filter(has_text="Copied").wait_for()
-    page.get_by_role("status").filter(has_text="scoring URI copied to the clipboard").wait_for()  # screen readers hear it
+    page.get_by_role("status").filter(
+        has_text="scoring URI copied to the clipboard"
+    ).wait_for()  # screen readers hear it
     screenshot(page, "endpoint-details")
 
     deployment = BatchEndpoint.objects.get(name="iris-wizard").default_deployment

@@ -15,8 +15,9 @@ def _next(page):
     page.get_by_role("button", name="Next").click()
 
 
-def test_a_custom_model_is_deployed_with_a_scoring_script_and_scores_files(page, live_server, user, demo_model, demo_data,
-                                                                          qcluster, tmp_path):
+def test_a_custom_model_is_deployed_with_a_scoring_script_and_scores_files(
+    page, live_server, user, demo_model, demo_data, qcluster, tmp_path
+):
     sign_in(page, live_server)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Models").click()
     page.get_by_role("link", name="+ Register").click()
@@ -40,7 +41,8 @@ def test_a_custom_model_is_deployed_with_a_scoring_script_and_scores_files(page,
 
     page.get_by_role("heading", name="Code + environment").wait_for()
     page.get_by_label("Scoring script").set_input_files(
-        files=[{"name": "score.py", "mimeType": "text/x-python", "buffer": JOBLIB_SCORE}])
+        files=[{"name": "score.py", "mimeType": "text/x-python", "buffer": JOBLIB_SCORE}]
+    )
     assert page.get_by_label("Registered environment").input_value() == "studio:1"
     page.get_by_label("Create a new environment").check()
     assert not page.get_by_label("Registered environment").is_visible()
@@ -77,5 +79,10 @@ def test_a_custom_model_is_deployed_with_a_scoring_script_and_scores_files(page,
     preview.get_by_role("columnheader", name="prediction").wait_for()
     preview.get_by_role("cell", name="iris-1.csv").first.wait_for()
     job = wait_for(lambda: BatchJob.objects.filter(finished__isnull=False).first(), message="the job to finish")
-    assert job.status == Status.COMPLETED, (job.status, job.error, job.input_skipped, list(job.mini_batches.values("files", "file_errors")))
+    assert job.status == Status.COMPLETED, (
+        job.status,
+        job.error,
+        job.input_skipped,
+        list(job.mini_batches.values("files", "file_errors")),
+    )
     assert (job.rows_out, job.environment, job.scoring_script) == (150, "iris-joblib-env:1", "score.py")

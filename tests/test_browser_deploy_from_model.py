@@ -56,7 +56,8 @@ def test_manage_deployments_from_the_endpoint_page(page, live_server, user, endp
 
     page.get_by_role("link", name="Delete deployment blue").click()
     page.get_by_role("alert").filter(
-        has_text=f"'blue' is the default deployment of {endpoint.name}. Choose another default deployment").wait_for()
+        has_text=f"'blue' is the default deployment of {endpoint.name}. Choose another default deployment"
+    ).wait_for()
     page.get_by_role("link", name="Update default deployment").click()
     page.get_by_label("Default deployment").select_option("green")
     page.get_by_role("button", name="Update").click()

@@ -39,7 +39,9 @@ def test_create_job_with_overrides_and_output_then_watch_it(page, live_server, u
     page.locator("#log-viewer").get_by_text("Choose a log, or a mini-batch's Logs link, to read it here.").wait_for()
     page.get_by_role("link", name="Logs of mini-batch 0").click()
     page.locator("#log-viewer").get_by_text("logs/mini-batches/0.log").wait_for()
-    page.locator("#log-viewer").get_by_text("DEBUG files: demo/iris/iris-1.csv").wait_for()  # the logging level's output
+    page.locator("#log-viewer").get_by_text(
+        "DEBUG files: demo/iris/iris-1.csv"
+    ).wait_for()  # the logging level's output
     page.get_by_text("at the debug logging level").wait_for()
     screenshot(page, "job-page")
 
@@ -81,19 +83,31 @@ def test_pick_the_input_in_the_datastore_browser_then_cancel_the_job(page, live_
 
 def _job(endpoint, name, status=Status.COMPLETED, **fields):
     deployment = endpoint.default_deployment
-    return BatchJob.objects.create(name=name, endpoint=endpoint, endpoint_name=endpoint.name, deployment=deployment,
-                                   deployment_name=deployment.name,
-                                   input_uri="azureml://datastores/workspaceblobstore/paths/in",
-                                   output_datastore="workspaceblobstore", output_path=f"jobs/{name}", status=status,
-                                   **fields)
+    return BatchJob.objects.create(
+        name=name,
+        endpoint=endpoint,
+        endpoint_name=endpoint.name,
+        deployment=deployment,
+        deployment_name=deployment.name,
+        input_uri="azureml://datastores/workspaceblobstore/paths/in",
+        output_datastore="workspaceblobstore",
+        output_path=f"jobs/{name}",
+        status=status,
+        **fields,
+    )
 
 
-def test_home_lists_recent_jobs_and_endpoints_and_jobs_filter_by_endpoint(page, live_server, user, endpoint, demo_model):
+def test_home_lists_recent_jobs_and_endpoints_and_jobs_filter_by_endpoint(
+    page, live_server, user, endpoint, demo_model
+):
     from endpoints.models import BatchDeployment, BatchEndpoint
 
     other = BatchEndpoint.objects.create(name="other-endpoint")
-    other.set_default(BatchDeployment.objects.create(endpoint=other, name="red", model_name=demo_model.name,
-                                                     model_version=demo_model.version))
+    other.set_default(
+        BatchDeployment.objects.create(
+            endpoint=other, name="red", model_name=demo_model.name, model_version=demo_model.version
+        )
+    )
     _job(endpoint, "batchjob-of-iris")
     _job(other, "batchjob-of-other", status=Status.FAILED)
     sign_in(page, live_server)
@@ -114,9 +128,16 @@ def test_home_lists_recent_jobs_and_endpoints_and_jobs_filter_by_endpoint(page, 
 
 def test_runs_tab_turns_pages_in_place(page, live_server, user, endpoint):
     for i in range(30):
-        BatchJob.objects.create(name=f"batchjob-page-{i:02d}", endpoint=endpoint, endpoint_name=endpoint.name,
-                                deployment_name="blue", input_uri="x", output_datastore="workspaceblobstore",
-                                output_path=f"jobs/{i}", status=Status.COMPLETED)
+        BatchJob.objects.create(
+            name=f"batchjob-page-{i:02d}",
+            endpoint=endpoint,
+            endpoint_name=endpoint.name,
+            deployment_name="blue",
+            input_uri="x",
+            output_datastore="workspaceblobstore",
+            output_path=f"jobs/{i}",
+            status=Status.COMPLETED,
+        )
     sign_in(page, live_server)
     page.goto(f"{live_server.url}/endpoints/{endpoint.name}/runs/")
     page.get_by_text("Page 1 of 2").wait_for()
@@ -135,7 +156,9 @@ def test_runs_tab_follows_a_running_job_live_then_stops_polling(page, live_serve
     from django.utils import timezone
 
     old = _job(endpoint, "batchjob-older")
-    job = _job(endpoint, "batchjob-running", Status.RUNNING, started=timezone.now(), mini_batches_total=2, files_total=4)
+    job = _job(
+        endpoint, "batchjob-running", Status.RUNNING, started=timezone.now(), mini_batches_total=2, files_total=4
+    )
     polls = []
     page.on("request", lambda request: polls.append(request.url) if "/runs/" in request.url else None)
     sign_in(page, live_server)
@@ -148,8 +171,7 @@ def test_runs_tab_follows_a_running_job_live_then_stops_polling(page, live_serve
     page.get_by_role("row").filter(has_text=job.name).get_by_text("Running", exact=True).wait_for()
     page.evaluate("window.sameDocument = true")
 
-    BatchJob.objects.filter(pk=job.pk).update(status=Status.COMPLETED, finished=timezone.now(),
-                                              mini_batches_done=2)
+    BatchJob.objects.filter(pk=job.pk).update(status=Status.COMPLETED, finished=timezone.now(), mini_batches_done=2)
     row = page.get_by_role("row").filter(has_text=job.name)
     row.get_by_text("Completed", exact=True).wait_for()  # htmx polling, no reload
     row.get_by_text("100%", exact=True).wait_for()
@@ -191,7 +213,8 @@ def test_create_job_shows_what_the_chosen_deployment_keeps(page, live_server, us
     assert page.get_by_label("Mini batch size").get_attribute("placeholder") == "7"
     assert page.get_by_label("Output format").locator("option").first.inner_text() == "As the deployment (Parquet)"
     assert page.get_by_label("Error threshold counts").locator("option").first.inner_text() == (
-        "The deployment's (Failed files (Azure))")
+        "The deployment's (Failed files (Azure))"
+    )
 
 
 def test_a_refused_job_puts_the_keyboard_on_what_was_refused(page, live_server, user, endpoint, demo_data):

@@ -39,7 +39,9 @@ def test_a_job_with_parquet_output_a_passthrough_key_and_a_manifest(page, live_s
     assert b'"rows": 20' in open(download.value.path(), "rb").read()
 
 
-def test_preview_shows_the_schema_check_predictions_and_an_estimate(page, live_server, user, endpoint, demo_data, qcluster):
+def test_preview_shows_the_schema_check_predictions_and_an_estimate(
+    page, live_server, user, endpoint, demo_data, qcluster
+):
     _open_create_job(page, live_server, endpoint, "demo/iris")
     page.get_by_role("button", name="Preview").click()
 

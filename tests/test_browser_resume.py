@@ -13,15 +13,23 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
 def finished(job, qcluster):
-    wait_for(lambda: BatchJob.objects.get(pk=job.pk).is_finished, timeout=180, message=lambda: qcluster.output()[-3000:])
+    wait_for(
+        lambda: BatchJob.objects.get(pk=job.pk).is_finished, timeout=180, message=lambda: qcluster.output()[-3000:]
+    )
     job.refresh_from_db()
     return job
 
 
 def test_retry_failed_starts_a_linked_job_that_completes(page, live_server, user, picky_endpoint, picky_flag, qcluster):
     picky_flag.touch()
-    job = finished(submit_job(picky_endpoint, input_uri=write_frames("browser/retry", input_frames(files=6)),
-                              overrides={"error_threshold": 0}), qcluster)
+    job = finished(
+        submit_job(
+            picky_endpoint,
+            input_uri=write_frames("browser/retry", input_frames(files=6)),
+            overrides={"error_threshold": 0},
+        ),
+        qcluster,
+    )
     picky_flag.unlink()
     assert job.status == Status.FAILED, job.error
 
@@ -45,8 +53,12 @@ def test_retry_failed_starts_a_linked_job_that_completes(page, live_server, user
     assert page.get_by_role("button", name="Retry failed").count() == 0
 
 
-def test_a_job_with_bad_rows_shows_completed_with_errors_and_its_errors_file(page, live_server, user, picky_endpoint, qcluster):
-    job = finished(submit_job(picky_endpoint, input_uri=write_frames("browser/bad", input_frames(bad={1: [2]}))), qcluster)
+def test_a_job_with_bad_rows_shows_completed_with_errors_and_its_errors_file(
+    page, live_server, user, picky_endpoint, qcluster
+):
+    job = finished(
+        submit_job(picky_endpoint, input_uri=write_frames("browser/bad", input_frames(bad={1: [2]}))), qcluster
+    )
     assert job.status == Status.COMPLETED_WITH_ERRORS, job.error
 
     sign_in(page, live_server)
@@ -68,8 +80,14 @@ def test_a_job_with_bad_rows_shows_completed_with_errors_and_its_errors_file(pag
 
 
 def test_a_job_failed_on_its_threshold_is_retried_with_another_one(page, live_server, user, picky_endpoint, qcluster):
-    job = finished(submit_job(picky_endpoint, input_uri=write_frames("browser/dirty", input_frames(bad={1: [2], 2: [0]})),
-                              overrides={"error_threshold": 0, "error_threshold_unit": "rows"}), qcluster)
+    job = finished(
+        submit_job(
+            picky_endpoint,
+            input_uri=write_frames("browser/dirty", input_frames(bad={1: [2], 2: [0]})),
+            overrides={"error_threshold": 0, "error_threshold_unit": "rows"},
+        ),
+        qcluster,
+    )
     assert job.status == Status.FAILED and job.failed_on_threshold, job.error
 
     sign_in(page, live_server)

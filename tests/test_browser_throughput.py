@@ -15,13 +15,29 @@ pytestmark = pytest.mark.browser
 
 def _running_job(endpoint):
     now = timezone.now()
-    job = BatchJob.objects.create(endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue", input_uri="x",
-                                  output_datastore="workspaceblobstore", output_path="jobs/live", status=Status.RUNNING,
-                                  started=now - timedelta(seconds=60), mini_batches_total=6, mini_batches_done=3,
-                                  rows_out=300, settings={"output_file_name": "predictions.csv"})
+    job = BatchJob.objects.create(
+        endpoint=endpoint,
+        endpoint_name=endpoint.name,
+        deployment_name="blue",
+        input_uri="x",
+        output_datastore="workspaceblobstore",
+        output_path="jobs/live",
+        status=Status.RUNNING,
+        started=now - timedelta(seconds=60),
+        mini_batches_total=6,
+        mini_batches_done=3,
+        rows_out=300,
+        settings={"output_file_name": "predictions.csv"},
+    )
     for i, rows in enumerate((60, 100, 140)):
-        MiniBatch.objects.create(job=job, index=i, status=MiniBatch.COMPLETED, rows_out=rows,
-                                 started=now - timedelta(seconds=60 - 20 * i), finished=now - timedelta(seconds=40 - 20 * i))
+        MiniBatch.objects.create(
+            job=job,
+            index=i,
+            status=MiniBatch.COMPLETED,
+            rows_out=rows,
+            started=now - timedelta(seconds=60 - 20 * i),
+            finished=now - timedelta(seconds=40 - 20 * i),
+        )
     return job
 
 
@@ -40,8 +56,9 @@ def test_throughput_chart_and_eta_while_running_then_gone_when_finished(page, li
     assert page.locator("dt", has_text="ETA").locator("+ dd").inner_text() == "1 min"  # 300 rows left at 5 rows/s
     screenshot(page, "job-throughput")
 
-    BatchJob.objects.filter(pk=job.pk).update(status=Status.COMPLETED, finished=timezone.now(), mini_batches_done=6,
-                                             rows_out=600)
+    BatchJob.objects.filter(pk=job.pk).update(
+        status=Status.COMPLETED, finished=timezone.now(), mini_batches_done=6, rows_out=600
+    )
     page.get_by_text("Mini-batches: 6 done, 0 failed, 6 total").wait_for()  # the polling picked it up
     assert page.locator("dt", has_text="ETA").count() == 0
     chart.wait_for()  # the chart stays, over the whole run

@@ -19,8 +19,17 @@ def deployment_yml(tmp_path, endpoint, demo_model):
 
 @pytest.mark.django_db
 def test_it_creates_a_deployment_and_sets_it_default_when_asked(endpoint, deployment_yml):
-    shown = json.loads(run("batch_deployment", "create", "-f", str(deployment_yml), "--set-default",
-                           "--set", "settings.retry_settings.timeout=300"))
+    shown = json.loads(
+        run(
+            "batch_deployment",
+            "create",
+            "-f",
+            str(deployment_yml),
+            "--set-default",
+            "--set",
+            "settings.retry_settings.timeout=300",
+        )
+    )
     assert shown["settings"]["retry_settings"] == {"max_retries": 1, "timeout": 300}
     endpoint.refresh_from_db()
     assert endpoint.default_deployment.name == "green"

@@ -43,8 +43,20 @@ def test_errors_name_the_line_and_fail_the_command(tmp_path):
 
 @pytest.mark.django_db
 def test_invoke_prints_the_job_name_and_takes_azures_options(endpoint, demo_data):
-    name = run("batch_endpoint", "invoke", "-n", endpoint.name, "--input", demo_data, "--mini-batch-size", "1",
-               "--output-path", "azureml://datastores/workspaceblobstore/paths/cli/out", "--max-retries", "0").strip()
+    name = run(
+        "batch_endpoint",
+        "invoke",
+        "-n",
+        endpoint.name,
+        "--input",
+        demo_data,
+        "--mini-batch-size",
+        "1",
+        "--output-path",
+        "azureml://datastores/workspaceblobstore/paths/cli/out",
+        "--max-retries",
+        "0",
+    ).strip()
     job = BatchJob.objects.get(name=name)
     assert (job.mini_batches_total, job.settings["max_retries"], job.output_path) == (5, 0, "cli/out")
     listed = json.loads(run("batch_endpoint", "list_jobs", "-n", endpoint.name))
@@ -53,18 +65,35 @@ def test_invoke_prints_the_job_name_and_takes_azures_options(endpoint, demo_data
 
 @pytest.mark.django_db
 def test_invoke_takes_the_output_options(endpoint, demo_data):
-    name = run("batch_endpoint", "invoke", "-n", endpoint.name, "--input", demo_data, "--output-format", "jsonl",
-               "--passthrough-columns", "sepal length (cm)", "--write-manifest").strip()
+    name = run(
+        "batch_endpoint",
+        "invoke",
+        "-n",
+        endpoint.name,
+        "--input",
+        demo_data,
+        "--output-format",
+        "jsonl",
+        "--passthrough-columns",
+        "sepal length (cm)",
+        "--write-manifest",
+    ).strip()
     job = BatchJob.objects.get(name=name)
     assert job.settings["output_file_name"] == "predictions.jsonl"
-    assert job.overrides == {"output_format": "jsonl", "passthrough_columns": ["sepal length (cm)"], "write_manifest": True}
+    assert job.overrides == {
+        "output_format": "jsonl",
+        "passthrough_columns": ["sepal length (cm)"],
+        "write_manifest": True,
+    }
     assert job.output_files()[:3] == ("predictions.jsonl", "manifest.json", "_SUCCESS")
 
 
 @pytest.mark.django_db
 def test_invoke_uploads_a_local_folder_first(endpoint, tmp_path):
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "a.csv").write_text("sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)\n1,2,3,4\n")
+    (tmp_path / "in" / "a.csv").write_text(
+        "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)\n1,2,3,4\n"
+    )
     name = run("batch_endpoint", "invoke", "-n", endpoint.name, "--input", str(tmp_path / "in")).strip()
     job = BatchJob.objects.get(name=name)
     assert job.input_uri.startswith("azureml://datastores/workspaceblobstore/paths/uploads/")

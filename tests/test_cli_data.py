@@ -13,7 +13,8 @@ from tests.fixtures_api import run
 def test_a_datastore_path_becomes_a_dataset(demo_data, tmp_path):
     (tmp_path / "data.yml").write_text(
         "$schema: https://azuremlschemas.azureedge.net/latest/data.schema.json\n"
-        f"type: uri_folder\nname: iris-unlabeled\ndescription: Iris rows\npath: {demo_data}\n")
+        f"type: uri_folder\nname: iris-unlabeled\ndescription: Iris rows\npath: {demo_data}\n"
+    )
     shown = json.loads(run("data", "create", "-f", str(tmp_path / "data.yml")))
     assert (shown["name"], shown["version"]) == ("iris-unlabeled", "1")
     dataset = Dataset.objects.get()
@@ -32,7 +33,9 @@ def test_a_local_folder_is_uploaded(tmp_path):
 
 @pytest.mark.django_db
 def test_an_empty_datastore_path_is_refused_by_line(tmp_path):
-    (tmp_path / "data.yml").write_text("name: none\ntype: uri_folder\npath: azureml://datastores/workspaceblobstore/paths/nothing\n")
+    (tmp_path / "data.yml").write_text(
+        "name: none\ntype: uri_folder\npath: azureml://datastores/workspaceblobstore/paths/nothing\n"
+    )
     with pytest.raises(CommandError, match="data.yml, line 3: "):
         run("data", "create", "-f", str(tmp_path / "data.yml"))
     assert not Dataset.objects.exists()

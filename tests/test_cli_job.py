@@ -58,7 +58,11 @@ def test_download_fetches_the_output_and_logs(job, tmp_path):
 def test_download_fetches_the_manifest_and_success_marker_of_a_job_that_writes_them(endpoint, demo_data, tmp_path):
     job = submit_job(endpoint, input_uri=demo_data, overrides={"write_manifest": True})
     store = Datastore.get_default().client()
-    for name, data in (("predictions.csv", b"row,prediction,file_name\n"), ("manifest.json", b"{}\n"), ("_SUCCESS", b"")):
+    for name, data in (
+        ("predictions.csv", b"row,prediction,file_name\n"),
+        ("manifest.json", b"{}\n"),
+        ("_SUCCESS", b""),
+    ):
         store.write(f"jobs/{job.name}/{name}", data)
     run("job", "download", "-n", job.name, "-p", str(tmp_path))
     assert sorted(p.name for p in (tmp_path / job.name).iterdir()) == ["_SUCCESS", "manifest.json", "predictions.csv"]

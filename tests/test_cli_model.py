@@ -15,7 +15,8 @@ def model_project(tmp_path):
     demo.train_iris(tmp_path / "model")
     (tmp_path / "model.yml").write_text(
         "$schema: https://azuremlschemas.azureedge.net/latest/model.schema.json\n"
-        "name: heart-classifier\ntype: mlflow_model\npath: model\ndescription: From the command line\n")
+        "name: heart-classifier\ntype: mlflow_model\npath: model\ndescription: From the command line\n"
+    )
     return tmp_path / "model.yml"
 
 

@@ -14,7 +14,9 @@ INPUT = "azureml://datastores/workspaceblobstore/paths/incoming"
 
 
 def test_create_list_show_run_disable_enable_delete(endpoint, django_capture_on_commit_callbacks):
-    created = json.loads(run("schedule", "create", "-n", "hourly", "-e", endpoint.name, "--input", INPUT, "--cron", "0 * * * *"))
+    created = json.loads(
+        run("schedule", "create", "-n", "hourly", "-e", endpoint.name, "--input", INPUT, "--cron", "0 * * * *")
+    )
     assert (created["recurrence"], created["enabled"], created["deployment_name"]) == ("Every hour", True, None)
     assert [s["name"] for s in json.loads(run("schedule", "list", "-e", endpoint.name))] == ["hourly"]
     assert json.loads(run("schedule", "list", "-e", "another")) == []
@@ -27,10 +29,13 @@ def test_create_list_show_run_disable_enable_delete(endpoint, django_capture_on_
     assert "deleted" in run("schedule", "delete", "-n", "hourly") and not Schedule.objects.exists()
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--cron", "every day"], "A cron expression has 5 fields"),
-    (["--cron", "0 2 * * *", "-d", "purple"], "Select a valid choice"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--cron", "every day"], "A cron expression has 5 fields"),
+        (["--cron", "0 2 * * *", "-d", "purple"], "Select a valid choice"),
+    ],
+)
 def test_create_refusals_say_what_to_fix(endpoint, args, says):
     with pytest.raises(CommandError) as err:
         run("schedule", "create", "-n", "nightly", "-e", endpoint.name, "--input", INPUT, *args)

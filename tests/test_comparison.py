@@ -2,6 +2,7 @@
 rows that differ most; starting a comparison; and a real comparison of two models through a qcluster."""
 
 import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,7 +33,11 @@ def test_align_pairs_rows_by_file_and_row_and_reports_the_unmatched():
     cand = preds([1], "a.csv") + preds([3, 4], "b.csv")  # a.csv row 1 failed in the candidate; b.csv has an extra row
     pairs = list(align(base, cand, {"a.csv": 0, "b.csv": 1}))
     assert [(a and (a.file, a.row), b and (b.file, b.row)) for a, b in pairs] == [
-        (("a.csv", "0"), ("a.csv", "0")), (("a.csv", "1"), None), (("b.csv", "0"), ("b.csv", "0")), (None, ("b.csv", "1"))]
+        (("a.csv", "0"), ("a.csv", "0")),
+        (("a.csv", "1"), None),
+        (("b.csv", "0"), ("b.csv", "0")),
+        (None, ("b.csv", "1")),
+    ]
 
 
 def test_align_orders_rows_numerically_within_a_file():
@@ -75,7 +80,7 @@ def test_regressor_differences_and_the_rows_that_differ_most():
     assert (diffs["min"], diffs["max"]) == pytest.approx((d.min(), d.max()))
     top = report["top"]
     assert len(top) == comparison.TOP_ROWS
-    assert [r["row"] for r in top] == [str(i) for i in np.argsort(-np.abs(d))[:comparison.TOP_ROWS]]
+    assert [r["row"] for r in top] == [str(i) for i in np.argsort(-np.abs(d))[: comparison.TOP_ROWS]]
     counts = histogram(t.differences(align(preds(base.round(6)), preds(cand.round(6)), {"a.csv": 0})), t.low, t.high)
     assert counts == np.histogram(d, bins=comparison.BINS, range=(d.min(), d.max()))[0].tolist()
 
@@ -91,9 +96,17 @@ def test_histogram_edges_and_a_single_value():
 def _job_with_output(endpoint, name, text):
     store = Datastore.get_default()
     store.client().write(f"jobs/{name}/predictions.csv", text.encode())
-    job = BatchJob.objects.create(name=name, endpoint=endpoint, endpoint_name=endpoint.name, deployment_name=name,
-                                  input_uri="x", output_datastore=store.name, output_path=f"jobs/{name}",
-                                  status=Status.COMPLETED, settings={"output_file_name": "predictions.csv"})
+    job = BatchJob.objects.create(
+        name=name,
+        endpoint=endpoint,
+        endpoint_name=endpoint.name,
+        deployment_name=name,
+        input_uri="x",
+        output_datastore=store.name,
+        output_path=f"jobs/{name}",
+        status=Status.COMPLETED,
+        settings={"output_file_name": "predictions.csv"},
+    )
     MiniBatch.objects.create(job=job, index=0, files=["in/a.csv", "in/b.csv"], status=MiniBatch.COMPLETED)
     return job
 
@@ -104,8 +117,13 @@ def test_build_report_streams_both_outputs_from_the_datastore(endpoint):
     cand = _job_with_output(endpoint, "cand", "row,prediction,file_name\n0,1.5,a.csv\n1,2.5,a.csv\n0,2.0,b.csv\n")
     report = comparison.build_report(base, cand)
     assert report["kind"] == "regressor" and report["agreed"] == 1 and report["compared"] == 3
-    assert report["differences"]["histogram"]["counts"][0] == 1 and sum(report["differences"]["histogram"]["counts"]) == 3
-    assert [(r["file"], r["row"], r["difference"]) for r in report["top"]] == [("b.csv", "0", -1.0), ("a.csv", "1", 0.5)]
+    assert (
+        report["differences"]["histogram"]["counts"][0] == 1 and sum(report["differences"]["histogram"]["counts"]) == 3
+    )
+    assert [(r["file"], r["row"], r["difference"]) for r in report["top"]] == [
+        ("b.csv", "0", -1.0),
+        ("a.csv", "1", 0.5),
+    ]
 
 
 @pytest.mark.django_db
@@ -117,7 +135,9 @@ def test_an_output_without_predictions_is_refused_with_a_reason(endpoint):
 
 
 @pytest.mark.django_db
-def test_a_report_task_lost_is_sent_again_once(endpoint, demo_data, second_deployment, django_capture_on_commit_callbacks):
+def test_a_report_task_lost_is_sent_again_once(
+    endpoint, demo_data, second_deployment, django_capture_on_commit_callbacks
+):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -172,8 +192,9 @@ def test_compare_two_models_through_the_queue(endpoint, demo_data, forest_deploy
     assert started.state == Comparison.COMPLETED, started.error
 
     store = Datastore.get_default().client()
-    base, cand = (pd.read_csv(io.BytesIO(store.read_bytes(job.output_file_path)))
-                  for job in (started.baseline, started.candidate))
+    base, cand = (
+        pd.read_csv(io.BytesIO(store.read_bytes(job.output_file_path))) for job in (started.baseline, started.candidate)
+    )
     both = base.merge(cand, on=["file_name", "row"], suffixes=("_base", "_cand"))
     assert len(both) == 150
     report = started.report
@@ -185,7 +206,9 @@ def test_compare_two_models_through_the_queue(endpoint, demo_data, forest_deploy
     assert report["matrix"]["labels"] == [str(label) for label in labels]
     assert report["matrix"]["counts"] == expected.values.tolist()
     differing = both[both.prediction_base != both.prediction_cand]
-    assert [(r["file"], int(r["row"])) for r in report["top"]] == list(zip(differing.file_name, differing.row))[:comparison.TOP_ROWS]
+    assert [(r["file"], int(r["row"])) for r in report["top"]] == list(zip(differing.file_name, differing.row))[
+        : comparison.TOP_ROWS
+    ]
 
 
 @pytest.mark.django_db
@@ -197,11 +220,15 @@ def test_memory_stays_flat_for_big_outputs(endpoint):
     rows = 40_000
     base_values = np.arange(rows) / 7
     # rows are numbered within their file, as the engine writes them
-    lines = [f"{i if i < rows // 2 else i - rows // 2},{v:.6f},{'a.csv' if i < rows // 2 else 'b.csv'}"
-             for i, v in enumerate(base_values)]
+    lines = [
+        f"{i if i < rows // 2 else i - rows // 2},{v:.6f},{'a.csv' if i < rows // 2 else 'b.csv'}"
+        for i, v in enumerate(base_values)
+    ]
     base = _job_with_output(endpoint, "base", "row,prediction,file_name\n" + "\n".join(lines) + "\n")
-    shifted = [f"{i if i < rows // 2 else i - rows // 2},{v + (i % 3) * 0.5:.6f},{'a.csv' if i < rows // 2 else 'b.csv'}"
-               for i, v in enumerate(base_values)]
+    shifted = [
+        f"{i if i < rows // 2 else i - rows // 2},{v + (i % 3) * 0.5:.6f},{'a.csv' if i < rows // 2 else 'b.csv'}"
+        for i, v in enumerate(base_values)
+    ]
     cand = _job_with_output(endpoint, "cand", "row,prediction,file_name\n" + "\n".join(shifted) + "\n")
     size = len("\n".join(lines))
     del lines, shifted

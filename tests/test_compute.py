@@ -30,8 +30,13 @@ def test_it_lists_every_cluster_a_deployment_names(signed_in, endpoint):
 
 @pytest.mark.django_db
 def test_a_stale_heartbeat_is_not_a_live_worker():
-    Worker.objects.create(cluster="cpu-cluster", host="old-box", pid=42, started=timezone.now() - timedelta(hours=1),
-                          last_heartbeat=timezone.now() - timedelta(minutes=5))
+    Worker.objects.create(
+        cluster="cpu-cluster",
+        host="old-box",
+        pid=42,
+        started=timezone.now() - timedelta(hours=1),
+        last_heartbeat=timezone.now() - timedelta(minutes=5),
+    )
     assert live_workers("cpu-cluster") == []
 
 

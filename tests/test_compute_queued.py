@@ -29,8 +29,10 @@ def test_a_job_waits_for_a_worker_then_completes(transactional_db, endpoint, dem
 
     worker = QCluster(cluster="gpu-cluster")
     try:
-        wait_for(lambda: _status(job) in (Status.COMPLETED, Status.FAILED),
-                 message=lambda: f"job to finish; qcluster said:\n{worker.output()[-3000:]}")
+        wait_for(
+            lambda: _status(job) in (Status.COMPLETED, Status.FAILED),
+            message=lambda: f"job to finish; qcluster said:\n{worker.output()[-3000:]}",
+        )
         assert job.status == Status.COMPLETED, job.error
         assert job.rows_out == 150
         workers = wait_for(lambda: live_workers("gpu-cluster"), timeout=30, message="a live gpu-cluster worker")

@@ -77,8 +77,9 @@ def test_an_azure_append_row_driver_runs_unchanged(endpoint, demo_data, tmp_path
 
 @pytest.mark.django_db
 def test_an_azure_summary_only_driver_writes_parquet_to_the_output_folder(endpoint, demo_data, tmp_path):
-    script_deployment(endpoint, tmp_path, SUMMARY_ONLY_DRIVER, output_action="summary_only", output_file_name="",
-                      mini_batch_size=2)
+    script_deployment(
+        endpoint, tmp_path, SUMMARY_ONLY_DRIVER, output_action="summary_only", output_file_name="", mini_batch_size=2
+    )
     job = drive(submit_job(endpoint, input_uri=demo_data, deployment_name="script"))
     assert job.status == Status.COMPLETED, job.error
     assert job.rows_out == 5  # run() returned its 5 file paths: each element counts as one success
@@ -91,7 +92,10 @@ def test_an_azure_summary_only_driver_writes_parquet_to_the_output_folder(endpoi
 
 @pytest.mark.django_db
 def test_init_runs_once_per_host_across_mini_batches(endpoint, demo_data, tmp_path):
-    script_deployment(endpoint, tmp_path, """
+    script_deployment(
+        endpoint,
+        tmp_path,
+        """
         import os
         inits = 0
         def init():
@@ -99,7 +103,9 @@ def test_init_runs_once_per_host_across_mini_batches(endpoint, demo_data, tmp_pa
             inits += 1
         def run(mini_batch):
             return [{"pid": os.getpid(), "inits": inits} for _ in mini_batch]
-    """, mini_batch_size=1)
+    """,
+        mini_batch_size=1,
+    )
     job = drive(submit_job(endpoint, input_uri=demo_data, deployment_name="script"))
     out = output_frame(job)
     assert len(out) == 5 and set(out["inits"]) == {1} and out["pid"].nunique() == 1
@@ -125,15 +131,28 @@ def test_blob_inputs_reach_the_script_as_local_files_and_its_outputs_land_in_blo
 
     container = f"lake{uuid.uuid4().hex[:8]}"
     azurite.container(container)
-    lake = Datastore(name="lake", kind=Datastore.AZURE_BLOB, account_url=azurite.account_url, container=container,
-                     credential_type="account_key")
+    lake = Datastore(
+        name="lake",
+        kind=Datastore.AZURE_BLOB,
+        account_url=azurite.account_url,
+        container=container,
+        credential_type="account_key",
+    )
     lake.set_secret(azurite.key)
     lake.save()
     demo.write_demo_files(lake.client(), folder="iris")
-    script_deployment(endpoint, tmp_path, SUMMARY_ONLY_DRIVER, output_action="summary_only", output_file_name="",
-                      mini_batch_size=2)
-    job = drive(submit_job(endpoint, input_uri=lake.uri("iris"), deployment_name="script",
-                           output_datastore="lake", output_path="scored"))
+    script_deployment(
+        endpoint, tmp_path, SUMMARY_ONLY_DRIVER, output_action="summary_only", output_file_name="", mini_batch_size=2
+    )
+    job = drive(
+        submit_job(
+            endpoint,
+            input_uri=lake.uri("iris"),
+            deployment_name="script",
+            output_datastore="lake",
+            output_path="scored",
+        )
+    )
     assert job.status == Status.COMPLETED, job.error
     part = pd.read_parquet(io.BytesIO(lake.client().read_bytes("scored/iris-3.parquet")))
     assert len(part) == 30 and "prediction" in part.columns
@@ -148,11 +167,16 @@ def test_a_script_gets_every_file_of_its_input_whatever_its_type(endpoint, tmp_p
     store = Datastore.get_default()
     for name, text in [("a.txt", "one two three"), ("README", "four five"), ("b.csv", "x\n1\n")]:
         store.client().write(f"docs/{name}", text.encode())
-    script_deployment(endpoint, tmp_path, """
+    script_deployment(
+        endpoint,
+        tmp_path,
+        """
         from pathlib import Path
         def run(mini_batch):
             return [{"file": Path(p).name, "words": len(Path(p).read_text().split())} for p in mini_batch]
-    """, mini_batch_size=2)
+    """,
+        mini_batch_size=2,
+    )
     job = drive(submit_job(endpoint, input_uri=store.uri("docs"), deployment_name="script"))
     assert job.status == Status.COMPLETED, job.error
     assert job.files_total == 3 and not job.input_skipped

@@ -26,19 +26,35 @@ def _finished(job, qcluster):
     def done():
         job.refresh_from_db()
         return job.status in (Status.COMPLETED, Status.FAILED, Status.CANCELED)
+
     wait_for(done, message=lambda: f"job to finish; qcluster said:\n{qcluster.output()[-3000:]}")
 
 
 @pytest.mark.integration
 def test_a_job_reads_a_blob_dataset_and_writes_its_predictions_to_blob(signed_in, endpoint, azurite, qcluster):
     container = _iris_container(azurite, "lake")
-    r = signed_in.post("/data/datastores/register/", {
-        "name": "lake", "kind": "azure_blob", "account_url": azurite.account_url, "container": container,
-        "credential_type": "account_key", "secret": azurite.key})
+    r = signed_in.post(
+        "/data/datastores/register/",
+        {
+            "name": "lake",
+            "kind": "azure_blob",
+            "account_url": azurite.account_url,
+            "container": container,
+            "credential_type": "account_key",
+            "secret": azurite.key,
+        },
+    )
     assert r.status_code == 302
-    r = signed_in.post("/data/datasets/register/", {
-        "name": "iris-blob", "type": "uri_folder", "source": "datastore",
-        "datastore": Datastore.objects.get(name="lake").pk, "path": "iris"})
+    r = signed_in.post(
+        "/data/datasets/register/",
+        {
+            "name": "iris-blob",
+            "type": "uri_folder",
+            "source": "datastore",
+            "datastore": Datastore.objects.get(name="lake").pk,
+            "path": "iris",
+        },
+    )
     assert r.status_code == 302
 
     job = submit_job(endpoint, input_uri="azureml:iris-blob@latest", output_datastore="lake", output_path="scored/run1")
@@ -50,8 +66,10 @@ def test_a_job_reads_a_blob_dataset_and_writes_its_predictions_to_blob(signed_in
     out = pd.read_csv(io.BytesIO(blob.read_bytes("scored/run1/predictions.csv")))
     assert len(out) == 150 and list(out.columns) == ["row", "prediction", "file_name"]
     # Logs and the staging cleanup follow the Completed status.
-    wait_for(lambda: blob.exists("scored/run1/logs/job_result.txt") and not blob.exists("scored/run1/.staging"),
-             message="job logs written and staging removed")
+    wait_for(
+        lambda: blob.exists("scored/run1/logs/job_result.txt") and not blob.exists("scored/run1/.staging"),
+        message="job logs written and staging removed",
+    )
 
 
 @pytest.mark.integration

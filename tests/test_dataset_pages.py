@@ -20,14 +20,23 @@ def store():
 
 
 def _form(**overrides):
-    form = {"name": "iris", "description": "", "type": "uri_folder", "source": "datastore",
-            "datastore": Datastore.get_default().pk, "path": "iris"}
+    form = {
+        "name": "iris",
+        "description": "",
+        "type": "uri_folder",
+        "source": "datastore",
+        "datastore": Datastore.get_default().pk,
+        "path": "iris",
+    }
     form.update(overrides)
     return form
 
 
 def test_no_datasets_yet_says_where_to_create_one(signed_in):
-    assert 'No datasets yet — <a href="/data/datasets/register/">+ Create dataset</a>' in signed_in.get("/data/").content.decode()
+    assert (
+        'No datasets yet — <a href="/data/datasets/register/">+ Create dataset</a>'
+        in signed_in.get("/data/").content.decode()
+    )
 
 
 def test_registering_twice_makes_version_two(signed_in, store):
@@ -65,16 +74,22 @@ def test_uploaded_files_go_to_the_default_datastore(signed_in, store):
     assert [e.path for e in dataset.files()] == ["datasets/up/1/x.csv", "datasets/up/1/y.csv"]
 
 
-@pytest.mark.parametrize("overrides,message", [
-    ({"path": "../etc"}, "may not contain &#x27;..&#x27;"),
-    ({"path": "nowhere"}, "does not exist"),
-    ({"path": "iris", "type": "uri_file"}, "A uri_file dataset must point at one file"),
-    ({"path": "iris/readme.txt", "type": "uri_file"}, "&#x27;iris/readme.txt&#x27; is not a supported file type"),
-    ({"path": "iris/*.parquet"}, "No files in &#x27;iris/*.parquet&#x27;"),
-    ({"source": "upload", "files": [SimpleUploadedFile("e.csv", b"")]}, "&#x27;e.csv&#x27; is empty (0 bytes)."),
-    ({"source": "upload", "files": [SimpleUploadedFile("e.exe", b"MZ")]}, "&#x27;e.exe&#x27; is not a supported file type"),
-    ({"source": "upload"}, "Choose the files to upload."),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"path": "../etc"}, "may not contain &#x27;..&#x27;"),
+        ({"path": "nowhere"}, "does not exist"),
+        ({"path": "iris", "type": "uri_file"}, "A uri_file dataset must point at one file"),
+        ({"path": "iris/readme.txt", "type": "uri_file"}, "&#x27;iris/readme.txt&#x27; is not a supported file type"),
+        ({"path": "iris/*.parquet"}, "No files in &#x27;iris/*.parquet&#x27;"),
+        ({"source": "upload", "files": [SimpleUploadedFile("e.csv", b"")]}, "&#x27;e.csv&#x27; is empty (0 bytes)."),
+        (
+            {"source": "upload", "files": [SimpleUploadedFile("e.exe", b"MZ")]},
+            "&#x27;e.exe&#x27; is not a supported file type",
+        ),
+        ({"source": "upload"}, "Choose the files to upload."),
+    ],
+)
 def test_bad_datasets_are_refused_and_nothing_is_written(signed_in, store, overrides, message):
     r = signed_in.post("/data/datasets/register/", _form(name="refused", **overrides))
     assert r.status_code == 200

@@ -17,8 +17,16 @@ def _container(azurite, **kwargs):
 
 
 def _blob_form(azurite, container, **overrides):
-    form = {"name": "lake", "description": "", "kind": "azure_blob", "root": "", "account_url": azurite.account_url,
-            "container": container, "credential_type": "account_key", "secret": KEY}
+    form = {
+        "name": "lake",
+        "description": "",
+        "kind": "azure_blob",
+        "root": "",
+        "account_url": azurite.account_url,
+        "container": container,
+        "credential_type": "account_key",
+        "secret": KEY,
+    }
     form.update(overrides)
     return form
 
@@ -44,13 +52,16 @@ def test_editing_without_a_new_secret_keeps_the_stored_one(signed_in, azurite):
     assert store.description == "Lake" and store.get_secret() == KEY
 
 
-@pytest.mark.parametrize("overrides,message", [
-    ({"secret": "d3Jvbmcta2V5"}, "authentication failed"),
-    ({"container": "missing2"}, "The container &#x27;missing2&#x27; does not exist"),
-    ({"account_url": "http://127.0.0.1:9/acct"}, "Cannot reach the storage account http://127.0.0.1:9/acct"),
-    ({"secret": ""}, "Give the account key."),
-    ({"container": ""}, "Give the container name."),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"secret": "d3Jvbmcta2V5"}, "authentication failed"),
+        ({"container": "missing2"}, "The container &#x27;missing2&#x27; does not exist"),
+        ({"account_url": "http://127.0.0.1:9/acct"}, "Cannot reach the storage account http://127.0.0.1:9/acct"),
+        ({"secret": ""}, "Give the account key."),
+        ({"container": ""}, "Give the container name."),
+    ],
+)
 def test_a_failing_connection_test_saves_nothing(signed_in, azurite, overrides, message):
     r = signed_in.post("/data/datastores/register/", {**_blob_form(azurite, _container(azurite)), **overrides})
     assert r.status_code == 200

@@ -51,5 +51,14 @@ def test_racing_workers_claim_each_mini_batch_once(endpoint, demo_data):
         assert sorted(wins.values()) == [1] * len(batches), wins
         doubles += sum(v - 1 for v in wins.values())
     assert set(MiniBatch.objects.filter(job=job).values_list("attempts", flat=True)) == {ROUNDS}
-    record("claim_race", {"db": connection.vendor, "workers": WORKERS, "rounds": ROUNDS,
-                          "claims": ROUNDS * len(batches), "double_claims": doubles, "errors": len(errors)})
+    record(
+        "claim_race",
+        {
+            "db": connection.vendor,
+            "workers": WORKERS,
+            "rounds": ROUNDS,
+            "claims": ROUNDS * len(batches),
+            "double_claims": doubles,
+            "errors": len(errors),
+        },
+    )

@@ -25,8 +25,11 @@ def test_every_machine_serves_the_cluster_and_no_row_is_lost_or_doubled(endpoint
     machines = 2 if DISTRIBUTED else 1
     assert connection.vendor == ("postgresql" if DISTRIBUTED else "sqlite")
     assert len(qcluster.peers) == machines - 1
-    wait_for(lambda: len({w.parent_pid for w in live_workers("cpu-cluster")}) == machines, timeout=60,
-             message=lambda: f"{machines} qcluster processes alive; they said:\n{qcluster.output()[-3000:]}")
+    wait_for(
+        lambda: len({w.parent_pid for w in live_workers("cpu-cluster")}) == machines,
+        timeout=60,
+        message=lambda: f"{machines} qcluster processes alive; they said:\n{qcluster.output()[-3000:]}",
+    )
 
     dep = endpoint.default_deployment
     dep.mini_batch_size, dep.instance_count = 1, 4

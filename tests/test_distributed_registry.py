@@ -35,8 +35,14 @@ def _admin(sql):
     import psycopg
 
     parts = urlsplit(SERVER_URL)
-    with psycopg.connect(host=parts.hostname or "localhost", port=parts.port or 5432, user=parts.username or None,
-                         password=parts.password or None, dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=parts.hostname or "localhost",
+        port=parts.port or 5432,
+        user=parts.username or None,
+        password=parts.password or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
         conn.execute(sql)
 
 
@@ -67,9 +73,20 @@ def shared_model(transactional_db, signed_in, azurite, mlflow_on_postgres, setti
     azurite.container(container)
     artifact_root = f"wasbs://{container}@{azurite.account}.blob.core.windows.net/mlartifacts"
     created = subprocess.run(
-        [str(Path(sys.executable).parent / "mlflow"), "experiments", "create",
-         "--experiment-name", registry.UPLOAD_EXPERIMENT, "--artifact-location", artifact_root],
-        env=dict(os.environ), capture_output=True, text=True, timeout=300)
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "experiments",
+            "create",
+            "--experiment-name",
+            registry.UPLOAD_EXPERIMENT,
+            "--artifact-location",
+            artifact_root,
+        ],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert created.returncode == 0, created.stdout + created.stderr
 
     response = signed_in.post("/models/register/", {"name": "shared-iris", "model_zip": _zip_model(tmp_path)})
@@ -82,14 +99,25 @@ def shared_model(transactional_db, signed_in, azurite, mlflow_on_postgres, setti
     assert any(name.endswith("/model/MLmodel") for name in blobs), blobs
 
     ep = BatchEndpoint.objects.create(name="shared-endpoint")
-    ep.set_default(BatchDeployment.objects.create(endpoint=ep, name="blue", model_name="shared-iris",
-                                                  model_version="1", mini_batch_size=2))
+    ep.set_default(
+        BatchDeployment.objects.create(
+            endpoint=ep, name="blue", model_name="shared-iris", model_version="1", mini_batch_size=2
+        )
+    )
     lake = f"lake{uuid.uuid4().hex[:8]}"
     azurite.container(lake)
     demo.write_demo_files(storage.BlobStore(azurite.account_url, lake, "account_key", azurite.key), folder="iris")
-    r = signed_in.post("/data/datastores/register/", {
-        "name": "lake", "kind": "azure_blob", "account_url": azurite.account_url, "container": lake,
-        "credential_type": "account_key", "secret": azurite.key})
+    r = signed_in.post(
+        "/data/datastores/register/",
+        {
+            "name": "lake",
+            "kind": "azure_blob",
+            "account_url": azurite.account_url,
+            "container": lake,
+            "credential_type": "account_key",
+            "secret": azurite.key,
+        },
+    )
     assert r.status_code == 302
     return ep
 
@@ -103,12 +131,17 @@ def _run_on_another_machine(endpoint, worker_home, settings):
     worker = QCluster()
     settings.STUDIO_HOME = web_home
     try:
-        job = submit_job(endpoint, input_uri=Datastore.objects.get(name="lake").uri("iris"), output_datastore="lake",
-                         output_path="scored/shared")
+        job = submit_job(
+            endpoint,
+            input_uri=Datastore.objects.get(name="lake").uri("iris"),
+            output_datastore="lake",
+            output_path="scored/shared",
+        )
 
         def finished():
             job.refresh_from_db()
             return job.is_finished
+
         wait_for(finished, timeout=240, message=lambda: f"job to finish; the worker said:\n{worker.output()[-3000:]}")
     finally:
         worker.stop()
@@ -121,7 +154,9 @@ def test_a_worker_on_another_machine_fetches_the_model_from_postgres_and_blob(sh
     job, output = _run_on_another_machine(shared_model, worker_home, settings)
     assert job.status == Status.COMPLETED, f"{job.error}\n{output[-3000:]}"
 
-    out = pd.read_csv(io.BytesIO(Datastore.objects.get(name="lake").client().read_bytes("scored/shared/predictions.csv")))
+    out = pd.read_csv(
+        io.BytesIO(Datastore.objects.get(name="lake").client().read_bytes("scored/shared/predictions.csv"))
+    )
     assert len(out) == 150 and not out.duplicated(["file_name", "row"]).any()
     # The worker scored with its own download of the model; nothing of it lives in the web machine's folder.
     assert (worker_home / "model-cache" / "shared-iris" / "1" / "model" / "MLmodel").is_file()
@@ -130,8 +165,9 @@ def test_a_worker_on_another_machine_fetches_the_model_from_postgres_and_blob(sh
 
 
 @pytest.mark.integration
-def test_a_worker_without_the_blob_credential_fails_each_attempt_with_the_reason(shared_model, settings, monkeypatch,
-                                                                                 tmp_path):
+def test_a_worker_without_the_blob_credential_fails_each_attempt_with_the_reason(
+    shared_model, settings, monkeypatch, tmp_path
+):
     monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")  # this machine was set up without it
     job, output = _run_on_another_machine(shared_model, tmp_path / "worker-machine", settings)
 
@@ -140,6 +176,8 @@ def test_a_worker_without_the_blob_credential_fails_each_attempt_with_the_reason
     assert len(batches) == 3 and job.files_failed == 5, f"{job.status} {job.error}\n{output[-3000:]}"
     for mb in batches:  # every attempt (1 + max_retries) tried, each failing on the fetch, with why
         assert (mb.status, mb.attempts) == (MiniBatch.FAILED, retries + 1)
-        assert mb.error.startswith("HostError: Model shared-iris:1 could not be fetched from the registry at postgresql")
+        assert mb.error.startswith(
+            "HostError: Model shared-iris:1 could not be fetched from the registry at postgresql"
+        )
         assert "DefaultAzureCredential" in mb.error  # MLflow's reason: no connection string, no other credential
     assert not (tmp_path / "worker-machine" / "model-cache" / "shared-iris" / "1" / "model").exists()

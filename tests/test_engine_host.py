@@ -49,8 +49,13 @@ def spec(tmp_path, **env):
 
 
 def run(host, level="info", timeout=10, on_wait=lambda: None):
-    return host.run([("in/a.csv", "/data/a.csv"), ("in/b.csv", "/data/b.csv")], output_action="append_row",
-                    level=level, timeout=timeout, on_wait=on_wait)
+    return host.run(
+        [("in/a.csv", "/data/a.csv"), ("in/b.csv", "/data/b.csv")],
+        output_action="append_row",
+        level=level,
+        timeout=timeout,
+        on_wait=on_wait,
+    )
 
 
 def rows(reply):
@@ -83,11 +88,14 @@ def test_different_variables_get_different_hosts(pool, tmp_path):
     assert blue is not red and blue.proc.pid != red.proc.pid
 
 
-@pytest.mark.parametrize("level,expected", [
-    ("debug", ["user: a debug line", "user: an info line", "scoring 2 files"]),
-    ("info", ["user: an info line", "scoring 2 files"]),
-    ("warning", []),
-])
+@pytest.mark.parametrize(
+    "level,expected",
+    [
+        ("debug", ["user: a debug line", "user: an info line", "scoring 2 files"]),
+        ("info", ["user: an info line", "scoring 2 files"]),
+        ("warning", []),
+    ],
+)
 def test_print_and_logging_are_captured_at_the_level(pool, tmp_path, level, expected):
     host, _ = pool.get(spec(tmp_path))
     assert [line for _, line in run(host, level=level)["log"]] == expected
@@ -102,10 +110,13 @@ def test_a_mini_batch_past_its_timeout_stops_the_host_and_the_next_one_starts_fr
     assert started and fresh.alive
 
 
-@pytest.mark.parametrize("mode,message", [
-    ("exit", "exited with code 3"),
-    ("segfault", "was killed by SIGSEGV"),
-])
+@pytest.mark.parametrize(
+    "mode,message",
+    [
+        ("exit", "exited with code 3"),
+        ("segfault", "was killed by SIGSEGV"),
+    ],
+)
 def test_a_crashing_script_fails_the_attempt_only(pool, tmp_path, mode, message):
     host, _ = pool.get(spec(tmp_path, MODE=mode))
     with pytest.raises(HostCrashed, match=message):
@@ -122,7 +133,9 @@ def test_an_exception_in_run_carries_its_traceback_in_the_log(pool, tmp_path):
 
 
 def test_init_failures_are_script_errors(pool, tmp_path):
-    folder = write_script(tmp_path / "broken", "def init():\n    raise RuntimeError('no model')\ndef run(b):\n    return b\n")
+    folder = write_script(
+        tmp_path / "broken", "def init():\n    raise RuntimeError('no model')\ndef run(b):\n    return b\n"
+    )
     with pytest.raises(ScriptError, match="RuntimeError: no model"):
         pool.get(HostSpec.build(sys.executable, tmp_path / "m" / "model", folder, "score.py"))
     assert not pool.hosts
@@ -133,6 +146,7 @@ def test_the_caller_can_stop_waiting(pool, tmp_path):
 
     def cancel():
         raise Aborted("canceled")
+
     with pytest.raises(Aborted):
         run(host, on_wait=cancel)
     assert not host.alive
@@ -148,18 +162,25 @@ def test_an_mlflow_model_scores_files_in_the_host(pool, tmp_path):
     load_iris(as_frame=True).data.iloc[:7].to_csv(data, index=False)
     (tmp_path / "bad.csv").write_text("nothing,useful\n1,2\n")
     host, _ = pool.get(HostSpec.build(sys.executable, model))
-    reply = host.run([("d/iris.csv", str(data)), ("d/bad.csv", str(tmp_path / "bad.csv"))],
-                     output_action="append_row", level="info", timeout=30)
+    reply = host.run(
+        [("d/iris.csv", str(data)), ("d/bad.csv", str(tmp_path / "bad.csv"))],
+        output_action="append_row",
+        level="info",
+        timeout=30,
+    )
     out = rows(reply)
     assert list(out.columns) == ["row", "prediction", "file_name"] and len(out) == 7
     assert [e["file"] for e in reply["file_errors"]] == ["d/bad.csv"]
 
 
-@pytest.mark.parametrize("result,csv", [
-    ([1, 2], "result\n1\n2\n"),
-    ([{"a": 1}, {"a": 2, "b": 3}], "a,b\n1,\n2,3\n"),
-    (pd.DataFrame({"p": [0.5]}), "p\n0.5\n"),
-    ([], ""),
-])
+@pytest.mark.parametrize(
+    "result,csv",
+    [
+        ([1, 2], "result\n1\n2\n"),
+        ([{"a": 1}, {"a": 2, "b": 3}], "a,b\n1,\n2,3\n"),
+        (pd.DataFrame({"p": [0.5]}), "p\n0.5\n"),
+        ([], ""),
+    ],
+)
 def test_run_results_become_csv_rows(result, csv):
     assert hostmain.to_csv(result).decode() == csv

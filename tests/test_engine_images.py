@@ -31,20 +31,26 @@ def test_an_image_is_a_batch_of_one_shaped_as_the_signature():
     assert out.iloc[0].tolist() == [0, 10.0, 20.0, 30.0, "cat.png"]
 
 
-@pytest.mark.parametrize("data,tensor,kind,fragment", [
-    (png(), None, "UnsupportedFileType", "need a model whose signature takes a tensor"),
-    (png(size=(8, 8)), TENSOR, "SchemaMismatch", "does not fit the model's tensor shape"),
-    (b"not an image", TENSOR, "UnreadableImage", "cannot be read as an image"),
-])
+@pytest.mark.parametrize(
+    "data,tensor,kind,fragment",
+    [
+        (png(), None, "UnsupportedFileType", "need a model whose signature takes a tensor"),
+        (png(size=(8, 8)), TENSOR, "SchemaMismatch", "does not fit the model's tensor shape"),
+        (b"not an image", TENSOR, "UnreadableImage", "cannot be read as an image"),
+    ],
+)
 def test_images_that_do_not_fit_fail_their_file(data, tensor, kind, fragment):
     with pytest.raises(FileError) as err:
         scoring.score_file("imgs/x.png", data, mean_colour, None, tensor=tensor)
     assert err.value.kind == kind and fragment in err.value.message
 
 
-@pytest.mark.parametrize("inputs,tensor", [
-    (Schema([TensorSpec(np.dtype("float32"), (-1, 4, 4, 3))]), TENSOR),
-    (Schema([ColSpec("double", "x")]), None),
-])
+@pytest.mark.parametrize(
+    "inputs,tensor",
+    [
+        (Schema([TensorSpec(np.dtype("float32"), (-1, 4, 4, 3))]), TENSOR),
+        (Schema([ColSpec("double", "x")]), None),
+    ],
+)
 def test_the_loader_reads_the_tensor_signature(inputs, tensor):
     assert loader._tensor(ModelSignature(inputs=inputs)) == tensor

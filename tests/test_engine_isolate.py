@@ -60,6 +60,7 @@ def test_a_missing_column_fails_the_whole_file_at_once():
 def test_a_model_failing_on_every_row_fails_the_file_once_the_budget_is_spent():
     def broken(frame):
         raise RuntimeError("boom")
+
     gave_up = r"the model failed to predict: RuntimeError: boom \(bad-record isolation gave up: most rows fail"
     with pytest.raises(scoring.FileError, match=gave_up):
         scoring.score_isolating("a.csv", csv_of(np.arange(1000.0)), broken, INPUTS)
@@ -87,10 +88,16 @@ def test_a_file_still_isolating_at_its_deadline_fails_alone_and_the_rest_of_the_
     files = [("dirty.csv", lambda: csv_of(dirty)), ("clean.csv", lambda: csv_of([1.0, 2.0]))]
     result = scoring.score_batch(files, picky, INPUTS, isolate_until=time.monotonic() - 1)
     assert [(f.name, f.error.message) for f in result.failed] == [
-        ("dirty.csv", "the model failed to predict: ValueError: x must not be negative (bad-record isolation gave up: "
-                      "stopped at half the scoring timeout after setting aside 0 rows)")]
+        (
+            "dirty.csv",
+            "the model failed to predict: ValueError: x must not be negative (bad-record isolation gave up: "
+            "stopped at half the scoring timeout after setting aside 0 rows)",
+        )
+    ]
     assert result.frame["file_name"].tolist() == ["clean.csv", "clean.csv"]
-    assert scoring.score_batch(files[:1], picky, INPUTS, isolate_until=time.monotonic() + 60).row_errors[99]["row"] == 1980
+    assert (
+        scoring.score_batch(files[:1], picky, INPUTS, isolate_until=time.monotonic() + 60).row_errors[99]["row"] == 1980
+    )
 
 
 def test_isolation_costs_one_call_without_bad_rows_and_few_with_some():
@@ -106,8 +113,14 @@ def test_score_batch_reports_the_rows_set_aside_with_their_file():
     files = [("a.csv", lambda: csv_of([1.0, -1.0, 3.0])), ("b.csv", lambda: csv_of([4.0]))]
     result = scoring.score_batch(files, picky, INPUTS)
     assert result.failed == [] and result.rows_out == 3
-    assert result.row_errors == [{"file": "a.csv", "row": 1, "type": "ValueError",
-                                  "message": "the model failed to predict: ValueError: x must not be negative"}]
+    assert result.row_errors == [
+        {
+            "file": "a.csv",
+            "row": 1,
+            "type": "ValueError",
+            "message": "the model failed to predict: ValueError: x must not be negative",
+        }
+    ]
 
 
 def test_a_csv_row_with_more_fields_than_the_header_is_a_bad_row_not_a_bad_file():

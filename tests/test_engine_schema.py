@@ -8,27 +8,33 @@ from jobs.engine.errors import FileError
 IRIS = [{"name": "sepal length (cm)", "type": "double"}, {"name": "petals", "type": "long"}]
 
 
-@pytest.mark.parametrize("values,expected,dtype", [
-    ([1, 2, 3], "long", "int64"),
-    ([1.0, 2.0], "long", "int64"),
-    (["1", "2"], "integer", "int32"),
-    ([1, 2], "double", "float64"),
-    (["1.5", "2"], "float", "float32"),
-    (["true", "False", "1"], "boolean", "bool"),
-    (["a", "b"], "string", "object"),
-])
+@pytest.mark.parametrize(
+    "values,expected,dtype",
+    [
+        ([1, 2, 3], "long", "int64"),
+        ([1.0, 2.0], "long", "int64"),
+        (["1", "2"], "integer", "int32"),
+        ([1, 2], "double", "float64"),
+        (["1.5", "2"], "float", "float32"),
+        (["true", "False", "1"], "boolean", "bool"),
+        (["a", "b"], "string", "object"),
+    ],
+)
 def test_it_coerces_types_as_mlflow_does(values, expected, dtype):
     out = schema.coerce_column("f.csv", "c", pd.Series(values), expected)
     assert str(out.dtype) == dtype
 
 
-@pytest.mark.parametrize("values,expected,fragment", [
-    (["1", "abc"], "long", "value 'abc' in row 1"),
-    ([1.5, 2.0], "long", "fractional"),
-    (["x"], "double", "value 'x' in row 0"),
-    (["maybe"], "boolean", "expected boolean"),
-    ([1, 2], "string", "found long"),
-])
+@pytest.mark.parametrize(
+    "values,expected,fragment",
+    [
+        (["1", "abc"], "long", "value 'abc' in row 1"),
+        ([1.5, 2.0], "long", "fractional"),
+        (["x"], "double", "value 'x' in row 0"),
+        (["maybe"], "boolean", "expected boolean"),
+        ([1, 2], "string", "found long"),
+    ],
+)
 def test_it_names_file_column_and_types_on_mismatch(values, expected, fragment):
     with pytest.raises(FileError) as err:
         schema.coerce_column("data/part-3.csv", "petals", pd.Series(values), expected)
@@ -78,10 +84,13 @@ def test_a_file_already_of_the_signatures_types_is_scored_as_read():
     assert out.dtypes.tolist() == [np.dtype("float64"), np.dtype("int64")]
 
 
-@pytest.mark.parametrize("column,values,dtype", [
-    ("sepal length (cm)", [5, 4], "float64"),  # integers in a double column are still converted
-    ("petals", [3.0, 4.0], "int64"),           # whole floats in a long column too
-])
+@pytest.mark.parametrize(
+    "column,values,dtype",
+    [
+        ("sepal length (cm)", [5, 4], "float64"),  # integers in a double column are still converted
+        ("petals", [3.0, 4.0], "int64"),  # whole floats in a long column too
+    ],
+)
 def test_a_column_of_another_type_is_still_coerced(column, values, dtype):
     other = {"sepal length (cm)": [5.1, 4.9], "petals": [3, 4]}
     frame = pd.DataFrame({**other, column: values})

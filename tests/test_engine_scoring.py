@@ -39,6 +39,7 @@ def test_a_failing_file_is_reported_and_the_others_still_count():
 def test_a_model_error_names_the_file():
     def broken(frame):
         raise RuntimeError("boom")
+
     with pytest.raises(scoring.FileError, match="a.csv: the model failed to predict: RuntimeError: boom"):
         scoring.score_file("a.csv", b"x\n1\n", broken, INPUTS)
 

@@ -38,8 +38,9 @@ def test_a_deployment_runs_in_its_own_environment(endpoint, tmp_path):
     job = drive(submit_job(endpoint, input_uri=write_inputs("env", files=2), deployment_name=deployment.name))
     assert job.status == Status.COMPLETED, job.error
     out = output_frame(job)
-    assert set(out["six"]) == {"1.16.0"} and set(out["prefix"]) == {str(envbuild.python_of(
-        envbuild_root() / env.content_hash).parent.parent)}
+    assert set(out["six"]) == {"1.16.0"} and set(out["prefix"]) == {
+        str(envbuild.python_of(envbuild_root() / env.content_hash).parent.parent)
+    }
 
 
 def test_the_same_requirements_are_built_once(endpoint):
@@ -51,7 +52,9 @@ def test_the_same_requirements_are_built_once(endpoint):
 
 def test_a_requirement_that_cannot_be_installed_is_refused_at_deployment_time(endpoint):
     Environment.objects.create(name="broken", requirements="this-package-does-not-exist-xyz==1")
-    deployment = BatchDeployment(endpoint=endpoint, name="broken", model_name="m", model_version="1", environment="broken")
+    deployment = BatchDeployment(
+        endpoint=endpoint, name="broken", model_name="m", model_version="1", environment="broken"
+    )
     with pytest.raises(ValidationError) as err:
         deployment.full_clean()
     error = err.value.error_dict["environment"][0]
@@ -62,7 +65,9 @@ def test_a_requirement_that_cannot_be_installed_is_refused_at_deployment_time(en
 
 
 def test_an_unknown_environment_is_refused(endpoint):
-    deployment = BatchDeployment(endpoint=endpoint, name="nope", model_name="m", model_version="1", environment="nope:3")
+    deployment = BatchDeployment(
+        endpoint=endpoint, name="nope", model_name="m", model_version="1", environment="nope:3"
+    )
     with pytest.raises(ValidationError) as err:
         deployment.full_clean()
     assert err.value.error_dict["environment"][0].code == "unknown_environment"
@@ -78,18 +83,24 @@ def test_an_mlflow_model_gets_an_environment_from_its_requirements(endpoint, dem
     assert job.status == Status.COMPLETED and len(output_frame(job)) == 150
 
 
-@pytest.mark.parametrize("conda,pip", [
-    ("dependencies:\n  - python=3.11\n  - pip:\n    - six==1.16.0\n    - tiny\n", "six==1.16.0\ntiny"),
-    ("dependencies:\n  - python=3.11\n", ""),
-])
+@pytest.mark.parametrize(
+    "conda,pip",
+    [
+        ("dependencies:\n  - python=3.11\n  - pip:\n    - six==1.16.0\n    - tiny\n", "six==1.16.0\ntiny"),
+        ("dependencies:\n  - python=3.11\n", ""),
+    ],
+)
 def test_the_pip_section_of_a_conda_file(conda, pip):
     assert envbuild.pip_section(conda) == pip
 
 
-@pytest.mark.parametrize("requirements,lines", [
-    ("six==1.16.0\n\n# comment\npython==3.11\n", ["six==1.16.0"]),
-    ("a  # why\nb\n", ["a", "b"]),
-])
+@pytest.mark.parametrize(
+    "requirements,lines",
+    [
+        ("six==1.16.0\n\n# comment\npython==3.11\n", ["six==1.16.0"]),
+        ("a  # why\nb\n", ["a", "b"]),
+    ],
+)
 def test_requirements_are_normalised_before_hashing(requirements, lines):
     assert envbuild.normalise(requirements) == lines
 

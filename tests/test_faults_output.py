@@ -37,17 +37,20 @@ def writes_refused(folder: Path):
 @pytest.fixture
 def small_disk(tmp_path, request):
     """A local datastore on a tmpfs of the given size (a disk that fills up); unmounted when the test ends."""
+
     def mount(size: str) -> Datastore:
         folder = tmp_path / "small-disk"
         folder.mkdir()
         if os.geteuid() != 0:
             pytest.skip("a small disk to fill needs `mount -t tmpfs`, which needs root")
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, text=True
+        )
         if done.returncode:
             pytest.skip(f"cannot mount a {size} tmpfs to fill: {done.stderr.strip()}")
         request.addfinalizer(lambda: subprocess.run(["umount", "--lazy", str(folder)], check=True))
         return Datastore.objects.create(name="small-disk", kind=Datastore.LOCAL, root=str(folder))
+
     return mount
 
 
@@ -94,8 +97,10 @@ def test_permission_denied_on_the_output_fails_the_job_with_the_reason(endpoint,
 @pytest.mark.integration
 def test_deleting_the_endpoint_while_its_job_runs_lets_the_job_complete(endpoint, demo_data, qcluster):
     job = submit_job(endpoint, input_uri=demo_data)
-    wait_for(lambda: BatchJob.objects.filter(pk=job.pk, status=Status.RUNNING).exists() or _finished(job),
-             message=lambda: qcluster.output()[-3000:])
+    wait_for(
+        lambda: BatchJob.objects.filter(pk=job.pk, status=Status.RUNNING).exists() or _finished(job),
+        message=lambda: qcluster.output()[-3000:],
+    )
     endpoint.delete()
     wait_for(lambda: _finished(job), message=lambda: qcluster.output()[-3000:])
     assert job.endpoint_id is None and job.deployment_id is None
@@ -117,8 +122,10 @@ def test_a_full_disk_at_the_output_fails_the_job_with_the_reason(endpoint, qclus
     root = disk.local_root()
     batches = dict(job.mini_batches.values_list("index", "status"))
     left = _files_left(root)
-    record(f"output_disk_full_{where}", {"tmpfs": size, "status": job.status, "error": job.error,
-                                         "mini_batches": batches, "files_left": left})
+    record(
+        f"output_disk_full_{where}",
+        {"tmpfs": size, "status": job.status, "error": job.error, "mini_batches": batches, "files_left": left},
+    )
     assert job.status == Status.FAILED, (job.status, job.error)
     assert "No space left on device" in job.error and job.output_uri in job.error, job.error
     assert not job.files_failed, "the input files are not at fault"

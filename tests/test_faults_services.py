@@ -12,7 +12,6 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -21,7 +20,7 @@ from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
 from jobs.tasks import reclaim_stale
 from studio.models import Datastore
-from tests.conftest import DISTRIBUTED, QCluster, ROOT, _qcluster_env, wait_for
+from tests.conftest import DISTRIBUTED, ROOT, QCluster, _qcluster_env, wait_for
 from tests.fixtures_distributed import count_rows, record, write_iris_files
 
 LEASE = 6
@@ -66,11 +65,21 @@ class RedisServer:
 
     def start(self):
         aof = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-                                      *aof, "--save", ""],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        wait_for(lambda: subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True).stdout.strip() == "PONG",
-                 timeout=20, message="redis-server to start")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, *aof, "--save", ""],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(
+            lambda: (
+                subprocess.run(
+                    ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
+                ).stdout.strip()
+                == "PONG"
+            ),
+            timeout=20,
+            message="redis-server to start",
+        )
 
     def stop(self):
         if self.proc.poll() is None:
@@ -117,8 +126,16 @@ def test_a_redis_restart_mid_job_loses_nothing(transactional_db, short_leases, m
             worker.stop()
         rows = count_rows(job)
         batches = dict(Counter(job.mini_batches.values_list("status", flat=True)))
-        record("redis_restart", {"mode": "distributed" if DISTRIBUTED else "embedded", "status": job.status,
-                                 "stuck_after_seconds": 180 if stuck else None, "mini_batches": batches, **rows})
+        record(
+            "redis_restart",
+            {
+                "mode": "distributed" if DISTRIBUTED else "embedded",
+                "status": job.status,
+                "stuck_after_seconds": 180 if stuck else None,
+                "mini_batches": batches,
+                **rows,
+            },
+        )
         assert not stuck, f"job left {job.status} 180 s after the restart, mini-batches {batches}"
         assert job.status == Status.COMPLETED, job.error
         assert (rows["lost"], rows["duplicated"]) == (0, 0), rows
@@ -136,12 +153,18 @@ def test_postgres_dropping_every_connection_mid_job_loses_nothing(short_leases, 
     terminated = 0
     for _ in range(2):
         with connection.cursor() as cur:  # only this test database's connections, never anyone else's
-            cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            cur.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
             terminated += cur.fetchone()[0]
         time.sleep(1.5)
-    wait_for(lambda: _finished(job), timeout=300, interval=0.5,
-             message=lambda: f"job after pg_terminate_backend\n{qcluster.output()[-3000:]}")
+    wait_for(
+        lambda: _finished(job),
+        timeout=300,
+        interval=0.5,
+        message=lambda: f"job after pg_terminate_backend\n{qcluster.output()[-3000:]}",
+    )
     rows = count_rows(job)
     record("postgres_terminate", {"connections_terminated": terminated, "status": job.status, **rows})
     assert job.status == Status.COMPLETED, job.error
@@ -150,15 +173,23 @@ def test_postgres_dropping_every_connection_mid_job_loses_nothing(short_leases, 
 
 def _web_server(port):
     env = _qcluster_env()
-    return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", "--nothreading",
-                             f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", "--nothreading", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _api(port, path, token, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/{path}", method="POST" if body is not None else "GET",
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/{path}",
+        method="POST" if body is not None else "GET",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
 
@@ -223,8 +254,10 @@ def test_a_redis_without_persistence_losing_waiting_tasks(transactional_db, shor
         finally:
             worker.stop()
         batches = dict(Counter(job.mini_batches.values_list("status", flat=True)))
-        record("redis_restart_volatile", {"status": job.status, "stuck_after_seconds": 90 if stuck else None,
-                                          "mini_batches": batches})
+        record(
+            "redis_restart_volatile",
+            {"status": job.status, "stuck_after_seconds": 90 if stuck else None, "mini_batches": batches},
+        )
         assert not stuck, f"job left {job.status} 90 s after its task was lost, mini-batches {batches}"
         assert job.status == Status.COMPLETED, job.error
     finally:

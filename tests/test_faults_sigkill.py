@@ -25,8 +25,10 @@ def _finished(job, machine, reclaim_every=[0.0]):
     # A machine that died on its own (e.g. it could not import the code: a worktree rebased under the running test,
     # conflict markers and all) serves no task: the job would wait for it and look stuck. That measures nothing.
     if machine.proc.poll() is not None:
-        pytest.fail(f"the worker machine exited with code {machine.proc.returncode}, not killed by the test: "
-                    f"this trial measured nothing\n{machine.output()[-3000:]}")
+        pytest.fail(
+            f"the worker machine exited with code {machine.proc.returncode}, not killed by the test: "
+            f"this trial measured nothing\n{machine.output()[-3000:]}"
+        )
     # reclaim_stale is what the every-minute schedule runs; calling it here only shortens the wait.
     if time.monotonic() - reclaim_every[0] > 2:
         reclaim_every[0] = time.monotonic()
@@ -50,7 +52,9 @@ def _diagnose(machine) -> str:
 
 
 @pytest.mark.integration
-def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(transactional_db, endpoint, slow_model, monkeypatch):
+def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(
+    transactional_db, endpoint, slow_model, monkeypatch
+):
     monkeypatch.setenv("JOBS_LEASE_SECONDS", str(LEASE))
     monkeypatch.setenv("JOBS_HEARTBEAT_SECONDS", "1")
     dep = endpoint.default_deployment
@@ -67,8 +71,14 @@ def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(transacti
         job = submit_job(endpoint, input_uri=source)
         machines = [QCluster(), *([QCluster()] if DISTRIBUTED else [])]
         try:
-            wait_for(lambda: _mid_job(job), timeout=180, interval=0.1,
-                     message=lambda: f"trial {trial}: a mini-batch running after one completed\n{machines[0].output()[-3000:]}")
+            wait_for(
+                lambda: _mid_job(job),
+                timeout=180,
+                interval=0.1,
+                message=lambda: (
+                    f"trial {trial}: a mini-batch running after one completed\n{machines[0].output()[-3000:]}"
+                ),
+            )
             running = job.mini_batches.filter(status=MiniBatch.RUNNING).count()
             os.killpg(machines[0].proc.pid, signal.SIGKILL)
             machines[0].proc.wait()
@@ -83,8 +93,16 @@ def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(transacti
                 m.stop()
         rows = count_rows(job)
         batches = dict(Counter(job.mini_batches.values_list("status", flat=True)))
-        figures.append({"trial": trial, "status": job.status, "running_when_killed": running, "mini_batches": batches,
-                        "attempts": sum(job.mini_batches.values_list("attempts", flat=True)), **rows})
+        figures.append(
+            {
+                "trial": trial,
+                "status": job.status,
+                "running_when_killed": running,
+                "mini_batches": batches,
+                "attempts": sum(job.mini_batches.values_list("attempts", flat=True)),
+                **rows,
+            }
+        )
         if stuck_output:
             figures[-1]["diagnosis"] = stuck_output
         record("sigkill_trial", {"mode": "distributed" if DISTRIBUTED else "embedded", **figures[-1]})

@@ -43,7 +43,10 @@ def test_bad_rows_are_set_aside_and_the_output_equals_a_clean_run_over_the_good_
     errors = errors_frame(job)
     assert list(errors.columns) == ["file", "row", "error_type", "message"]
     assert [(f.rsplit("/", 1)[-1], r) for f, r in zip(errors["file"], errors["row"])] == [
-        ("f01.csv", 2), ("f02.csv", 0), ("f02.csv", 5)]
+        ("f01.csv", 2),
+        ("f02.csv", 0),
+        ("f02.csv", 5),
+    ]
     assert set(errors["error_type"]) == {"ValueError"}
     assert errors["message"].str.contains("x must not be negative").all()
     assert b"rows set aside: 3" in read_output(job, "logs/job_progress_overview.txt")
@@ -68,7 +71,11 @@ def test_the_api_and_the_command_line_say_completed_with_errors_and_offer_errors
     job = drive(submit_job(picky_endpoint, input_uri=write_frames("iso/api", input_frames(bad={1: [2]}))))
     shown = check_response(api.get(f"/api/v1/jobs/{job.name}")).json()
     assert shown["status"] == "CompletedWithErrors"
-    assert (shown["counts"]["rows_failed"], shown["counts"]["files_partial"], shown["counts"]["files_failed"]) == (1, 1, 0)
+    assert (shown["counts"]["rows_failed"], shown["counts"]["files_partial"], shown["counts"]["files_failed"]) == (
+        1,
+        1,
+        0,
+    )
     errors = check_response(api.get(shown["urls"]["outputs"]["errors.csv"]))
     assert b"".join(errors.streaming_content).startswith(b"file,row,error_type,message")
     assert json.loads(run("job", "show", "-n", job.name))["status"] == "CompletedWithErrors"
@@ -90,18 +97,26 @@ def test_a_file_that_fails_as_a_whole_is_listed_in_errors_csv_without_a_row(pick
 
 
 # 2 files with bad rows (3 rows) in 4 files of 6 rows: 3 of 24 rows = 12.5%.
-@pytest.mark.parametrize("unit,threshold,status", [
-    (None, -1, Status.COMPLETED_WITH_ERRORS),  # Azure's default: failures never fail the job
-    (None, 2, Status.COMPLETED_WITH_ERRORS), (None, 1, Status.FAILED),  # files is the default unit
-    ("files", 2, Status.COMPLETED_WITH_ERRORS), ("files", 1, Status.FAILED),
-    ("rows", 3, Status.COMPLETED_WITH_ERRORS), ("rows", 2, Status.FAILED),
-    ("percent", 13, Status.COMPLETED_WITH_ERRORS), ("percent", 12, Status.FAILED),
-])
+@pytest.mark.parametrize(
+    "unit,threshold,status",
+    [
+        (None, -1, Status.COMPLETED_WITH_ERRORS),  # Azure's default: failures never fail the job
+        (None, 2, Status.COMPLETED_WITH_ERRORS),
+        (None, 1, Status.FAILED),  # files is the default unit
+        ("files", 2, Status.COMPLETED_WITH_ERRORS),
+        ("files", 1, Status.FAILED),
+        ("rows", 3, Status.COMPLETED_WITH_ERRORS),
+        ("rows", 2, Status.FAILED),
+        ("percent", 13, Status.COMPLETED_WITH_ERRORS),
+        ("percent", 12, Status.FAILED),
+    ],
+)
 @pytest.mark.django_db
 def test_the_error_threshold_counts_files_rows_or_a_percentage(picky_endpoint, unit, threshold, status):
     overrides = {"error_threshold": threshold, **({"error_threshold_unit": unit} if unit else {})}
-    job = drive(submit_job(picky_endpoint, input_uri=write_frames("iso/threshold", input_frames(bad=BAD)),
-                           overrides=overrides))
+    job = drive(
+        submit_job(picky_endpoint, input_uri=write_frames("iso/threshold", input_frames(bad=BAD)), overrides=overrides)
+    )
     assert job.status == status, job.error
     if status == Status.FAILED:
         assert "above the error threshold" in job.error and not output_exists(job, "predictions.csv")
@@ -109,17 +124,30 @@ def test_the_error_threshold_counts_files_rows_or_a_percentage(picky_endpoint, u
 
 
 @pytest.mark.django_db
-def test_a_job_failing_on_its_threshold_keeps_the_rows_set_aside_so_far_and_its_page_says_why(picky_endpoint, signed_in):
-    job = drive(submit_job(picky_endpoint, input_uri=write_frames("iso/fail", input_frames(bad={1: [2, 4]})),
-                           overrides={"error_threshold": 0}))
+def test_a_job_failing_on_its_threshold_keeps_the_rows_set_aside_so_far_and_its_page_says_why(
+    picky_endpoint, signed_in
+):
+    job = drive(
+        submit_job(
+            picky_endpoint,
+            input_uri=write_frames("iso/fail", input_frames(bad={1: [2, 4]})),
+            overrides={"error_threshold": 0},
+        )
+    )
     assert job.status == Status.FAILED
-    assert job.error == ("1 file with rows set aside, above the error threshold of 0. "
-                         "See errors.csv and logs/error_summary.csv for what failed.")
+    assert job.error == (
+        "1 file with rows set aside, above the error threshold of 0. "
+        "See errors.csv and logs/error_summary.csv for what failed."
+    )
     errors = errors_frame(job)
-    assert [(f.rsplit("/", 1)[-1], r) for f, r in zip(errors["file"], errors["row"])] == [("f01.csv", 2), ("f01.csv", 4)]
+    assert [(f.rsplit("/", 1)[-1], r) for f, r in zip(errors["file"], errors["row"])] == [
+        ("f01.csv", 2),
+        ("f01.csv", 4),
+    ]
     summary = pd.read_csv(io.BytesIO(read_output(job, "logs/error_summary.csv")))
-    assert [(f.rsplit("/", 1)[-1], t, m) for f, t, m in zip(summary["file"], summary["error_type"], summary["message"])] == [
-        ("f01.csv", "RowsSetAside", "2 rows set aside: see errors.csv")]
+    assert [
+        (f.rsplit("/", 1)[-1], t, m) for f, t, m in zip(summary["file"], summary["error_type"], summary["message"])
+    ] == [("f01.csv", "RowsSetAside", "2 rows set aside: see errors.csv")]
     assert not output_exists(job, ".staging")
 
     page = signed_in.get(job.get_absolute_url()).content.decode()
@@ -134,17 +162,24 @@ def test_a_job_failing_on_its_threshold_keeps_the_rows_set_aside_so_far_and_its_
     assert "Download errors.csv" in signed_in.get(job.get_absolute_url()).content.decode()
 
 
-@pytest.mark.parametrize("failed,partial,unit,threshold,message", [
-    (1, 0, "files", 0, "1 file failed, above the error threshold of 0."),
-    (2, 1, "files", 2, "2 files failed and 1 file with rows set aside, above the error threshold of 2."),
-    (1, 0, "rows", 0, "1 row failed, above the error threshold of 0 rows."),
-    (0, 0, "rows", 1, "2 rows failed, above the error threshold of 1 row."),
-])
+@pytest.mark.parametrize(
+    "failed,partial,unit,threshold,message",
+    [
+        (1, 0, "files", 0, "1 file failed, above the error threshold of 0."),
+        (2, 1, "files", 2, "2 files failed and 1 file with rows set aside, above the error threshold of 2."),
+        (1, 0, "rows", 0, "1 row failed, above the error threshold of 0 rows."),
+        (0, 0, "rows", 1, "2 rows failed, above the error threshold of 1 row."),
+    ],
+)
 def test_the_threshold_s_reason_counts_in_good_english(failed, partial, unit, threshold, message):
     from jobs.isolation import threshold_exceeded
 
-    job = BatchJob(files_failed=failed, files_partial=partial, rows_failed=0 if failed else 2,
-                   settings={"error_threshold": threshold, "error_threshold_unit": unit})
+    job = BatchJob(
+        files_failed=failed,
+        files_partial=partial,
+        rows_failed=0 if failed else 2,
+        settings={"error_threshold": threshold, "error_threshold_unit": unit},
+    )
     assert threshold_exceeded(job).startswith(message)
 
 
@@ -162,8 +197,11 @@ def test_a_percentage_above_100_is_refused_for_a_job_and_a_deployment(picky_endp
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError, match="in percent of rows is at most 100 \\(-1: never fail\\), not 150"):
-        submit_job(picky_endpoint, input_uri=write_frames("iso/pct", input_frames()),
-                   overrides={"error_threshold": 150, "error_threshold_unit": "percent"})
+        submit_job(
+            picky_endpoint,
+            input_uri=write_frames("iso/pct", input_frames()),
+            overrides={"error_threshold": 150, "error_threshold_unit": "percent"},
+        )
     deployment = picky_endpoint.default_deployment
     deployment.error_threshold, deployment.error_threshold_unit = 101, "percent"
     with pytest.raises(ValidationError, match="at most 100"):
@@ -175,8 +213,11 @@ def test_an_unknown_threshold_unit_is_refused(picky_endpoint):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError, match="error_threshold_unit must be one of files, rows, percent"):
-        submit_job(picky_endpoint, input_uri=write_frames("iso/unit", input_frames()),
-                   overrides={"error_threshold_unit": "lines"})
+        submit_job(
+            picky_endpoint,
+            input_uri=write_frames("iso/unit", input_frames()),
+            overrides={"error_threshold_unit": "lines"},
+        )
 
 
 @pytest.mark.integration
@@ -185,7 +226,9 @@ def test_a_real_cluster_sets_bad_rows_aside_and_completes_with_errors(picky_endp
     job = submit_job(picky_endpoint, input_uri=write_frames("iso/cluster", frames))
     clean = submit_job(picky_endpoint, input_uri=write_frames("iso/cluster-good", good_rows(frames)))
     for each in (job, clean):
-        wait_for(lambda: BatchJob.objects.get(pk=each.pk).is_finished, timeout=180, message=lambda: qcluster.output()[-3000:])
+        wait_for(
+            lambda: BatchJob.objects.get(pk=each.pk).is_finished, timeout=180, message=lambda: qcluster.output()[-3000:]
+        )
         each.refresh_from_db()
     assert (job.status, clean.status) == (Status.COMPLETED_WITH_ERRORS, Status.COMPLETED), job.error
     assert_equals_clean_run_over_good_rows(job, clean)

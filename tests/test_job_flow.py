@@ -54,8 +54,10 @@ def test_it_refuses_an_output_folder_a_job_still_writes_to(endpoint, demo_data):
     with pytest.raises(ValidationError) as err:
         submit_job(endpoint, input_uri=demo_data, output_path="shared/out/")
     assert err.value.code == "output_in_use"
-    assert (f"Job {first.name} (Queued) writes its output to azureml://datastores/workspaceblobstore/paths/shared/out. "
-            "Choose another output path") in err.value.messages[0]
+    assert (
+        f"Job {first.name} (Queued) writes its output to azureml://datastores/workspaceblobstore/paths/shared/out. "
+        "Choose another output path"
+    ) in err.value.messages[0]
     assert BatchJob.objects.count() == 1
     BatchJob.objects.filter(pk=first.pk).update(status=Status.FAILED)  # finished, with no output file: free again
     assert submit_job(endpoint, input_uri=demo_data, output_path="shared/out").output_path == "shared/out"
@@ -83,12 +85,15 @@ def test_it_refuses_an_output_among_the_input_files(endpoint, demo_data):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("uri,code", [
-    ("azureml://datastores/workspaceblobstore/paths/missing", "input_not_found"),
-    ("azureml://datastores/nope/paths/x", "unknown_datastore"),
-    ("ftp://x", "input_unknown_scheme"),
-    ("", "input_required"),
-])
+@pytest.mark.parametrize(
+    "uri,code",
+    [
+        ("azureml://datastores/workspaceblobstore/paths/missing", "input_not_found"),
+        ("azureml://datastores/nope/paths/x", "unknown_datastore"),
+        ("ftp://x", "input_unknown_scheme"),
+        ("", "input_required"),
+    ],
+)
 def test_bad_inputs_are_refused_with_a_reason(endpoint, uri, code):
     with pytest.raises(ValidationError) as err:
         submit_job(endpoint, input_uri=uri)

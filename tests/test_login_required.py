@@ -48,8 +48,14 @@ def test_the_walk_found_the_studio_pages():
 @pytest.mark.django_db
 def test_an_htmx_request_of_an_expired_session_sends_the_whole_page_to_sign_in(client):
     """The Runs tab's polling swapped the sign-in page into the table, Preview into its panel."""
-    response = client.get("/endpoints/iris/runs/?page=2", headers={
-        "HX-Request": "true", "HX-Target": "runs", "HX-Current-URL": "http://testserver/endpoints/iris/runs/?page=2"})
+    response = client.get(
+        "/endpoints/iris/runs/?page=2",
+        headers={
+            "HX-Request": "true",
+            "HX-Target": "runs",
+            "HX-Current-URL": "http://testserver/endpoints/iris/runs/?page=2",
+        },
+    )
     assert response.status_code == 200
     assert response["HX-Redirect"] == "/accounts/login/?next=%2Fendpoints%2Firis%2Fruns%2F%3Fpage%3D2"
     assert client.get("/endpoints/iris/runs/")["Location"].startswith("/accounts/login/")  # a plain visit: as before

@@ -9,7 +9,6 @@ import re
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,17 @@ from tests.fixtures_ui import DEPLOYMENT_DEFAULTS
 
 # Not the session's services or make's own state: a newcomer's shell. MLflow's set_tracking_uri and
 # set_registry_uri export MLFLOW_* into this process's environment: the session's registry would be inherited.
-DROPPED = ("DATABASE_URL", "REDIS_URL", "Q_PREFIX", "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
-           "DJANGO_SUPERUSER_USERNAME", "DJANGO_SUPERUSER_PASSWORD", "STUDIO_ADMIN_PASSWORD")
+DROPPED = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "Q_PREFIX",
+    "MAKEFLAGS",
+    "MFLAGS",
+    "MAKELEVEL",
+    "DJANGO_SUPERUSER_USERNAME",
+    "DJANGO_SUPERUSER_PASSWORD",
+    "STUDIO_ADMIN_PASSWORD",
+)
 
 
 def _newcomers_environment() -> dict:
@@ -73,14 +81,20 @@ def studio(tmp_path):
     env.update(STUDIO_HOME=str(home), PORT=str(port))
     log = tmp_path / "make-run.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            ["make", "run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     text = lambda: log.read_text(errors="replace")  # noqa: E731
     try:
-        wait_for(lambda: "Batch Studio is running at" in text() or proc.poll() is not None, timeout=600,
-                 message="make run to start")
+        wait_for(
+            lambda: "Batch Studio is running at" in text() or proc.poll() is not None,
+            timeout=600,
+            message="make run to start",
+        )
         assert proc.poll() is None, text()
-        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=120, message="gunicorn to answer")
+        wait_for(
+            lambda: _answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=120, message="gunicorn to answer"
+        )
         yield proc, f"http://127.0.0.1:{port}", home, text
     finally:
         if proc.poll() is None:
@@ -114,19 +128,30 @@ def test_make_run_serves_the_demo_and_the_readmes_first_walk_scores_it(studio):
 
     # Models → iris-classifier → Deploy to batch endpoint → Create, then + Create job on demo/iris
     browser.get("/endpoints/create/")
-    for step, data in (("endpoint", {"endpoint_mode": "new", "endpoint_name": "iris-demo"}),
-                       ("model", {"model": "iris-classifier:1"}),
-                       ("deployment", DEPLOYMENT_DEFAULTS),
-                       ("compute", {"compute": "cpu-cluster", "instance_count": 1})):
+    for step, data in (
+        ("endpoint", {"endpoint_mode": "new", "endpoint_name": "iris-demo"}),
+        ("model", {"model": "iris-classifier:1"}),
+        ("deployment", DEPLOYMENT_DEFAULTS),
+        ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
+    ):
         browser.post(f"/endpoints/create/{step}/", data)
     assert browser.post("/endpoints/create/review/", {}).url == base + "/endpoints/iris-demo/"
-    job_page = browser.post("/endpoints/iris-demo/jobs/create/", {
-        "deployment": "blue", "input_type": "datastore", "input_datastore": "workspaceblobstore", "input_path": "demo/iris"})
+    job_page = browser.post(
+        "/endpoints/iris-demo/jobs/create/",
+        {
+            "deployment": "blue",
+            "input_type": "datastore",
+            "input_datastore": "workspaceblobstore",
+            "input_path": "demo/iris",
+        },
+    )
     job_path = job_page.url.removeprefix(base)
     assert re.fullmatch(r"/jobs/[\w-]+/", job_path), job_page.url
 
     # the workers make run started score it; the Runs tab and the job page say so
-    wait_for(lambda: "Download predictions.csv" in browser.get(job_path).text, timeout=300, message="the job to complete")
+    wait_for(
+        lambda: "Download predictions.csv" in browser.get(job_path).text, timeout=300, message="the job to complete"
+    )
     assert "Completed" in browser.get("/endpoints/iris-demo/runs/").text
     csv = browser.get(f"{job_path}download/predictions.csv").text.splitlines()
     assert csv[0] == "row,prediction,file_name" and len(csv) == 1 + 150

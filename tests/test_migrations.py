@@ -22,10 +22,22 @@ def _migrate(targets):
 def test_a_sas_token_typed_before_it_was_encrypted_is_encrypted_and_kept_out_of_names():
     old = _migrate([BEFORE])
     job = old.get_model("jobs", "BatchJob").objects.create(
-        name="old-job", endpoint_name="e", deployment_name="blue", input_uri=TYPED, output_datastore="workspaceblobstore")
-    old.get_model("jobs", "MiniBatch").objects.create(job=job, index=0, files=[f"{FILE}?sv=2024-01-01&sp=rl&sig=S3cr3tSignature%3D"])
+        name="old-job",
+        endpoint_name="e",
+        deployment_name="blue",
+        input_uri=TYPED,
+        output_datastore="workspaceblobstore",
+    )
+    old.get_model("jobs", "MiniBatch").objects.create(
+        job=job, index=0, files=[f"{FILE}?sv=2024-01-01&sp=rl&sig=S3cr3tSignature%3D"]
+    )
     plain = old.get_model("jobs", "BatchJob").objects.create(
-        name="plain-job", endpoint_name="e", deployment_name="blue", input_uri=FILE + "?download=1", output_datastore="x")
+        name="plain-job",
+        endpoint_name="e",
+        deployment_name="blue",
+        input_uri=FILE + "?download=1",
+        output_datastore="x",
+    )
 
     _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
@@ -43,10 +55,20 @@ def test_a_sas_token_typed_before_it_was_encrypted_is_encrypted_and_kept_out_of_
 def test_a_job_failed_on_its_threshold_before_the_field_still_offers_its_errors_file():
     old = _migrate([("jobs", "0010_input_skipped")])
     jobs = old.get_model("jobs", "BatchJob").objects
-    fields = {"endpoint_name": "e", "deployment_name": "blue", "input_uri": FILE, "output_datastore": "x",
-              "status": "Failed", "rows_failed": 2}
-    jobs.create(name="threshold", error="1 file with rows set aside, above the error threshold of 0. See errors.csv "
-                                        "and logs/error_summary.csv for what failed.", **fields)
+    fields = {
+        "endpoint_name": "e",
+        "deployment_name": "blue",
+        "input_uri": FILE,
+        "output_datastore": "x",
+        "status": "Failed",
+        "rows_failed": 2,
+    }
+    jobs.create(
+        name="threshold",
+        error="1 file with rows set aside, above the error threshold of 0. See errors.csv "
+        "and logs/error_summary.csv for what failed.",
+        **fields,
+    )
     jobs.create(name="other", error="The output could not be written: OSError: disk full", **fields)
 
     _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

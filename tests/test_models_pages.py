@@ -76,7 +76,9 @@ def test_a_custom_model_zip_is_unpacked(signed_in, tmp_path):
         archive.writestr("weights/model.pkl", b"not really a pickle")
     buffer.seek(0)
     buffer.name = "folder.zip"
-    response = signed_in.post("/models/register/", {"name": "zipped-custom", "model_type": "custom", "model_zip": buffer})
+    response = signed_in.post(
+        "/models/register/", {"name": "zipped-custom", "model_type": "custom", "model_zip": buffer}
+    )
     assert response.status_code == 302
     from studio import registry
 

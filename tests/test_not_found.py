@@ -23,13 +23,17 @@ def test_a_views_reason_is_shown(signed_in):
 
 def test_an_unknown_address_too(signed_in):
     response = signed_in.get("/no/such/page/")
-    assert response.status_code == 404 and "There is nothing at <code>/no/such/page/</code>" in response.content.decode()
+    assert (
+        response.status_code == 404 and "There is nothing at <code>/no/such/page/</code>" in response.content.decode()
+    )
 
 
 def test_an_unknown_api_address_answers_as_the_api_does(client):
     response = client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "There is no API address /api/v1/no-such-thing/."}}
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "There is no API address /api/v1/no-such-thing/."}
+    }
 
 
 def test_a_server_error_is_a_studio_page_with_a_way_back(rf):

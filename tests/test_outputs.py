@@ -31,7 +31,7 @@ def iris_with_ids(folder: str, files: int = 4, rows: int = 10) -> str:
     X = load_iris(as_frame=True).data
     store = Datastore.get_default()
     for i in range(files):
-        part = X.iloc[i * 37:i * 37 + rows].copy()
+        part = X.iloc[i * 37 : i * 37 + rows].copy()
         part.insert(0, "id", [f"k{i}-{r}" for r in range(rows)])
         store.client().write(f"{folder}/part-{i}.csv", part.to_csv(index=False).encode())
     return store.uri(folder)
@@ -46,8 +46,11 @@ def _finished(job):
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 def test_each_format_with_a_passthrough_key_and_a_manifest(endpoint, demo_model, qcluster, fmt):
     uri = iris_with_ids("keyed-4")
-    job = submit_job(endpoint, input_uri=uri, overrides={
-        "output_format": fmt, "passthrough_columns": ["id"], "write_manifest": True, "mini_batch_size": 1})
+    job = submit_job(
+        endpoint,
+        input_uri=uri,
+        overrides={"output_format": fmt, "passthrough_columns": ["id"], "write_manifest": True, "mini_batch_size": 1},
+    )
     name = f"predictions.{fmt}"
     assert job.settings["output_file_name"] == name  # the default name follows the format
     wait_for(lambda: _finished(job), message=lambda: f"job to finish; qcluster said:\n{qcluster.output()[-3000:]}")
@@ -62,6 +65,7 @@ def test_each_format_with_a_passthrough_key_and_a_manifest(endpoint, demo_model,
     assert out["file_name"].tolist() == [f"part-{i}.csv" for i in range(4) for _ in range(10)]
     assert out["row"].tolist() == list(range(10)) * 4
     from sklearn.datasets import load_iris
+
     iris = load_iris(as_frame=True)
     expected = [int(iris.target.iloc[i * 37 + r]) for i in range(4) for r in range(10)]
     agreement = sum(int(p) == e for p, e in zip(out["prediction"], expected)) / len(expected)
@@ -70,7 +74,9 @@ def test_each_format_with_a_passthrough_key_and_a_manifest(endpoint, demo_model,
         assert pq.ParquetFile(io.BytesIO(data)).num_row_groups == 4  # streamed part by part
 
     manifest = json.loads(store.read_bytes(f"jobs/{job.name}/manifest.json"))
-    assert manifest["files"] == [{"path": name, "rows": 40, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}]
+    assert manifest["files"] == [
+        {"path": name, "rows": 40, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    ]
     assert manifest["output_format"] == fmt and manifest["passthrough_columns"] == ["id"]
     assert store.read_bytes(f"jobs/{job.name}/_SUCCESS") == b""
     assert job.output_files()[:3] == (name, "manifest.json", "_SUCCESS")
@@ -91,7 +97,8 @@ def test_the_manifest_lists_errors_csv_and_the_status_when_rows_were_set_aside(e
     assert manifest["status"] == "CompletedWithErrors"
     assert manifest["files"] == [
         {"path": "predictions.csv", "rows": 19, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()},
-        {"path": "errors.csv", "rows": 1, "bytes": len(errors), "sha256": hashlib.sha256(errors).hexdigest()}]
+        {"path": "errors.csv", "rows": 1, "bytes": len(errors), "sha256": hashlib.sha256(errors).hexdigest()},
+    ]
 
 
 @pytest.mark.django_db
@@ -103,8 +110,13 @@ def test_a_parquet_output_holds_a_key_typed_differently_in_each_file(endpoint):
         frame = pd.read_csv(io.BytesIO(store.read_bytes(f"keyed-mixed/part-{i}.csv")))
         frame["id"] = ids
         store.write(f"keyed-mixed/part-{i}.csv", frame.to_csv(index=False).encode())
-    job = drive(submit_job(endpoint, input_uri=uri, overrides={
-        "output_format": "parquet", "passthrough_columns": ["id"], "mini_batch_size": 1}))
+    job = drive(
+        submit_job(
+            endpoint,
+            input_uri=uri,
+            overrides={"output_format": "parquet", "passthrough_columns": ["id"], "mini_batch_size": 1},
+        )
+    )
     assert job.status == Status.COMPLETED, job.error
 
     out = pd.read_parquet(io.BytesIO(store.read_bytes(f"jobs/{job.name}/predictions.parquet")))
@@ -114,12 +126,24 @@ def test_a_parquet_output_holds_a_key_typed_differently_in_each_file(endpoint):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name, fmt, expected", [
-    ("scores.csv", "parquet", "scores.parquet"), ("scores.CSV", "jsonl", "scores.jsonl"),
-    ("scores.parquet", "csv", "scores.csv"), ("scores.txt", "parquet", "scores.txt"), ("scores", "jsonl", "scores")])
-def test_a_chosen_output_file_name_takes_the_formats_extension_in_place_of_another_formats(endpoint, name, fmt, expected):
-    job = submit_job(endpoint, input_uri=iris_with_ids("keyed-1", files=1),
-                     overrides={"output_file_name": name, "output_format": fmt})
+@pytest.mark.parametrize(
+    "name, fmt, expected",
+    [
+        ("scores.csv", "parquet", "scores.parquet"),
+        ("scores.CSV", "jsonl", "scores.jsonl"),
+        ("scores.parquet", "csv", "scores.csv"),
+        ("scores.txt", "parquet", "scores.txt"),
+        ("scores", "jsonl", "scores"),
+    ],
+)
+def test_a_chosen_output_file_name_takes_the_formats_extension_in_place_of_another_formats(
+    endpoint, name, fmt, expected
+):
+    job = submit_job(
+        endpoint,
+        input_uri=iris_with_ids("keyed-1", files=1),
+        overrides={"output_file_name": name, "output_format": fmt},
+    )
     assert job.settings["output_file_name"] == expected
 
 
@@ -142,8 +166,9 @@ def run(mini_batch):
 
 @pytest.mark.django_db
 def test_the_manifest_of_a_summary_only_script_lists_the_files_it_wrote(endpoint, tmp_path):
-    script_deployment(endpoint, tmp_path, SUMMARY_ONLY_SCRIPT, output_action="summary_only", output_file_name="",
-                      write_manifest=True)
+    script_deployment(
+        endpoint, tmp_path, SUMMARY_ONLY_SCRIPT, output_action="summary_only", output_file_name="", write_manifest=True
+    )
     job = drive(submit_job(endpoint, input_uri=iris_with_ids("keyed-2", files=2), deployment_name="script"))
     assert job.status == Status.COMPLETED, job.error
 
@@ -152,8 +177,12 @@ def test_the_manifest_of_a_summary_only_script_lists_the_files_it_wrote(endpoint
     listed = {f["path"]: f for f in manifest["files"]}
     assert sorted(listed) == ["notes/seen.txt", "part-0.parquet", "part-1.parquet"]
     data = store.read_bytes(f"jobs/{job.name}/part-1.parquet")
-    assert listed["part-1.parquet"] == {"path": "part-1.parquet", "rows": 10, "bytes": len(data),
-                                        "sha256": hashlib.sha256(data).hexdigest()}
+    assert listed["part-1.parquet"] == {
+        "path": "part-1.parquet",
+        "rows": 10,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
     assert listed["notes/seen.txt"]["rows"] is None and listed["notes/seen.txt"]["bytes"] == 3
 
 
@@ -163,16 +192,22 @@ def test_a_missing_passthrough_column_is_refused_at_submit_naming_it(endpoint):
     with pytest.raises(ValidationError) as err:
         submit_job(endpoint, input_uri=uri, overrides={"passthrough_columns": ["customer_id"]})
     assert err.value.code == "passthrough_column_missing"
-    assert "Passthrough column 'customer_id' is not in the input: part-0.csv has the columns id, sepal length" in err.value.messages[0]
+    assert (
+        "Passthrough column 'customer_id' is not in the input: part-0.csv has the columns id, sepal length"
+        in err.value.messages[0]
+    )
     assert not BatchJob.objects.exists()
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("overrides,code", [
-    ({"output_format": "xlsx"}, "invalid_output_format"),
-    ({"passthrough_columns": ["row"]}, "reserved_passthrough"),
-    ({"passthrough_columns": ["id", "id"]}, "invalid_passthrough"),
-])
+@pytest.mark.parametrize(
+    "overrides,code",
+    [
+        ({"output_format": "xlsx"}, "invalid_output_format"),
+        ({"passthrough_columns": ["row"]}, "reserved_passthrough"),
+        ({"passthrough_columns": ["id", "id"]}, "invalid_passthrough"),
+    ],
+)
 def test_bad_output_options_are_refused_with_a_reason(endpoint, overrides, code):
     uri = iris_with_ids("keyed-1", files=1)
     with pytest.raises(ValidationError) as err:
@@ -184,8 +219,12 @@ def test_bad_output_options_are_refused_with_a_reason(endpoint, overrides, code)
 def test_passthrough_needs_an_mlflow_deployment(endpoint, tmp_path):
     script_deployment(endpoint, tmp_path, "def run(mini_batch):\n    return mini_batch\n")
     with pytest.raises(ValidationError) as err:
-        submit_job(endpoint, input_uri=iris_with_ids("keyed-1", files=1), deployment_name="script",
-                   overrides={"passthrough_columns": ["id"]})
+        submit_job(
+            endpoint,
+            input_uri=iris_with_ids("keyed-1", files=1),
+            deployment_name="script",
+            overrides={"passthrough_columns": ["id"]},
+        )
     assert err.value.code == "passthrough_needs_mlflow"
 
 
@@ -194,8 +233,12 @@ def test_an_existing_manifest_is_never_overwritten(endpoint):
     store = Datastore.get_default().client()
     store.write("manifest-taken/_SUCCESS", b"")
     with pytest.raises(ValidationError) as err:
-        submit_job(endpoint, input_uri=iris_with_ids("keyed-1", files=1), output_path="manifest-taken",
-                   overrides={"write_manifest": True})
+        submit_job(
+            endpoint,
+            input_uri=iris_with_ids("keyed-1", files=1),
+            output_path="manifest-taken",
+            overrides={"write_manifest": True},
+        )
     assert err.value.code == "output_exists" and "manifest-taken/_SUCCESS already exists" in err.value.messages[0]
 
 
@@ -211,9 +254,11 @@ def _parts(store, frames, fmt):
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 def test_parts_join_in_order_and_read_back_for_the_job_page(fmt, tmp_path):
     store = Datastore.get_default().client()
-    frames = [pd.DataFrame({"row": [0, 1], "prediction": [1.5, 2.5], "file_name": ["a.csv"] * 2}),
-              pd.DataFrame(),  # a mini-batch whose files all failed: an empty part
-              pd.DataFrame({"row": [0], "prediction": [None], "file_name": ["b.csv"]})]  # all-null predictions
+    frames = [
+        pd.DataFrame({"row": [0, 1], "prediction": [1.5, 2.5], "file_name": ["a.csv"] * 2}),
+        pd.DataFrame(),  # a mini-batch whose files all failed: an empty part
+        pd.DataFrame({"row": [0], "prediction": [None], "file_name": ["b.csv"]}),
+    ]  # all-null predictions
     target = tmp_path / "out"
     with open(target, "wb") as out:
         outputs.write_joined(fmt, store, _parts(store, frames, fmt), out)
@@ -232,7 +277,10 @@ def test_parts_join_in_order_and_read_back_for_the_job_page(fmt, tmp_path):
 def test_parquet_parts_with_other_columns_fail_with_a_reason(tmp_path):
     store = Datastore.get_default().client()
     frames = [pd.DataFrame({"result": [1]}), pd.DataFrame({"other": [2]})]
-    with open(tmp_path / "out", "wb") as out, pytest.raises(ValueError, match="has the columns other, unlike the first part"):
+    with (
+        open(tmp_path / "out", "wb") as out,
+        pytest.raises(ValueError, match="has the columns other, unlike the first part"),
+    ):
         outputs.write_joined("parquet", store, _parts(store, frames, "parquet"), out)
 
 
@@ -241,13 +289,24 @@ def test_the_deployment_wizard_sets_the_output_options(signed_in, demo_model):
     from endpoints.models import BatchEndpoint
     from tests.fixtures_ui import DEPLOYMENT_DEFAULTS, run_wizard
 
-    run_wizard(signed_in, "/endpoints/create/", [
-        ("endpoint", {"endpoint_name": "keyed-out", "description": ""}),
-        ("model", {"model": demo_model.label}),
-        ("deployment", {**DEPLOYMENT_DEFAULTS, "output_format": "parquet", "passthrough_columns": "id, region",
-                        "write_manifest": "on"}),
-        ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
-    ])
+    run_wizard(
+        signed_in,
+        "/endpoints/create/",
+        [
+            ("endpoint", {"endpoint_name": "keyed-out", "description": ""}),
+            ("model", {"model": demo_model.label}),
+            (
+                "deployment",
+                {
+                    **DEPLOYMENT_DEFAULTS,
+                    "output_format": "parquet",
+                    "passthrough_columns": "id, region",
+                    "write_manifest": "on",
+                },
+            ),
+            ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
+        ],
+    )
     deployment = BatchEndpoint.objects.get(name="keyed-out").default_deployment
     assert (deployment.output_format, deployment.output_file_name) == ("parquet", "predictions.parquet")
     assert deployment.passthrough_columns == ["id", "region"] and deployment.write_manifest

@@ -15,9 +15,17 @@ FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal
 
 
 def _post_preview(client, endpoint, path, htmx=False, **extra):
-    return client.post(f"/endpoints/{endpoint.name}/jobs/preview/", {
-        "deployment": "blue", "input_type": "datastore", "input_datastore": "workspaceblobstore", "input_path": path,
-        **extra}, headers={"HX-Request": "true"} if htmx else {})
+    return client.post(
+        f"/endpoints/{endpoint.name}/jobs/preview/",
+        {
+            "deployment": "blue",
+            "input_type": "datastore",
+            "input_datastore": "workspaceblobstore",
+            "input_path": path,
+            **extra,
+        },
+        headers={"HX-Request": "true"} if htmx else {},
+    )
 
 
 def _finished(preview):
@@ -28,14 +36,18 @@ def _finished(preview):
 @pytest.mark.integration
 def test_preview_scores_the_first_rows_on_a_worker_and_writes_nothing(signed_in, endpoint, demo_data, qcluster):
     store = Datastore.get_default().client()
-    bad = pd.DataFrame({"sepal length (cm)": [5, 6], "sepal width (cm)": ["3.1", "wide"], "petal length (cm)": [1.4, 4.0]})
+    bad = pd.DataFrame(
+        {"sepal length (cm)": [5, 6], "sepal width (cm)": ["3.1", "wide"], "petal length (cm)": [1.4, 4.0]}
+    )
     store.write("odd/a.csv", bad.to_csv(index=False).encode())
     files_before = sorted(store.root.rglob("*"))
 
     response = _post_preview(signed_in, endpoint, "demo/iris", passthrough_columns="sepal length (cm)")
     preview = Preview.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/jobs/previews/{preview.name}/"
-    wait_for(lambda: _finished(preview), message=lambda: f"preview to finish; qcluster said:\n{qcluster.output()[-3000:]}")
+    wait_for(
+        lambda: _finished(preview), message=lambda: f"preview to finish; qcluster said:\n{qcluster.output()[-3000:]}"
+    )
     assert preview.status == Preview.COMPLETED, preview.error
     result = preview.result
     assert [c["status"] for c in result["schema"][0]["columns"]] == ["ok"] * 4
@@ -148,7 +160,10 @@ def test_a_preview_waiting_on_a_cluster_without_workers_says_so(signed_in, endpo
 @pytest.mark.django_db
 def test_a_missing_passthrough_column_is_reported_by_the_preview_form(signed_in, endpoint, demo_data):
     response = _post_preview(signed_in, endpoint, "demo/iris", passthrough_columns="customer_id", htmx=True)
-    assert "Passthrough column &#x27;customer_id&#x27; is not in the input: iris-1.csv has the columns" in response.content.decode()
+    assert (
+        "Passthrough column &#x27;customer_id&#x27; is not in the input: iris-1.csv has the columns"
+        in response.content.decode()
+    )
     assert not Preview.objects.exists()
 
 
@@ -183,8 +198,9 @@ def test_a_preview_whose_worker_died_fails_and_says_to_run_it_again(signed_in, e
 
     _post_preview(signed_in, endpoint, "demo/iris")
     preview = Preview.objects.get()
-    Preview.objects.filter(pk=preview.pk).update(status=Preview.RUNNING, progress="Scoring 60 rows",
-                                                 lease_until=timezone.now() + timedelta(seconds=30))
+    Preview.objects.filter(pk=preview.pk).update(
+        status=Preview.RUNNING, progress="Scoring 60 rows", lease_until=timezone.now() + timedelta(seconds=30)
+    )
     response = signed_in.get(f"/jobs/previews/{preview.name}/", headers={"HX-Request": "true"})
     assert response.status_code == 200 and "Scoring 60 rows" in response.content.decode()  # its worker is alive
 

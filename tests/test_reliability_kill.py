@@ -35,6 +35,7 @@ def test_a_worker_killed_mid_job_loses_no_row_and_duplicates_none(transactional_
         def finished():
             job.refresh_from_db()
             return job.is_finished
+
         wait_for(finished, timeout=240, message=lambda: f"the job to finish:\n{cluster.output()[-3000:]}")
     finally:
         cluster.stop()

@@ -29,8 +29,11 @@ def store():
 def failed_job(endpoint, flag, folder="resume/in"):
     """A job that Failed on f03 (error threshold 0) after f00..f02 had succeeded; f04, f05 never ran."""
     flag.touch()
-    job = drive(submit_job(endpoint, input_uri=write_frames(folder, input_frames(files=FILES)),
-                           overrides={"error_threshold": 0}))
+    job = drive(
+        submit_job(
+            endpoint, input_uri=write_frames(folder, input_frames(files=FILES)), overrides={"error_threshold": 0}
+        )
+    )
     flag.unlink()
     assert job.status == Status.FAILED, job.error
     return job
@@ -152,8 +155,14 @@ def test_a_job_whose_deployment_was_deleted_is_not_retried(picky_endpoint, picky
 @pytest.mark.django_db
 def test_a_retry_writes_to_the_folder_the_user_chose(picky_endpoint, picky_flag):
     picky_flag.touch()
-    job = drive(submit_job(picky_endpoint, input_uri=write_frames("resume/mine", input_frames(files=FILES)),
-                           overrides={"error_threshold": 0}, output_path="results/mine"))
+    job = drive(
+        submit_job(
+            picky_endpoint,
+            input_uri=write_frames("resume/mine", input_frames(files=FILES)),
+            overrides={"error_threshold": 0},
+            output_path="results/mine",
+        )
+    )
     picky_flag.unlink()
     retry = drive(resume.retry(job))
     assert retry.output_path == "results/mine" and retry.status == Status.COMPLETED
@@ -186,7 +195,9 @@ def test_the_command_line_retries_a_job(picky_endpoint, picky_flag):
 @pytest.mark.integration
 def test_a_real_cluster_retries_a_failed_job_into_the_output_of_a_clean_run(picky_endpoint, picky_flag, qcluster):
     def finished(job):
-        wait_for(lambda: BatchJob.objects.get(pk=job.pk).is_finished, timeout=180, message=lambda: qcluster.output()[-3000:])
+        wait_for(
+            lambda: BatchJob.objects.get(pk=job.pk).is_finished, timeout=180, message=lambda: qcluster.output()[-3000:]
+        )
         job.refresh_from_db()
         return job
 
@@ -205,8 +216,13 @@ def test_a_real_cluster_retries_a_failed_job_into_the_output_of_a_clean_run(pick
 def threshold_failed_job(endpoint):
     """A job that Failed on its error threshold of 0 rows: f01 has 1 bad row, f02 has 2 (good_rows drops them)."""
     frames = input_frames(files=4, bad={1: [2], 2: [0, 5]})
-    job = drive(submit_job(endpoint, input_uri=write_frames("resume/dirty", frames),
-                           overrides={"error_threshold": 0, "error_threshold_unit": "rows"}))
+    job = drive(
+        submit_job(
+            endpoint,
+            input_uri=write_frames("resume/dirty", frames),
+            overrides={"error_threshold": 0, "error_threshold_unit": "rows"},
+        )
+    )
     assert job.status == Status.FAILED and job.failed_on_threshold, job.error
     return job, frames
 
@@ -225,14 +241,16 @@ def test_a_job_failed_on_its_threshold_is_retried_with_another_threshold(picky_e
     assert response["Location"] == retry.get_absolute_url()
     assert (retry.settings["error_threshold"], retry.settings["error_threshold_unit"]) == (3, "rows")
     assert retry.overrides["error_threshold"] == 3
-    assert {k: v for k, v in retry.settings.items() if k != "error_threshold"} == \
-        {k: v for k, v in job.settings.items() if k != "error_threshold"}
+    assert {k: v for k, v in retry.settings.items() if k != "error_threshold"} == {
+        k: v for k, v in job.settings.items() if k != "error_threshold"
+    }
     retry = drive(retry)
     assert retry.status == Status.COMPLETED_WITH_ERRORS, retry.error
     assert retry.rows_failed == 3
     clean = drive(submit_job(picky_endpoint, input_uri=write_frames("resume/clean", good_rows(frames))))
-    pd.testing.assert_frame_equal(output_frame(retry)[["prediction", "file_name"]],
-                                  output_frame(clean)[["prediction", "file_name"]])
+    pd.testing.assert_frame_equal(
+        output_frame(retry)[["prediction", "file_name"]], output_frame(clean)[["prediction", "file_name"]]
+    )
 
 
 @pytest.mark.django_db
@@ -245,19 +263,25 @@ def test_a_retry_changes_nothing_but_the_error_threshold(picky_endpoint, picky_f
         resume.retry(job, threshold={"error_threshold": 150, "error_threshold_unit": "percent"})
     with pytest.raises(ValidationError, match="-1 \\(never fail\\) to 2,000,000,000, not -3"):
         resume.retry(job, threshold={"error_threshold": -3})
-    response = check_response(api.post(f"/api/v1/jobs/{job.name}/retry", {"settings": {"timeout": 5}},
-                                       content_type="application/json"))
+    response = check_response(
+        api.post(f"/api/v1/jobs/{job.name}/retry", {"settings": {"timeout": 5}}, content_type="application/json")
+    )
     assert response.status_code == 400 and response.json()["error"]["code"] == "not_overridable_on_retry"
     page = signed_in.post(f"/jobs/{job.name}/retry/", {"error_threshold": "-5"}, follow=True).content.decode()
     assert "Error threshold: Ensure this value is greater than or equal to -1." in page
     assert not BatchJob.objects.filter(retry_of=job).exists()
-    response = check_response(api.post(f"/api/v1/jobs/{job.name}/retry", {"settings": {"error_threshold": 2}},
-                                       content_type="application/json"))
+    response = check_response(
+        api.post(
+            f"/api/v1/jobs/{job.name}/retry", {"settings": {"error_threshold": 2}}, content_type="application/json"
+        )
+    )
     assert response.status_code == 201 and response.json()["settings"]["error_threshold"] == 2
 
 
 @pytest.mark.django_db
 def test_the_command_line_retries_with_another_error_threshold(picky_endpoint):
     job, _ = threshold_failed_job(picky_endpoint)
-    shown = json.loads(run("job", "retry", "-n", job.name, "--error-threshold", "5", "--error-threshold-unit", "percent"))
+    shown = json.loads(
+        run("job", "retry", "-n", job.name, "--error-threshold", "5", "--error-threshold-unit", "percent")
+    )
     assert (shown["settings"]["error_threshold"], shown["settings"]["error_threshold_unit"]) == (5, "percent")

@@ -21,13 +21,20 @@ IRIS = load_iris(as_frame=True).data
 
 
 def write_iris(folder, name, start, rows=10):
-    Datastore.get_default().client().write(f"{folder}/{name}", IRIS.iloc[start:start + rows].to_csv(index=False).encode())
+    Datastore.get_default().client().write(
+        f"{folder}/{name}", IRIS.iloc[start : start + rows].to_csv(index=False).encode()
+    )
 
 
 def make_schedule(endpoint, folder, **fields):
-    schedule = Schedule.objects.create(name=fields.pop("name", "nightly"), endpoint=endpoint,
-                                       input_datastore=Datastore.get_default().name, input_path=folder,
-                                       cron=fields.pop("cron", NEVER), **fields)
+    schedule = Schedule.objects.create(
+        name=fields.pop("name", "nightly"),
+        endpoint=endpoint,
+        input_datastore=Datastore.get_default().name,
+        input_path=folder,
+        cron=fields.pop("cron", NEVER),
+        **fields,
+    )
     schedule.sync()
     return schedule
 
@@ -46,16 +53,23 @@ def test_the_second_scheduled_run_scores_only_the_added_files(endpoint, qcluster
     folder = "scheduled/added"
     write_iris(folder, "day-1.csv", 0)
     write_iris(folder, "day-2.csv", 10)
-    schedule = make_schedule(endpoint, folder, output_datastore=Datastore.get_default().name, output_path="scored/nightly")
+    schedule = make_schedule(
+        endpoint, folder, output_datastore=Datastore.get_default().name, output_path="scored/nightly"
+    )
     assert schedule.q_schedule.func == "jobs.schedules.runs.run_schedule" and schedule.next_run.month == 1
 
     # django-q2's scheduler fires it once its next run has passed.
     schedule.q_schedule.next_run = timezone.now() - timedelta(minutes=1)
     schedule.q_schedule.save()
-    first = wait_for(lambda: ScheduleRun.objects.filter(schedule=schedule, outcome=ScheduleRun.SUBMITTED).first(),
-                     timeout=150, message=lambda: f"the scheduler to fire the run; qcluster said:\n{qcluster.output()[-3000:]}")
+    first = wait_for(
+        lambda: ScheduleRun.objects.filter(schedule=schedule, outcome=ScheduleRun.SUBMITTED).first(),
+        timeout=150,
+        message=lambda: f"the scheduler to fire the run; qcluster said:\n{qcluster.output()[-3000:]}",
+    )
     assert first.trigger == ScheduleRun.SCHEDULED and first.files_found == 2 and first.files_new == 2
-    wait_for(lambda: _finished(first.job), message=lambda: f"the first job; qcluster said:\n{qcluster.output()[-3000:]}")
+    wait_for(
+        lambda: _finished(first.job), message=lambda: f"the first job; qcluster said:\n{qcluster.output()[-3000:]}"
+    )
     assert first.job.status == Status.COMPLETED, first.job.error
     assert scored_names(first.job) == {"day-1.csv", "day-2.csv"}
     assert first.job.output_path.startswith("scored/nightly/")
@@ -63,7 +77,9 @@ def test_the_second_scheduled_run_scores_only_the_added_files(endpoint, qcluster
     write_iris(folder, "day-3.csv", 20)
     second = runs.run_schedule(schedule.pk)
     assert (second.outcome, second.files_found, second.files_new) == (ScheduleRun.SUBMITTED, 3, 1)
-    wait_for(lambda: _finished(second.job), message=lambda: f"the second job; qcluster said:\n{qcluster.output()[-3000:]}")
+    wait_for(
+        lambda: _finished(second.job), message=lambda: f"the second job; qcluster said:\n{qcluster.output()[-3000:]}"
+    )
     assert second.job.status == Status.COMPLETED, second.job.error
     assert scored_names(second.job) == {"day-3.csv"}
     assert len(output_frame(second.job)) == 10
@@ -124,8 +140,13 @@ def test_a_run_reads_only_the_files_whose_version_changed_since_they_were_hashed
 
 @pytest.mark.django_db
 def test_a_failed_runs_files_are_tried_again_and_remembered_once_completed(endpoint, demo_model):
-    strict = BatchDeployment.objects.create(endpoint=endpoint, name="strict", model_name=demo_model.name,
-                                            model_version=demo_model.version, error_threshold=0)
+    strict = BatchDeployment.objects.create(
+        endpoint=endpoint,
+        name="strict",
+        model_name=demo_model.name,
+        model_version=demo_model.version,
+        error_threshold=0,
+    )
     folder = "scheduled/failing"
     write_iris(folder, "good.csv", 0)
     Datastore.get_default().client().write(f"{folder}/bad.csv", b"colour,size\nred,large\n")
@@ -182,7 +203,11 @@ def test_a_disabled_schedule_has_no_django_q_schedule_and_does_not_run(endpoint)
     schedule.enabled = True
     schedule.save()
     schedule.sync()
-    assert schedule.next_run is not None and schedule.delete() and not QSchedule.objects.filter(func=runs.__name__ + ".run_schedule").exists()
+    assert (
+        schedule.next_run is not None
+        and schedule.delete()
+        and not QSchedule.objects.filter(func=runs.__name__ + ".run_schedule").exists()
+    )
 
 
 @pytest.mark.django_db
@@ -193,7 +218,9 @@ def test_a_run_while_another_lists_the_input_does_not_start_and_a_dead_ones_clai
     blocked = runs.run_schedule(schedule.pk)
     assert blocked.outcome == ScheduleRun.NOT_STARTED and "still listing its input" in blocked.message
     assert BatchJob.objects.count() == 0
-    Schedule.objects.filter(pk=schedule.pk).update(running_since=timezone.now() - runs.Claim.lease() - timedelta(seconds=1))
+    Schedule.objects.filter(pk=schedule.pk).update(
+        running_since=timezone.now() - runs.Claim.lease() - timedelta(seconds=1)
+    )
     assert runs.run_schedule(schedule.pk).outcome == ScheduleRun.SUBMITTED
     schedule.refresh_from_db()
     assert schedule.running_since is None
@@ -215,7 +242,9 @@ def test_a_run_whose_worker_died_while_listing_blocks_the_schedule_only_for_its_
     now = ScheduleRun.objects.create(schedule=schedule, trigger=ScheduleRun.RUN_NOW)
     assert runs.run_schedule(schedule.pk, now.pk).outcome == ScheduleRun.SUBMITTED
     dead.refresh_from_db()
-    assert dead.outcome == ScheduleRun.NOT_STARTED and "Its worker stopped before it had listed the input" in dead.message
+    assert (
+        dead.outcome == ScheduleRun.NOT_STARTED and "Its worker stopped before it had listed the input" in dead.message
+    )
 
 
 @pytest.mark.django_db

@@ -25,7 +25,9 @@ def test_a_post_without_csrf_token_is_refused(csrf_client, route, name):
 
 @pytest.mark.django_db
 def test_sign_in_itself_needs_the_token(user):
-    response = Client(enforce_csrf_checks=True).post("/accounts/login/", {"username": "alice", "password": "s3cret-pass!"})
+    response = Client(enforce_csrf_checks=True).post(
+        "/accounts/login/", {"username": "alice", "password": "s3cret-pass!"}
+    )
     assert response.status_code == 403
     assert "_auth_user_id" not in Client().session
 
@@ -44,5 +46,7 @@ def test_a_post_with_the_token_gets_through(user):
     client = Client(enforce_csrf_checks=True)
     client.get("/accounts/login/")
     token = client.cookies["csrftoken"].value
-    response = client.post("/accounts/login/", {"username": "alice", "password": "s3cret-pass!", "csrfmiddlewaretoken": token})
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": "s3cret-pass!", "csrfmiddlewaretoken": token}
+    )
     assert response.status_code == 302

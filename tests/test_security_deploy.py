@@ -14,11 +14,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _check_deploy(**env):
     with tempfile.TemporaryDirectory() as home:
-        full = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")}
-        full.update({"STUDIO_HOME": home, "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "studio.example.com"})
+        full = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        }
+        full.update(
+            {"STUDIO_HOME": home, "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "studio.example.com"}
+        )
         full.update(env)
-        return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                              cwd=ROOT, env=full, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            cwd=ROOT,
+            env=full,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 def test_check_deploy_is_clean_in_production():

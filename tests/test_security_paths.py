@@ -28,14 +28,17 @@ def _zip(entries):
 MLMODEL = b"artifact_path: model\nflavors:\n  python_function:\n    loader_module: mlflow.sklearn\n"
 
 
-@pytest.mark.parametrize("entries,code", [
-    ([("model/MLmodel", MLMODEL, 0), ("../../evil.txt", b"x", 0)], "zip_slip"),
-    ([("model/MLmodel", MLMODEL, 0), ("model/../../../evil.txt", b"x", 0)], "zip_slip"),
-    ([("model/MLmodel", MLMODEL, 0), ("/tmp/evil-absolute.txt", b"x", 0)], "zip_slip"),
-    ([("model/MLmodel", MLMODEL, 0), ("model/link", b"/etc/passwd", 0o120777)], "zip_symlink"),
-    ([("model/readme.txt", b"no model here", 0)], "no_mlmodel"),
-    ([("model/MLmodel", b"{{{ not yaml: [", 0)], "bad_mlmodel"),
-])
+@pytest.mark.parametrize(
+    "entries,code",
+    [
+        ([("model/MLmodel", MLMODEL, 0), ("../../evil.txt", b"x", 0)], "zip_slip"),
+        ([("model/MLmodel", MLMODEL, 0), ("model/../../../evil.txt", b"x", 0)], "zip_slip"),
+        ([("model/MLmodel", MLMODEL, 0), ("/tmp/evil-absolute.txt", b"x", 0)], "zip_slip"),
+        ([("model/MLmodel", MLMODEL, 0), ("model/link", b"/etc/passwd", 0o120777)], "zip_symlink"),
+        ([("model/readme.txt", b"no model here", 0)], "no_mlmodel"),
+        ([("model/MLmodel", b"{{{ not yaml: [", 0)], "bad_mlmodel"),
+    ],
+)
 def test_a_bad_model_zip_is_refused(tmp_path, entries, code, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a relative escape would land here
     with pytest.raises(ValidationError) as err:
@@ -66,7 +69,15 @@ def test_the_upload_page_shows_the_reason_not_a_crash(signed_in):
     assert b"points outside the model folder" in response.content
 
 
-TRAVERSALS = ["../x", "../../etc/passwd", "a/../../b", "/etc/passwd", "C:\\Windows\\win.ini", "..\\..\\x", "a/./../../b"]
+TRAVERSALS = [
+    "../x",
+    "../../etc/passwd",
+    "a/../../b",
+    "/etc/passwd",
+    "C:\\Windows\\win.ini",
+    "..\\..\\x",
+    "a/./../../b",
+]
 
 
 @pytest.mark.parametrize("path", TRAVERSALS)

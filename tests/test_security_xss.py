@@ -15,17 +15,31 @@ DANGEROUS = [b"<script>alert", b"<img src=x"]
 def poisoned(db, demo_model, user):
     """Endpoint, deployment, datastore, job and model with the payload in every description and free-text field."""
     ep = BatchEndpoint.objects.create(name="xss-endpoint", description=PAYLOAD)
-    dep = BatchDeployment.objects.create(endpoint=ep, name="blue", description=PAYLOAD, model_name=demo_model.name,
-                                         model_version=demo_model.version)
+    dep = BatchDeployment.objects.create(
+        endpoint=ep, name="blue", description=PAYLOAD, model_name=demo_model.name, model_version=demo_model.version
+    )
     ep.set_default(dep)
     Datastore.objects.create(name="xss-store", description=PAYLOAD)
     BatchJob.objects.create(
-        name="batchjob-xss", endpoint=ep, deployment=dep, endpoint_name=ep.name, deployment_name=dep.name,
-        model_uri=f"models:/{demo_model.name}/{demo_model.version}", input_uri=PAYLOAD, output_datastore="workspaceblobstore",
-        output_path=f"jobs/{PAYLOAD}", status=Status.FAILED, error=PAYLOAD, settings={"output_file_name": PAYLOAD},
-        overrides={"output_file_name": PAYLOAD})
+        name="batchjob-xss",
+        endpoint=ep,
+        deployment=dep,
+        endpoint_name=ep.name,
+        deployment_name=dep.name,
+        model_uri=f"models:/{demo_model.name}/{demo_model.version}",
+        input_uri=PAYLOAD,
+        output_datastore="workspaceblobstore",
+        output_path=f"jobs/{PAYLOAD}",
+        status=Status.FAILED,
+        error=PAYLOAD,
+        settings={"output_file_name": PAYLOAD},
+        overrides={"output_file_name": PAYLOAD},
+    )
     c = registry.client()
-    previous = (c.get_registered_model(demo_model.name).description, c.get_model_version(demo_model.name, demo_model.version).description)
+    previous = (
+        c.get_registered_model(demo_model.name).description,
+        c.get_model_version(demo_model.name, demo_model.version).description,
+    )
     c.update_registered_model(demo_model.name, description=PAYLOAD)
     c.update_model_version(demo_model.name, demo_model.version, description=PAYLOAD)
     yield demo_model
@@ -33,9 +47,19 @@ def poisoned(db, demo_model, user):
     c.update_model_version(demo_model.name, demo_model.version, description=previous[1] or "")
 
 
-PAGES = ["/", "/models/", "/models/{model}/{version}/", "/endpoints/", "/endpoints/xss-endpoint/",
-         "/endpoints/xss-endpoint/runs/", "/endpoints/xss-endpoint/jobs/create/", "/jobs/", "/jobs/batchjob-xss/",
-         "/data/", "/compute/"]
+PAGES = [
+    "/",
+    "/models/",
+    "/models/{model}/{version}/",
+    "/endpoints/",
+    "/endpoints/xss-endpoint/",
+    "/endpoints/xss-endpoint/runs/",
+    "/endpoints/xss-endpoint/jobs/create/",
+    "/jobs/",
+    "/jobs/batchjob-xss/",
+    "/data/",
+    "/compute/",
+]
 
 
 @pytest.mark.parametrize("page", PAGES)

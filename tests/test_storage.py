@@ -8,8 +8,15 @@ from studio import storage
 from tests.conftest import age
 
 
-@pytest.mark.parametrize("path,code", [("../etc/passwd", "path_traversal"), ("a/../../b", "path_traversal"),
-                                       ("/etc/passwd", "absolute_path"), ("C:/x", "absolute_path")])
+@pytest.mark.parametrize(
+    "path,code",
+    [
+        ("../etc/passwd", "path_traversal"),
+        ("a/../../b", "path_traversal"),
+        ("/etc/passwd", "absolute_path"),
+        ("C:/x", "absolute_path"),
+    ],
+)
 def test_it_refuses_paths_outside_the_datastore(path, code):
     with pytest.raises(ValidationError) as err:
         storage.clean_path(path)

@@ -1,6 +1,7 @@
 """BlobStore against a real Azurite: the same interface as LocalStore, errors a user can act on."""
 
 import uuid
+from datetime import UTC
 
 import pytest
 
@@ -15,15 +16,26 @@ def _name():
 @pytest.fixture
 def store(azurite):
     name = _name()
-    azurite.container(name, files={"in/a.csv": b"x,y\n1,2\n", "in/b.csv": b"x,y\n3,4\n", "in/nested/c.csv": b"x\n",
-                                   "in/.hidden": b"", "top.csv": b"x\n"})
+    azurite.container(
+        name,
+        files={
+            "in/a.csv": b"x,y\n1,2\n",
+            "in/b.csv": b"x,y\n3,4\n",
+            "in/nested/c.csv": b"x\n",
+            "in/.hidden": b"",
+            "top.csv": b"x\n",
+        },
+    )
     return storage.BlobStore(azurite.account_url, name, "account_key", KEY)
 
 
 def test_it_lists_direct_children_folders_first(store):
     assert [(e.path, e.is_dir) for e in store.list("")] == [("in", True), ("top.csv", False)]
     assert [(e.path, e.is_dir, e.size) for e in store.list("in")] == [
-        ("in/nested", True, 0), ("in/a.csv", False, 8), ("in/b.csv", False, 8)]
+        ("in/nested", True, 0),
+        ("in/a.csv", False, 8),
+        ("in/b.csv", False, 8),
+    ]
 
 
 def test_files_are_the_file_itself_or_the_files_directly_in_a_folder(store):
@@ -75,10 +87,13 @@ def test_it_refuses_traversal_before_any_request(store):
         store.read_bytes("../other/x.csv")
 
 
-@pytest.mark.parametrize("credential_type,secret,message", [
-    ("account_key", "d3Jvbmcta2V5", "authentication failed"),
-    ("sas", "sv=2020-08-04&ss=b&sig=bad", "authentication failed"),
-])
+@pytest.mark.parametrize(
+    "credential_type,secret,message",
+    [
+        ("account_key", "d3Jvbmcta2V5", "authentication failed"),
+        ("sas", "sv=2020-08-04&ss=b&sig=bad", "authentication failed"),
+    ],
+)
 def test_a_wrong_credential_says_authentication_failed(azurite, credential_type, secret, message):
     name = _name()
     azurite.container(name)
@@ -112,11 +127,20 @@ def test_an_unreachable_host_is_named():
         storage.BlobStore("http://127.0.0.1:9/acct", "c", "none").check()
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("https://acct.blob.core.windows.net/data/in/a.csv", ("https://acct.blob.core.windows.net", "data", "in/a.csv")),
-    ("http://127.0.0.1:10000/devstoreaccount1/data/in/", ("http://127.0.0.1:10000/devstoreaccount1", "data", "in/")),
-    ("https://acct.blob.core.windows.net/data", ("https://acct.blob.core.windows.net", "data", "")),
-])
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        (
+            "https://acct.blob.core.windows.net/data/in/a.csv",
+            ("https://acct.blob.core.windows.net", "data", "in/a.csv"),
+        ),
+        (
+            "http://127.0.0.1:10000/devstoreaccount1/data/in/",
+            ("http://127.0.0.1:10000/devstoreaccount1", "data", "in/"),
+        ),
+        ("https://acct.blob.core.windows.net/data", ("https://acct.blob.core.windows.net", "data", "")),
+    ],
+)
 def test_it_splits_blob_urls(url, expected):
     assert storage.split_blob_url(url) == expected
 
@@ -137,19 +161,26 @@ def test_public_urls_are_read_streaming_and_checked_again(azurite, settings):
 
 
 def test_a_read_only_sas_cannot_write_and_says_so(azurite, tmp_path):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     name = _name()
     azurite.container(name, files={"in/a.csv": b"x\n"})
-    sas = generate_container_sas(azurite.account, name, account_key=KEY, expiry=datetime.now(timezone.utc) + timedelta(hours=1),
-                                 permission=ContainerSasPermissions(read=True, list=True))
+    sas = generate_container_sas(
+        azurite.account,
+        name,
+        account_key=KEY,
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+        permission=ContainerSasPermissions(read=True, list=True),
+    )
     store = storage.BlobStore(azurite.account_url, name, "sas", sas)
     assert store.read_bytes("in/a.csv") == b"x\n"
     (tmp_path / "out.csv").write_bytes(b"y\n")
-    for write in (lambda: store.write("out/.staging/part-000000.csv", b"y\n"),
-                  lambda: store.create_from_file("out/predictions.csv", tmp_path / "out.csv")):
+    for write in (
+        lambda: store.write("out/.staging/part-000000.csv", b"y\n"),
+        lambda: store.create_from_file("out/predictions.csv", tmp_path / "out.csv"),
+    ):
         with pytest.raises(storage.OutputNotWritable, match="authentication failed") as refused:
             write()
         assert not refused.value.disk_full

@@ -1,23 +1,44 @@
 """jobs/table.py: the cells of the jobs table (Runs tab, /jobs/, Home), worked out in one pass."""
 
-from datetime import datetime, timedelta, timezone as tz
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from jobs import table
 from jobs.models import BatchJob, MiniBatch, Status
 
-NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=tz.utc)
+NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 SAS_URL = "https://acct.blob.core.windows.net/c/data/?sv=2024-01-01&sig=S3CRETSIGNATURE&sp=rl"
 
 
-def _job(endpoint, name, status, started=None, finished=None, done=0, input_uri="azureml:iris:1", retry_of=None,
-         deleted_deployment=False):
-    return BatchJob.objects.create(name=name, endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue",
-                                   deployment=None if deleted_deployment else endpoint.default_deployment,
-                                   input_uri=input_uri, output_datastore="workspaceblobstore", output_path=f"jobs/{name}",
-                                   status=status, started=started, finished=finished, mini_batches_total=4,
-                                   mini_batches_done=done, rows_out=100 * done, retry_of=retry_of)
+def _job(
+    endpoint,
+    name,
+    status,
+    started=None,
+    finished=None,
+    done=0,
+    input_uri="azureml:iris:1",
+    retry_of=None,
+    deleted_deployment=False,
+):
+    return BatchJob.objects.create(
+        name=name,
+        endpoint=endpoint,
+        endpoint_name=endpoint.name,
+        deployment_name="blue",
+        deployment=None if deleted_deployment else endpoint.default_deployment,
+        input_uri=input_uri,
+        output_datastore="workspaceblobstore",
+        output_path=f"jobs/{name}",
+        status=status,
+        started=started,
+        finished=finished,
+        mini_batches_total=4,
+        mini_batches_done=done,
+        rows_out=100 * done,
+        retry_of=retry_of,
+    )
 
 
 def _rows():
@@ -29,10 +50,23 @@ def _rows():
 def test_each_cell_of_a_row(endpoint):
     running = _job(endpoint, "job-running", Status.RUNNING, started=NOW - timedelta(seconds=40), done=2)
     for i in range(2):
-        MiniBatch.objects.create(job=running, index=i, status=MiniBatch.COMPLETED, rows_out=100,
-                                 started=NOW - timedelta(seconds=40 - 20 * i), finished=NOW - timedelta(seconds=20 - 20 * i))
-    _job(endpoint, "job-done", Status.COMPLETED, started=NOW - timedelta(seconds=100), finished=NOW - timedelta(seconds=50),
-         done=4, input_uri=SAS_URL)
+        MiniBatch.objects.create(
+            job=running,
+            index=i,
+            status=MiniBatch.COMPLETED,
+            rows_out=100,
+            started=NOW - timedelta(seconds=40 - 20 * i),
+            finished=NOW - timedelta(seconds=20 - 20 * i),
+        )
+    _job(
+        endpoint,
+        "job-done",
+        Status.COMPLETED,
+        started=NOW - timedelta(seconds=100),
+        finished=NOW - timedelta(seconds=50),
+        done=4,
+        input_uri=SAS_URL,
+    )
     _job(endpoint, "job-queued", Status.QUEUED)
     rows = _rows()
     run, done, queued = rows["job-running"], rows["job-done"], rows["job-queued"]

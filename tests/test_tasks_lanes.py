@@ -24,7 +24,9 @@ def write_inputs(folder: str, files: int, rows: int = 5, bad: tuple = ()) -> str
 
     iris, store = load_iris(as_frame=True).data, Datastore.get_default().client()
     for i in range(files):
-        data = b"colour,size\nred,3\n" if i in bad else iris.iloc[i * rows:(i + 1) * rows].to_csv(index=False).encode()
+        data = (
+            b"colour,size\nred,3\n" if i in bad else iris.iloc[i * rows : (i + 1) * rows].to_csv(index=False).encode()
+        )
         store.write(f"{folder}/f{i:02d}.csv", data)
     return Datastore.get_default().uri(folder)
 
@@ -80,6 +82,7 @@ def test_lane_seconds_zero_runs_one_mini_batch_per_task(endpoint, settings):
 @pytest.fixture
 def cancel_after(monkeypatch):
     """The user cancels the job while its n-th mini-batch is being scored (the real scoring runs)."""
+
     def arm(job, n):
         real, calls = hosting.score, []
 
@@ -91,6 +94,7 @@ def cancel_after(monkeypatch):
 
         monkeypatch.setattr(hosting, "score", score)
         return calls
+
     return arm
 
 
@@ -106,8 +110,11 @@ def test_cancel_mid_lane_stops_it(endpoint, cancel_after):
 
 
 def test_a_failed_job_stops_its_lane(endpoint):
-    job = submit_job(endpoint, input_uri=write_inputs("threshold-lane", files=6, bad=(1,)),
-                     overrides={"mini_batch_size": 1, "error_threshold": 0})
+    job = submit_job(
+        endpoint,
+        input_uri=write_inputs("threshold-lane", files=6, bad=(1,)),
+        overrides={"mini_batch_size": 1, "error_threshold": 0},
+    )
     tasks.run_minibatch(first_queued(job).pk)
     job.refresh_from_db()
     assert job.status == Status.FAILED and "above the error threshold of 0" in job.error

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 def take(job, worker="elsewhere:1", lease=timedelta(seconds=-1), attempts=1):
     """Pretend a worker holds the job's first mini-batch, its lease ending `lease` from now."""
     mb = job.mini_batches.order_by("index").first()
-    MiniBatch.objects.filter(pk=mb.pk).update(status=MiniBatch.RUNNING, worker=worker, attempts=attempts,
-                                              lease_until=timezone.now() + lease)
+    MiniBatch.objects.filter(pk=mb.pk).update(
+        status=MiniBatch.RUNNING, worker=worker, attempts=attempts, lease_until=timezone.now() + lease
+    )
     mb.refresh_from_db()
     return mb
 
@@ -30,7 +31,9 @@ def finalizing_with_parts(endpoint, demo_data, settings):
     settings.JOBS_HEARTBEAT_SECONDS = 3600  # the heartbeat would stop mini-batches of a job already Finalizing
     job = submit_job(endpoint, input_uri=demo_data, overrides={"instance_count": 10})
     tasks.dispatch(job.pk)
-    BatchJob.objects.filter(pk=job.pk).update(status=Status.FINALIZING, lease_until=timezone.now() - timedelta(seconds=1))
+    BatchJob.objects.filter(pk=job.pk).update(
+        status=Status.FINALIZING, lease_until=timezone.now() - timedelta(seconds=1)
+    )
     for pk in job.mini_batches.values_list("pk", flat=True):
         tasks.run_minibatch(pk)
     job.refresh_from_db()
@@ -74,12 +77,16 @@ def test_a_job_shows_completed_only_once_its_logs_are_written(endpoint, demo_dat
 
     def look_as_the_status_changes(job, *args, **kwargs):  # called right after the status is saved
         assert BatchJob.objects.get(pk=job.pk).status == Status.COMPLETED
-        seen.append(read_output(job, "logs/job_result.txt").decode() if output_exists(job, "logs/job_result.txt") else "")
+        seen.append(
+            read_output(job, "logs/job_result.txt").decode() if output_exists(job, "logs/job_result.txt") else ""
+        )
         return ended(job, *args, **kwargs)
 
     monkeypatch.setattr(tasks, "_ended", look_as_the_status_changes)
     job = drive(submit_job(endpoint, input_uri=demo_data))
-    assert job.status == Status.COMPLETED and seen == [f"{job.name}: Completed\noutput: {job.output_uri}predictions.csv\n"]
+    assert job.status == Status.COMPLETED and seen == [
+        f"{job.name}: Completed\noutput: {job.output_uri}predictions.csv\n"
+    ]
 
 
 def test_a_queued_job_is_canceled_at_once_with_no_output(endpoint, demo_data):
@@ -166,7 +173,9 @@ def _queued_tasks(func):
     from django_q.models import OrmQ
     from django_q.signing import SignedPackage
 
-    return [task["args"] for task in (SignedPackage.loads(q.payload) for q in OrmQ.objects.all()) if task["func"] == func]
+    return [
+        task["args"] for task in (SignedPackage.loads(q.payload) for q in OrmQ.objects.all()) if task["func"] == func
+    ]
 
 
 def test_a_queued_mini_batch_whose_task_was_lost_is_sent_again(endpoint, demo_data):
@@ -190,7 +199,6 @@ def test_an_active_job_whose_dispatch_was_lost_is_dispatched_again(endpoint, dem
     assert _queued_tasks("jobs.tasks.dispatch") == [(job.pk,)]
 
 
-
 def test_a_job_whose_only_worker_machine_died_mid_job_is_taken_up_again(endpoint, demo_data, settings):
     """The state a SIGKILLed machine leaves (test_faults_sigkill's "stuck" trial): one mini-batch Completed, one
     Running on the dead machine, the rest Pending, none Queued, and no task of the job left in the broker."""
@@ -198,8 +206,9 @@ def test_a_job_whose_only_worker_machine_died_mid_job_is_taken_up_again(endpoint
     job = submit_job(endpoint, input_uri=demo_data, overrides={"mini_batch_size": 1, "instance_count": 2})
     first, second = job.mini_batches.order_by("index")[:2]
     tasks.run_minibatch(first.pk)
-    MiniBatch.objects.filter(pk=second.pk).update(status=MiniBatch.RUNNING, worker="killed:7", attempts=1,
-                                                  lease_until=timezone.now() - timedelta(seconds=1))
+    MiniBatch.objects.filter(pk=second.pk).update(
+        status=MiniBatch.RUNNING, worker="killed:7", attempts=1, lease_until=timezone.now() - timedelta(seconds=1)
+    )
     job.mini_batches.filter(status=MiniBatch.QUEUED).update(status=MiniBatch.PENDING, lease_until=None)
     from django_q.models import OrmQ
 
@@ -218,8 +227,9 @@ def test_a_job_whose_only_worker_machine_died_mid_job_is_taken_up_again(endpoint
     assert job.mini_batches.get(pk=second.pk).attempts == 2
 
 
-def test_a_worker_that_cannot_fetch_the_model_fails_that_attempt_and_another_takes_it(endpoint, demo_data, settings,
-                                                                                       monkeypatch, tmp_path):
+def test_a_worker_that_cannot_fetch_the_model_fails_that_attempt_and_another_takes_it(
+    endpoint, demo_data, settings, monkeypatch, tmp_path
+):
     from django.conf import settings as conf
 
     job = submit_job(endpoint, input_uri=demo_data)
@@ -236,8 +246,10 @@ def test_a_worker_that_cannot_fetch_the_model_fails_that_attempt_and_another_tak
     mb.refresh_from_db()
     # That attempt failed; the mini-batch is back in the queue (run_minibatch dispatched again) for any worker.
     assert mb.status in (MiniBatch.PENDING, MiniBatch.QUEUED) and mb.attempts == 1, (mb.status, mb.error)
-    assert f"Model {job.model_uri.removeprefix('models:/').replace('/', ':')} could not be fetched from the registry at " \
-           "http://127.0.0.1:9" in mb.error, mb.error
+    assert (
+        f"Model {job.model_uri.removeprefix('models:/').replace('/', ':')} could not be fetched from the registry at "
+        "http://127.0.0.1:9" in mb.error
+    ), mb.error
     assert "s3cret-pw" not in mb.error
     # Machine B reaches the registry: it takes the mini-batch on its next dispatch and the job completes.
     settings.STUDIO_HOME, settings.MLFLOW_TRACKING_URI = home, ""

@@ -15,8 +15,13 @@ def test_cancel_stops_running_mini_batches_and_other_clusters_wait(transactional
     monkeypatch.setenv("JOBS_HEARTBEAT_SECONDS", "0.5")
     deployment = slow_endpoint.default_deployment
     assert deployment.compute == "cpu-cluster"
-    elsewhere = BatchDeployment.objects.create(endpoint=slow_endpoint, name="gpu", model_name=deployment.model_name,
-                                               model_version=deployment.model_version, compute="gpu-cluster")
+    elsewhere = BatchDeployment.objects.create(
+        endpoint=slow_endpoint,
+        name="gpu",
+        model_name=deployment.model_name,
+        model_version=deployment.model_version,
+        compute="gpu-cluster",
+    )
     uri = write_inputs("cancel", files=6)
     cluster = QCluster()
     try:
@@ -24,12 +29,17 @@ def test_cancel_stops_running_mini_batches_and_other_clusters_wait(transactional
 
         waiting = submit_job(slow_endpoint, input_uri=uri, deployment_name=elsewhere.name)
         job = submit_job(slow_endpoint, input_uri=uri)
-        wait_for(lambda: job.mini_batches.filter(status=MiniBatch.RUNNING).exists(),
-                 message=lambda: f"a running mini-batch:\n{cluster.output()[-2000:]}")
+        wait_for(
+            lambda: job.mini_batches.filter(status=MiniBatch.RUNNING).exists(),
+            message=lambda: f"a running mini-batch:\n{cluster.output()[-2000:]}",
+        )
         assert job.request_cancel()
         queue.dispatch_later(job)
 
-        wait_for(lambda: settled(job) and job.status == Status.CANCELED, message=lambda: f"the job to be canceled ({job.status}):\n{cluster.output()[-3000:]}")
+        wait_for(
+            lambda: settled(job) and job.status == Status.CANCELED,
+            message=lambda: f"the job to be canceled ({job.status}):\n{cluster.output()[-3000:]}",
+        )
         waiting.refresh_from_db()
         assert waiting.status == Status.QUEUED and waiting.started is None
         assert not waiting.mini_batches.exclude(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).exists()
@@ -46,9 +56,9 @@ def test_cancel_stops_running_mini_batches_and_other_clusters_wait(transactional
 def test_two_jobs_at_once_both_progress(transactional_db, endpoint, monkeypatch):
     """Lanes keep their slot only while no other job waits: a second job starts before the first one ends,
     even with lanes allowed to run for ten minutes, and each job scores every row once."""
+    from jobs.submit import submit_job
     from studio import demo
     from studio.models import Datastore
-    from jobs.submit import submit_job
     from tests.fixtures_engine import output_frame
 
     monkeypatch.setenv("JOBS_LANE_SECONDS", "600")
@@ -59,8 +69,11 @@ def test_two_jobs_at_once_both_progress(transactional_db, endpoint, monkeypatch)
     try:
         jobs = [submit_job(endpoint, input_uri=store.uri("turns"), overrides=settings) for _ in range(2)]
         for job in jobs:
-            wait_for(lambda job=job: job.refresh_from_db() or job.is_finished, timeout=300,
-                     message=lambda: f"both jobs to finish:\n{cluster.output()[-3000:]}")
+            wait_for(
+                lambda job=job: job.refresh_from_db() or job.is_finished,
+                timeout=300,
+                message=lambda: f"both jobs to finish:\n{cluster.output()[-3000:]}",
+            )
     finally:
         cluster.stop()
     first, second = jobs
@@ -70,4 +83,6 @@ def test_two_jobs_at_once_both_progress(transactional_db, endpoint, monkeypatch)
     assert second_started < first_last_finished  # it did not wait for the whole first job
     for job in jobs:
         out = output_frame(job)
-        assert sorted(zip(out["file_name"], out["row"])) == [(f"iris-{i}.csv", r) for i in range(1, 6) for r in range(30)]
+        assert sorted(zip(out["file_name"], out["row"])) == [
+            (f"iris-{i}.csv", r) for i in range(1, 6) for r in range(30)
+        ]

@@ -1,7 +1,7 @@
 """jobs/throughput.py: rows/s series bins, the current rate, the ETA, the chart; and what the job page and the
 Runs tab show from them."""
 
-from datetime import datetime, timedelta, timezone as tz
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -12,7 +12,7 @@ from jobs import throughput
 from jobs.models import BatchJob, MiniBatch, Status
 from jobs.throughput import Span
 
-T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=tz.utc)
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def at(seconds):
@@ -20,9 +20,17 @@ def at(seconds):
 
 
 def job_like(status=Status.RUNNING, started=T0, finished=None, done=0, failed=0, total=10, rows=0):
-    return SimpleNamespace(status=status, started=started, finished=finished, mini_batches_done=done,
-                           mini_batches_failed=failed, mini_batches_total=total, rows_out=rows,
-                           is_finished=status in (Status.COMPLETED, Status.FAILED, Status.CANCELED), retry_of_id=None)
+    return SimpleNamespace(
+        status=status,
+        started=started,
+        finished=finished,
+        mini_batches_done=done,
+        mini_batches_failed=failed,
+        mini_batches_total=total,
+        rows_out=rows,
+        is_finished=status in (Status.COMPLETED, Status.FAILED, Status.CANCELED),
+        retry_of_id=None,
+    )
 
 
 def test_series_spreads_each_mini_batch_over_the_time_it_ran():
@@ -82,8 +90,9 @@ def test_eta_is_the_remaining_rows_at_the_current_rate():
     assert throughput.eta_seconds(job, None) is None
 
 
-@pytest.mark.parametrize("seconds,text", [(0.2, "less than 1 s"), (42, "42 s"), (100, "2 min"), (3900, "1 h 5 min"),
-                                          (7200, "2 h")])
+@pytest.mark.parametrize(
+    "seconds,text", [(0.2, "less than 1 s"), (42, "42 s"), (100, "2 min"), (3900, "1 h 5 min"), (7200, "2 h")]
+)
 def test_humanize(seconds, text):
     assert throughput.humanize(seconds) == text
 
@@ -94,21 +103,27 @@ def test_measure_while_running_and_once_finished():
     assert running.rate == pytest.approx(10)
     assert running.eta == "1 min" and running.eta_seconds == pytest.approx(60)
     assert running.series == pytest.approx([10] * 6) and running.chart["peak"] == pytest.approx(10)
-    done = throughput.measure(job_like(Status.COMPLETED, finished=at(80), done=2, total=2, rows=600), spans, now=at(500))
+    done = throughput.measure(
+        job_like(Status.COMPLETED, finished=at(80), done=2, total=2, rows=600), spans, now=at(500)
+    )
     assert done.eta_seconds is None and done.eta == ""
     assert done.rate == pytest.approx(600 / 80)  # the job's own average once finished
     assert throughput.measure(job_like(started=None), [], now=at(5)).rate is None  # not started: "—"
     assert running.steps == "in 6 steps of 10 s; peak 10.0 rows/s, now 10.0 rows/s"
-    quick = throughput.measure(job_like(Status.COMPLETED, finished=at(1.8), done=1, total=1, rows=90),
-                               [Span(at(0), at(1.8), 90)], now=at(2))
+    quick = throughput.measure(
+        job_like(Status.COMPLETED, finished=at(1.8), done=1, total=1, rows=90), [Span(at(0), at(1.8), 90)], now=at(2)
+    )
     assert quick.steps.startswith("in 30 steps of 0.06 s;")  # a job of under a minute: not "steps of 0 s"
 
 
 def test_rates_read_in_whole_rows_grouped_from_100_on():
     assert throughput.per_second(8) == "8.0 rows/s" and throughput.per_second(99.94) == "99.9 rows/s"
     assert throughput.per_second(1370806.8) == "1,370,807 rows/s"
-    fast = throughput.measure(job_like(Status.COMPLETED, finished=at(2), done=1, total=1, rows=2_000_000),
-                              [Span(at(0), at(2), 2_000_000)], now=at(3))
+    fast = throughput.measure(
+        job_like(Status.COMPLETED, finished=at(2), done=1, total=1, rows=2_000_000),
+        [Span(at(0), at(2), 2_000_000)],
+        now=at(3),
+    )
     assert fast.rate_text == "1,000,000 rows/s" and fast.steps.endswith("peak 1,000,000 rows/s, now 1,000,000 rows/s")
 
 
@@ -120,16 +135,33 @@ def test_chart_draws_a_step_line_scaled_to_the_box():
 
 
 def _job(endpoint, i, status, started=None, done=0):
-    return BatchJob.objects.create(name=f"job-{i}", endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue",
-                                   input_uri="x", output_datastore="workspaceblobstore", output_path=f"jobs/{i}",
-                                   status=status, started=started, mini_batches_total=4, mini_batches_done=done,
-                                   rows_out=100 * done, settings={"output_file_name": "predictions.csv"})
+    return BatchJob.objects.create(
+        name=f"job-{i}",
+        endpoint=endpoint,
+        endpoint_name=endpoint.name,
+        deployment_name="blue",
+        input_uri="x",
+        output_datastore="workspaceblobstore",
+        output_path=f"jobs/{i}",
+        status=status,
+        started=started,
+        mini_batches_total=4,
+        mini_batches_done=done,
+        rows_out=100 * done,
+        settings={"output_file_name": "predictions.csv"},
+    )
 
 
 def _finished_batches(job, count, now):
     for i in range(count):
-        MiniBatch.objects.create(job=job, index=i, status=MiniBatch.COMPLETED, rows_out=100,
-                                 started=now - timedelta(seconds=40 - 20 * i), finished=now - timedelta(seconds=20 - 20 * i))
+        MiniBatch.objects.create(
+            job=job,
+            index=i,
+            status=MiniBatch.COMPLETED,
+            rows_out=100,
+            started=now - timedelta(seconds=40 - 20 * i),
+            finished=now - timedelta(seconds=20 - 20 * i),
+        )
 
 
 @pytest.mark.django_db
@@ -142,7 +174,7 @@ def test_job_page_shows_rate_eta_and_an_accessible_chart(signed_in, endpoint):
     MiniBatch.objects.create(job=job, index=2, status=MiniBatch.RUNNING, started=now)
     page = signed_in.get(f"/jobs/{job.name}/").content.decode()
     assert "rows/s now" in page and "<dt>ETA</dt><dd>" in page and "<dd>ETA " not in page
-    assert 'role="img"' in page and f"<title id=\"throughput-title\">Throughput of {job.name}</title>" in page
+    assert 'role="img"' in page and f'<title id="throughput-title">Throughput of {job.name}</title>' in page
     assert "Rows per second over the whole run" in page
     fragment = signed_in.get(f"/jobs/{job.name}/", headers={"HX-Request": "true", "HX-Target": "job-status"})
     assert fragment.status_code == 200 and "<dt>ETA</dt><dd>" in fragment.content.decode()
@@ -179,7 +211,7 @@ def test_runs_tab_shows_eta_of_running_jobs_in_one_extra_query(signed_in, endpoi
     finished.save()
     page = signed_in.get(f"/endpoints/{endpoint.name}/runs/").content.decode()
     assert "ETA " in page and f"Throughput of {running.name}" in page
-    assert "8.0 rows/s" in page, page[page.find("<table"):]  # the finished job's average: 400 rows in 50 s
+    assert "8.0 rows/s" in page, page[page.find("<table") :]  # the finished job's average: 400 rows in 50 s
     assert f"Throughput of {finished.name}" not in page
 
     def queries():
@@ -198,19 +230,43 @@ def _retry_with_reused_batches(endpoint, now):
     """A Retry failed job started 40 s ago: 6 mini-batches of 100 rows reused from its first job (which ran them
     10 minutes earlier; Completed without an attempt here), and 2 of its own of 100 rows in 20 s each."""
     first = _job(endpoint, 1, Status.CANCELED, started=now - timedelta(minutes=12))
-    retry = BatchJob.objects.create(name="job-retry", retry_of=first, endpoint=endpoint, endpoint_name=endpoint.name,
-                                    deployment_name="blue", input_uri="x", output_datastore="workspaceblobstore",
-                                    output_path="jobs/retry", status=Status.RUNNING, started=now - timedelta(seconds=40),
-                                    mini_batches_total=10, mini_batches_done=8, rows_out=800,
-                                    settings={"output_file_name": "predictions.csv"})
+    retry = BatchJob.objects.create(
+        name="job-retry",
+        retry_of=first,
+        endpoint=endpoint,
+        endpoint_name=endpoint.name,
+        deployment_name="blue",
+        input_uri="x",
+        output_datastore="workspaceblobstore",
+        output_path="jobs/retry",
+        status=Status.RUNNING,
+        started=now - timedelta(seconds=40),
+        mini_batches_total=10,
+        mini_batches_done=8,
+        rows_out=800,
+        settings={"output_file_name": "predictions.csv"},
+    )
     for i in range(6):
-        MiniBatch.objects.create(job=retry, index=i, status=MiniBatch.COMPLETED, rows_out=100, staging=f"kept/{i}.csv",
-                                 started=now - timedelta(minutes=11, seconds=-10 * i),
-                                 finished=now - timedelta(minutes=11, seconds=-10 * i - 10))
+        MiniBatch.objects.create(
+            job=retry,
+            index=i,
+            status=MiniBatch.COMPLETED,
+            rows_out=100,
+            staging=f"kept/{i}.csv",
+            started=now - timedelta(minutes=11, seconds=-10 * i),
+            finished=now - timedelta(minutes=11, seconds=-10 * i - 10),
+        )
     for i in range(2):
-        MiniBatch.objects.create(job=retry, index=6 + i, status=MiniBatch.COMPLETED, rows_out=100, attempts=1,
-                                 staging=f"staging/{i}.csv", started=now - timedelta(seconds=40 - 20 * i),
-                                 finished=now - timedelta(seconds=20 - 20 * i))
+        MiniBatch.objects.create(
+            job=retry,
+            index=6 + i,
+            status=MiniBatch.COMPLETED,
+            rows_out=100,
+            attempts=1,
+            staging=f"staging/{i}.csv",
+            started=now - timedelta(seconds=40 - 20 * i),
+            finished=now - timedelta(seconds=20 - 20 * i),
+        )
     return retry
 
 

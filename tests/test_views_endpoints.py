@@ -21,11 +21,25 @@ def test_the_list_shows_endpoints(signed_in, endpoint):
 
 def test_details_show_attributes_and_deployments(signed_in, endpoint):
     page = signed_in.get(f"/endpoints/{endpoint.name}/").content.decode()
-    for text in ("Iris scoring", f"http://testserver/api/v1/endpoints/{endpoint.name}/jobs", "Copy scoring URI",
-                 "Authentication type", "Authorization: Bearer", "Succeeded", "Last updated on", "blue",
-                 'href="/models/iris-classifier/1/"', "<td>1</td>",
-                 "generated (MLflow)", "cpu-cluster", "Default", "+ Create job", "+ Add deployment",
-                 "Update default deployment", "Delete"):
+    for text in (
+        "Iris scoring",
+        f"http://testserver/api/v1/endpoints/{endpoint.name}/jobs",
+        "Copy scoring URI",
+        "Authentication type",
+        "Authorization: Bearer",
+        "Succeeded",
+        "Last updated on",
+        "blue",
+        'href="/models/iris-classifier/1/"',
+        "<td>1</td>",
+        "generated (MLflow)",
+        "cpu-cluster",
+        "Default",
+        "+ Create job",
+        "+ Add deployment",
+        "Update default deployment",
+        "Delete",
+    ):
         assert text in page, text
     created = endpoint.created.strftime("%Y-%m-%d %H:%M:%S")  # dates read as in the tables, on every page
     assert f"<dt>Created on</dt><dd>{created}</dd>" in page
@@ -54,13 +68,22 @@ def test_update_default_deployment_of_an_endpoint_without_deployments_says_what_
     """It showed an empty choice, and Update answered 'This field is required.'"""
     endpoint.deployments.all().delete()
     page = signed_in.get(f"/endpoints/{endpoint.name}/default/").content.decode()
-    assert f"{endpoint.name} has no deployments yet" in page and "+ Add deployment</a>: the first one is the default." in page
+    assert (
+        f"{endpoint.name} has no deployments yet" in page
+        and "+ Add deployment</a>: the first one is the default." in page
+    )
     assert "<select" not in page and "Update</button>" not in page
 
 
 def test_delete_endpoint_asks_first_and_keeps_jobs(signed_in, endpoint):
-    BatchJob.objects.create(endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue",
-                            input_uri="x", output_datastore="workspaceblobstore", output_path="jobs/x")
+    BatchJob.objects.create(
+        endpoint=endpoint,
+        endpoint_name=endpoint.name,
+        deployment_name="blue",
+        input_uri="x",
+        output_datastore="workspaceblobstore",
+        output_path="jobs/x",
+    )
     page = signed_in.get(f"/endpoints/{endpoint.name}/delete/").content.decode()
     assert "deletes all its deployments too" in page and "(blue)" in page
     assert BatchEndpoint.objects.exists()
@@ -84,9 +107,16 @@ def test_the_default_deployment_cannot_be_deleted_while_others_exist(signed_in, 
 def test_delete_confirmations_say_that_unfinished_jobs_run_to_the_end(signed_in, endpoint, second_deployment):
     """They said only that jobs are kept: a job still running on the deployment was left to guess."""
     for status in (Status.RUNNING, Status.QUEUED, Status.COMPLETED):
-        BatchJob.objects.create(endpoint=endpoint, deployment=second_deployment, endpoint_name=endpoint.name,
-                                deployment_name="green", input_uri="x", output_datastore="workspaceblobstore",
-                                output_path=f"jobs/{status}", status=status)
+        BatchJob.objects.create(
+            endpoint=endpoint,
+            deployment=second_deployment,
+            endpoint_name=endpoint.name,
+            deployment_name="green",
+            input_uri="x",
+            output_datastore="workspaceblobstore",
+            output_path=f"jobs/{status}",
+            status=status,
+        )
     page = signed_in.get(f"/endpoints/{endpoint.name}/deployments/green/delete/").content.decode()
     assert "Jobs it ran are kept. 2 jobs on it have not finished: they run to the end all the same." in page
     assert "not finished" not in signed_in.get(f"/endpoints/{endpoint.name}/deployments/blue/delete/").content.decode()

@@ -26,10 +26,14 @@ def test_a_building_environment_page_refreshes_until_it_is_done(signed_in, endpo
 
 
 def test_a_failed_environment_says_why_and_can_be_built_again(signed_in):
-    env = Environment.objects.create(name="flaky", requirements="six>=1.0", state=Environment.FAILED,
-                                     build_log="ERROR: Could not find a version (the index was unreachable)")
+    env = Environment.objects.create(
+        name="flaky",
+        requirements="six>=1.0",
+        state=Environment.FAILED,
+        build_log="ERROR: Could not find a version (the index was unreachable)",
+    )
     page = signed_in.get(env.get_absolute_url()).content.decode()
-    assert "ERROR: Could not find a version" in page and "Build again" in page and 'hx-trigger' not in page
+    assert "ERROR: Could not find a version" in page and "Build again" in page and "hx-trigger" not in page
     response = signed_in.post(f"{env.get_absolute_url()}rebuild/")
     assert response["Location"] == env.get_absolute_url()
     env.refresh_from_db()

@@ -19,12 +19,33 @@ def _create(client, endpoint, **data):
 def _finished_job(endpoint, **fields):
     """A Completed job with its output and logs written, as the engine leaves them."""
     job = BatchJob.objects.create(
-        endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue", input_uri="azureml://datastores/x/paths/y",
-        output_datastore="workspaceblobstore", output_path="jobs/done", status=Status.COMPLETED, files_total=2, files_failed=1,
-        started=timezone.now() - timedelta(seconds=2), finished=timezone.now(),
-        mini_batches_total=1, mini_batches_done=1, rows_out=3, settings={"output_file_name": "predictions.csv"}, **fields)
-    MiniBatch.objects.create(job=job, index=0, files=["a.csv", "b.csv"], status=MiniBatch.COMPLETED, attempts=1, rows_out=3,
-                             files_failed=1, file_errors=[{"file": "b.csv", "type": "ValueError", "message": "invalid literal for int()"}])
+        endpoint=endpoint,
+        endpoint_name=endpoint.name,
+        deployment_name="blue",
+        input_uri="azureml://datastores/x/paths/y",
+        output_datastore="workspaceblobstore",
+        output_path="jobs/done",
+        status=Status.COMPLETED,
+        files_total=2,
+        files_failed=1,
+        started=timezone.now() - timedelta(seconds=2),
+        finished=timezone.now(),
+        mini_batches_total=1,
+        mini_batches_done=1,
+        rows_out=3,
+        settings={"output_file_name": "predictions.csv"},
+        **fields,
+    )
+    MiniBatch.objects.create(
+        job=job,
+        index=0,
+        files=["a.csv", "b.csv"],
+        status=MiniBatch.COMPLETED,
+        attempts=1,
+        rows_out=3,
+        files_failed=1,
+        file_errors=[{"file": "b.csv", "type": "ValueError", "message": "invalid literal for int()"}],
+    )
     store = Datastore.get_default().client()
     store.write("jobs/done/predictions.csv", b"row,prediction,file_name\n0,1,a.csv\n1,2,a.csv\n2,0,a.csv\n")
     store.write("jobs/done/logs/mini-batches/0.log", b"2026-01-01 INFO scored a.csv\n")
@@ -34,16 +55,26 @@ def _finished_job(endpoint, **fields):
 def test_create_job_preselects_the_default_deployment(signed_in, endpoint, second_deployment):
     page = signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
     assert '<option value="blue" selected>blue (default)</option>' in page
-    for label in ("Override deployment settings", "Enable output configuration", "Registered dataset", "Input datastore",
-                  "Input path", "Public URL", "Output datastore", "Output path", "Scoring timeout (seconds)"):
+    for label in (
+        "Override deployment settings",
+        "Enable output configuration",
+        "Registered dataset",
+        "Input datastore",
+        "Input path",
+        "Public URL",
+        "Output datastore",
+        "Output path",
+        "Scoring timeout (seconds)",
+    ):
         assert label in page, label
-    assert '/data/datastores/workspaceblobstore/browse/?target=id_input_path' in page
+    assert "/data/datastores/workspaceblobstore/browse/?target=id_input_path" in page
 
 
 def test_create_job_shows_what_the_chosen_deployment_keeps(signed_in, endpoint, second_deployment):
     """The default deployment's settings were shown as what an empty field keeps whichever deployment was chosen."""
     type(second_deployment).objects.filter(pk=second_deployment.pk).update(
-        output_format="parquet", output_file_name="predictions.parquet", mini_batch_size=7)
+        output_format="parquet", output_file_name="predictions.parquet", mini_batch_size=7
+    )
     page = signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
     assert '<option value="" selected>As the deployment (CSV (predictions.csv))</option>' in page
     assert 'placeholder="2"' in page and 'data-defaults="deployment-defaults"' in page
@@ -57,15 +88,23 @@ def test_a_deployment_whose_environment_failed_is_marked_and_refused(signed_in, 
     from endpoints.models import BatchDeployment
     from jobs.models import Environment
 
-    Environment.objects.create(name="broken", requirements="nope-zz==1", state=Environment.FAILED,
-                               build_log="ERROR: No matching distribution found for nope-zz==1")
-    BatchDeployment.objects.create(endpoint=endpoint, name="broken", model_name="m", model_version="1",
-                                   environment="broken:1")
+    Environment.objects.create(
+        name="broken",
+        requirements="nope-zz==1",
+        state=Environment.FAILED,
+        build_log="ERROR: No matching distribution found for nope-zz==1",
+    )
+    BatchDeployment.objects.create(
+        endpoint=endpoint, name="broken", model_name="m", model_version="1", environment="broken:1"
+    )
     page = signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
     assert '<option value="broken">broken (Failed)</option>' in page
     response = _create(signed_in, endpoint, deployment="broken")
     assert response.status_code == 200
-    assert "environment broken:1 failed to build: ERROR: No matching distribution found for nope-zz==1" in response.content.decode()
+    assert (
+        "environment broken:1 failed to build: ERROR: No matching distribution found for nope-zz==1"
+        in response.content.decode()
+    )
     assert not BatchJob.objects.exists()
 
 
@@ -94,23 +133,32 @@ def test_overrides_count_only_when_asked(signed_in, endpoint, demo_data):
 
 
 def test_output_configuration(signed_in, endpoint, demo_data, second_deployment):
-    _create(signed_in, endpoint, deployment="green", enable_output="on", output_datastore="workspaceblobstore",
-            output_path="results/run-1")
+    _create(
+        signed_in,
+        endpoint,
+        deployment="green",
+        enable_output="on",
+        output_datastore="workspaceblobstore",
+        output_path="results/run-1",
+    )
     job = BatchJob.objects.get()
     assert (job.deployment_name, job.output_path) == ("green", "results/run-1")
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"input_path": ""}, "Choose the input data for the job."),
-    ({"input_type": "dataset"}, "Choose the input data for the job."),
-    ({"input_type": "url"}, "Choose the input data for the job."),
-    ({"input_path": "../etc"}, "may not contain"),
-    ({"input_path": "missing"}, "does not exist"),
-    ({"enable_output": "on", "output_path": ""}, "Give the output folder"),
-    ({"override": "on", "error_threshold": -2}, "greater than or equal to -1"),
-    # it said 'less than or equal to 9223372036854775807' (SQLite's bound of an integer column)
-    ({"override": "on", "error_threshold": 10**12}, "less than or equal to 2000000000"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"input_path": ""}, "Choose the input data for the job."),
+        ({"input_type": "dataset"}, "Choose the input data for the job."),
+        ({"input_type": "url"}, "Choose the input data for the job."),
+        ({"input_path": "../etc"}, "may not contain"),
+        ({"input_path": "missing"}, "does not exist"),
+        ({"enable_output": "on", "output_path": ""}, "Give the output folder"),
+        ({"override": "on", "error_threshold": -2}, "greater than or equal to -1"),
+        # it said 'less than or equal to 9223372036854775807' (SQLite's bound of an integer column)
+        ({"override": "on", "error_threshold": 10**12}, "less than or equal to 2000000000"),
+    ],
+)
 def test_create_job_refusals_are_shown_on_the_form(signed_in, endpoint, demo_data, data, message):
     response = _create(signed_in, endpoint, **data)
     assert response.status_code == 200
@@ -120,17 +168,24 @@ def test_create_job_refusals_are_shown_on_the_form(signed_in, endpoint, demo_dat
 
 def test_an_existing_output_file_is_refused_at_submit(signed_in, endpoint, demo_data):
     Datastore.get_default().client().write("taken/predictions.csv", b"x")
-    response = _create(signed_in, endpoint, enable_output="on", output_datastore="workspaceblobstore", output_path="taken")
+    response = _create(
+        signed_in, endpoint, enable_output="on", output_datastore="workspaceblobstore", output_path="taken"
+    )
     assert "already exists" in response.content.decode()
 
 
-@pytest.mark.parametrize("output_path,message", [
-    ("taken/predictions.csv", "paths/taken/predictions.csv is a file. Choose a folder"),
-    ("taken/predictions.csv/run-1", "is inside the file taken/predictions.csv. Choose a folder"),
-])
+@pytest.mark.parametrize(
+    "output_path,message",
+    [
+        ("taken/predictions.csv", "paths/taken/predictions.csv is a file. Choose a folder"),
+        ("taken/predictions.csv/run-1", "is inside the file taken/predictions.csv. Choose a folder"),
+    ],
+)
 def test_an_output_path_that_is_a_file_is_refused_at_submit(signed_in, endpoint, demo_data, output_path, message):
     Datastore.get_default().client().write("taken/predictions.csv", b"x")
-    response = _create(signed_in, endpoint, enable_output="on", output_datastore="workspaceblobstore", output_path=output_path)
+    response = _create(
+        signed_in, endpoint, enable_output="on", output_datastore="workspaceblobstore", output_path=output_path
+    )
     assert message in response.content.decode()
     assert not BatchJob.objects.exists()
 
@@ -141,14 +196,18 @@ def test_the_job_page_says_which_input_files_were_skipped_and_why(signed_in, end
     job = BatchJob.objects.get()
     assert not any(f.endswith("notes.txt") for mb in job.mini_batches.all() for f in mb.files)
     page = signed_in.get(job.get_absolute_url()).content.decode()
-    assert "Skipped 1 file of an unsupported type (.txt): notes.txt; the engine reads .csv, .json, .jsonl, .parquet, .pqt" \
+    assert (
+        "Skipped 1 file of an unsupported type (.txt): notes.txt; the engine reads .csv, .json, .jsonl, .parquet, .pqt"
         " and images (" in page
+    )
 
 
 def test_an_output_file_name_with_folders_is_refused_as_typed(signed_in, endpoint, demo_data):
     response = _create(signed_in, endpoint, override="on", output_file_name="../../evil.csv")
-    assert "Output file name &#x27;../../evil.csv&#x27; is not valid: a file name, without folders or &#x27;..&#x27;." \
+    assert (
+        "Output file name &#x27;../../evil.csv&#x27; is not valid: a file name, without folders or &#x27;..&#x27;."
         in response.content.decode()
+    )
     assert "batchjob-" not in response.content.decode()
     assert not BatchJob.objects.exists()
 
@@ -180,13 +239,20 @@ def test_runs_tab_lists_jobs_newest_first_and_polls_while_one_runs(signed_in, en
     new.save()
     stopped = signed_in.get(f"/endpoints/{endpoint.name}/runs/", headers={"HX-Request": "true", "HX-Target": "runs"})
     assert stopped.status_code == 286
-    assert 'hx-trigger' not in stopped.content.decode()
+    assert "hx-trigger" not in stopped.content.decode()
 
 
 def _completed_jobs(endpoint, n):
     for i in range(n):
-        BatchJob.objects.create(endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue", input_uri="x",
-                                output_datastore="workspaceblobstore", output_path=f"jobs/{i}", status=Status.COMPLETED)
+        BatchJob.objects.create(
+            endpoint=endpoint,
+            endpoint_name=endpoint.name,
+            deployment_name="blue",
+            input_uri="x",
+            output_datastore="workspaceblobstore",
+            output_path=f"jobs/{i}",
+            status=Status.COMPLETED,
+        )
 
 
 def test_runs_tab_pages(signed_in, endpoint):
@@ -203,9 +269,19 @@ def test_runs_tab_empty_state(signed_in, endpoint):
 def test_job_page_shows_progress_errors_outputs_and_logs(signed_in, endpoint):
     job = _finished_job(endpoint)
     page = signed_in.get(f"/jobs/{job.name}/").content.decode()
-    for text in ("Completed", "Mini-batches: 1 done, 0 failed, 1 total", "Files: 1 done, 1 failed, 2 total", "1.5 rows/s",
-                 "Error summary", "invalid literal for int()", "Download predictions.csv", "First rows of predictions.csv",
-                 "<th scope=\"col\">prediction</th>", "logs/job_result.txt", "Logs of mini-batch 0"):
+    for text in (
+        "Completed",
+        "Mini-batches: 1 done, 0 failed, 1 total",
+        "Files: 1 done, 1 failed, 2 total",
+        "1.5 rows/s",
+        "Error summary",
+        "invalid literal for int()",
+        "Download predictions.csv",
+        "First rows of predictions.csv",
+        '<th scope="col">prediction</th>',
+        "logs/job_result.txt",
+        "Logs of mini-batch 0",
+    ):
         assert text in page, text
     assert "Cancel</button>" not in page
 
@@ -213,22 +289,40 @@ def test_job_page_shows_progress_errors_outputs_and_logs(signed_in, endpoint):
 def test_job_page_counts_every_mini_batch_beyond_those_it_lists(signed_in, endpoint):
     job = _finished_job(endpoint)
     BatchJob.objects.filter(pk=job.pk).update(files_total=522, mini_batches_total=521, mini_batches_done=521)
-    MiniBatch.objects.bulk_create(MiniBatch(job=job, index=i, files=[f"f{i}.csv"], status=MiniBatch.COMPLETED, attempts=1)
-                                  for i in range(1, 520))
-    MiniBatch.objects.create(job=job, index=520, files=["late.csv"], status=MiniBatch.COMPLETED, attempts=1, files_failed=1,
-                             file_errors=[{"file": "late.csv", "type": "SchemaMismatch", "message": "missing column 'x'"}])
+    MiniBatch.objects.bulk_create(
+        MiniBatch(job=job, index=i, files=[f"f{i}.csv"], status=MiniBatch.COMPLETED, attempts=1) for i in range(1, 520)
+    )
+    MiniBatch.objects.create(
+        job=job,
+        index=520,
+        files=["late.csv"],
+        status=MiniBatch.COMPLETED,
+        attempts=1,
+        files_failed=1,
+        file_errors=[{"file": "late.csv", "type": "SchemaMismatch", "message": "missing column 'x'"}],
+    )
     page = signed_in.get(f"/jobs/{job.name}/").content.decode()
     assert "Files: 520 done, 1 failed, 522 total" in page  # a.csv and f1..f519; b.csv failed
     assert "late.csv" in page and "missing column &#x27;x&#x27;" in page and "2 errors." in page
-    assert "The first 500 of 521 mini-batches are shown;" in page and "logs/mini-batches.csv</a> lists them all." in page
+    assert (
+        "The first 500 of 521 mini-batches are shown;" in page and "logs/mini-batches.csv</a> lists them all." in page
+    )
 
 
 def test_the_error_summary_counts_all_and_lists_the_first_50(signed_in, endpoint):
     job = _finished_job(endpoint)
     MiniBatch.objects.bulk_create(
-        MiniBatch(job=job, index=i, files=[f"f{i}.csv"], status=MiniBatch.COMPLETED, attempts=1, files_failed=1,
-                  file_errors=[{"file": f"f{i}.csv", "type": "SchemaMismatch", "message": "missing column"}])
-        for i in range(1, 2000))
+        MiniBatch(
+            job=job,
+            index=i,
+            files=[f"f{i}.csv"],
+            status=MiniBatch.COMPLETED,
+            attempts=1,
+            files_failed=1,
+            file_errors=[{"file": f"f{i}.csv", "type": "SchemaMismatch", "message": "missing column"}],
+        )
+        for i in range(1, 2000)
+    )
     MiniBatch.objects.filter(job=job, index=7).update(rows_failed=3)
     MiniBatch.objects.filter(job=job, index=9).update(status=MiniBatch.FAILED, error="timed out")
     page = signed_in.get(f"/jobs/{job.name}/").content.decode()
@@ -258,7 +352,10 @@ def test_cancel_a_running_job(signed_in, endpoint, demo_data):
     job.refresh_from_db()
     assert job.status == Status.QUEUED
     assert signed_in.get(f"/jobs/{job.name}/retry/")["Location"] == f"/jobs/{job.name}/"
-    assert signed_in.get(f"/endpoints/{endpoint.name}/jobs/preview/")["Location"] == f"/endpoints/{endpoint.name}/jobs/create/"
+    assert (
+        signed_in.get(f"/endpoints/{endpoint.name}/jobs/preview/")["Location"]
+        == f"/endpoints/{endpoint.name}/jobs/create/"
+    )
     response = signed_in.post(f"/jobs/{job.name}/cancel/")
     assert response["Location"] == f"/jobs/{job.name}/"
     job.refresh_from_db()
@@ -296,7 +393,9 @@ def test_jobs_list_filters_by_status_and_endpoint(signed_in, endpoint, demo_data
     done = _finished_job(endpoint)
     _create(signed_in, endpoint)
     queued = BatchJob.objects.exclude(pk=done.pk).get()
-    BatchJob.objects.create(endpoint_name="gone", deployment_name="x", input_uri="x", output_datastore="w", output_path="o")
+    BatchJob.objects.create(
+        endpoint_name="gone", deployment_name="x", input_uri="x", output_datastore="w", output_path="o"
+    )
     link = 'href="/jobs/{}/"'.format
     page = signed_in.get("/jobs/?status=Completed").content.decode()
     assert link(done.name) in page and link(queued.name) not in page
@@ -327,7 +426,9 @@ def test_runs_tab_pager_turns_pages_in_place_with_htmx_and_stays_plain_links(sig
     assert '<a href="?page=1" hx-get="?page=1">Previous</a>' in text
     assert "HX-Request" in fragment["Vary"]
     # Back/forward to a pushed URL: htmx asks for the whole page again.
-    restored = signed_in.get(f"/endpoints/{endpoint.name}/runs/?page=2", headers={**htmx, "HX-History-Restore-Request": "true"})
+    restored = signed_in.get(
+        f"/endpoints/{endpoint.name}/runs/?page=2", headers={**htmx, "HX-History-Restore-Request": "true"}
+    )
     assert "<html" in restored.content.decode() and "Page 2 of 2" in restored.content.decode()
 
 

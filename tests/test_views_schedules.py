@@ -8,7 +8,12 @@ from jobs.models import BatchJob, Status
 from jobs.schedules.models import Schedule, ScheduleRun
 from tests.fixtures_ui import second_deployment  # noqa: F401
 
-FORM = {"name": "nightly", "input_datastore": "workspaceblobstore", "input_path": "demo/iris", "recurrence": "0 2 * * *"}
+FORM = {
+    "name": "nightly",
+    "input_datastore": "workspaceblobstore",
+    "input_path": "demo/iris",
+    "recurrence": "0 2 * * *",
+}
 
 
 def _ours():
@@ -33,8 +38,17 @@ def test_the_schedules_tab_lists_nothing_yet_and_offers_create(signed_in, endpoi
 def test_create_form_offers_the_deployments_the_default_and_the_presets(signed_in, endpoint, second_deployment):
     page = signed_in.get(f"/endpoints/{endpoint.name}/schedules/create/").content.decode()
     assert '<option value="" selected>Default deployment (blue)</option>' in page and '<option value="green">' in page
-    for label in ("Schedule name", "Input datastore", "Input path", "Enable output configuration", "Output path",
-                  "Every hour", "Every day at 02:00", "Custom (cron expression)", "Cron expression"):
+    for label in (
+        "Schedule name",
+        "Input datastore",
+        "Input path",
+        "Enable output configuration",
+        "Output path",
+        "Every hour",
+        "Every day at 02:00",
+        "Custom (cron expression)",
+        "Cron expression",
+    ):
         assert label in page, label
     assert "/data/datastores/workspaceblobstore/browse/?target=id_input_path" in page
 
@@ -48,27 +62,51 @@ def test_a_preset_becomes_a_django_q_cron_schedule_of_our_task(signed_in, endpoi
     assert (schedule.output_datastore, schedule.output_path, schedule.deployment_name) == ("", "", "")
     q = _ours().get()
     assert (q.func, q.schedule_type, q.cron, q.args, q.cluster) == (
-        "jobs.schedules.runs.run_schedule", QSchedule.CRON, "0 2 * * *", f"({schedule.pk},)", "cpu-cluster")
+        "jobs.schedules.runs.run_schedule",
+        QSchedule.CRON,
+        "0 2 * * *",
+        f"({schedule.pk},)",
+        "cpu-cluster",
+    )
     assert (q.next_run.hour, q.next_run.minute) == (2, 0)
     page = signed_in.get(f"/endpoints/{endpoint.name}/schedules/").content.decode()
     assert "Every day at 02:00" in page and q.next_run.strftime("%Y-%m-%d %H:%M") in page
 
 
 def test_a_custom_cron_expression_is_kept(signed_in, endpoint, second_deployment):
-    _create(signed_in, endpoint, recurrence="custom", cron=" 30  6 * * 1-5 ", deployment_name="green",
-            enable_output="on", output_datastore="workspaceblobstore", output_path="scored/weekdays")
+    _create(
+        signed_in,
+        endpoint,
+        recurrence="custom",
+        cron=" 30  6 * * 1-5 ",
+        deployment_name="green",
+        enable_output="on",
+        output_datastore="workspaceblobstore",
+        output_path="scored/weekdays",
+    )
     schedule = Schedule.objects.get()
-    assert (schedule.cron, schedule.deployment_name, schedule.output_path) == ("30 6 * * 1-5", "green", "scored/weekdays")
+    assert (schedule.cron, schedule.deployment_name, schedule.output_path) == (
+        "30 6 * * 1-5",
+        "green",
+        "scored/weekdays",
+    )
     assert schedule.next_run.weekday() < 5 and (schedule.next_run.hour, schedule.next_run.minute) == (6, 30)
 
 
-@pytest.mark.parametrize("cron, code, says", [
-    ("", "cron_required", "Give a cron expression"),
-    ("0 2 * *", "cron_fields", "has 4"),
-    ("61 * * * *", "cron_invalid", "not a valid cron expression: the minute field &#x27;61&#x27; is wrong (it takes 0-59)"),
-    ("0 2 * * mon-funday", "cron_invalid", "the day-of-week field &#x27;mon-funday&#x27; is wrong"),
-    ("0 0 30 2 *", "cron_never", "never runs: no date matches its day-of-month and month"),  # 30 February
-])
+@pytest.mark.parametrize(
+    "cron, code, says",
+    [
+        ("", "cron_required", "Give a cron expression"),
+        ("0 2 * *", "cron_fields", "has 4"),
+        (
+            "61 * * * *",
+            "cron_invalid",
+            "not a valid cron expression: the minute field &#x27;61&#x27; is wrong (it takes 0-59)",
+        ),
+        ("0 2 * * mon-funday", "cron_invalid", "the day-of-week field &#x27;mon-funday&#x27; is wrong"),
+        ("0 0 30 2 *", "cron_never", "never runs: no date matches its day-of-month and month"),  # 30 February
+    ],
+)
 def test_a_bad_cron_expression_is_refused_with_what_to_fix(signed_in, endpoint, cron, code, says):
     response = _create(signed_in, endpoint, recurrence="custom", cron=cron)
     assert response.status_code == 200 and not Schedule.objects.exists() and not _ours().exists()
@@ -76,11 +114,14 @@ def test_a_bad_cron_expression_is_refused_with_what_to_fix(signed_in, endpoint, 
     assert error.code == code and says in response.content.decode()
 
 
-@pytest.mark.parametrize("data, field, code", [
-    ({"name": "1bad"}, "name", "invalid_endpoint_name"),
-    ({"input_path": "../etc"}, "input_path", "path_traversal"),
-    ({"enable_output": "on", "output_path": ""}, "output_path", None),
-])
+@pytest.mark.parametrize(
+    "data, field, code",
+    [
+        ({"name": "1bad"}, "name", "invalid_endpoint_name"),
+        ({"input_path": "../etc"}, "input_path", "path_traversal"),
+        ({"enable_output": "on", "output_path": ""}, "output_path", None),
+    ],
+)
 def test_other_bad_inputs_are_refused(signed_in, endpoint, data, field, code):
     response = _create(signed_in, endpoint, **data)
     assert field in _errors(response) and not Schedule.objects.exists()
@@ -113,13 +154,30 @@ def test_run_now_records_a_queued_run_and_sends_its_task(signed_in, endpoint, dj
 def test_the_schedule_page_shows_its_history_with_each_runs_job(signed_in, endpoint):
     _create(signed_in, endpoint)
     schedule = Schedule.objects.get()
-    job = BatchJob.objects.create(endpoint=endpoint, endpoint_name=endpoint.name, deployment_name="blue",
-                                  input_uri=schedule.input_uri, output_datastore="workspaceblobstore", output_path="jobs/x",
-                                  status=Status.COMPLETED)
-    ScheduleRun.objects.create(schedule=schedule, outcome=ScheduleRun.SUBMITTED, files_found=5,
-                               files={"demo/iris/a.csv": "0" * 64}, job=job, job_name=job.name)
-    many = ScheduleRun.objects.create(schedule=schedule, outcome=ScheduleRun.SUBMITTED, files_found=25, job=job,
-                                      files={f"demo/iris/f{i:02d}.csv": "0" * 64 for i in range(25)})
+    job = BatchJob.objects.create(
+        endpoint=endpoint,
+        endpoint_name=endpoint.name,
+        deployment_name="blue",
+        input_uri=schedule.input_uri,
+        output_datastore="workspaceblobstore",
+        output_path="jobs/x",
+        status=Status.COMPLETED,
+    )
+    ScheduleRun.objects.create(
+        schedule=schedule,
+        outcome=ScheduleRun.SUBMITTED,
+        files_found=5,
+        files={"demo/iris/a.csv": "0" * 64},
+        job=job,
+        job_name=job.name,
+    )
+    many = ScheduleRun.objects.create(
+        schedule=schedule,
+        outcome=ScheduleRun.SUBMITTED,
+        files_found=25,
+        job=job,
+        files={f"demo/iris/f{i:02d}.csv": "0" * 64 for i in range(25)},
+    )
     ScheduleRun.objects.create(schedule=schedule, outcome=ScheduleRun.NO_NEW_FILES, files_found=5)
     page = signed_in.get("/schedules/nightly/").content.decode()
     assert f'<a href="/jobs/{job.name}/">{job.name}</a>' in page and "Completed" in page and "No new files" in page
@@ -189,12 +247,18 @@ def test_edit_changes_the_recurrence_and_the_deployment_but_not_the_name(signed_
     _create(signed_in, endpoint)
     page = signed_in.get("/schedules/nightly/edit/").content.decode()
     assert 'value="0 2 * * *" selected' in page and "Edit schedule nightly" in page and ">Save</button>" in page
-    response = signed_in.post("/schedules/nightly/edit/", {**FORM, "name": "renamed", "recurrence": "custom",
-                                                            "cron": "15 3 * * 6", "deployment_name": "green"})
+    response = signed_in.post(
+        "/schedules/nightly/edit/",
+        {**FORM, "name": "renamed", "recurrence": "custom", "cron": "15 3 * * 6", "deployment_name": "green"},
+    )
     assert response["Location"] == "/schedules/nightly/"
     schedule = Schedule.objects.get()
     assert (schedule.name, schedule.cron, schedule.deployment_name, schedule.created_by.username) == (
-        "nightly", "15 3 * * 6", "green", "alice")
+        "nightly",
+        "15 3 * * 6",
+        "green",
+        "alice",
+    )
     q = _ours().get()
     assert q.pk == schedule.q_schedule_id and q.cron == "15 3 * * 6"
     assert (q.next_run.weekday(), q.next_run.hour, q.next_run.minute) == (5, 3, 15)

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from django.core.exceptions import ValidationError
 
 from endpoints.models import BatchDeployment, BatchEndpoint
@@ -11,8 +10,13 @@ from endpoints.wizard import SESSION_KEY
 from jobs import tasks
 from jobs.models import Environment
 from jobs.submit import submit_job
-from tests.fixtures_ui import (DEPLOYMENT_DEFAULTS, JOBLIB_SCORE, code_step, custom_model, run_wizard,  # noqa: F401
-                               second_deployment, wizard_post)
+from tests.fixtures_ui import (
+    DEPLOYMENT_DEFAULTS,
+    JOBLIB_SCORE,
+    code_step,
+    run_wizard,  # noqa: F401
+    wizard_post,
+)
 
 
 @pytest.fixture
@@ -62,7 +66,9 @@ def test_mlflow_models_skip_the_code_step(signed_in, steps):
 
 
 def test_the_compute_step_suggests_the_known_clusters_and_says_which_have_no_worker(signed_in, steps, endpoint):
-    endpoint.default_deployment.__class__.objects.filter(pk=endpoint.default_deployment.pk).update(compute="gpu-cluster")
+    endpoint.default_deployment.__class__.objects.filter(pk=endpoint.default_deployment.pk).update(
+        compute="gpu-cluster"
+    )
     signed_in.get("/endpoints/create/")
     for step, data in steps[:3]:
         wizard_post(signed_in, step, data)
@@ -102,8 +108,15 @@ def test_summary_only_shows_no_output_file_name(signed_in, steps):
 
 def test_the_review_step_shows_every_choice(signed_in, steps):
     page = review_page(signed_in, steps)
-    for text in ("iris-batch", "Iris scoring", "Mini batch size", "Scoring timeout (seconds)", "A=1, B=two",
-                 "generated for the MLflow model", "cpu-cluster"):
+    for text in (
+        "iris-batch",
+        "Iris scoring",
+        "Mini batch size",
+        "Scoring timeout (seconds)",
+        "A=1, B=two",
+        "generated for the MLflow model",
+        "cpu-cluster",
+    ):
         assert text in page
     assert "<dt>Passthrough columns</dt><dd></dd>" not in page  # none chosen: not listed with a blank value
 
@@ -139,7 +152,9 @@ def test_back_keeps_what_was_entered(signed_in, steps):
     signed_in.get("/endpoints/create/")
     wizard_post(signed_in, *steps[0])
     wizard_post(signed_in, *steps[1])
-    response = wizard_post(signed_in, "deployment", {**DEPLOYMENT_DEFAULTS, "name": "half-typed", "timeout": 99}, back="1")
+    response = wizard_post(
+        signed_in, "deployment", {**DEPLOYMENT_DEFAULTS, "name": "half-typed", "timeout": 99}, back="1"
+    )
     assert response["Location"] == "/endpoints/create/model/"
     endpoint_page = signed_in.get("/endpoints/create/endpoint/").content.decode()
     assert 'value="iris-batch"' in endpoint_page
@@ -147,15 +162,18 @@ def test_back_keeps_what_was_entered(signed_in, steps):
     assert 'value="half-typed"' in deployment_page and 'value="99"' in deployment_page
 
 
-@pytest.mark.parametrize("name,message", [
-    ("ab", "3 to 32 characters"),
-    ("1abc", "Start with a letter"),
-    ("abc-", "end with a letter or digit"),
-    ("a" * 33, "at most 32 characters"),
-    ("has_underscore", "letters, digits and"),
-    ("create", "reserved"),
-    ("", "Name the new endpoint"),
-])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("ab", "3 to 32 characters"),
+        ("1abc", "Start with a letter"),
+        ("abc-", "end with a letter or digit"),
+        ("a" * 33, "at most 32 characters"),
+        ("has_underscore", "letters, digits and"),
+        ("create", "reserved"),
+        ("", "Name the new endpoint"),
+    ],
+)
 def test_the_endpoint_step_refuses_names_outside_azures_rules(signed_in, name, message):
     signed_in.get("/endpoints/create/")
     response = wizard_post(signed_in, "endpoint", {"endpoint_name": name})
@@ -169,19 +187,22 @@ def test_endpoint_names_are_unique(signed_in, endpoint):
     assert "already exists" in response.content.decode()
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"output_action": "summary_only", "output_file_name": "out.csv"}, "cannot be used with summary_only"),
-    ({"output_file_name": ""}, "append_row needs an output file name"),
-    ({"mini_batch_size": 0}, "greater than or equal to 1"),
-    # below 0 it said 'greater than or equal to 0' (a positive field's bound), and 0 was refused next
-    ({"mini_batch_size": -3}, "greater than or equal to 1"),
-    ({"timeout": -5}, "greater than or equal to 1"),
-    ({"environment_variables": "A=1\nA=2"}, "Line 2: A is set on line 1 already."),
-    ({"error_threshold": -2}, "greater than or equal to -1"),
-    ({"error_threshold": 10**12}, "less than or equal to 2000000000"),  # it said 9223372036854775807
-    ({"environment_variables": "no equals sign"}, "Line 1: write KEY=value"),
-    ({"name": "bad name"}, "Start with a letter"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"output_action": "summary_only", "output_file_name": "out.csv"}, "cannot be used with summary_only"),
+        ({"output_file_name": ""}, "append_row needs an output file name"),
+        ({"mini_batch_size": 0}, "greater than or equal to 1"),
+        # below 0 it said 'greater than or equal to 0' (a positive field's bound), and 0 was refused next
+        ({"mini_batch_size": -3}, "greater than or equal to 1"),
+        ({"timeout": -5}, "greater than or equal to 1"),
+        ({"environment_variables": "A=1\nA=2"}, "Line 2: A is set on line 1 already."),
+        ({"error_threshold": -2}, "greater than or equal to -1"),
+        ({"error_threshold": 10**12}, "less than or equal to 2000000000"),  # it said 9223372036854775807
+        ({"environment_variables": "no equals sign"}, "Line 1: write KEY=value"),
+        ({"name": "bad name"}, "Start with a letter"),
+    ],
+)
 def test_the_deployment_step_checks_its_settings(signed_in, steps, change, message):
     signed_in.get("/endpoints/create/")
     wizard_post(signed_in, *steps[0])
@@ -196,8 +217,12 @@ def test_the_deployment_steps_number_fields_tell_the_browser_their_bounds(signed
     wizard_post(signed_in, *steps[0])
     wizard_post(signed_in, *steps[1])
     page = signed_in.get("/endpoints/create/deployment/").content.decode()
-    for name, bounds in [("mini_batch_size", 'min="1" max="100000"'), ("max_concurrency_per_instance", 'min="1" max="64"'),
-                         ("max_retries", 'min="0" max="100"'), ("timeout", 'min="1" max="86400"')]:
+    for name, bounds in [
+        ("mini_batch_size", 'min="1" max="100000"'),
+        ("max_concurrency_per_instance", 'min="1" max="64"'),
+        ("max_retries", 'min="0" max="100"'),
+        ("timeout", 'min="1" max="86400"'),
+    ]:
         assert f'name="{name}" value' in page and bounds in page.split(f'name="{name}"')[1].split(">")[0], name
 
 
@@ -218,7 +243,9 @@ def test_a_name_taken_meanwhile_sends_back_to_its_step(signed_in, steps):
     assert BatchEndpoint.objects.count() == 1
     page = signed_in.get(response["Location"]).content.decode()
     # why, on the step: it said only 'Check the Endpoint step again.'
-    assert "Check the Endpoint step again." in page and "An endpoint named &#x27;iris-batch&#x27; already exists." in page
+    assert (
+        "Check the Endpoint step again." in page and "An endpoint named &#x27;iris-batch&#x27; already exists." in page
+    )
     assert 'value="iris-batch"' in page
     assert "already exists" not in signed_in.get(response["Location"]).content.decode()  # once
 
@@ -234,9 +261,12 @@ def checked_before_the_other_press(monkeypatch):
     return lambda state: seen.append(real(state))
 
 
-@pytest.mark.parametrize("saved_seconds_ago,lands_on", [(1, "/endpoints/iris-batch/"), (600, "/endpoints/create/endpoint/")])
-def test_create_pressed_twice_is_no_server_error(signed_in, steps, checked_before_the_other_press, saved_seconds_ago,
-                                                 lands_on):
+@pytest.mark.parametrize(
+    "saved_seconds_ago,lands_on", [(1, "/endpoints/iris-batch/"), (600, "/endpoints/create/endpoint/")]
+)
+def test_create_pressed_twice_is_no_server_error(
+    signed_in, steps, checked_before_the_other_press, saved_seconds_ago, lands_on
+):
     """Two presses of Create at once: the second answered Server Error (500), IntegrityError on the endpoint's name."""
     from datetime import timedelta
 
@@ -255,7 +285,10 @@ def test_create_pressed_twice_is_no_server_error(signed_in, steps, checked_befor
     if saved_seconds_ago == 1:  # that press made it: this one says so
         assert "Deployment blue created on batch endpoint iris-batch." in page
     else:
-        assert "Check the Endpoint step again." in page and "An endpoint named &#x27;iris-batch&#x27; already exists." in page
+        assert (
+            "Check the Endpoint step again." in page
+            and "An endpoint named &#x27;iris-batch&#x27; already exists." in page
+        )
     assert BatchEndpoint.objects.count() == 1 and BatchDeployment.objects.count() == 1
 
 
@@ -265,12 +298,16 @@ def test_from_a_model_the_model_is_chosen_and_an_existing_endpoint_can_be_picked
     assert "Existing" in signed_in.get("/endpoints/create/endpoint/").content.decode()
     model_page = signed_in.get("/endpoints/create/model/").content.decode()
     assert f'<option value="{demo_model.label}" selected>' in model_page
-    response = run_wizard(signed_in, f"/endpoints/create/?model={demo_model.label}", [
-        ("endpoint", {"endpoint_mode": "existing", "existing_endpoint": endpoint.name, "endpoint_name": "ignored"}),
-        ("model", {"model": demo_model.label}),
-        ("deployment", {**DEPLOYMENT_DEFAULTS, "name": "green", "make_default": "on"}),
-        ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
-    ])
+    response = run_wizard(
+        signed_in,
+        f"/endpoints/create/?model={demo_model.label}",
+        [
+            ("endpoint", {"endpoint_mode": "existing", "existing_endpoint": endpoint.name, "endpoint_name": "ignored"}),
+            ("model", {"model": demo_model.label}),
+            ("deployment", {**DEPLOYMENT_DEFAULTS, "name": "green", "make_default": "on"}),
+            ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
+        ],
+    )
     assert response["Location"] == f"/endpoints/{endpoint.name}/"
     endpoint.refresh_from_db()
     assert list(endpoint.deployments.values_list("name", flat=True)) == ["blue", "green"]
@@ -293,27 +330,35 @@ def test_add_deployment_keeps_the_default_unless_asked(signed_in, endpoint, demo
     assert response["Location"] == "/endpoints/create/model/"
     page = signed_in.get("/endpoints/create/deployment/").content.decode()
     assert "Make this new deployment the default for batch jobs" in page
-    run_wizard(signed_in, f"/endpoints/{endpoint.name}/deployments/add/", [
-        ("model", {"model": demo_model.label}),
-        ("deployment", {**DEPLOYMENT_DEFAULTS, "name": "green"}),
-        ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
-    ])
+    run_wizard(
+        signed_in,
+        f"/endpoints/{endpoint.name}/deployments/add/",
+        [
+            ("model", {"model": demo_model.label}),
+            ("deployment", {**DEPLOYMENT_DEFAULTS, "name": "green"}),
+            ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
+        ],
+    )
     endpoint.refresh_from_db()
     assert endpoint.deployments.count() == 2
     assert endpoint.default_deployment.name == "blue"
 
 
 @pytest.mark.parametrize("start", ["add", "existing"])
-def test_an_endpoint_deleted_while_a_deployment_is_being_added_to_it_creates_nothing(signed_in, endpoint, demo_model,
-                                                                                     start):
+def test_an_endpoint_deleted_while_a_deployment_is_being_added_to_it_creates_nothing(
+    signed_in, endpoint, demo_model, start
+):
     """Its Create answered Server Error (500) when the deployment was being added with + Add deployment."""
     if start == "add":
         signed_in.get(f"/endpoints/{endpoint.name}/deployments/add/")
     else:
         signed_in.get(f"/endpoints/create/?model={demo_model.label}")
         wizard_post(signed_in, "endpoint", {"endpoint_mode": "existing", "existing_endpoint": endpoint.name})
-    for step, data in [("model", {"model": demo_model.label}), ("deployment", {**DEPLOYMENT_DEFAULTS, "name": "green"}),
-                       ("compute", {"compute": "cpu-cluster", "instance_count": 1})]:
+    for step, data in [
+        ("model", {"model": demo_model.label}),
+        ("deployment", {**DEPLOYMENT_DEFAULTS, "name": "green"}),
+        ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
+    ]:
         wizard_post(signed_in, step, data)
     endpoint.delete()  # in another tab
     response = signed_in.post("/endpoints/create/review/", follow=True)
@@ -368,8 +413,9 @@ def test_custom_models_upload_a_scoring_script_and_pick_an_environment(to_code_s
     assert deployment.provisioning_state == "Succeeded"
 
 
-def test_a_custom_model_is_not_offered_passthrough_columns_no_job_could_run_with(signed_in, endpoint, custom_model,
-                                                                                demo_data):
+def test_a_custom_model_is_not_offered_passthrough_columns_no_job_could_run_with(
+    signed_in, endpoint, custom_model, demo_data
+):
     """Passthrough columns need an MLflow deployment: a Custom model's deployment that kept them refused every job."""
     signed_in.get(f"/endpoints/{endpoint.name}/deployments/add/")
     wizard_post(signed_in, "model", {"model": custom_model.label})
@@ -385,11 +431,20 @@ def test_a_custom_model_is_not_offered_passthrough_columns_no_job_could_run_with
     assert job.settings["passthrough_columns"] == []
 
 
-def test_a_new_environment_is_built_when_the_deployment_is_created(to_code_step, endpoint, django_capture_on_commit_callbacks):
+def test_a_new_environment_is_built_when_the_deployment_is_created(
+    to_code_step, endpoint, django_capture_on_commit_callbacks
+):
     from django_q.models import OrmQ
 
-    wizard_post(to_code_step, "code", code_step(environment_mode="new", new_environment_name="iris-env",
-                                               pip_requirements="six>=1.0  # the Studio has it already"))
+    wizard_post(
+        to_code_step,
+        "code",
+        code_step(
+            environment_mode="new",
+            new_environment_name="iris-env",
+            pip_requirements="six>=1.0  # the Studio has it already",
+        ),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = _finish(to_code_step)
     deployment = BatchDeployment.objects.get(name="custom")
@@ -414,7 +469,9 @@ def test_a_new_environment_is_built_when_the_deployment_is_created(to_code_step,
 
 def test_a_requirement_that_cannot_be_installed_fails_the_deployment_not_the_job(to_code_step, endpoint):
     conda = "name: bad\ndependencies:\n  - python=3.11\n  - pip:\n    - this-package-does-not-exist-zz==1.0\n"
-    wizard_post(to_code_step, "code", code_step(environment_mode="new", new_environment_name="bad-env", conda_file=conda))
+    wizard_post(
+        to_code_step, "code", code_step(environment_mode="new", new_environment_name="bad-env", conda_file=conda)
+    )
     response = _finish(to_code_step)
     env = Environment.objects.get(name="bad-env")
     assert env.requirements.strip() == "this-package-does-not-exist-zz==1.0"
@@ -435,17 +492,23 @@ def test_a_requirement_that_cannot_be_installed_fails_the_deployment_not_the_job
     assert "Environment bad-env:1 failed to build" in again
 
 
-@pytest.mark.parametrize("fields,message", [
-    ({}, "Name the new environment"),
-    ({"new_environment_name": "studio", "pip_requirements": "six"}, "the workers&#x27; own environment"),
-    ({"new_environment_name": "e"}, "List the packages to install"),
-    ({"new_environment_name": "e", "pip_requirements": "six", "conda_file": "dependencies: []"}, "not both"),
-    ({"new_environment_name": "e", "pip_requirements": "six\nnot a requirement!"}, "line 2: &#x27;not a requirement!&#x27;"),
-    ({"new_environment_name": "e", "pip_requirements": "--index-url http://evil/"}, "pip options"),
-    ({"new_environment_name": "e", "conda_file": "dependencies: [python=3.11]"}, "has no pip section"),
-    ({"new_environment_name": "e", "conda_file": "dependencies: [oops"}, "not a conda environment YAML"),
-    ({"new_environment_name": "bad name", "pip_requirements": "six"}, "Start with a letter or digit"),
-])
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({}, "Name the new environment"),
+        ({"new_environment_name": "studio", "pip_requirements": "six"}, "the workers&#x27; own environment"),
+        ({"new_environment_name": "e"}, "List the packages to install"),
+        ({"new_environment_name": "e", "pip_requirements": "six", "conda_file": "dependencies: []"}, "not both"),
+        (
+            {"new_environment_name": "e", "pip_requirements": "six\nnot a requirement!"},
+            "line 2: &#x27;not a requirement!&#x27;",
+        ),
+        ({"new_environment_name": "e", "pip_requirements": "--index-url http://evil/"}, "pip options"),
+        ({"new_environment_name": "e", "conda_file": "dependencies: [python=3.11]"}, "has no pip section"),
+        ({"new_environment_name": "e", "conda_file": "dependencies: [oops"}, "not a conda environment YAML"),
+        ({"new_environment_name": "bad name", "pip_requirements": "six"}, "Start with a letter or digit"),
+    ],
+)
 def test_the_code_step_checks_a_new_environment(to_code_step, fields, message):
     response = wizard_post(to_code_step, "code", code_step(environment_mode="new", **fields))
     assert response.status_code == 200
@@ -454,8 +517,11 @@ def test_the_code_step_checks_a_new_environment(to_code_step, fields, message):
 
 
 def test_back_from_the_code_step_keeps_what_was_entered(to_code_step):
-    wizard_post(to_code_step, "code", code_step(environment_mode="new", new_environment_name="kept-env",
-                                               pip_requirements="six>=1.0"))
+    wizard_post(
+        to_code_step,
+        "code",
+        code_step(environment_mode="new", new_environment_name="kept-env", pip_requirements="six>=1.0"),
+    )
     response = wizard_post(to_code_step, "compute", {"compute": "cpu-cluster", "instance_count": 3}, back="1")
     assert response["Location"] == "/endpoints/create/code/"
     page = to_code_step.get("/endpoints/create/code/").content.decode()
@@ -491,7 +557,9 @@ def test_a_wizard_replaced_by_one_opened_since_saves_nothing(signed_in, steps, e
     assert "Nothing was saved: that wizard was replaced by one opened since in this browser" in page
     assert f"Add deployment <small>to {endpoint.name}</small>" in page
     assert response.redirect_chain[-1][0] == "/endpoints/create/model/"
-    assert signed_in.get("/endpoints/create/model/").context["form"].initial == steps[1][1]  # the other one's values stay
+    assert (
+        signed_in.get("/endpoints/create/model/").context["form"].initial == steps[1][1]
+    )  # the other one's values stay
 
 
 def test_a_wizard_started_before_wizards_had_ids_goes_on(signed_in, steps):

@@ -33,8 +33,13 @@ class AzCommand(BaseCommand):
 def add_file_arguments(parser, name_help="The name (overrides the file's)."):
     parser.add_argument("-f", "--file", help="Azure Machine Learning YAML file.")
     parser.add_argument("-n", "--name", help=name_help)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="Override a key of the file, e.g. settings.mini_batch_size=20 (repeatable).")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Override a key of the file, e.g. settings.mini_batch_size=20 (repeatable).",
+    )
 
 
 def document(options, **names) -> azure_yaml.Document:

@@ -2,13 +2,13 @@
 
 import django.core.validators
 import django.db.models.deletion
-import endpoints.models
 from django.conf import settings
 from django.db import migrations, models
 
+import endpoints.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,58 +17,157 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='BatchDeployment',
+            name="BatchDeployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=32, validators=[endpoints.models.validate_endpoint_length, django.core.validators.RegexValidator('^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$', "Start with a letter, use letters, digits and '-', and end with a letter or digit.", code='invalid_endpoint_name')])),
-                ('description', models.TextField(blank=True)),
-                ('model_name', models.CharField(max_length=255)),
-                ('model_version', models.CharField(max_length=20)),
-                ('code_path', models.CharField(blank=True, max_length=500)),
-                ('scoring_script', models.CharField(blank=True, max_length=255)),
-                ('environment', models.CharField(blank=True, max_length=255)),
-                ('compute', models.CharField(default='cpu-cluster', max_length=64)),
-                ('instance_count', models.PositiveIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(64)])),
-                ('max_concurrency_per_instance', models.PositiveIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(64)])),
-                ('mini_batch_size', models.PositiveIntegerField(default=10, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100000)])),
-                ('output_action', models.CharField(choices=[('append_row', 'append_row'), ('summary_only', 'summary_only')], default='append_row', max_length=20)),
-                ('output_file_name', models.CharField(blank=True, default='predictions.csv', max_length=255)),
-                ('max_retries', models.PositiveIntegerField(default=3, validators=[django.core.validators.MaxValueValidator(100)])),
-                ('timeout', models.PositiveIntegerField(default=30, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(86400)])),
-                ('error_threshold', models.IntegerField(default=-1, validators=[django.core.validators.MinValueValidator(-1)])),
-                ('logging_level', models.CharField(choices=[('warning', 'warning'), ('info', 'info'), ('debug', 'debug')], default='info', max_length=10)),
-                ('environment_variables', models.JSONField(blank=True, default=dict)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=32,
+                        validators=[
+                            endpoints.models.validate_endpoint_length,
+                            django.core.validators.RegexValidator(
+                                "^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$",
+                                "Start with a letter, use letters, digits and '-', and end with a letter or digit.",
+                                code="invalid_endpoint_name",
+                            ),
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("model_name", models.CharField(max_length=255)),
+                ("model_version", models.CharField(max_length=20)),
+                ("code_path", models.CharField(blank=True, max_length=500)),
+                ("scoring_script", models.CharField(blank=True, max_length=255)),
+                ("environment", models.CharField(blank=True, max_length=255)),
+                ("compute", models.CharField(default="cpu-cluster", max_length=64)),
+                (
+                    "instance_count",
+                    models.PositiveIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(64),
+                        ],
+                    ),
+                ),
+                (
+                    "max_concurrency_per_instance",
+                    models.PositiveIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(64),
+                        ],
+                    ),
+                ),
+                (
+                    "mini_batch_size",
+                    models.PositiveIntegerField(
+                        default=10,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(100000),
+                        ],
+                    ),
+                ),
+                (
+                    "output_action",
+                    models.CharField(
+                        choices=[("append_row", "append_row"), ("summary_only", "summary_only")],
+                        default="append_row",
+                        max_length=20,
+                    ),
+                ),
+                ("output_file_name", models.CharField(blank=True, default="predictions.csv", max_length=255)),
+                (
+                    "max_retries",
+                    models.PositiveIntegerField(default=3, validators=[django.core.validators.MaxValueValidator(100)]),
+                ),
+                (
+                    "timeout",
+                    models.PositiveIntegerField(
+                        default=30,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(86400),
+                        ],
+                    ),
+                ),
+                (
+                    "error_threshold",
+                    models.IntegerField(default=-1, validators=[django.core.validators.MinValueValidator(-1)]),
+                ),
+                (
+                    "logging_level",
+                    models.CharField(
+                        choices=[("warning", "warning"), ("info", "info"), ("debug", "debug")],
+                        default="info",
+                        max_length=10,
+                    ),
+                ),
+                ("environment_variables", models.JSONField(blank=True, default=dict)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['created'],
+                "ordering": ["created"],
             },
         ),
         migrations.CreateModel(
-            name='BatchEndpoint',
+            name="BatchEndpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=32, unique=True, validators=[endpoints.models.validate_endpoint_length, django.core.validators.RegexValidator('^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$', "Start with a letter, use letters, digits and '-', and end with a letter or digit.", code='invalid_endpoint_name')])),
-                ('description', models.TextField(blank=True)),
-                ('auth_mode', models.CharField(default='token', max_length=20)),
-                ('provisioning_state', models.CharField(default='Succeeded', max_length=20)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('default_deployment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='endpoints.batchdeployment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=32,
+                        unique=True,
+                        validators=[
+                            endpoints.models.validate_endpoint_length,
+                            django.core.validators.RegexValidator(
+                                "^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$",
+                                "Start with a letter, use letters, digits and '-', and end with a letter or digit.",
+                                code="invalid_endpoint_name",
+                            ),
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("auth_mode", models.CharField(default="token", max_length=20)),
+                ("provisioning_state", models.CharField(default="Succeeded", max_length=20)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "default_deployment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="endpoints.batchdeployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created'],
+                "ordering": ["-created"],
             },
         ),
         migrations.AddField(
-            model_name='batchdeployment',
-            name='endpoint',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deployments', to='endpoints.batchendpoint'),
+            model_name="batchdeployment",
+            name="endpoint",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="deployments", to="endpoints.batchendpoint"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='batchdeployment',
-            constraint=models.UniqueConstraint(fields=('endpoint', 'name'), name='unique_deployment_per_endpoint'),
+            model_name="batchdeployment",
+            constraint=models.UniqueConstraint(fields=("endpoint", "name"), name="unique_deployment_per_endpoint"),
         ),
     ]

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('endpoints', '0003_deployment_output_options'),
+        ("endpoints", "0003_deployment_output_options"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='batchdeployment',
-            name='error_threshold_unit',
-            field=models.CharField(choices=[('files', 'Failed files (Azure)'), ('rows', 'Failed rows'), ('percent', 'Percent of rows')], default='files', max_length=10),
+            model_name="batchdeployment",
+            name="error_threshold_unit",
+            field=models.CharField(
+                choices=[("files", "Failed files (Azure)"), ("rows", "Failed rows"), ("percent", "Percent of rows")],
+                default="files",
+                max_length=10,
+            ),
         ),
     ]

@@ -5,15 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('endpoints', '0004_error_threshold_unit'),
+        ("endpoints", "0004_error_threshold_unit"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='batchdeployment',
-            name='compute',
-            field=models.CharField(default='cpu-cluster', max_length=64, validators=[django.core.validators.RegexValidator('^[a-zA-Z][-_a-zA-Z0-9]*[a-zA-Z0-9]$', "A compute cluster's name is 2 to 64 characters: start with a letter, use letters, digits, '-' and '_', and end with a letter or digit (the Q_CLUSTER_NAME its workers run with).", code='invalid_compute_name')]),
+            model_name="batchdeployment",
+            name="compute",
+            field=models.CharField(
+                default="cpu-cluster",
+                max_length=64,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[a-zA-Z][-_a-zA-Z0-9]*[a-zA-Z0-9]$",
+                        "A compute cluster's name is 2 to 64 characters: start with a letter, use letters, digits, '-' and '_', and end with a letter or digit (the Q_CLUSTER_NAME its workers run with).",
+                        code="invalid_compute_name",
+                    )
+                ],
+            ),
         ),
     ]

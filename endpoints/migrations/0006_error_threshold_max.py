@@ -5,15 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('endpoints', '0005_compute_name_validator'),
+        ("endpoints", "0005_compute_name_validator"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='batchdeployment',
-            name='error_threshold',
-            field=models.IntegerField(default=-1, validators=[django.core.validators.MinValueValidator(-1), django.core.validators.MaxValueValidator(2000000000)]),
+            model_name="batchdeployment",
+            name="error_threshold",
+            field=models.IntegerField(
+                default=-1,
+                validators=[
+                    django.core.validators.MinValueValidator(-1),
+                    django.core.validators.MaxValueValidator(2000000000),
+                ],
+            ),
         ),
     ]

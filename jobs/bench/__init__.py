@@ -41,8 +41,15 @@ SCALES = {
 }
 
 # --only's names -> Bench method measuring them, in the order they run
-FIGURES = {"one-file": "measure_one_file", "rf": "measure_rf", "lr": "measure_lr", "memory": "measure_memory",
-           "overhead": "measure_overhead", "mlflow": "measure_mlflow_predict", "schedule": "measure_schedule"}
+FIGURES = {
+    "one-file": "measure_one_file",
+    "rf": "measure_rf",
+    "lr": "measure_lr",
+    "memory": "measure_memory",
+    "overhead": "measure_overhead",
+    "mlflow": "measure_mlflow_predict",
+    "schedule": "measure_schedule",
+}
 
 # issue 3's targets: figure -> (comparison, limit)
 TARGETS = {
@@ -55,4 +62,3 @@ TARGETS = {
 
 def say(message: str):
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-

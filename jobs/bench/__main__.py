@@ -46,8 +46,12 @@ def main(argv=None) -> int:
     args, scale = parse_args(sys.argv[1:] if argv is None else argv)
     home = Path(tempfile.mkdtemp(prefix="studio-bench-"))
     # Our own data directory, database and registry: set before Django reads its settings.
-    os.environ.update(STUDIO_HOME=str(home), DATABASE_URL=f"sqlite:///{home / 'bench.sqlite3'}",
-                      SECRET_KEY=secrets.token_urlsafe(50), DJANGO_SETTINGS_MODULE="studio.settings")
+    os.environ.update(
+        STUDIO_HOME=str(home),
+        DATABASE_URL=f"sqlite:///{home / 'bench.sqlite3'}",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_SETTINGS_MODULE="studio.settings",
+    )
     for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "REDIS_URL", "Q_CLUSTER_NAME"):
         os.environ.pop(name, None)
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -31,7 +31,8 @@ def _raw_score(task):
     frame = pd.read_csv(src)
     predictions = np.asarray(_RAW_MODEL.predict(frame)).reshape(-1)
     pd.DataFrame({"row": np.arange(len(frame)), "prediction": predictions, "file_name": os.path.basename(src)}).to_csv(
-        dst, index=False)
+        dst, index=False
+    )
     return len(frame)
 
 
@@ -74,6 +75,7 @@ class RawPool:
 
 
 # --- the qcluster process tree and its memory ----------------------------------------------------------------------
+
 
 def _children(pid: int) -> list[int]:
     out = []

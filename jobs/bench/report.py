@@ -10,8 +10,17 @@ def verdict(key, value):
         return "", ""
     op, limit = TARGETS[key]
     ok = value >= limit if op == ">=" else value <= limit
-    shown = f"{op} {limit * 100:.0f} %" if key == "ratio_rf" else (
-        f"{op} {limit:g} s" if key.endswith("_s") else f"{op} {limit:g} ms" if key.endswith("_ms") else f"{op} {limit:g}x")
+    shown = (
+        f"{op} {limit * 100:.0f} %"
+        if key == "ratio_rf"
+        else (
+            f"{op} {limit:g} s"
+            if key.endswith("_s")
+            else f"{op} {limit:g} ms"
+            if key.endswith("_ms")
+            else f"{op} {limit:g}x"
+        )
+    )
     return shown.replace(">=", "≥").replace("<=", "≤"), "PASS" if ok else "MISS"
 
 
@@ -40,17 +49,25 @@ def report(bench, scale: Scale, load_before, load_after) -> str:
     def breakdown(key):
         if f"{key}_mb_task_ms" not in r:
             return
-        row("    per mini-batch: scoring / whole task / hand-off to next",
+        row(
+            "    per mini-batch: scoring / whole task / hand-off to next",
             f"{num(f'{key}_mb_scoring_ms', '{:.0f}')} / {num(f'{key}_mb_task_ms', '{:.0f}')} / "
-            f"{num(f'{key}_mb_handoff_ms', '{:.0f}')} ms")
-        row("    submit->first mini-batch starts / last part->Completed",
-            f"{num(f'{key}_first_start_ms', '{:.0f}')} / {num(f'{key}_finalize_ms', '{:.0f}')} ms")
+            f"{num(f'{key}_mb_handoff_ms', '{:.0f}')} ms",
+        )
+        row(
+            "    submit->first mini-batch starts / last part->Completed",
+            f"{num(f'{key}_first_start_ms', '{:.0f}')} / {num(f'{key}_finalize_ms', '{:.0f}')} ms",
+        )
 
     for key, name in (("rf", "RandomForest"), ("lr", "LogisticRegression")):
-        row(f"(a) raw ceiling, {name}: pandas + pyfunc, {scale.workers} processes",
-            f"{num(f'raw_{key}_s', '{:.2f} s')} {num(f'raw_{key}_rows_per_s', '{:,.0f} rows/s'):>13}")
-        row(f"(b) Batch Studio job, {name}: real queue, warm workers",
-            f"{num(f'job_{key}_s', '{:.2f} s')} {num(f'job_{key}_rows_per_s', '{:,.0f} rows/s'):>13}")
+        row(
+            f"(a) raw ceiling, {name}: pandas + pyfunc, {scale.workers} processes",
+            f"{num(f'raw_{key}_s', '{:.2f} s')} {num(f'raw_{key}_rows_per_s', '{:,.0f} rows/s'):>13}",
+        )
+        row(
+            f"(b) Batch Studio job, {name}: real queue, warm workers",
+            f"{num(f'job_{key}_s', '{:.2f} s')} {num(f'job_{key}_rows_per_s', '{:,.0f} rows/s'):>13}",
+        )
         row(f"(b)/(a) throughput, {name}", num(f"ratio_{key}", "{:.1%}"), f"ratio_{key}" if key == "rf" else None)
         breakdown(key)
     row("(c) mlflow models predict --env-manager local, 1 file (RF)", num("mlflow_predict_s", "{:.2f} s"))
@@ -58,23 +75,36 @@ def report(bench, scale: Scale, load_before, load_after) -> str:
     row("    min / max", f"{num('one_file_job_min_s', '{:.2f}')} / {num('one_file_job_max_s', '{:.2f}')} s")
     breakdown("one")
     row("(c)/1-file job", num("mlflow_vs_job", "{:.1f}x"))
-    row(f"per-mini-batch overhead ({scale.tiny_files} tiny files, mini_batch_size 1)", num("overhead_ms", "{:.1f} ms"),
-        "overhead_ms")
-    row("    job / raw ceiling on the same tiny files",
-        f"{num('tiny_job_s', '{:.2f}')} / {num('tiny_raw_s', '{:.2f}')} s")
+    row(
+        f"per-mini-batch overhead ({scale.tiny_files} tiny files, mini_batch_size 1)",
+        num("overhead_ms", "{:.1f} ms"),
+        "overhead_ms",
+    )
+    row(
+        "    job / raw ceiling on the same tiny files",
+        f"{num('tiny_job_s', '{:.2f}')} / {num('tiny_raw_s', '{:.2f}')} s",
+    )
     breakdown("tiny")
     m = scale.memory_factor
-    row(f"peak RSS, largest worker process, RF job 1x input ({num('memory_1x_job_s', '{:.1f} s')})",
-        num("memory_1x_mb", "{:.0f} MB"))
-    row(f"peak RSS, largest worker process, RF job {m}x input ({num('memory_10x_job_s', '{:.1f} s')})",
-        num("memory_10x_mb", "{:.0f} MB"))
+    row(
+        f"peak RSS, largest worker process, RF job 1x input ({num('memory_1x_job_s', '{:.1f} s')})",
+        num("memory_1x_mb", "{:.0f} MB"),
+    )
+    row(
+        f"peak RSS, largest worker process, RF job {m}x input ({num('memory_10x_job_s', '{:.1f} s')})",
+        num("memory_10x_mb", "{:.0f} MB"),
+    )
     row(f"    growth {m}x / 1x (flat: within 20 %)", num("memory_growth", "{:.2f}x"), "memory_growth")
-    row(f"peak RSS, whole qcluster tree, 1x / {m}x",
-        f"{num('memory_1x_tree_mb', '{:.0f}')} / {num('memory_10x_tree_mb', '{:.0f}')} MB")
+    row(
+        f"peak RSS, whole qcluster tree, 1x / {m}x",
+        f"{num('memory_1x_tree_mb', '{:.0f}')} / {num('memory_10x_tree_mb', '{:.0f}')} MB",
+    )
     row(f"    growth {m}x / 1x", num("memory_tree_growth", "{:.2f}x"))
     row("largest VmHWM (lifetime peak) in the tree at the end", num("memory_hwm_mb", "{:.0f} MB"))
-    row(f"schedule run over {num('schedule_files', '{:.0f}')} files: first (hashes each) / unchanged (lists)",
-        f"{num('schedule_first_s', '{:.2f}')} / {num('schedule_unchanged_s', '{:.3f}')} s")
+    row(
+        f"schedule run over {num('schedule_files', '{:.0f}')} files: first (hashes each) / unchanged (lists)",
+        f"{num('schedule_first_s', '{:.2f}')} / {num('schedule_unchanged_s', '{:.3f}')} s",
+    )
     row("    unchanged run speed-up", num("schedule_speedup", "{:.0f}x"))
     for key, value in r.items():
         if key.startswith("error_"):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import statistics
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -66,9 +66,14 @@ class Bench:
         self.endpoint = BatchEndpoint.objects.create(name="bench", description="make bench")
         for key, model in self.models.items():
             dep = BatchDeployment.objects.create(
-                endpoint=self.endpoint, name="forest" if key == RF else "logistic", model_name=model.name,
-                model_version=model.version, instance_count=s.workers, max_concurrency_per_instance=1,
-                mini_batch_size=s.mini_batch_size)
+                endpoint=self.endpoint,
+                name="forest" if key == RF else "logistic",
+                model_name=model.name,
+                model_version=model.version,
+                instance_count=s.workers,
+                max_concurrency_per_instance=1,
+                mini_batch_size=s.mini_batch_size,
+            )
             if key == RF:
                 self.endpoint.set_default(dep)
 
@@ -102,11 +107,16 @@ class Bench:
 
         X = pd.DataFrame(rng.normal(size=(5000, len(COLUMNS))), columns=COLUMNS)
         y = ((X.to_numpy() @ np.linspace(-1, 1, len(COLUMNS)) + rng.normal(scale=0.5, size=len(X))) > 0).astype(int)
-        model = RandomForestClassifier(n_estimators=50, random_state=0) if kind == "forest" else LogisticRegression(max_iter=500)
+        model = (
+            RandomForestClassifier(n_estimators=50, random_state=0)
+            if kind == "forest"
+            else LogisticRegression(max_iter=500)
+        )
         model.fit(X, y)
         folder = self.home / "trained" / name
-        mlflow.sklearn.save_model(model, str(folder), signature=infer_signature(X, model.predict(X)),
-                                  serialization_format="cloudpickle")
+        mlflow.sklearn.save_model(
+            model, str(folder), signature=infer_signature(X, model.predict(X)), serialization_format="cloudpickle"
+        )
         version = registry.register_folder(name, folder, f"make bench: {kind}")
         version.local_dir = folder
         return version
@@ -126,13 +136,23 @@ class Bench:
         from django.conf import settings
 
         env = dict(os.environ)
-        env.update(STUDIO_HOME=str(settings.STUDIO_HOME), SECRET_KEY=settings.SECRET_KEY,
-                   DATABASE_URL=os.environ["DATABASE_URL"], Q_WORKERS=str(self.scale.workers),
-                   Q_LOG_LEVEL=os.environ.get("Q_LOG_LEVEL", "WARNING"))
+        env.update(
+            STUDIO_HOME=str(settings.STUDIO_HOME),
+            SECRET_KEY=settings.SECRET_KEY,
+            DATABASE_URL=os.environ["DATABASE_URL"],
+            Q_WORKERS=str(self.scale.workers),
+            Q_LOG_LEVEL=os.environ.get("Q_LOG_LEVEL", "WARNING"),
+        )
         say(f"starting manage.py qcluster with {self.scale.workers} workers")
         self._log_fh = open(self.qcluster_log, "wb")
-        self.qcluster = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT, env=env,
-                                         stdout=self._log_fh, stderr=subprocess.STDOUT, start_new_session=True)
+        self.qcluster = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log_fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def stop_qcluster(self):
         if self.qcluster is None or self.qcluster.poll() is not None:
@@ -157,8 +177,9 @@ class Bench:
 
         uri = self.store_model.uri(files_folder)
         started = time.time()
-        job = submit_job(self.endpoint, input_uri=uri, deployment_name="forest" if model == RF else "logistic",
-                         overrides=overrides)
+        job = submit_job(
+            self.endpoint, input_uri=uri, deployment_name="forest" if model == RF else "logistic", overrides=overrides
+        )
         deadline = time.monotonic() + timeout
         while True:
             status, finished = BatchJob.objects.filter(pk=job.pk).values_list("status", "finished").get()
@@ -262,7 +283,11 @@ class Bench:
         try:
             from jobs.models import MiniBatch
 
-            rows = list(MiniBatch.objects.filter(job=job).order_by("started").values_list("worker", "started", "finished", "seconds"))
+            rows = list(
+                MiniBatch.objects.filter(job=job)
+                .order_by("started")
+                .values_list("worker", "started", "finished", "seconds")
+            )
             scoring = [r[3] for r in rows]
             in_task = [(r[2] - r[1]).total_seconds() for r in rows if r[1] and r[2]]
             gaps, last = [], {}
@@ -285,8 +310,10 @@ class Bench:
         Both jobs run back to back with the same warm processes, so the only difference is the input size."""
         s = self.scale
         self.warm(RF)
-        for label, folder, files in (("1x", "bench/data", self.data_files),
-                                     (f"{s.memory_factor}x", f"bench/x{s.memory_factor}", self.big_files)):
+        for label, folder, files in (
+            ("1x", "bench/data", self.data_files),
+            (f"{s.memory_factor}x", f"bench/x{s.memory_factor}", self.big_files),
+        ):
             say(f"memory: a RandomForest job over {label} the input ({len(files)} files)")
             with MemorySampler(self.qcluster.pid) as mem:
                 seconds, job = self.run_job(RF, folder)
@@ -301,8 +328,9 @@ class Bench:
 
     def measure_overhead(self):
         s = self.scale
-        raw, job_s = self.alternate("tiny", LR, self.tiny_files, "bench/tiny", s.tiny_files * s.tiny_rows,
-                                    overrides={"mini_batch_size": 1})
+        raw, job_s = self.alternate(
+            "tiny", LR, self.tiny_files, "bench/tiny", s.tiny_files * s.tiny_rows, overrides={"mini_batch_size": 1}
+        )
         self.close_pools()
         self.results["tiny_raw_s"] = raw
         self.results["tiny_job_s"] = job_s
@@ -345,14 +373,31 @@ class Bench:
         say("(c) mlflow models predict --env-manager local on one file")
         started = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "mlflow", "models", "predict", "-m", model.uri, "-i", str(self._local(self.one_file)),
-             "-t", "csv", "-o", str(out), "--env-manager", "local"],
-            env=env, capture_output=True, text=True, timeout=600)
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "models",
+                "predict",
+                "-m",
+                model.uri,
+                "-i",
+                str(self._local(self.one_file)),
+                "-t",
+                "csv",
+                "-o",
+                str(out),
+                "--env-manager",
+                "local",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         seconds = time.perf_counter() - started
         if proc.returncode != 0 or not out.exists():
             raise RuntimeError(f"mlflow models predict failed ({proc.returncode}): {proc.stderr[-2000:]}")
         self.results["mlflow_predict_s"] = seconds
         if "one_file_job_s" in self.results:
             self.results["mlflow_vs_job"] = seconds / self.results["one_file_job_s"]
-
-

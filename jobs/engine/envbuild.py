@@ -59,8 +59,13 @@ def pip_section(conda_yaml: str) -> str:
 def _run(cmd: list[str], log: list[str]) -> bool:
     log.append("$ " + " ".join(cmd))
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
-                              env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT,
+            env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+        )
     except subprocess.TimeoutExpired:
         log.append(f"timed out after {BUILD_TIMEOUT} s")
         return False
@@ -70,8 +75,12 @@ def _run(cmd: list[str], log: list[str]) -> bool:
 
 def _layer_over_studio(env_dir: Path):
     python = python_of(env_dir)
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     paths = [p for p in site.getsitepackages() if Path(p).is_dir()]
     Path(purelib, "_batch_studio_base.pth").write_text("\n".join(paths) + "\n")
 
@@ -90,8 +99,20 @@ def build(root: Path, requirements: str) -> BuildResult:
         _layer_over_studio(tmp)
         (tmp / "requirements.txt").write_text("\n".join(lines) + "\n")
     if ok and lines:
-        ok = _run([sys.executable, "-m", "pip", "--python", str(python_of(tmp)), "install", "--no-input",
-                   "-r", str(tmp / "requirements.txt")], log)
+        ok = _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(python_of(tmp)),
+                "install",
+                "--no-input",
+                "-r",
+                str(tmp / "requirements.txt"),
+            ],
+            log,
+        )
     if not ok:
         shutil.rmtree(tmp, ignore_errors=True)
         return BuildResult(False, None, "\n".join(log))

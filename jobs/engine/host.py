@@ -19,9 +19,9 @@ import subprocess
 import tempfile
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 HEADER = struct.Struct("!Q")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -73,8 +73,13 @@ class HostSpec:
 
     @classmethod
     def build(cls, python, model_dir, code_path="", scoring_script="", env: dict | None = None):
-        return cls(str(python), str(model_dir), str(code_path or ""), scoring_script or "",
-                   tuple(sorted((str(k), str(v)) for k, v in (env or {}).items())))
+        return cls(
+            str(python),
+            str(model_dir),
+            str(code_path or ""),
+            scoring_script or "",
+            tuple(sorted((str(k), str(v)) for k, v in (env or {}).items())),
+        )
 
 
 def _die_with_parent():
@@ -118,20 +123,55 @@ class ScoringHost:
     def start(self, on_wait: Callable[[], None] = lambda: None, level: str = "info"):
         """Start the child and run its init once; the init's log lines are kept in init_log."""
         self.proc = subprocess.Popen(
-            [self.spec.python, "-m", "jobs.engine.hostmain"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env=self._environ(), cwd=self.spec.code_path or None, preexec_fn=_die_with_parent)
-        reply = self._call({"op": "init", "kind": self.spec.kind, "model_dir": self.spec.model_dir,
-                            "code_path": self.spec.code_path, "scoring_script": self.spec.scoring_script,
-                            "level": level}, self.init_timeout, on_wait, "init()")
+            [self.spec.python, "-m", "jobs.engine.hostmain"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=self._environ(),
+            cwd=self.spec.code_path or None,
+            preexec_fn=_die_with_parent,
+        )
+        reply = self._call(
+            {
+                "op": "init",
+                "kind": self.spec.kind,
+                "model_dir": self.spec.model_dir,
+                "code_path": self.spec.code_path,
+                "scoring_script": self.spec.scoring_script,
+                "level": level,
+            },
+            self.init_timeout,
+            on_wait,
+            "init()",
+        )
         self.init_log = reply.get("log", [])
 
-    def run(self, files: list[tuple[str, str]], *, output_action: str, level: str, timeout: float,
-            on_wait: Callable[[], None] = lambda: None, output_format: str = "csv", passthrough=()) -> dict:
+    def run(
+        self,
+        files: list[tuple[str, str]],
+        *,
+        output_action: str,
+        level: str,
+        timeout: float,
+        on_wait: Callable[[], None] = lambda: None,
+        output_format: str = "csv",
+        passthrough=(),
+    ) -> dict:
         """Score one mini-batch of (name, local path) files. Raises HostError: after a timeout or a crash
         the host is gone; after an exception in run() it stays warm, as Azure keeps its process."""
-        return self._call({"op": "run", "files": files, "output_action": output_action, "level": level,
-                           "output_format": output_format, "passthrough": list(passthrough), "timeout": timeout},
-                          timeout, on_wait, "the mini-batch")
+        return self._call(
+            {
+                "op": "run",
+                "files": files,
+                "output_action": output_action,
+                "level": level,
+                "output_format": output_format,
+                "passthrough": list(passthrough),
+                "timeout": timeout,
+            },
+            timeout,
+            on_wait,
+            "the mini-batch",
+        )
 
     def _call(self, message: dict, timeout: float, on_wait, what: str) -> dict:
         try:
@@ -189,7 +229,9 @@ class ScoringHost:
             how = f"was killed by {_signal_name(code)}"
         else:
             how = f"exited with code {code}"
-        return HostCrashed(f"The scoring host {how} (pid {self.proc.pid}): the model or scoring script crashed the process.")
+        return HostCrashed(
+            f"The scoring host {how} (pid {self.proc.pid}): the model or scoring script crashed the process."
+        )
 
     def take_outputs(self) -> list[Path]:
         """Files a script wrote under AZUREML_BI_OUTPUT_PATH since the last call, relative to it."""

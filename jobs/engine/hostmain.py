@@ -94,11 +94,27 @@ class MlflowScorer:
         files = [(name, lambda path=path: Path(path).read_bytes()) for name, path in request["files"]]
         # Bad-record isolation stops at half the timeout: a file too dirty to isolate in time fails alone.
         until = time.monotonic() + request["timeout"] / 2 if request.get("timeout") else None
-        result = scoring.score_batch(files, self.model.predict, self.model.inputs, self.model.output_names, log=log,
-                                     tensor=self.model.tensor, passthrough=request.get("passthrough", ()),
-                                     isolate_until=until)
-        part = formats.encode(result.frame, request.get("output_format", "csv")) if request["output_action"] == "append_row" else b""
-        return {"part": part, "rows_out": result.rows_out, "file_errors": _file_errors(result), "row_errors": result.row_errors}
+        result = scoring.score_batch(
+            files,
+            self.model.predict,
+            self.model.inputs,
+            self.model.output_names,
+            log=log,
+            tensor=self.model.tensor,
+            passthrough=request.get("passthrough", ()),
+            isolate_until=until,
+        )
+        part = (
+            formats.encode(result.frame, request.get("output_format", "csv"))
+            if request["output_action"] == "append_row"
+            else b""
+        )
+        return {
+            "part": part,
+            "rows_out": result.rows_out,
+            "file_errors": _file_errors(result),
+            "row_errors": result.row_errors,
+        }
 
 
 class ScriptScorer:

@@ -11,8 +11,8 @@ so that a file too dirty to isolate in time fails alone, not its whole mini-batc
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pandas as pd
 
@@ -58,8 +58,12 @@ def _describe(exc: Exception) -> tuple[str, str]:
     return kind, getattr(exc, "message", None) or str(exc)
 
 
-def score(rows: pd.DataFrame, score_chunk: Callable[[pd.DataFrame], pd.DataFrame], budget: int = BUDGET,
-          until: float | None = None) -> Isolated:
+def score(
+    rows: pd.DataFrame,
+    score_chunk: Callable[[pd.DataFrame], pd.DataFrame],
+    budget: int = BUDGET,
+    until: float | None = None,
+) -> Isolated:
     """Score `rows` (their index: the row numbers) chunk by chunk; returns the scored frames and the bad rows.
     The first call scores all rows: a file without bad rows costs one call, as before."""
     result = Isolated()
@@ -70,8 +74,11 @@ def score(rows: pd.DataFrame, score_chunk: Callable[[pd.DataFrame], pd.DataFrame
         mostly_bad = result.calls >= budget and len(result.bad) >= scored
         late = first_error is not None and until is not None and time.monotonic() > until
         if mostly_bad or late:
-            why = (f"most rows fail: {len(result.bad)} set aside, {scored} scored" if mostly_bad else
-                   f"stopped at half the scoring timeout after setting aside {len(result.bad)} rows")
+            why = (
+                f"most rows fail: {len(result.bad)} set aside, {scored} scored"
+                if mostly_bad
+                else f"stopped at half the scoring timeout after setting aside {len(result.bad)} rows"
+            )
             raise GaveUp(first_error, why)
         result.calls += 1
         try:

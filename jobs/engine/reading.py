@@ -13,20 +13,25 @@ from .errors import FileError
 TABULAR = {".csv", ".parquet", ".pqt", ".json", ".jsonl"}
 IMAGES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tiff"}
 SUPPORTED = TABULAR | IMAGES
-READS = (f"the engine reads {', '.join(sorted(TABULAR))} and images ({', '.join(sorted(IMAGES))})")
+READS = f"the engine reads {', '.join(sorted(TABULAR))} and images ({', '.join(sorted(IMAGES))})"
 
 
 def skipped(paths: list[str], kept: int = 10) -> dict:
     """The input files left out for their type, as a job keeps them: how many, their types, the first names."""
-    return {"count": len(paths), "types": sorted({extension(p) or "no extension" for p in paths}),
-            "names": [posixpath.basename(p) for p in paths[:kept]]}
+    return {
+        "count": len(paths),
+        "types": sorted({extension(p) or "no extension" for p in paths}),
+        "names": [posixpath.basename(p) for p in paths[:kept]],
+    }
 
 
 def describe_skipped(summary: dict) -> str:
     """'2 files of an unsupported type (.txt)', as the refusal of an input and the job page say it."""
     count, types = summary["count"], summary["types"]
-    return (f"{count} file{'s' if count != 1 else ''} of {'an unsupported type' if len(types) == 1 else 'unsupported types'}"
-            f" ({', '.join(types)})")
+    return (
+        f"{count} file{'s' if count != 1 else ''} of {'an unsupported type' if len(types) == 1 else 'unsupported types'}"
+        f" ({', '.join(types)})"
+    )
 
 
 def extension(name: str) -> str:
@@ -36,7 +41,9 @@ def extension(name: str) -> str:
 def read_frame(name: str, data: bytes) -> pd.DataFrame:
     ext = extension(name)
     if ext not in TABULAR:
-        raise FileError(name, f"unsupported file type '{ext or name}'; use {', '.join(sorted(TABULAR))}.", "UnsupportedFileType")
+        raise FileError(
+            name, f"unsupported file type '{ext or name}'; use {', '.join(sorted(TABULAR))}.", "UnsupportedFileType"
+        )
     if not data:
         raise FileError(name, "the file is empty (0 bytes).", "EmptyFile")
     try:
@@ -80,10 +87,15 @@ def read_frame_isolating(name: str, data: bytes) -> tuple[pd.DataFrame, list[tup
         skipped_lines, bad, rows, start = set(), [], 0, reader.line_num
         for fields in reader:
             if fields:  # pandas skips blank lines: they are no row
-                if any(field.strip() for field in fields[len(header):]):  # empty ones: trailing commas
+                if any(field.strip() for field in fields[len(header) :]):  # empty ones: trailing commas
                     skipped_lines.update(range(start, reader.line_num))
-                    bad.append((rows, f"row {rows} (line {start + 1}) has {len(fields)} fields, the header has "
-                                      f"{len(header)}: quote a value that holds a comma."))
+                    bad.append(
+                        (
+                            rows,
+                            f"row {rows} (line {start + 1}) has {len(fields)} fields, the header has "
+                            f"{len(header)}: quote a value that holds a comma.",
+                        )
+                    )
                 rows += 1
             start = reader.line_num
         frame = _read_csv(data, lambda line: line in skipped_lines, strict=False)

@@ -24,12 +24,16 @@ def _first_bad(series: pd.Series, converted: pd.Series):
 
 def _found(series: pd.Series) -> str:
     kind = series.dtype.kind
-    return {"O": "string", "T": "string", "f": "double", "i": "long", "u": "long", "b": "boolean", "M": "datetime"}.get(kind, str(series.dtype))
+    return {"O": "string", "T": "string", "f": "double", "i": "long", "u": "long", "b": "boolean", "M": "datetime"}.get(
+        kind, str(series.dtype)
+    )
 
 
 def coerce_column(file_name: str, column: str, series: pd.Series, expected: str) -> pd.Series:
     def mismatch(detail=""):
-        raise FileError(file_name, f"column '{column}' expected {expected}, found {_found(series)}{detail}.", "SchemaMismatch")
+        raise FileError(
+            file_name, f"column '{column}' expected {expected}, found {_found(series)}{detail}.", "SchemaMismatch"
+        )
 
     if expected in INTEGER or expected in FLOATING:
         if series.dtype.kind in "iub" or (series.dtype.kind == "f" and expected in FLOATING):
@@ -69,7 +73,9 @@ def _already_typed(frame: pd.DataFrame, inputs: list[dict]) -> bool:
     """Every signature column is in the frame with exactly the numpy type coercion would give it."""
     dtypes = frame.dtypes
     for spec in inputs:
-        target = INTEGER.get(spec["type"]) or FLOATING.get(spec["type"]) or ("bool" if spec["type"] == "boolean" else None)
+        target = (
+            INTEGER.get(spec["type"]) or FLOATING.get(spec["type"]) or ("bool" if spec["type"] == "boolean" else None)
+        )
         if target is None or spec["name"] not in dtypes.index or dtypes[spec["name"]] != np.dtype(target):
             return False
     return not frame.columns.duplicated().any()
@@ -81,22 +87,33 @@ def enforce(file_name: str, frame: pd.DataFrame, inputs: list[dict] | None) -> p
         return frame  # no column signature (or a tensor one): the model takes the frame as it is
     missing = [spec["name"] for spec in inputs if spec["name"] not in frame.columns and not spec.get("optional")]
     if missing:
-        raise FileError(file_name, f"missing column(s) {', '.join(repr(m) for m in missing)} required by the model signature.", "SchemaMismatch")
+        raise FileError(
+            file_name,
+            f"missing column(s) {', '.join(repr(m) for m in missing)} required by the model signature.",
+            "SchemaMismatch",
+        )
     if _already_typed(frame, inputs):  # the common case (numbers read as the signature's types): no copies
         names = [spec["name"] for spec in inputs]
         return frame if list(frame.columns) == names else frame[names]
-    return pd.DataFrame({
-        spec["name"]: coerce_column(file_name, spec["name"], frame[spec["name"]], spec["type"])
-        for spec in inputs if spec["name"] in frame.columns
-    })
+    return pd.DataFrame(
+        {
+            spec["name"]: coerce_column(file_name, spec["name"], frame[spec["name"]], spec["type"])
+            for spec in inputs
+            if spec["name"] in frame.columns
+        }
+    )
 
 
 def passthrough(file_name: str, frame: pd.DataFrame, columns) -> pd.DataFrame:
     """The input columns copied next to the predictions, as they were read; a missing one is named."""
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise FileError(file_name, f"missing passthrough column(s) {', '.join(repr(m) for m in missing)}; "
-                                   f"the file has {', '.join(map(str, frame.columns))}.", "SchemaMismatch")
+        raise FileError(
+            file_name,
+            f"missing passthrough column(s) {', '.join(repr(m) for m in missing)}; "
+            f"the file has {', '.join(map(str, frame.columns))}.",
+            "SchemaMismatch",
+        )
     return frame[list(columns)]
 
 
@@ -112,9 +129,13 @@ def check_columns(file_name: str, frame: pd.DataFrame, inputs: list[dict] | None
             continue
         row = {"column": name, "expected": expected, "found": "", "status": OK, "message": ""}
         if name not in frame.columns:
-            row.update(status=OK if spec.get("optional") else WRONG, found="missing",
-                       message="optional: not given" if spec.get("optional") else
-                       "missing: the model needs this column; choose input data that has it")
+            row.update(
+                status=OK if spec.get("optional") else WRONG,
+                found="missing",
+                message="optional: not given"
+                if spec.get("optional")
+                else "missing: the model needs this column; choose input data that has it",
+            )
         else:
             series = frame[name]
             row["found"] = _found(series)

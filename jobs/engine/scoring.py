@@ -2,8 +2,8 @@
 
 import io
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -32,8 +32,11 @@ class BatchResult:
 
     @property
     def row_errors(self) -> list[dict]:
-        return [{"file": f.name, "row": bad.row, "type": bad.kind, "message": bad.message}
-                for f in self.files for bad in f.bad_rows]
+        return [
+            {"file": f.name, "row": bad.row, "type": bad.kind, "message": bad.message}
+            for f in self.files
+            for bad in f.bad_rows
+        ]
 
     @property
     def rows_out(self):
@@ -50,12 +53,18 @@ def prediction_frame(predictions, output_names: list[str] | None = None) -> pd.D
     if isinstance(predictions, pd.Series):
         return pd.DataFrame({"prediction": predictions.to_numpy()})
     if isinstance(predictions, dict):
-        return pd.DataFrame({k: np.asarray(v).tolist() if np.asarray(v).ndim > 1 else np.asarray(v) for k, v in predictions.items()})
+        return pd.DataFrame(
+            {k: np.asarray(v).tolist() if np.asarray(v).ndim > 1 else np.asarray(v) for k, v in predictions.items()}
+        )
     array = np.asarray(predictions)
     if array.ndim <= 1:
         return pd.DataFrame({"prediction": array.reshape(-1)})
     if array.ndim == 2:
-        names = output_names if output_names and len(output_names) == array.shape[1] else [f"prediction_{i}" for i in range(array.shape[1])]
+        names = (
+            output_names
+            if output_names and len(output_names) == array.shape[1]
+            else [f"prediction_{i}" for i in range(array.shape[1])]
+        )
         return pd.DataFrame(array, columns=names)
     return pd.DataFrame({"prediction": [row.tolist() for row in array]})
 
@@ -67,8 +76,11 @@ def image_batch(name: str, data: bytes, tensor: dict | None) -> np.ndarray:
     image = reading.read_image(name, data)
     shape = tuple(tensor["shape"][1:])
     if all(d > 0 for d in shape) and int(np.prod(shape)) != image.size:
-        raise FileError(name, f"an image of shape {image.shape} does not fit the model's tensor shape {tensor['shape']}.",
-                        "SchemaMismatch")
+        raise FileError(
+            name,
+            f"an image of shape {image.shape} does not fit the model's tensor shape {tensor['shape']}.",
+            "SchemaMismatch",
+        )
     return image.reshape((1, *shape) if all(d > 0 for d in shape) else (1, *image.shape)).astype(tensor["dtype"])
 
 
@@ -84,8 +96,12 @@ def _with_passthrough(name: str, out: pd.DataFrame, kept: pd.DataFrame | None) -
         return out
     clash = [column for column in kept.columns if column in out.columns]
     if clash:
-        raise FileError(name, f"passthrough column(s) {', '.join(map(repr, clash))} have the name of a model output; "
-                              "rename the input column or leave it out of the passthrough columns.", "SchemaMismatch")
+        raise FileError(
+            name,
+            f"passthrough column(s) {', '.join(map(repr, clash))} have the name of a model output; "
+            "rename the input column or leave it out of the passthrough columns.",
+            "SchemaMismatch",
+        )
     return pd.concat([out.iloc[:, :1], kept.reset_index(drop=True), out.iloc[:, 1:]], axis=1)
 
 
@@ -99,7 +115,9 @@ def _predict(name: str, model_input, predict: Callable, output_names, rows) -> p
         raise FileError(name, f"the model failed to predict: {type(exc).__name__}: {exc}", type(exc).__name__) from exc
     out = prediction_frame(predictions, output_names)
     if len(out) != len(model_input):
-        raise FileError(name, f"the model returned {len(out)} predictions for {len(model_input)} rows.", "PredictionCountMismatch")
+        raise FileError(
+            name, f"the model returned {len(out)} predictions for {len(model_input)} rows.", "PredictionCountMismatch"
+        )
     out.insert(0, "row", np.asarray(rows))
     out["file_name"] = name.rsplit("/", 1)[-1]
     return out
@@ -111,8 +129,15 @@ def _image(name: str, data: bytes, predict: Callable, output_names, tensor, pass
     return _predict(name, image_batch(name, data, tensor), predict, output_names, [0])
 
 
-def score_file(name: str, data: bytes, predict: Callable, inputs: list[dict] | None, output_names=None,
-               tensor: dict | None = None, passthrough=()) -> pd.DataFrame:
+def score_file(
+    name: str,
+    data: bytes,
+    predict: Callable,
+    inputs: list[dict] | None,
+    output_names=None,
+    tensor: dict | None = None,
+    passthrough=(),
+) -> pd.DataFrame:
     if reading.extension(name) in reading.IMAGES:
         return _image(name, data, predict, output_names, tensor, passthrough)
     frame, kept = _tabular(name, data, passthrough)
@@ -120,8 +145,16 @@ def score_file(name: str, data: bytes, predict: Callable, inputs: list[dict] | N
     return _with_passthrough(name, out, kept)
 
 
-def score_isolating(name: str, data: bytes, predict: Callable, inputs: list[dict] | None, output_names=None,
-                    tensor: dict | None = None, passthrough=(), until: float | None = None) -> tuple[pd.DataFrame | None, list]:
+def score_isolating(
+    name: str,
+    data: bytes,
+    predict: Callable,
+    inputs: list[dict] | None,
+    output_names=None,
+    tensor: dict | None = None,
+    passthrough=(),
+    until: float | None = None,
+) -> tuple[pd.DataFrame | None, list]:
     """score_file, but a tabular file whose rows fail is halved until only its bad rows are set aside
     (see isolate). Returns the good rows' predictions and the bad rows (isolate.RowError)."""
     if reading.extension(name) in reading.IMAGES:
@@ -139,7 +172,9 @@ def score_isolating(name: str, data: bytes, predict: Callable, inputs: list[dict
     try:
         found = isolate.score(frame, score_rows, until=until)
     except isolate.GaveUp as exc:
-        first = exc.first if isinstance(exc.first, FileError) else FileError(name, str(exc.first), type(exc.first).__name__)
+        first = (
+            exc.first if isinstance(exc.first, FileError) else FileError(name, str(exc.first), type(exc.first).__name__)
+        )
         raise FileError(name, f"{first.message} (bad-record isolation gave up: {exc.why})", first.kind) from exc.first
     out = found.frame
     if out is not None and kept is not None:
@@ -147,9 +182,16 @@ def score_isolating(name: str, data: bytes, predict: Callable, inputs: list[dict
     return out, sorted(found.bad + unreadable, key=lambda error: error.row)
 
 
-def score_batch(files: Iterable[tuple[str, Callable[[], bytes]]], predict: Callable, inputs=None, output_names=None,
-                log: Callable[[str, str], None] = lambda level, msg: None, tensor: dict | None = None,
-                passthrough=(), isolate_until: float | None = None) -> BatchResult:
+def score_batch(
+    files: Iterable[tuple[str, Callable[[], bytes]]],
+    predict: Callable,
+    inputs=None,
+    output_names=None,
+    log: Callable[[str, str], None] = lambda level, msg: None,
+    tensor: dict | None = None,
+    passthrough=(),
+    isolate_until: float | None = None,
+) -> BatchResult:
     """Score files one by one; a file that fails is reported and skipped, the others still count. Bad-record
     isolation stops at isolate_until (time.monotonic()): the file being isolated then fails as a whole."""
     started = time.perf_counter()
@@ -169,7 +211,10 @@ def score_batch(files: Iterable[tuple[str, Callable[[], bytes]]], predict: Calla
         scored = 0 if out is None else len(out)
         log("debug", f"{name}: {scored} rows scored")
         if bad:
-            log("warning", f"{name}: {len(bad)} rows set aside, the first: row {bad[0].row}: {bad[0].kind}: {bad[0].message}")
+            log(
+                "warning",
+                f"{name}: {len(bad)} rows set aside, the first: row {bad[0].row}: {bad[0].kind}: {bad[0].message}",
+            )
         if out is not None:
             frames.append(out)
         results.append(FileResult(name, rows=scored, bad_rows=bad))

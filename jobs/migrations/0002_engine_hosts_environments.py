@@ -5,55 +5,67 @@ from django.db import migrations, models
 
 def create_studio_environment(apps, schema_editor):
     Environment = apps.get_model("jobs", "Environment")
-    Environment.objects.get_or_create(name="studio", version="1", defaults={
-        "state": "Ready", "description": "The workers' own Python environment."})
+    Environment.objects.get_or_create(
+        name="studio", version="1", defaults={"state": "Ready", "description": "The workers' own Python environment."}
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0001_initial'),
+        ("jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='batchjob',
-            name='code_path',
+            model_name="batchjob",
+            name="code_path",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='batchjob',
-            name='environment',
+            model_name="batchjob",
+            name="environment",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='batchjob',
-            name='lease_until',
+            model_name="batchjob",
+            name="lease_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='batchjob',
-            name='scoring_script',
+            model_name="batchjob",
+            name="scoring_script",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.CreateModel(
-            name='Environment',
+            name="Environment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('version', models.CharField(default='1', max_length=20)),
-                ('description', models.TextField(blank=True)),
-                ('requirements', models.TextField(blank=True, help_text='pip requirements, one a line')),
-                ('content_hash', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('state', models.CharField(choices=[('NotStarted', 'NotStarted'), ('Building', 'Building'), ('Ready', 'Ready'), ('Failed', 'Failed')], default='NotStarted', max_length=20)),
-                ('build_log', models.TextField(blank=True)),
-                ('python', models.CharField(blank=True, help_text="empty: the workers' own python", max_length=500)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("version", models.CharField(default="1", max_length=20)),
+                ("description", models.TextField(blank=True)),
+                ("requirements", models.TextField(blank=True, help_text="pip requirements, one a line")),
+                ("content_hash", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("NotStarted", "NotStarted"),
+                            ("Building", "Building"),
+                            ("Ready", "Ready"),
+                            ("Failed", "Failed"),
+                        ],
+                        default="NotStarted",
+                        max_length=20,
+                    ),
+                ),
+                ("build_log", models.TextField(blank=True)),
+                ("python", models.CharField(blank=True, help_text="empty: the workers' own python", max_length=500)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name', 'version'],
-                'constraints': [models.UniqueConstraint(fields=('name', 'version'), name='unique_environment_version')],
+                "ordering": ["name", "version"],
+                "constraints": [models.UniqueConstraint(fields=("name", "version"), name="unique_environment_version")],
             },
         ),
         migrations.RunPython(create_studio_environment, migrations.RunPython.noop),

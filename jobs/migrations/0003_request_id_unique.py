@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('endpoints', '0002_deployment_environment_validator'),
-        ('jobs', '0002_engine_hosts_environments'),
+        ("endpoints", "0002_deployment_environment_validator"),
+        ("jobs", "0002_engine_hosts_environments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='batchjob',
-            constraint=models.UniqueConstraint(condition=models.Q(('request_id', ''), _negated=True), fields=('endpoint_name', 'request_id'), name='unique_request_id_per_endpoint'),
+            model_name="batchjob",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("request_id", ""), _negated=True),
+                fields=("endpoint_name", "request_id"),
+                name="unique_request_id_per_endpoint",
+            ),
         ),
     ]

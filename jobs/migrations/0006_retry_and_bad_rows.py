@@ -5,45 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0005_preview'),
+        ("jobs", "0005_preview"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='batchjob',
-            name='files_partial',
+            model_name="batchjob",
+            name="files_partial",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='batchjob',
-            name='parts_kept_until',
+            model_name="batchjob",
+            name="parts_kept_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='batchjob',
-            name='retry_of',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='retries', to='jobs.batchjob'),
+            model_name="batchjob",
+            name="retry_of",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="retries",
+                to="jobs.batchjob",
+            ),
         ),
         migrations.AddField(
-            model_name='batchjob',
-            name='rows_failed',
+            model_name="batchjob",
+            name="rows_failed",
             field=models.BigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='minibatch',
-            name='rows_failed',
+            model_name="minibatch",
+            name="rows_failed",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='minibatch',
-            name='staging',
+            model_name="minibatch",
+            name="staging",
             field=models.CharField(blank=True, max_length=1000),
         ),
         migrations.AlterField(
-            model_name='batchjob',
-            name='status',
-            field=models.CharField(choices=[('NotStarted', 'Not Started'), ('Queued', 'Queued'), ('Running', 'Running'), ('Finalizing', 'Finalizing'), ('CancelRequested', 'Cancel Requested'), ('Completed', 'Completed'), ('CompletedWithErrors', 'Completed with errors'), ('Failed', 'Failed'), ('Canceled', 'Canceled')], db_index=True, default='NotStarted', max_length=20),
+            model_name="batchjob",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("NotStarted", "Not Started"),
+                    ("Queued", "Queued"),
+                    ("Running", "Running"),
+                    ("Finalizing", "Finalizing"),
+                    ("CancelRequested", "Cancel Requested"),
+                    ("Completed", "Completed"),
+                    ("CompletedWithErrors", "Completed with errors"),
+                    ("Failed", "Failed"),
+                    ("Canceled", "Canceled"),
+                ],
+                db_index=True,
+                default="NotStarted",
+                max_length=20,
+            ),
         ),
     ]

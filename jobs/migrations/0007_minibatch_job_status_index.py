@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0006_retry_and_bad_rows'),
+        ("jobs", "0006_retry_and_bad_rows"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='minibatch',
-            index=models.Index(fields=['job', 'status', 'index'], name='minibatch_job_status_index'),
+            model_name="minibatch",
+            index=models.Index(fields=["job", "status", "index"], name="minibatch_job_status_index"),
         ),
     ]

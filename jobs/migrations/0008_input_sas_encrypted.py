@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0007_minibatch_job_status_index'),
+        ("jobs", "0007_minibatch_job_status_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='batchjob',
-            name='input_sas_encrypted',
+            model_name="batchjob",
+            name="input_sas_encrypted",
             field=models.TextField(blank=True, editable=False),
         ),
         migrations.AddField(
-            model_name='preview',
-            name='input_sas_encrypted',
+            model_name="preview",
+            name="input_sas_encrypted",
             field=models.TextField(blank=True, editable=False),
         ),
     ]

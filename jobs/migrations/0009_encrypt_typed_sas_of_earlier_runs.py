@@ -16,8 +16,9 @@ def encrypt_typed_sas(apps, schema_editor):
     from studio.redact import redact
 
     for model in ("BatchJob", "Preview"):
-        for run in apps.get_model("jobs", model).objects.filter(input_datastore="", input_sas_encrypted="",
-                                                               input_uri__contains="?"):
+        for run in apps.get_model("jobs", model).objects.filter(
+            input_datastore="", input_sas_encrypted="", input_uri__contains="?"
+        ):
             _, sas = _split(run.input_uri)
             if not sas:
                 continue
@@ -34,7 +35,6 @@ def encrypt_typed_sas(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("jobs", "0008_input_sas_encrypted"),
     ]

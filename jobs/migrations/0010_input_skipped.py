@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0009_encrypt_typed_sas_of_earlier_runs'),
+        ("jobs", "0009_encrypt_typed_sas_of_earlier_runs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='batchjob',
-            name='input_skipped',
+            model_name="batchjob",
+            name="input_skipped",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='preview',
-            name='input_skipped',
+            model_name="preview",
+            name="input_skipped",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

@@ -10,15 +10,14 @@ def mark_earlier_threshold_failures(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0010_input_skipped'),
+        ("jobs", "0010_input_skipped"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='batchjob',
-            name='failed_on_threshold',
+            model_name="batchjob",
+            name="failed_on_threshold",
             field=models.BooleanField(default=False),
         ),
         migrations.RunPython(mark_earlier_threshold_failures, migrations.RunPython.noop),

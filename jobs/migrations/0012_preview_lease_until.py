@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0011_failed_on_threshold'),
+        ("jobs", "0011_failed_on_threshold"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='preview',
-            name='lease_until',
+            model_name="preview",
+            name="lease_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

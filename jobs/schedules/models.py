@@ -26,8 +26,13 @@ PRESETS = [
 
 
 # Each field of a cron expression, in order: its name and what it takes.
-CRON_FIELDS = [("minute", "0-59"), ("hour", "0-23"), ("day-of-month", "1-31"), ("month", "1-12 or JAN-DEC"),
-               ("day-of-week", "0-7 or SUN-SAT, 0 and 7 are Sunday")]
+CRON_FIELDS = [
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day-of-month", "1-31"),
+    ("month", "1-12 or JAN-DEC"),
+    ("day-of-week", "0-7 or SUN-SAT, 0 and 7 are Sunday"),
+]
 
 
 def validate_cron(value: str):
@@ -39,21 +44,36 @@ def validate_cron(value: str):
     if len(fields) != 5:
         raise ValidationError(
             "A cron expression has 5 fields: minute hour day-of-month month day-of-week (e.g. '0 2 * * *' "
-            "for every day at 02:00); '%(value)s' has %(count)s.", code="cron_fields",
-            params={"value": value, "count": len(fields)})
+            "for every day at 02:00); '%(value)s' has %(count)s.",
+            code="cron_fields",
+            params={"value": value, "count": len(fields)},
+        )
     if not croniter.is_valid(value):
-        wrong = [(i, field) for i, field in enumerate(fields)
-                 if not croniter.is_valid(" ".join(field if j == i else "*" for j in range(5)))]
-        where = "; ".join(f"the {CRON_FIELDS[i][0]} field '{field}' is wrong (it takes {CRON_FIELDS[i][1]})"
-                          for i, field in wrong) or "its fields do not go together"
+        wrong = [
+            (i, field)
+            for i, field in enumerate(fields)
+            if not croniter.is_valid(" ".join(field if j == i else "*" for j in range(5)))
+        ]
+        where = (
+            "; ".join(
+                f"the {CRON_FIELDS[i][0]} field '{field}' is wrong (it takes {CRON_FIELDS[i][1]})" for i, field in wrong
+            )
+            or "its fields do not go together"
+        )
         raise ValidationError(
             "'%(value)s' is not a valid cron expression: %(where)s. Each field takes a number in its range, '*', "
-            "a list (1,15), a range (1-5) or a step (*/10).", code="cron_invalid", params={"value": value, "where": where})
+            "a list (1,15), a range (1-5) or a step (*/10).",
+            code="cron_invalid",
+            params={"value": value, "where": where},
+        )
     try:
         croniter(value).get_next()
     except CroniterBadDateError:
-        raise ValidationError("'%(value)s' never runs: no date matches its day-of-month and month (e.g. 30 February).",
-                              code="cron_never", params={"value": value}) from None
+        raise ValidationError(
+            "'%(value)s' never runs: no date matches its day-of-month and month (e.g. 30 February).",
+            code="cron_never",
+            params={"value": value},
+        ) from None
 
 
 def describe_cron(cron: str) -> str:
@@ -74,7 +94,9 @@ class Schedule(models.Model):
     cron = models.CharField(max_length=100, validators=[validate_cron])
     enabled = models.BooleanField(default=True)
     # django-q2's schedule that fires the runs; there is none while the schedule is disabled.
-    q_schedule = models.OneToOneField("django_q.Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    q_schedule = models.OneToOneField(
+        "django_q.Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     last_run = models.DateTimeField(null=True, blank=True)
     # Set while a run lists and hashes the input, so that two runs never submit the same new files twice.
     running_since = models.DateTimeField(null=True, blank=True)
@@ -112,8 +134,11 @@ class Schedule(models.Model):
 
     def cluster(self) -> str:
         """The compute cluster whose workers fire the runs: the deployment's, else the default one."""
-        deployment = self.endpoint.deployments.filter(name=self.deployment_name).first() if self.deployment_name \
+        deployment = (
+            self.endpoint.deployments.filter(name=self.deployment_name).first()
+            if self.deployment_name
             else self.endpoint.default_deployment
+        )
         return deployment.compute if deployment else settings.DEFAULT_COMPUTE
 
     def sync(self):
@@ -175,7 +200,9 @@ class ScheduleRun(models.Model):
 
     @property
     def is_live(self) -> bool:
-        return not self.outcome or (self.outcome == self.SUBMITTED and self.job is not None and not self.job.is_finished)
+        return not self.outcome or (
+            self.outcome == self.SUBMITTED and self.job is not None and not self.job.is_finished
+        )
 
     @property
     def files_new(self) -> int:
@@ -192,7 +219,7 @@ class ScheduleRun(models.Model):
     def new_file_names(self) -> tuple[list[str], int]:
         """The first names of the files this run submitted, and how many more there are (the history lists them)."""
         names = sorted(posixpath.basename(path) for path in self.files)
-        return names[:self.SHOWN_NAMES], max(len(names) - self.SHOWN_NAMES, 0)
+        return names[: self.SHOWN_NAMES], max(len(names) - self.SHOWN_NAMES, 0)
 
     @property
     def status(self) -> str:

@@ -19,14 +19,16 @@ from django.utils import timezone
 from jobs import hosting
 from jobs.engine import reading
 from jobs.models import FINISHED, MiniBatch, Status
-from jobs.submit import submit_job
 from jobs.schedules.models import Schedule, ScheduleRun, ScoredFile
+from jobs.submit import submit_job
 from studio import storage
 from studio.models import Datastore
 
 log = logging.getLogger(__name__)
-LOST = ("Its worker stopped before it had listed the input and submitted (the worker machine or its qcluster died); "
-        "the next run lists the input again.")
+LOST = (
+    "Its worker stopped before it had listed the input and submitted (the worker machine or its qcluster died); "
+    "the next run lists the input again."
+)
 CHUNK = 1 << 20  # bytes hashed between two renewals of the claim
 
 
@@ -46,11 +48,16 @@ class Claim:
     @classmethod
     def take(cls, schedule) -> "Claim | None":
         now = timezone.now()
-        if not Schedule.objects.filter(pk=schedule.pk).exclude(running_since__gt=now - cls.lease()).update(running_since=now):
+        if (
+            not Schedule.objects.filter(pk=schedule.pk)
+            .exclude(running_since__gt=now - cls.lease())
+            .update(running_since=now)
+        ):
             return None
         if schedule.running_since is not None:  # the claim of a run whose worker died
             schedule.runs.filter(outcome="", started__lt=now - cls.lease()).update(
-                outcome=ScheduleRun.NOT_STARTED, message=LOST)
+                outcome=ScheduleRun.NOT_STARTED, message=LOST
+            )
         return cls(schedule.pk, now)
 
     def renew(self):
@@ -75,8 +82,12 @@ def run_schedule(schedule_id: int, run_id: int | None = None):
     run = run or ScheduleRun.objects.create(schedule=schedule, trigger=ScheduleRun.SCHEDULED)
     Schedule.objects.filter(pk=schedule.pk).update(last_run=run.started)
     if claim is None:
-        return _close(run, ScheduleRun.NOT_STARTED, "Another run of this schedule was still listing its input (if its "
-                      f"worker died, the schedule is free again {hosting.lease_seconds():.0f} s after it stopped).")
+        return _close(
+            run,
+            ScheduleRun.NOT_STARTED,
+            "Another run of this schedule was still listing its input (if its "
+            f"worker died, the schedule is free again {hosting.lease_seconds():.0f} s after it stopped).",
+        )
     try:
         settle(schedule)
         return _run(schedule, run, claim)
@@ -99,8 +110,10 @@ def _close(run, outcome, message="", **fields):
 
 
 def _run(schedule, run, claim):
-    scored = {path: (digest, version) for path, digest, version
-              in schedule.scored_files.values_list("path", "sha256", "version")}
+    scored = {
+        path: (digest, version)
+        for path, digest, version in schedule.scored_files.values_list("path", "sha256", "version")
+    }
     found = input_files(schedule, scored, claim.renew)
     run.files_found = len(found)
     known = {path: digest for path, (digest, _) in scored.items()}
@@ -110,11 +123,23 @@ def _run(schedule, run, claim):
     if not new:
         return _close(run, ScheduleRun.NO_NEW_FILES, settled=True)
     claim.renew()
-    job = submit_job(schedule.endpoint, input_uri=schedule.input_uri, deployment_name=schedule.deployment_name or None,
-                     output_datastore=schedule.output_datastore or None, output_path=_output_path(schedule, run),
-                     user=schedule.created_by, only_files=set(new))
-    return _close(run, ScheduleRun.SUBMITTED, files=new, file_versions={path: found[path][1] for path in new},
-                  job=job, job_name=job.name)
+    job = submit_job(
+        schedule.endpoint,
+        input_uri=schedule.input_uri,
+        deployment_name=schedule.deployment_name or None,
+        output_datastore=schedule.output_datastore or None,
+        output_path=_output_path(schedule, run),
+        user=schedule.created_by,
+        only_files=set(new),
+    )
+    return _close(
+        run,
+        ScheduleRun.SUBMITTED,
+        files=new,
+        file_versions={path: found[path][1] for path in new},
+        job=job,
+        job_name=job.name,
+    )
 
 
 def _output_path(schedule, run):
@@ -179,8 +204,11 @@ def settle(schedule):
             failed = failed_files(job)
             for path, digest in run.files.items():
                 if path not in failed and posixpath.basename(path) not in failed:
-                    ScoredFile.objects.update_or_create(schedule=schedule, path=path, defaults={
-                        "sha256": digest, "version": run.file_versions.get(path, ""), "run": run})
+                    ScoredFile.objects.update_or_create(
+                        schedule=schedule,
+                        path=path,
+                        defaults={"sha256": digest, "version": run.file_versions.get(path, ""), "run": run},
+                    )
         ScheduleRun.objects.filter(pk=run.pk).update(settled=True)
 
 

@@ -11,7 +11,14 @@ from django.views.decorators.csrf import csrf_exempt
 from studio.api.models import AccessToken
 
 # A few ValidationError codes mean something other than "your request is malformed".
-STATUS_BY_CODE = {"output_exists": 409, "output_in_use": 409, "not_retryable": 409, "already_retried": 409, "endpoint_exists": 409, "deployment_exists": 409}
+STATUS_BY_CODE = {
+    "output_exists": 409,
+    "output_in_use": 409,
+    "not_retryable": 409,
+    "already_retried": 409,
+    "endpoint_exists": 409,
+    "deployment_exists": 409,
+}
 
 
 class ApiError(Exception):
@@ -70,10 +77,16 @@ def api_view(*methods):
             token = AccessToken.authenticate(_bearer(request))
             if token is None:
                 # Never a redirect: scripts need a status they can act on.
-                return error(401, "unauthorized", "A valid personal access token is required: "
-                             "send 'Authorization: Bearer <token>'.", WWW_Authenticate='Bearer realm="api"')
+                return error(
+                    401,
+                    "unauthorized",
+                    "A valid personal access token is required: send 'Authorization: Bearer <token>'.",
+                    WWW_Authenticate='Bearer realm="api"',
+                )
             if request.method not in methods:
-                return error(405, "method_not_allowed", f"{request.method} is not allowed here.", Allow=", ".join(methods))
+                return error(
+                    405, "method_not_allowed", f"{request.method} is not allowed here.", Allow=", ".join(methods)
+                )
             request.user, request.token = token.user, token
             try:
                 return view(request, *args, **kwargs)

@@ -15,8 +15,11 @@ INPUT_TYPES = ("UriFolder", "UriFile")
 OUTPUT_TYPES = ("UriFolder", "UriFile")
 INT_SETTINGS = {"instance_count", "mini_batch_size", "max_retries", "timeout", "error_threshold"}
 # Beyond Azure: the output options, of their own types.
-OPTION_TYPES = {"output_format": (str, "a string"), "passthrough_columns": (list, "a list of column names"),
-                "write_manifest": (bool, "true or false")}
+OPTION_TYPES = {
+    "output_format": (str, "a string"),
+    "passthrough_columns": (list, "a list of column names"),
+    "write_manifest": (bool, "true or false"),
+}
 
 
 def _fail(code: str, message: str, **params):
@@ -33,7 +36,7 @@ def parse_input(input_data) -> str:
     entries = _mapping(input_data, "properties.InputData")
     if len(entries) != 1:
         _fail("invalid_input", "properties.InputData must name exactly one input (it has %(n)d).", n=len(entries))
-    (key, spec), = entries.items()
+    ((key, spec),) = entries.items()
     spec = _mapping(spec, f"properties.InputData.{key}")
     kind = spec.get("JobInputType", "UriFolder")
     if kind not in INPUT_TYPES:
@@ -82,8 +85,12 @@ def parse_settings(block) -> dict:
     block.update(retry)
     for key, value in block.items():
         if key not in OVERRIDABLE + OUTPUT_OPTIONS:
-            _fail("unknown_setting", "Unknown setting '%(key)s': a job can override %(allowed)s.", key=key,
-                  allowed=", ".join(OVERRIDABLE + OUTPUT_OPTIONS))
+            _fail(
+                "unknown_setting",
+                "Unknown setting '%(key)s': a job can override %(allowed)s.",
+                key=key,
+                allowed=", ".join(OVERRIDABLE + OUTPUT_OPTIONS),
+            )
         wanted, described = OPTION_TYPES.get(key) or ((int, "an integer") if key in INT_SETTINGS else (str, "a string"))
         if not isinstance(value, wanted) or (isinstance(value, bool) and wanted is not bool):
             _fail("invalid_setting", "Setting '%(key)s' must be %(type)s.", key=key, type=described)

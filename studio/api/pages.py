@@ -9,7 +9,9 @@ from studio.views.buttons import button_of
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(label="Token name", max_length=100, help_text="What the token is for, e.g. 'nightly pipeline'.")
+    name = forms.CharField(
+        label="Token name", max_length=100, help_text="What the token is for, e.g. 'nightly pipeline'."
+    )
 
 
 def tokens(request):
@@ -19,10 +21,16 @@ def tokens(request):
         _, secret = AccessToken.issue(request.user, form.cleaned_data["name"])
         form = TokenForm()
     # Rendered, not redirected: the secret must not travel in a URL or a session, and is never shown again.
-    response = render(request, "api/tokens.html", {
-        "form": form, "secret": secret, "tokens": request.user.access_tokens.all(),
-        "api_root": request.build_absolute_uri("/api/v1/"),
-    })
+    response = render(
+        request,
+        "api/tokens.html",
+        {
+            "form": form,
+            "secret": secret,
+            "tokens": request.user.access_tokens.all(),
+            "api_root": request.build_absolute_uri("/api/v1/"),
+        },
+    )
     if secret:
         response["Cache-Control"] = "no-store"
     return response

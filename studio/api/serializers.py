@@ -4,9 +4,19 @@ from django.urls import reverse
 
 from jobs.models import BatchJob
 
-SETTING_FIELDS = ("max_concurrency_per_instance", "mini_batch_size", "output_action", "output_file_name",
-                  "error_threshold", "error_threshold_unit", "logging_level", "environment_variables", "output_format", "passthrough_columns",
-                  "write_manifest")
+SETTING_FIELDS = (
+    "max_concurrency_per_instance",
+    "mini_batch_size",
+    "output_action",
+    "output_file_name",
+    "error_threshold",
+    "error_threshold_unit",
+    "logging_level",
+    "environment_variables",
+    "output_format",
+    "passthrough_columns",
+    "write_manifest",
+)
 MAX_ERRORS = 50
 
 
@@ -63,7 +73,9 @@ def job_errors(job) -> list[dict]:
     for mb in job.mini_batches.exclude(error="", file_errors=[]).order_by("index")[:MAX_ERRORS]:
         if mb.error:
             errors.append({"mini_batch": mb.index, "file": None, "message": mb.error})
-        errors += [{"mini_batch": mb.index, "file": e.get("file"), "message": e.get("message", "")} for e in mb.file_errors]
+        errors += [
+            {"mini_batch": mb.index, "file": e.get("file"), "message": e.get("message", "")} for e in mb.file_errors
+        ]
     return errors[:MAX_ERRORS]
 
 
@@ -79,18 +91,29 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
         "retry_of": job.retry_of.name if job.retry_of_id else None,
         "retried_by": [r.name for r in job.retries.all()],
         "input": {"uri": job.input_display, "skipped": job.input_skipped or None},
-        "output": {"datastore": job.output_datastore, "path": job.output_path, "file_name": output_file, "uri": job.output_uri},
+        "output": {
+            "datastore": job.output_datastore,
+            "path": job.output_path,
+            "file_name": output_file,
+            "uri": job.output_uri,
+        },
         "settings": job.settings,
         "overrides": job.overrides,
         "counts": {
-            "files_total": job.files_total, "files_failed": job.files_failed,
-            "mini_batches_total": job.mini_batches_total, "mini_batches_done": job.mini_batches_done,
-            "mini_batches_failed": job.mini_batches_failed, "rows_out": job.rows_out, "rows_failed": job.rows_failed,
+            "files_total": job.files_total,
+            "files_failed": job.files_failed,
+            "mini_batches_total": job.mini_batches_total,
+            "mini_batches_done": job.mini_batches_done,
+            "mini_batches_failed": job.mini_batches_failed,
+            "rows_out": job.rows_out,
+            "rows_failed": job.rows_failed,
             "files_partial": job.files_partial,
         },
         "progress_percent": job.progress_percent,
         "timings": {
-            "created": _iso(job.created), "started": _iso(job.started), "finished": _iso(job.finished),
+            "created": _iso(job.created),
+            "started": _iso(job.started),
+            "finished": _iso(job.finished),
             "duration_seconds": job.duration.total_seconds() if job.duration is not None else None,
         },
         "urls": {
@@ -108,17 +131,28 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
 
 def dataset_json(dataset) -> dict:
     return {
-        "name": dataset.name, "version": str(dataset.version), "id": dataset.uri, "type": dataset.type,
-        "description": dataset.description, "datastore_uri": dataset.datastore_uri, "uploaded": dataset.uploaded,
+        "name": dataset.name,
+        "version": str(dataset.version),
+        "id": dataset.uri,
+        "type": dataset.type,
+        "description": dataset.description,
+        "datastore_uri": dataset.datastore_uri,
+        "uploaded": dataset.uploaded,
         "created": _iso(dataset.created),
     }
 
 
 def comparison_json(comparison, base: str = "") -> dict:
     """Compare deployments: the two jobs, the state, and the report once computed (see jobs/comparison.py)."""
+
     def side(job):
-        return {"deployment_name": job.deployment_name, "job": job.name, "status": job.status,
-                "progress_percent": job.progress_percent, "url": _url(base, "api:job", job.name)}
+        return {
+            "deployment_name": job.deployment_name,
+            "job": job.name,
+            "status": job.status,
+            "progress_percent": job.progress_percent,
+            "url": _url(base, "api:job", job.name),
+        }
 
     return {
         "id": comparison.pk,
@@ -130,6 +164,8 @@ def comparison_json(comparison, base: str = "") -> dict:
         "candidate": side(comparison.candidate),
         "report": comparison.report if comparison.state == comparison.COMPLETED else None,
         "timings": {"created": _iso(comparison.created), "finished": _iso(comparison.finished)},
-        "urls": {"status": _url(base, "api:comparison", comparison.pk),
-                 "studio": base.rstrip("/") + comparison.get_absolute_url()},
+        "urls": {
+            "status": _url(base, "api:comparison", comparison.pk),
+            "studio": base.rstrip("/") + comparison.get_absolute_url(),
+        },
     }

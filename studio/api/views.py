@@ -36,7 +36,7 @@ def _page(request, queryset):
         skip = max(int(request.GET.get("skip", 0)), 0)
     except ValueError as exc:
         raise ApiError(400, "invalid_paging", "top and skip must be integers.") from exc
-    return queryset[skip:skip + top]
+    return queryset[skip : skip + top]
 
 
 @api_view("GET")
@@ -78,8 +78,13 @@ def endpoint_jobs(request, name):
     if len(request_id) > 200:
         raise ApiError(400, "invalid_request_id", "repeatability-request-id is longer than 200 characters.")
     replayed = bool(request_id) and endpoint.jobs.filter(request_id=request_id).exists()
-    job = submit_job(endpoint, deployment_name=request.headers.get("azureml-model-deployment", "").strip() or None,
-                     user=request.user, request_id=request_id, **azure_invoke.parse(json_body(request)))
+    job = submit_job(
+        endpoint,
+        deployment_name=request.headers.get("azureml-model-deployment", "").strip() or None,
+        user=request.user,
+        request_id=request_id,
+        **azure_invoke.parse(json_body(request)),
+    )
     data = job_json(job, _base(request))
     response = JsonResponse(data, status=200 if replayed else 201)
     response["Location"] = data["urls"]["status"]
@@ -139,7 +144,9 @@ def endpoint_comparisons(request, name):
     if not isinstance(candidate, str) or not candidate.strip():
         raise ApiError(400, "candidate_required", "Give the candidate deployment's name in 'deployment'.")
     if not isinstance(input_uri, str) or not input_uri.strip():
-        raise ApiError(400, "input_required", "Give the input's URI in 'input' (azureml://datastores/... or https://...).")
+        raise ApiError(
+            400, "input_required", "Give the input's URI in 'input' (azureml://datastores/... or https://...)."
+        )
     started = comparisons.start(endpoint, input_uri=input_uri.strip(), candidate=candidate.strip(), user=request.user)
     return JsonResponse(comparison_json(started, _base(request)), status=201)
 
@@ -158,7 +165,9 @@ def model_list(request):
         models = registry.list_models()
     except registry.RegistryError as exc:
         raise ApiError(503, "registry_unavailable", str(exc)) from exc
-    return JsonResponse({"value": [{key: m[key] for key in ("name", "description", "versions", "latest")} for m in models]})
+    return JsonResponse(
+        {"value": [{key: m[key] for key in ("name", "description", "versions", "latest")} for m in models]}
+    )
 
 
 @api_view("GET")

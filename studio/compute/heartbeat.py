@@ -22,9 +22,13 @@ def beat(cluster: str, host: str, pid: int, parent_pid: int | None):
     from studio.compute.models import Worker
 
     now = timezone.now()
-    updated = Worker.objects.filter(host=host, pid=pid).update(cluster=cluster, last_heartbeat=now, parent_pid=parent_pid)
+    updated = Worker.objects.filter(host=host, pid=pid).update(
+        cluster=cluster, last_heartbeat=now, parent_pid=parent_pid
+    )
     if not updated:
-        Worker.objects.create(cluster=cluster, host=host, pid=pid, parent_pid=parent_pid, started=now, last_heartbeat=now)
+        Worker.objects.create(
+            cluster=cluster, host=host, pid=pid, parent_pid=parent_pid, started=now, last_heartbeat=now
+        )
         Worker.objects.filter(last_heartbeat__lt=now - FORGET_AFTER).delete()
 
 
@@ -43,6 +47,10 @@ def start(sender=None, proc_name=None, **kwargs):
     """django-q2's post_spawn signal: runs inside each new worker process."""
     from django_q.conf import Conf
 
-    thread = threading.Thread(target=_loop, name="compute-heartbeat", daemon=True,
-                              args=(Conf.CLUSTER_NAME, socket.gethostname(), os.getpid(), os.getppid()))
+    thread = threading.Thread(
+        target=_loop,
+        name="compute-heartbeat",
+        daemon=True,
+        args=(Conf.CLUSTER_NAME, socket.gethostname(), os.getpid(), os.getppid()),
+    )
     thread.start()

@@ -45,8 +45,13 @@ def known_clusters() -> list[str]:
     from endpoints.models import BatchDeployment
     from studio.compute.models import Worker
 
-    return sorted({settings.DEFAULT_COMPUTE, *Worker.objects.values_list("cluster", flat=True).distinct(),
-                   *BatchDeployment.objects.values_list("compute", flat=True).distinct()})
+    return sorted(
+        {
+            settings.DEFAULT_COMPUTE,
+            *Worker.objects.values_list("cluster", flat=True).distinct(),
+            *BatchDeployment.objects.values_list("compute", flat=True).distinct(),
+        }
+    )
 
 
 def overview() -> list[dict]:
@@ -60,20 +65,34 @@ def overview() -> list[dict]:
     names = known_clusters()
     live = live_workers()
     active = [Status.QUEUED, Status.RUNNING, Status.FINALIZING, Status.CANCEL_REQUESTED]
-    jobs = list(BatchJob.objects.filter(status__in=active).only(
-        "name", "compute", "status", "endpoint_name", "mini_batches_done", "mini_batches_failed", "mini_batches_total")[:200])
-    running = list(MiniBatch.objects.filter(status=MiniBatch.RUNNING).select_related("job").only(
-        "index", "worker", "started", "job__name", "job__compute")[:500])
+    jobs = list(
+        BatchJob.objects.filter(status__in=active).only(
+            "name",
+            "compute",
+            "status",
+            "endpoint_name",
+            "mini_batches_done",
+            "mini_batches_failed",
+            "mini_batches_total",
+        )[:200]
+    )
+    running = list(
+        MiniBatch.objects.filter(status=MiniBatch.RUNNING)
+        .select_related("job")
+        .only("index", "worker", "started", "job__name", "job__compute")[:500]
+    )
     clusters = []
     for name in names:
         workers = [w for w in live if w.cluster == name]
         for w in workers:
             w.mini_batches = [mb for mb in running if mb.worker == w.worker_id]
-        clusters.append({
-            "name": name,
-            "workers": workers,
-            "last_heartbeat": last.get(name),
-            "jobs": [j for j in jobs if j.compute == name],
-            "mini_batches_running": [mb for mb in running if mb.job.compute == name],
-        })
+        clusters.append(
+            {
+                "name": name,
+                "workers": workers,
+                "last_heartbeat": last.get(name),
+                "jobs": [j for j in jobs if j.compute == name],
+                "mini_batches_running": [mb for mb in running if mb.job.compute == name],
+            }
+        )
     return clusters

@@ -5,29 +5,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Datastore',
+            name="Datastore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, unique=True, validators=[django.core.validators.RegexValidator('^[a-zA-Z][a-zA-Z0-9_-]{0,254}$', "Use letters, digits, '-' and '_', starting with a letter.", code='invalid_name')])),
-                ('description', models.TextField(blank=True)),
-                ('kind', models.CharField(choices=[('local', 'Local folder'), ('azure_blob', 'Azure Blob Storage')], default='local', max_length=20)),
-                ('root', models.CharField(blank=True, max_length=1000)),
-                ('account_url', models.CharField(blank=True, max_length=500)),
-                ('container', models.CharField(blank=True, max_length=63)),
-                ('is_default', models.BooleanField(default=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=255,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-zA-Z][a-zA-Z0-9_-]{0,254}$",
+                                "Use letters, digits, '-' and '_', starting with a letter.",
+                                code="invalid_name",
+                            )
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("local", "Local folder"), ("azure_blob", "Azure Blob Storage")],
+                        default="local",
+                        max_length=20,
+                    ),
+                ),
+                ("root", models.CharField(blank=True, max_length=1000)),
+                ("account_url", models.CharField(blank=True, max_length=500)),
+                ("container", models.CharField(blank=True, max_length=63)),
+                ("is_default", models.BooleanField(default=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]

@@ -4,8 +4,10 @@ from django.db import migrations
 def create_default(apps, schema_editor):
     Datastore = apps.get_model("studio", "Datastore")
     if not Datastore.objects.filter(is_default=True).exists():
-        Datastore.objects.get_or_create(name="workspaceblobstore", defaults={
-            "kind": "local", "is_default": True, "description": "The workspace's default datastore."})
+        Datastore.objects.get_or_create(
+            name="workspaceblobstore",
+            defaults={"kind": "local", "is_default": True, "description": "The workspace's default datastore."},
+        )
 
 
 class Migration(migrations.Migration):

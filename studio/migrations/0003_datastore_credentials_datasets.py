@@ -7,40 +7,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('studio', '0002_default_datastore'),
+        ("studio", "0002_default_datastore"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='datastore',
-            name='credential_type',
-            field=models.CharField(choices=[('account_key', 'Account key'), ('sas', 'SAS token'), ('connection_string', 'Connection string'), ('none', 'None (anonymous, public container)')], default='none', max_length=20),
+            model_name="datastore",
+            name="credential_type",
+            field=models.CharField(
+                choices=[
+                    ("account_key", "Account key"),
+                    ("sas", "SAS token"),
+                    ("connection_string", "Connection string"),
+                    ("none", "None (anonymous, public container)"),
+                ],
+                default="none",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='datastore',
-            name='secret_encrypted',
+            model_name="datastore",
+            name="secret_encrypted",
             field=models.TextField(blank=True, editable=False),
         ),
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, validators=[django.core.validators.RegexValidator('^[a-zA-Z][a-zA-Z0-9_-]{0,254}$', "Use letters, digits, '-' and '_', starting with a letter.", code='invalid_name')])),
-                ('version', models.PositiveIntegerField()),
-                ('description', models.TextField(blank=True)),
-                ('type', models.CharField(choices=[('uri_folder', 'Folder (uri_folder)'), ('uri_file', 'File (uri_file)')], default='uri_folder', max_length=20)),
-                ('path', models.CharField(blank=True, max_length=1000)),
-                ('uploaded', models.BooleanField(default=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('datastore', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='datasets', to='studio.datastore')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=255,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-zA-Z][a-zA-Z0-9_-]{0,254}$",
+                                "Use letters, digits, '-' and '_', starting with a letter.",
+                                code="invalid_name",
+                            )
+                        ],
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("description", models.TextField(blank=True)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[("uri_folder", "Folder (uri_folder)"), ("uri_file", "File (uri_file)")],
+                        default="uri_folder",
+                        max_length=20,
+                    ),
+                ),
+                ("path", models.CharField(blank=True, max_length=1000)),
+                ("uploaded", models.BooleanField(default=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "datastore",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="datasets", to="studio.datastore"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('name', 'version'), name='dataset_name_version')],
+                "ordering": ["name", "-version"],
+                "constraints": [models.UniqueConstraint(fields=("name", "version"), name="dataset_name_version")],
             },
         ),
     ]

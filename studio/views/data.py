@@ -24,8 +24,11 @@ def data_home(request):
     latest = {}
     for ds in Dataset.objects.select_related("datastore"):  # ordered by name, -version: the first is the latest
         latest.setdefault(ds.name, ds)
-    return render(request, "studio/data.html", {"datastores": Datastore.objects.all(), "datasets": list(latest.values()),
-                                                "default_store": default_store})
+    return render(
+        request,
+        "studio/data.html",
+        {"datastores": Datastore.objects.all(), "datasets": list(latest.values()), "default_store": default_store},
+    )
 
 
 @sensitive_post_parameters("secret")
@@ -84,8 +87,14 @@ def datastore_browse(request, name):
         entries = store.client().list(path)
     except (storage.StorageError, ValidationError) as exc:
         error = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
-    context = {"store": store, "path": path, "entries": entries, "error": error,
-               "target": request.GET.get("target", ""), "fill": "path" if request.GET.get("fill") == "path" else "uri"}
+    context = {
+        "store": store,
+        "path": path,
+        "entries": entries,
+        "error": error,
+        "target": request.GET.get("target", ""),
+        "fill": "path" if request.GET.get("fill") == "path" else "uri",
+    }
     template = "studio/_datastore_browser.html" if request.htmx else "studio/datastore_browse.html"
     return render(request, template, context)
 
@@ -119,9 +128,17 @@ def dataset_detail(request, name, version):
     except storage.StorageError as exc:
         error = str(exc)
     preview = _preview(dataset, request.GET.get("preview", ""), files)
-    return render(request, "studio/dataset_detail.html", {
-        "dataset": dataset, "files": files, "error": error, "preview": preview,
-        "versions": Dataset.objects.filter(name=name).order_by("-version")})
+    return render(
+        request,
+        "studio/dataset_detail.html",
+        {
+            "dataset": dataset,
+            "files": files,
+            "error": error,
+            "preview": preview,
+            "versions": Dataset.objects.filter(name=name).order_by("-version"),
+        },
+    )
 
 
 def _preview(dataset, path, files):

@@ -11,7 +11,9 @@ from studio.views.buttons import button_of
 
 def environment_list(request):
     Environment.studio()
-    return render(request, "studio/environments.html", {"environments": Environment.objects.order_by("name", "version")})
+    return render(
+        request, "studio/environments.html", {"environments": Environment.objects.order_by("name", "version")}
+    )
 
 
 def environment_detail(request, name, version):

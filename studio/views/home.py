@@ -8,10 +8,14 @@ from jobs.models import BatchJob
 
 
 def home(request):
-    return render(request, "studio/home.html", {
-        "rows": table.rows(BatchJob.with_retry_flag(BatchJob.objects.only(*table.COLUMNS))[:10]),
-        "endpoints": BatchEndpoint.objects.select_related("default_deployment")[:10],
-    })
+    return render(
+        request,
+        "studio/home.html",
+        {
+            "rows": table.rows(BatchJob.with_retry_flag(BatchJob.objects.only(*table.COLUMNS))[:10]),
+            "endpoints": BatchEndpoint.objects.select_related("default_deployment")[:10],
+        },
+    )
 
 
 GENERIC_NOT_FOUND = re.compile(r"^No .+ matches the given query\.$")  # get_object_or_404's: names a model class

@@ -45,19 +45,43 @@ def add_jobs(endpoint, n, start=0):
     jobs = []
     for i in range(start, start + n):
         status = statuses[i % len(statuses)]
-        jobs.append(BatchJob(
-            name=f"batchjob-load-{i:06d}", endpoint=endpoint, deployment=dep, endpoint_name=endpoint.name,
-            deployment_name=dep.name, model_uri=f"models:/{dep.model_name}/{dep.model_version}",
-            input_uri="azureml://datastores/workspaceblobstore/paths/demo/iris", output_datastore="workspaceblobstore",
-            output_path=f"jobs/batchjob-load-{i:06d}", status=status,
-            settings={"output_file_name": "predictions.csv", "mini_batch_size": 10}, files_total=20,
-            mini_batches_total=2, mini_batches_done=1, rows_out=300,
-            started=None if status == Status.QUEUED else now - timedelta(seconds=60),
-            finished=now if status in FINISHED else None))
+        jobs.append(
+            BatchJob(
+                name=f"batchjob-load-{i:06d}",
+                endpoint=endpoint,
+                deployment=dep,
+                endpoint_name=endpoint.name,
+                deployment_name=dep.name,
+                model_uri=f"models:/{dep.model_name}/{dep.model_version}",
+                input_uri="azureml://datastores/workspaceblobstore/paths/demo/iris",
+                output_datastore="workspaceblobstore",
+                output_path=f"jobs/batchjob-load-{i:06d}",
+                status=status,
+                settings={"output_file_name": "predictions.csv", "mini_batch_size": 10},
+                files_total=20,
+                mini_batches_total=2,
+                mini_batches_done=1,
+                rows_out=300,
+                started=None if status == Status.QUEUED else now - timedelta(seconds=60),
+                finished=now if status in FINISHED else None,
+            )
+        )
     jobs = BatchJob.objects.bulk_create(jobs, batch_size=1000)
-    MiniBatch.objects.bulk_create([
-        MiniBatch(job_id=job.pk, index=0, status=MiniBatch.COMPLETED, rows_out=300, started=now - timedelta(seconds=50),
-                  finished=now - timedelta(seconds=10)) for job in jobs if job.status == Status.RUNNING], batch_size=1000)
+    MiniBatch.objects.bulk_create(
+        [
+            MiniBatch(
+                job_id=job.pk,
+                index=0,
+                status=MiniBatch.COMPLETED,
+                rows_out=300,
+                started=now - timedelta(seconds=50),
+                finished=now - timedelta(seconds=10),
+            )
+            for job in jobs
+            if job.status == Status.RUNNING
+        ],
+        batch_size=1000,
+    )
 
 
 def _throwaway_postgres(url: str) -> tuple[str, callable]:
@@ -66,8 +90,14 @@ def _throwaway_postgres(url: str) -> tuple[str, callable]:
 
     parts = urlsplit(url)
     name = f"bench_pages_{os.getpid()}"
-    admin = dict(host=parts.hostname, port=parts.port or 5432, user=parts.username, password=parts.password,
-                 dbname="postgres", autocommit=True)
+    admin = dict(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    )
     with psycopg.connect(**admin) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -115,9 +145,14 @@ def measure(client, url: str, requests: int) -> dict:
         timings.append(1000 * (time.perf_counter() - started))
         cpu.append(1000 * (time.process_time() - started_cpu))
     timings.sort()
-    return {"queries": queries, "median_ms": round(statistics.median(timings), 1),
-            "p90_ms": round(timings[int(0.9 * (len(timings) - 1))], 1), "max_ms": round(timings[-1], 1),
-            "cpu_median_ms": round(statistics.median(cpu), 1), "requests": requests}
+    return {
+        "queries": queries,
+        "median_ms": round(statistics.median(timings), 1),
+        "p90_ms": round(timings[int(0.9 * (len(timings) - 1))], 1),
+        "max_ms": round(timings[-1], 1),
+        "cpu_median_ms": round(statistics.median(cpu), 1),
+        "requests": requests,
+    }
 
 
 def main(argv=None) -> int:
@@ -136,8 +171,9 @@ def main(argv=None) -> int:
 
             user = get_user_model().objects.create_user("bench", password="bench-pass-1")
             endpoint = BatchEndpoint.objects.create(name=ENDPOINT)
-            endpoint.set_default(BatchDeployment.objects.create(endpoint=endpoint, name="blue", model_name="iris",
-                                                                model_version="1"))
+            endpoint.set_default(
+                BatchDeployment.objects.create(endpoint=endpoint, name="blue", model_name="iris", model_version="1")
+            )
             add_jobs(endpoint, args.jobs)
             if connection.vendor == "postgresql":
                 with connection.cursor() as cur:
@@ -145,15 +181,28 @@ def main(argv=None) -> int:
             client = Client()
             client.force_login(user)
             results = {}
-            print(f"{args.jobs} jobs, {connection.vendor}, {args.requests} requests per page (Django test client, "
-                  f"in-process), load average {os.getloadavg()[0]:.1f}")
+            print(
+                f"{args.jobs} jobs, {connection.vendor}, {args.requests} requests per page (Django test client, "
+                f"in-process), load average {os.getloadavg()[0]:.1f}"
+            )
             for label, page in PAGES.items():
                 results[label] = measure(client, page.format(name=ENDPOINT), args.requests)
                 r = results[label]
-                print(f"  {label:<9} first page: median {r['median_ms']:6.1f} ms  p90 {r['p90_ms']:6.1f} ms  "
-                      f"max {r['max_ms']:6.1f} ms  (CPU {r['cpu_median_ms']:5.1f} ms)  {r['queries']} SQL queries")
-            print("BENCH_JSON " + json.dumps({"jobs": args.jobs, "db": connection.vendor,
-                                              "load_average": round(os.getloadavg()[0], 1), "pages": results}))
+                print(
+                    f"  {label:<9} first page: median {r['median_ms']:6.1f} ms  p90 {r['p90_ms']:6.1f} ms  "
+                    f"max {r['max_ms']:6.1f} ms  (CPU {r['cpu_median_ms']:5.1f} ms)  {r['queries']} SQL queries"
+                )
+            print(
+                "BENCH_JSON "
+                + json.dumps(
+                    {
+                        "jobs": args.jobs,
+                        "db": connection.vendor,
+                        "load_average": round(os.getloadavg()[0], 1),
+                        "pages": results,
+                    }
+                )
+            )
         finally:
             drop()
     return 0

@@ -42,7 +42,10 @@ def test_fifty_jobs_at_once_give_fifty_correct_outputs(endpoint, token, qcluster
     assert len(set(names.values())) == JOBS
 
     def all_done():
-        return BatchJob.objects.filter(name__in=names.values(), status__in=[Status.COMPLETED, Status.FAILED]).count() == JOBS
+        return (
+            BatchJob.objects.filter(name__in=names.values(), status__in=[Status.COMPLETED, Status.FAILED]).count()
+            == JOBS
+        )
 
     wait_for(all_done, timeout=900, interval=1, message=lambda: qcluster.output()[-3000:])
     finished = time.monotonic() - started
@@ -54,6 +57,13 @@ def test_fifty_jobs_at_once_give_fifty_correct_outputs(endpoint, token, qcluster
         out = pd.read_csv(io.BytesIO(store.client().read_bytes(job.output_file_path)))
         if len(out) != 30 or set(out["file_name"]) != {f"job{k:02d}-00001.csv"} or out.duplicated(["row"]).any():
             wrong.append((name, len(out)))
-    record("fifty_jobs", {"jobs": JOBS, "wrong_outputs": len(wrong), "submit_seconds": round(submitted, 1),
-                          "all_finished_seconds": round(finished, 1)})
+    record(
+        "fifty_jobs",
+        {
+            "jobs": JOBS,
+            "wrong_outputs": len(wrong),
+            "submit_seconds": round(submitted, 1),
+            "all_finished_seconds": round(finished, 1),
+        },
+    )
     assert wrong == []

@@ -27,7 +27,9 @@ def test_a_job_of_10000_small_files_scores_every_row_once(endpoint, qcluster):
     folder.mkdir(parents=True)
     header = "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)\n"
     for i in range(FILES):
-        (folder / f"f{i:05d}.csv").write_text(header + "".join(f"{5 + r * 0.1:.1f},3.{i % 10},1.4,0.2\n" for r in range(ROWS)))
+        (folder / f"f{i:05d}.csv").write_text(
+            header + "".join(f"{5 + r * 0.1:.1f},3.{i % 10},1.4,0.2\n" for r in range(ROWS))
+        )
 
     started = time.monotonic()
     job = submit_job(endpoint, input_uri=store.uri("load/many"))
@@ -38,14 +40,28 @@ def test_a_job_of_10000_small_files_scores_every_row_once(endpoint, qcluster):
         job.refresh_from_db()
         return job.status in (Status.COMPLETED, Status.FAILED, Status.CANCELED)
 
-    wait_for(finished, timeout=1800, interval=2, message=lambda: f"{job.mini_batches_done} mini-batches done\n{qcluster.output()[-3000:]}")
+    wait_for(
+        finished,
+        timeout=1800,
+        interval=2,
+        message=lambda: f"{job.mini_batches_done} mini-batches done\n{qcluster.output()[-3000:]}",
+    )
     seconds = time.monotonic() - started
     assert job.status == Status.COMPLETED, job.error
     out = pd.read_csv(io.BytesIO(store.client().read_bytes(job.output_file_path)))
     keys = set(zip(out["file_name"], out["row"]))
     expected = {(f"f{i:05d}.csv", r) for i in range(FILES) for r in range(ROWS)}
-    record("many_files", {"files": FILES, "rows": len(out), "mini_batches": job.mini_batches_total,
-                          "submit_seconds": round(submitted, 1), "seconds": round(seconds, 1),
-                          "lost": len(expected - keys), "duplicated": len(out) - len(keys),
-                          "mode": "distributed" if DISTRIBUTED else "embedded"})
+    record(
+        "many_files",
+        {
+            "files": FILES,
+            "rows": len(out),
+            "mini_batches": job.mini_batches_total,
+            "submit_seconds": round(submitted, 1),
+            "seconds": round(seconds, 1),
+            "lost": len(expected - keys),
+            "duplicated": len(out) - len(keys),
+            "mode": "distributed" if DISTRIBUTED else "embedded",
+        },
+    )
     assert len(out) == FILES * ROWS and keys == expected

@@ -11,7 +11,9 @@ from tests.load.bench_pages import PAGES, add_jobs
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("page", PAGES.values(), ids=PAGES.keys())
-def test_the_first_page_costs_the_same_queries_for_5_or_10000_jobs(signed_in, endpoint, page, django_assert_num_queries):
+def test_the_first_page_costs_the_same_queries_for_5_or_10000_jobs(
+    signed_in, endpoint, page, django_assert_num_queries
+):
     url = page.format(name=endpoint.name)
     add_jobs(endpoint, 5)  # one of each status
     with CaptureQueriesContext(connection) as few:  # a page of 5 rows

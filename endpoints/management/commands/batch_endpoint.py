@@ -29,7 +29,9 @@ def upload_input(path: Path) -> str:
     """A local file or folder is copied to the default datastore first, as `az ml` uploads local inputs."""
     store = Datastore.get_default()
     folder = f"{UPLOAD_FOLDER}/{uuid.uuid4().hex[:12]}"
-    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    files = (
+        [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    )
     client = store.client()
     for file in files:
         client.write(f"{folder}/{file.name}", file.read_bytes())
@@ -52,19 +54,33 @@ class Command(AzCommand):
 
     def add_invoke_arguments(self, parser):
         parser.add_argument("-n", "--name", required=True)
-        parser.add_argument("--input", required=True,
-                            help="A local file or folder (uploaded first), or azureml://datastores/<name>/paths/<path>.")
+        parser.add_argument(
+            "--input",
+            required=True,
+            help="A local file or folder (uploaded first), or azureml://datastores/<name>/paths/<path>.",
+        )
         parser.add_argument("-d", "--deployment-name", help="A deployment other than the default.")
-        parser.add_argument("--output-path", help="azureml://datastores/<name>/paths/<folder>, or a folder in the default datastore.")
+        parser.add_argument(
+            "--output-path", help="azureml://datastores/<name>/paths/<folder>, or a folder in the default datastore."
+        )
         parser.add_argument("--request-id", default="", help="A repeatability id: the same id returns the same job.")
         for key in OVERRIDABLE:
             parser.add_argument(f"--{key.replace('_', '-')}", dest=key, type=int if key in INT_SETTINGS else str)
         # Beyond Azure: the output options (docs/ENGINE.md, Output options).
         parser.add_argument("--output-format", dest="output_format", choices=sorted(formats.EXTENSIONS))
-        parser.add_argument("--passthrough-columns", dest="passthrough_columns", type=split_columns,
-                            help="Input columns copied next to the predictions, comma-separated: id,region")
-        parser.add_argument("--write-manifest", dest="write_manifest", action="store_const", const=True,
-                            help="Write manifest.json and _SUCCESS after the output.")
+        parser.add_argument(
+            "--passthrough-columns",
+            dest="passthrough_columns",
+            type=split_columns,
+            help="Input columns copied next to the predictions, comma-separated: id,region",
+        )
+        parser.add_argument(
+            "--write-manifest",
+            dest="write_manifest",
+            action="store_const",
+            const=True,
+            help="Write manifest.json and _SUCCESS after the output.",
+        )
 
     def handle_create(self, **options):
         """Create an endpoint from Azure's endpoint YAML."""
@@ -109,6 +125,12 @@ class Command(AzCommand):
             else:
                 output = {"output_path": output_path}
         overrides = {key: options[key] for key in OVERRIDABLE + OUTPUT_OPTIONS if options.get(key) is not None}
-        job = submit_job(endpoint, input_uri=input_uri, deployment_name=deployment_name, overrides=overrides,
-                         request_id=request_id, **output)
+        job = submit_job(
+            endpoint,
+            input_uri=input_uri,
+            deployment_name=deployment_name,
+            overrides=overrides,
+            request_id=request_id,
+            **output,
+        )
         self.stdout.write(job.name)

@@ -18,5 +18,12 @@ class Command(AzCommand):
         env = azure_yaml.register_environment(document(options, name="name", conda_file="conda_file"))
         if not no_build:
             build_environment(self, env)
-        self.print_json({"name": env.name, "version": env.version, "id": f"azureml:{env.label}", "state": env.state,
-                         "requirements": env.requirements.splitlines()})
+        self.print_json(
+            {
+                "name": env.name,
+                "version": env.version,
+                "id": f"azureml:{env.label}",
+                "state": env.state,
+                "requirements": env.requirements.splitlines(),
+            }
+        )

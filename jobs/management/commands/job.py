@@ -28,9 +28,11 @@ def get_job(name) -> BatchJob:
 def progress_line(job) -> str:
     done = job.mini_batches_done + job.mini_batches_failed
     filled = BAR_WIDTH * job.progress_percent // 100
-    return (f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {job.progress_percent:3d}%  {job.status:<15} "
-            f"mini-batches {done}/{job.mini_batches_total} ({job.mini_batches_failed} failed)  "
-            f"files failed {job.files_failed}  rows {job.rows_out}")
+    return (
+        f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {job.progress_percent:3d}%  {job.status:<15} "
+        f"mini-batches {done}/{job.mini_batches_total} ({job.mini_batches_failed} failed)  "
+        f"files failed {job.files_failed}  rows {job.rows_out}"
+    )
 
 
 class Command(AzCommand):
@@ -45,8 +47,11 @@ class Command(AzCommand):
     def add_retry_arguments(self, parser):
         parser.add_argument("-n", "--name", required=True)
         parser.add_argument("--error-threshold", type=int, help="The retry's error threshold (default: the job's).")
-        parser.add_argument("--error-threshold-unit", choices=[unit for unit, _ in BatchDeployment.THRESHOLD_UNITS],
-                            help="What the retry's error threshold counts (default: the job's).")
+        parser.add_argument(
+            "--error-threshold-unit",
+            choices=[unit for unit, _ in BatchDeployment.THRESHOLD_UNITS],
+            help="What the retry's error threshold counts (default: the job's).",
+        )
 
     def add_stream_arguments(self, parser):
         parser.add_argument("-n", "--name", required=True)
@@ -54,7 +59,9 @@ class Command(AzCommand):
 
     def add_download_arguments(self, parser):
         parser.add_argument("-n", "--name", required=True)
-        parser.add_argument("-p", "--download-path", default=".", help="Folder to download into (a <job-name> folder is made there).")
+        parser.add_argument(
+            "-p", "--download-path", default=".", help="Folder to download into (a <job-name> folder is made there)."
+        )
 
     def handle_show(self, name, **options):
         """Show a job: status, counts, timings, errors."""
@@ -84,8 +91,10 @@ class Command(AzCommand):
             raise CommandError(f"Job {job.name} ended {job.status}.", returncode=1)
         self.stdout.write(f"Job {job.name} {job.get_status_display()}: {job.output_uri}")
         if job.has_errors_file:
-            self.stdout.write(f"{plural(job.rows_failed, 'row')} and {plural(job.files_failed, 'file')} set aside: "
-                              f"{job.output_uri}errors.csv")
+            self.stdout.write(
+                f"{plural(job.rows_failed, 'row')} and {plural(job.files_failed, 'file')} set aside: "
+                f"{job.output_uri}errors.csv"
+            )
 
     def handle_download(self, name, download_path, **options):
         """Download a job's output file, errors.csv, manifest.json and _SUCCESS (when it has them) and logs."""
@@ -102,7 +111,7 @@ class Command(AzCommand):
             raise CommandError(f"Job {job.name} has no outputs yet ({job.status}).")
         target = Path(download_path) / job.name
         for path in wanted:
-            local = target / path[len(folder) + 1:]
+            local = target / path[len(folder) + 1 :]
             local.parent.mkdir(parents=True, exist_ok=True)
             local.write_bytes(client.read_bytes(path))
             self.stdout.write(str(local))
@@ -120,8 +129,9 @@ class Command(AzCommand):
         """Retry failed: a new job runs the mini-batches that did not succeed and reuses the others' output."""
         job = get_job(name)
         try:
-            retry = resume.retry(job, threshold={"error_threshold": error_threshold,
-                                                 "error_threshold_unit": error_threshold_unit})
+            retry = resume.retry(
+                job, threshold={"error_threshold": error_threshold, "error_threshold_unit": error_threshold_unit}
+            )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         self.print_json(job_json(retry))

@@ -2,80 +2,146 @@
 
 import django.core.validators
 import django.db.models.deletion
-import endpoints.models
-import jobs.schedules.models
 from django.conf import settings
 from django.db import migrations, models
 
+import endpoints.models
+import jobs.schedules.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('django_q', '0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more'),
-        ('endpoints', '0002_deployment_environment_validator'),
-        ('jobs', '0003_request_id_unique'),
+        ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
+        ("endpoints", "0002_deployment_environment_validator"),
+        ("jobs", "0003_request_id_unique"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Schedule',
+            name="Schedule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=32, unique=True, validators=[endpoints.models.validate_endpoint_length, django.core.validators.RegexValidator('^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$', "Start with a letter, use letters, digits and '-', and end with a letter or digit.", code='invalid_endpoint_name')])),
-                ('description', models.TextField(blank=True)),
-                ('deployment_name', models.CharField(blank=True, max_length=32)),
-                ('input_datastore', models.CharField(max_length=255)),
-                ('input_path', models.CharField(max_length=1000)),
-                ('output_datastore', models.CharField(blank=True, max_length=255)),
-                ('output_path', models.CharField(blank=True, max_length=1000)),
-                ('cron', models.CharField(max_length=100, validators=[jobs.schedules.models.validate_cron])),
-                ('enabled', models.BooleanField(default=True)),
-                ('last_run', models.DateTimeField(blank=True, null=True)),
-                ('running_since', models.DateTimeField(blank=True, null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('endpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='schedules', to='endpoints.batchendpoint')),
-                ('q_schedule', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='django_q.schedule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=32,
+                        unique=True,
+                        validators=[
+                            endpoints.models.validate_endpoint_length,
+                            django.core.validators.RegexValidator(
+                                "^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$",
+                                "Start with a letter, use letters, digits and '-', and end with a letter or digit.",
+                                code="invalid_endpoint_name",
+                            ),
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("deployment_name", models.CharField(blank=True, max_length=32)),
+                ("input_datastore", models.CharField(max_length=255)),
+                ("input_path", models.CharField(max_length=1000)),
+                ("output_datastore", models.CharField(blank=True, max_length=255)),
+                ("output_path", models.CharField(blank=True, max_length=1000)),
+                ("cron", models.CharField(max_length=100, validators=[jobs.schedules.models.validate_cron])),
+                ("enabled", models.BooleanField(default=True)),
+                ("last_run", models.DateTimeField(blank=True, null=True)),
+                ("running_since", models.DateTimeField(blank=True, null=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "endpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="schedules",
+                        to="endpoints.batchendpoint",
+                    ),
+                ),
+                (
+                    "q_schedule",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="django_q.schedule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ScheduleRun',
+            name="ScheduleRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(default='Schedule', max_length=20)),
-                ('started', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('outcome', models.CharField(blank=True, max_length=20)),
-                ('message', models.TextField(blank=True)),
-                ('files_found', models.PositiveIntegerField(default=0)),
-                ('files', models.JSONField(blank=True, default=dict)),
-                ('job_name', models.CharField(blank=True, max_length=64)),
-                ('settled', models.BooleanField(default=False)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='jobs.batchjob')),
-                ('schedule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='schedules.schedule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("trigger", models.CharField(default="Schedule", max_length=20)),
+                ("started", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("outcome", models.CharField(blank=True, max_length=20)),
+                ("message", models.TextField(blank=True)),
+                ("files_found", models.PositiveIntegerField(default=0)),
+                ("files", models.JSONField(blank=True, default=dict)),
+                ("job_name", models.CharField(blank=True, max_length=64)),
+                ("settled", models.BooleanField(default=False)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="jobs.batchjob",
+                    ),
+                ),
+                (
+                    "schedule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="runs", to="schedules.schedule"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started', '-id'],
+                "ordering": ["-started", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ScoredFile',
+            name="ScoredFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('path', models.CharField(max_length=1000)),
-                ('sha256', models.CharField(max_length=64)),
-                ('scored', models.DateTimeField(auto_now=True)),
-                ('run', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='schedules.schedulerun')),
-                ('schedule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scored_files', to='schedules.schedule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("path", models.CharField(max_length=1000)),
+                ("sha256", models.CharField(max_length=64)),
+                ("scored", models.DateTimeField(auto_now=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="schedules.schedulerun",
+                    ),
+                ),
+                (
+                    "schedule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scored_files",
+                        to="schedules.schedule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['path'],
-                'constraints': [models.UniqueConstraint(fields=('schedule', 'path'), name='unique_scored_file_per_schedule')],
+                "ordering": ["path"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("schedule", "path"), name="unique_scored_file_per_schedule")
+                ],
             },
         ),
     ]

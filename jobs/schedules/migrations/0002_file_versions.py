@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('schedules', '0001_initial'),
+        ("schedules", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='schedulerun',
-            name='file_versions',
+            model_name="schedulerun",
+            name="file_versions",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='scoredfile',
-            name='version',
+            model_name="scoredfile",
+            name="version",
             field=models.CharField(blank=True, max_length=200),
         ),
     ]

@@ -4,27 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Worker',
+            name="Worker",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cluster', models.CharField(db_index=True, max_length=64)),
-                ('host', models.CharField(max_length=255)),
-                ('pid', models.PositiveIntegerField()),
-                ('parent_pid', models.PositiveIntegerField(blank=True, null=True)),
-                ('started', models.DateTimeField()),
-                ('last_heartbeat', models.DateTimeField(db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cluster", models.CharField(db_index=True, max_length=64)),
+                ("host", models.CharField(max_length=255)),
+                ("pid", models.PositiveIntegerField()),
+                ("parent_pid", models.PositiveIntegerField(blank=True, null=True)),
+                ("started", models.DateTimeField()),
+                ("last_heartbeat", models.DateTimeField(db_index=True)),
             ],
             options={
-                'ordering': ['cluster', 'host', 'pid'],
-                'constraints': [models.UniqueConstraint(fields=('host', 'pid'), name='unique_worker_process')],
+                "ordering": ["cluster", "host", "pid"],
+                "constraints": [models.UniqueConstraint(fields=("host", "pid"), name="unique_worker_process")],
             },
         ),
     ]

@@ -11,7 +11,9 @@ class Command(AzCommand):
 
     def add_create_arguments(self, parser):
         add_file_arguments(parser)
-        parser.add_argument("-p", "--path", help="A local file or folder (uploaded), or azureml://datastores/<name>/paths/<path>.")
+        parser.add_argument(
+            "-p", "--path", help="A local file or folder (uploaded), or azureml://datastores/<name>/paths/<path>."
+        )
         parser.add_argument("-t", "--type", choices=azure_yaml.DATA_TYPES)
 
     def handle_create(self, **options):

@@ -17,9 +17,14 @@ class Command(BaseCommand):
         password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
         generated = not password
         password = password or secrets.token_urlsafe(12)
-        User.objects.create_superuser(username=username, email=os.environ.get("DJANGO_SUPERUSER_EMAIL", ""), password=password)
+        User.objects.create_superuser(
+            username=username, email=os.environ.get("DJANGO_SUPERUSER_EMAIL", ""), password=password
+        )
         if generated:
-            self.stdout.write(self.style.WARNING(
-                f"\n  Created admin user '{username}' with password: {password}\n  (shown once; change it in the admin)\n"))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"\n  Created admin user '{username}' with password: {password}\n  (shown once; change it in the admin)\n"
+                )
+            )
         else:
             self.stdout.write(f"Created admin user '{username}'.")

@@ -16,5 +16,12 @@ class Command(AzCommand):
         """Register a model folder (or zip) as the model's next version."""
         doc = document(options, name="name", path="path")
         model = azure_yaml.register_model(doc)
-        self.print_json({"name": model.name, "version": model.version, "id": f"azureml:{model.label}",
-                         "flavor": model.flavor, "description": model.description})
+        self.print_json(
+            {
+                "name": model.name,
+                "version": model.version,
+                "id": f"azureml:{model.label}",
+                "flavor": model.flavor,
+                "description": model.description,
+            }
+        )

@@ -20,9 +20,22 @@ class Command(BaseCommand):
         # Each child leads its own process group so that stopping it also stops the workers it forked.
         procs = [
             subprocess.Popen([sys.executable, manage, "qcluster"], start_new_session=True),
-            subprocess.Popen([sys.executable, "-m", "gunicorn", "studio.wsgi", "--bind", f"{host}:{port}",
-                              "--workers", os.environ.get("WEB_WORKERS", "2"), "--access-logfile", "-"],
-                             cwd=settings.BASE_DIR, start_new_session=True),
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "studio.wsgi",
+                    "--bind",
+                    f"{host}:{port}",
+                    "--workers",
+                    os.environ.get("WEB_WORKERS", "2"),
+                    "--access-logfile",
+                    "-",
+                ],
+                cwd=settings.BASE_DIR,
+                start_new_session=True,
+            ),
         ]
         stopping = []
 

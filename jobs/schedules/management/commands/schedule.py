@@ -23,8 +23,9 @@ def _name(parser):
 class Command(AzCommand):
     help = "Schedules: recurring jobs that score only the new files of a datastore folder (like `az ml schedule`)."
     actions = ("list", "show", "create", "enable", "disable", "delete", "run")
-    add_show_arguments = add_enable_arguments = add_disable_arguments = add_delete_arguments = add_run_arguments = \
+    add_show_arguments = add_enable_arguments = add_disable_arguments = add_delete_arguments = add_run_arguments = (
         staticmethod(_name)
+    )
 
     def add_list_arguments(self, parser):
         parser.add_argument("-e", "--endpoint-name", help="Only this endpoint's schedules.")
@@ -50,14 +51,23 @@ class Command(AzCommand):
         """Show a schedule and its recent runs."""
         self.print_json(schedule_json(get_schedule(name), runs=True))
 
-    def handle_create(self, name, endpoint_name, input, cron, deployment_name, output_datastore, output_path,
-                      description, **options):
+    def handle_create(
+        self, name, endpoint_name, input, cron, deployment_name, output_datastore, output_path, description, **options
+    ):
         """Create a schedule (enabled)."""
         endpoint = BatchEndpoint.objects.filter(name=endpoint_name).first()
         if endpoint is None:
             raise CommandError(f"There is no endpoint named '{endpoint_name}'.")
-        schedule = create_schedule(endpoint, name=name, input=input, cron=cron, deployment_name=deployment_name,
-                                   output_datastore=output_datastore, output_path=output_path, description=description)
+        schedule = create_schedule(
+            endpoint,
+            name=name,
+            input=input,
+            cron=cron,
+            deployment_name=deployment_name,
+            output_datastore=output_datastore,
+            output_path=output_path,
+            description=description,
+        )
         self.print_json(schedule_json(schedule))
 
     def handle_enable(self, name, **options):
