@@ -20,8 +20,11 @@ from django.db import transaction
 from endpoints import code as code_snapshots
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.engine.envbuild import pip_section
-from jobs.models import Environment
+from jobs.inputs import DATASTORE_URI
 from studio import registry
+from studio.environments import Environment
+from studio.forms import DatasetForm
+from studio.models import Dataset, Datastore
 
 # A schema is a dict of key -> expected type; a nested dict is a nested mapping; a tuple is "one of".
 ANY_MAPPING = dict
@@ -569,10 +572,6 @@ def register_dataset(doc: Document, user=None):
     """`az ml data create -f data.yml`: a datastore path (azureml://datastores/...) or a local file or folder,
     uploaded to the default datastore, registered through the Studio's own dataset form."""
     from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from jobs.inputs import DATASTORE_URI
-    from studio.forms import DatasetForm
-    from studio.models import Dataset, Datastore
 
     check(doc, DATA_SCHEMA)
     name = _required(doc, "name")

@@ -5,9 +5,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
-from endpoints.models import COMPUTE_NAME_VALIDATOR, BatchDeployment, BatchEndpoint, split_columns
-from jobs.engine import formats
+from endpoints.code import store_script
+from endpoints.models import COMPUTE_NAME_VALIDATOR, BatchDeployment, BatchEndpoint, known_clusters, split_columns
+from jobs.engine import envbuild, formats
 from studio import registry
+from studio.compute.live import live_workers
+from studio.environments import Environment
 
 # Path segments under /endpoints/ that an endpoint cannot be named, or its page would be unreachable.
 RESERVED_NAMES = {"create"}
@@ -265,7 +268,6 @@ ENVIRONMENT_NAME_VALIDATOR = RegexValidator(
 
 
 def environment_choices():
-    from jobs.models import Environment
 
     Environment.studio()
     return [
@@ -278,8 +280,6 @@ def check_requirements(text: str, field: str) -> str:
     """pip requirement lines, each checked for syntax now (an uninstallable one fails the build, shown at
     deployment time); pip options are refused: packages come from the configured index only."""
     from packaging.requirements import InvalidRequirement, Requirement
-
-    from jobs.engine import envbuild
 
     for number, line in enumerate(envbuild.normalise(text), 1):
         if line.startswith("-"):
@@ -346,8 +346,6 @@ class CodeStepForm(forms.Form):
 
     def clean_scoring_script(self):
         """Snapshot the upload (content-addressed, so a repeated upload costs nothing): (code_path, script name)."""
-        from endpoints.code import store_script
-
         upload = self.cleaned_data.get("scoring_script")
         if upload:
             self.stored = (store_script(upload.name, upload.read()), upload.name)
@@ -366,7 +364,6 @@ class CodeStepForm(forms.Form):
         return data
 
     def _clean_existing_environment(self, data):
-        from jobs.models import Environment
 
         env = Environment.lookup(data.get("environment") or "studio")
         if env is not None and env.state == Environment.FAILED:
@@ -380,7 +377,6 @@ class CodeStepForm(forms.Form):
             )
 
     def _refuse_known_failure(self, data):
-        from jobs.models import Environment
 
         existing, _ = Environment.next_version(data.get("new_environment_name", ""), data["requirements"])
         if existing is not None and existing.state == Environment.FAILED:
@@ -391,7 +387,6 @@ class CodeStepForm(forms.Form):
             )
 
     def _clean_new_environment(self, data):
-        from jobs.engine import envbuild
 
         if not data.get("new_environment_name") and "new_environment_name" not in self.errors:
             self.add_error("new_environment_name", "Name the new environment.")
@@ -441,8 +436,6 @@ class ComputeStepForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from studio.compute import known_clusters, live_workers
-
         live = [w.cluster for w in live_workers()]
         # (name, live workers) of every cluster the site knows: offered as the field's suggestions
         self.known_clusters = [(name, live.count(name)) for name in known_clusters()]

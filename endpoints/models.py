@@ -8,6 +8,9 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 
 from jobs.engine import formats
+from jobs.engine.formats import RESERVED_COLUMNS
+from studio.compute.models import Worker
+from studio.environments import Environment
 
 ENDPOINT_NAME_VALIDATOR = RegexValidator(
     r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$",
@@ -35,8 +38,6 @@ def validate_endpoint_length(value):
 def validate_environment(label: str):
     """A deployment's environment must exist and build: a requirement that cannot be installed is refused now,
     when the deployment is made, not when its first job runs. Builds it (once per content hash) if needed."""
-    from jobs.models import Environment
-
     if not label:
         return
     env = Environment.lookup(label)
@@ -72,8 +73,6 @@ def validate_output_file_name(name: str):
 
 def validate_passthrough_columns(value):
     """A list of distinct input column names, none named as a column scoring adds (row, file_name)."""
-    from jobs.engine.formats import RESERVED_COLUMNS
-
     if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
         raise ValidationError("Passthrough columns must be a list of column names.", code="invalid_passthrough")
     if len(set(value)) != len(value):
@@ -230,8 +229,6 @@ class BatchDeployment(models.Model):
     def use_model_environment(self):
         """Run in an isolated environment generated from the MLflow model's own requirements.txt (Azure's
         generated environment for MLflow models), built now; refused if a requirement cannot be installed."""
-        from jobs.models import Environment
-
         env = Environment.for_model(self.model_name, self.model_version)
         validate_environment(env.label)
         self.environment = env.label
@@ -241,8 +238,6 @@ class BatchDeployment(models.Model):
     @cached_property
     def environment_record(self):
         """The jobs.Environment this deployment runs in (the workers' own when none is named); None if deleted."""
-        from jobs.models import Environment
-
         return Environment.lookup(self.environment)
 
     @property
@@ -385,3 +380,14 @@ PASSTHROUGH_NEEDS_MLFLOW = ValidationError(
 def split_columns(text: str) -> list[str]:
     """'id, region' -> ['id', 'region']."""
     return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def known_clusters() -> list[str]:
+    """Every compute cluster the site knows: the default, those workers served, those deployments name."""
+    return sorted(
+        {
+            settings.DEFAULT_COMPUTE,
+            *Worker.objects.values_list("cluster", flat=True).distinct(),
+            *BatchDeployment.objects.values_list("compute", flat=True).distinct(),
+        }
+    )

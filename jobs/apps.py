@@ -7,6 +7,10 @@ class JobsConfig(AppConfig):
     verbose_name = "Batch jobs"
 
     def ready(self):
-        from jobs.signals import ensure_schedules
+        # Wiring only: the lifecycle's notices reach the features above it, and migrate sets up the reclaim schedule.
+        from jobs import comparison, models, queue, signals
+        from studio.models import datastore_in_use
 
-        post_migrate.connect(ensure_schedules, sender=self)
+        post_migrate.connect(queue.ensure_schedules, sender=self)
+        signals.job_finished.connect(comparison.on_job_finished, dispatch_uid="comparison-on-job-finished")
+        datastore_in_use.connect(models.jobs_using_datastore, dispatch_uid="jobs-using-datastore")

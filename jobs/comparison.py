@@ -21,6 +21,7 @@ from django.utils import timezone
 from jobs import queue
 from jobs.models import BatchJob, Comparison
 from jobs.results import Prediction, read_predictions
+from jobs.submit import submit_job
 
 log = logging.getLogger(__name__)
 MAX_CLASSES = 20  # more distinct labels than this: no confusion matrix (numbers then count as a regression)
@@ -35,8 +36,6 @@ RESEND_AFTER = timedelta(minutes=10)  # a report Computing for longer: its task 
 
 def start(endpoint, *, input_uri: str, candidate: str, user=None) -> Comparison:
     """Submit the input to the default deployment and to the candidate; both jobs are ordinary jobs."""
-    from jobs.submit import submit_job
-
     default = endpoint.default_deployment
     if default is None:
         raise ValidationError(
@@ -119,10 +118,10 @@ def resend_if_lost(comparison: Comparison) -> bool:
     return True
 
 
-def on_job_finished(job_id: int):
-    """Called when a job completes: the comparisons waiting on it may now be computed."""
+def on_job_finished(sender=None, job=None, **kwargs):
+    """A job ended (the receiver of jobs.signals.job_finished): the comparisons waiting on it may now be computed."""
     for comparison in Comparison.objects.filter(
-        Q(baseline_id=job_id) | Q(candidate_id=job_id), state=Comparison.WAITING
+        Q(baseline_id=job.pk) | Q(candidate_id=job.pk), state=Comparison.WAITING
     ):
         refresh(comparison)
 

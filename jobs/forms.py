@@ -4,9 +4,12 @@ from django.urls import reverse
 
 from endpoints.forms import PASSTHROUGH_HELP
 from endpoints.models import MAX_THRESHOLD, OVERRIDABLE, BatchDeployment, split_columns
+from jobs import preview
+from jobs.comparison import start
 from jobs.engine import formats
 from jobs.inputs import datastore_uri
 from jobs.models import BatchJob, Status
+from jobs.submit import submit_job
 from studio import storage
 from studio.models import Dataset, Datastore
 
@@ -203,14 +206,11 @@ class CreateJobForm(JobInputForm):
             return None
 
     def submit(self, user=None) -> BatchJob:
-        from jobs.submit import submit_job
 
         return self._refusal_as_error(lambda: submit_job(self.endpoint, user=user, **self._job_args(), **self.output()))
 
     def preview(self, user=None):
         """Queue a Preview (dry run) of this job on the workers: nothing is written to the output location."""
-        from jobs import preview
-
         return self._refusal_as_error(lambda: preview.request(self.endpoint, user=user, **self._job_args()))
 
 
@@ -233,8 +233,6 @@ class CompareForm(JobInputForm):
 
     def submit(self, user=None):
         """Start the comparison (two jobs); a refusal becomes a form error and None is returned."""
-        from jobs.comparison import start
-
         try:
             return start(self.endpoint, input_uri=self.input_uri(), candidate=self.cleaned_data["candidate"], user=user)
         except ValidationError as exc:

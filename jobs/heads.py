@@ -18,6 +18,7 @@ from jobs.engine import reading
 from jobs.engine.errors import FileError
 from jobs.outputs import local_file
 from studio import storage
+from studio.models import source_client
 
 MAX_WHOLE_BYTES = 50 << 20
 
@@ -114,7 +115,7 @@ def check_passthrough(resolved, columns) -> None:
             "Passthrough columns need tabular input files (csv, parquet, json, jsonl).", code="passthrough_needs_tables"
         )
     try:
-        frame = read_head(storage.source_client(resolved.datastore, resolved.sas), tabular[0], 1).frame
+        frame = read_head(source_client(resolved.datastore, resolved.sas), tabular[0], 1).frame
     except FileError:
         return  # an unreadable file is the job's to report, per file
     missing = [c for c in columns if c not in frame.columns]

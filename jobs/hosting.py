@@ -15,10 +15,9 @@ from pathlib import Path
 from django.conf import settings
 
 from jobs.engine.host import HostError, HostPool, HostSpec
-from jobs.models import Environment
 from studio import registry, storage
+from studio.environments import Environment
 from studio.models import Datastore
-from studio.redact import redact
 
 
 def setting(name: str, default: float) -> float:
@@ -53,31 +52,6 @@ def pool() -> HostPool:
     return _POOL
 
 
-def model_dir(name: str, version: str) -> Path:
-    """The model's folder, downloaded once per machine: <cache>/<name>/<version>/model (AZUREML_MODEL_DIR's layout)."""
-    target = Path(settings.STUDIO_HOME) / "model-cache" / name / str(version) / "model"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".download-"))
-        try:
-            try:
-                registry.download(name, version, tmp)
-            except Exception as exc:  # this attempt fails with the reason; the retry may run on a machine that can
-                raise HostError(
-                    redact(
-                        f"Model {name}:{version} could not be fetched from the registry at "
-                        f"{registry.registry_uri()}: {type(exc).__name__}: {storage.first_line(exc)}"
-                    )
-                ) from exc
-            tmp.rename(target)
-        except OSError:
-            if not target.exists():
-                raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
 def python_for(label: str) -> str:
     if not label or label.split(":")[0] == Environment.STUDIO:
         return sys.executable  # the common case costs no query
@@ -95,7 +69,7 @@ def spec_for(job) -> HostSpec:
     name, version = job.model_uri.removeprefix("models:/").split("/", 1)
     return HostSpec.build(
         python_for(job.environment),
-        model_dir(name, version),
+        registry.model_dir(name, version),
         job.code_path,
         job.scoring_script,
         job.settings.get("environment_variables"),

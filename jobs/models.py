@@ -5,13 +5,19 @@ from datetime import timedelta
 
 from django.conf import settings as conf
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count, F, Func, IntegerField, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from studio.models import decrypt, encrypt
+from jobs.engine.formats import EXTENSIONS
+from jobs.engine.reading import READS, describe_skipped
+from jobs.outputs import manifest_files
+from studio import storage
+from studio.environments import Environment  # noqa: F401  (registered with the jobs app)
+from studio.models import source_client
 from studio.redact import redact
+from studio.secrets import decrypt, encrypt
 
 
 class Status(models.TextChoices):
@@ -83,8 +89,6 @@ class DeploymentRun(models.Model):
 
     @property
     def input_skipped_note(self) -> str:
-        from jobs.engine.reading import READS, describe_skipped
-
         if not self.input_skipped:
             return ""
         names, more = self.input_skipped["names"], self.input_skipped["count"] - len(self.input_skipped["names"])
@@ -95,8 +99,6 @@ class DeploymentRun(models.Model):
 
     def input_source(self):
         """Where the engine reads the input files: the input datastore, or public URLs (with their SAS token)."""
-        from studio.storage import source_client
-
         return source_client(self.input_datastore, decrypt(self.input_sas_encrypted))
 
     @staticmethod
@@ -191,27 +193,6 @@ class BatchJob(NamedPage, DeploymentRun):
         """name:version, as the Studio names a model everywhere (the job stores MLflow's models:/name/version)."""
         return self.model_uri.removeprefix("models:/").replace("/", ":", 1)
 
-    def started_by(self) -> list[tuple[str, str, str]]:
-        """(what, name, url) of the schedule run or deployment comparison that started this job, for its page."""
-        from jobs.schedules.models import ScheduleRun
-
-        found = [
-            ("Schedule", run.schedule.name, run.schedule.get_absolute_url())
-            for run in ScheduleRun.objects.filter(job=self).select_related("schedule")
-        ]
-        for comparison in Comparison.objects.filter(models.Q(baseline=self) | models.Q(candidate=self)).select_related(
-            "baseline", "candidate"
-        ):
-            side = "baseline" if comparison.baseline_id == self.pk else "candidate"
-            found.append(
-                (
-                    f"Comparison ({side})",
-                    f"{comparison.baseline.deployment_name} vs {comparison.candidate.deployment_name}",
-                    comparison.get_absolute_url(),
-                )
-            )
-        return found
-
     @property
     def can_retry(self):
         """Failed or Canceled, its deployment still there, and not retried yet (list pages annotate has_retry: no
@@ -237,16 +218,12 @@ class BatchJob(NamedPage, DeploymentRun):
 
     def output_files(self) -> tuple[str, ...]:
         """What a user may open or download: the output file, its manifest and the job's logs (mini-batch logs too)."""
-        from jobs.outputs import manifest_files
-
         name = self.settings.get("output_file_name")
         errors = (ERRORS_FILE,) if self.has_errors_file else ()
         return ((name,) if name else ()) + errors + manifest_files(self.settings) + LOG_FILES
 
     def output_location(self, file: str) -> str:
         """The datastore path of one of the job's files; refuses anything else (no reading other folders)."""
-        from studio.storage import clean_path
-
         is_log = file.startswith("logs/mini-batches/") and file.endswith(".log")
         if file not in self.output_files() and not is_log:
             raise ValidationError(
@@ -254,7 +231,7 @@ class BatchJob(NamedPage, DeploymentRun):
                 code="not_an_output",
                 params={"job": self.name, "file": file},
             )
-        return f"{self.output_path.rstrip('/')}/{clean_path(file)}"
+        return f"{self.output_path.rstrip('/')}/{storage.clean_path(file)}"
 
     @property
     def output_uri(self):
@@ -299,26 +276,6 @@ class BatchJob(NamedPage, DeploymentRun):
             status=Status.FAILED, error=reason, finished=timezone.now(), failed_on_threshold=on_threshold
         )
         self.refresh_from_db()
-
-    def request_cancel(self) -> bool:
-        """Stop dispatching; the job becomes Canceled at once if nothing of it runs, else when its running
-        mini-batches have stopped (their heartbeat sees the request). False if it is too late to cancel."""
-        with transaction.atomic():
-            if (
-                not BatchJob.objects.filter(pk=self.pk)
-                .exclude(status__in=(*FINISHED, Status.FINALIZING))
-                .update(status=Status.CANCEL_REQUESTED)
-            ):
-                self.refresh_from_db()  # the refusal names the status the job has now
-                return False
-            self.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
-            idle = not self.mini_batches.filter(status=MiniBatch.RUNNING).exists()
-        if idle:
-            from jobs import tasks
-
-            tasks.finish_canceled(self.pk)
-        self.refresh_from_db()
-        return True
 
 
 class MiniBatch(models.Model):
@@ -365,8 +322,6 @@ class MiniBatch(models.Model):
 
     @property
     def part_path(self):
-        from jobs.engine.formats import EXTENSIONS
-
         ext = EXTENSIONS.get(self.job.settings.get("output_format"), ".csv")
         return f"{self.staging_folder}/part-{self.index:06d}{ext}"
 
@@ -396,139 +351,6 @@ class MiniBatch(models.Model):
                 lease_until=now + timedelta(seconds=lease_seconds),
             )
         )
-
-
-class Environment(models.Model):
-    """A Python environment deployments run in. "studio" is the workers' own; the others are venvs built once
-    per content hash (see jobs.engine.envbuild) and shared by every environment with the same requirements."""
-
-    NOT_STARTED = "NotStarted"
-    BUILDING = "Building"
-    READY = "Ready"
-    FAILED = "Failed"
-    STATES = [(s, s) for s in (NOT_STARTED, BUILDING, READY, FAILED)]
-    STUDIO = "studio"
-
-    name = models.CharField(max_length=100)
-    version = models.CharField(max_length=20, default="1")
-    description = models.TextField(blank=True)
-    requirements = models.TextField(blank=True, help_text="pip requirements, one a line")
-    content_hash = models.CharField(max_length=64, blank=True, db_index=True)
-    state = models.CharField(max_length=20, choices=STATES, default=NOT_STARTED)
-    build_log = models.TextField(blank=True)
-    python = models.CharField(max_length=500, blank=True, help_text="empty: the workers' own python")
-    created = models.DateTimeField(auto_now_add=True)
-    updated = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name", "version"]
-        constraints = [models.UniqueConstraint(fields=["name", "version"], name="unique_environment_version")]
-
-    def __str__(self):
-        return self.label
-
-    @property
-    def label(self):
-        return f"{self.name}:{self.version}"
-
-    @property
-    def is_studio(self):
-        return self.name == self.STUDIO
-
-    def get_absolute_url(self):
-        return reverse("environment-detail", args=[self.name, self.version])
-
-    @classmethod
-    def studio(cls):
-        env, _ = cls.objects.get_or_create(
-            name=cls.STUDIO,
-            version="1",
-            defaults={"state": cls.READY, "description": "The workers' own Python environment."},
-        )
-        return env
-
-    @classmethod
-    def lookup(cls, label: str):
-        """The environment a deployment names ("name:version", or "name" for its latest); None if unknown."""
-        if not label or label.split(":")[0] == cls.STUDIO:
-            return cls.studio()
-        name, _, version = label.partition(":")
-        found = cls.objects.filter(name=name)
-        if version and version != "latest":
-            return found.filter(version=version).first()
-        return max(found, key=lambda e: (len(e.version), e.version), default=None)
-
-    @classmethod
-    def next_version(cls, name: str, requirements: str):
-        """(the version with these requirements, or None; the version a new one would get). Environments are
-        immutable: the same name with other requirements is a new version."""
-        versions = list(cls.objects.filter(name=name))
-        existing = next((e for e in versions if e.requirements.strip() == requirements.strip()), None)
-        numbers = [int(e.version) for e in versions if e.version.isdigit()]
-        return existing, existing.version if existing else str(max(numbers, default=0) + 1)
-
-    @classmethod
-    def register(cls, name: str, requirements: str, description: str = ""):
-        """The environment `name` with these requirements: the existing version, else a new one."""
-        existing, version = cls.next_version(name, requirements)
-        return existing or cls.objects.create(
-            name=name, version=version, requirements=requirements, description=description
-        )
-
-    def claim_build(self) -> bool:
-        """Mark a NotStarted environment Building; True for the one caller that should queue its build."""
-        if self.is_studio:
-            return False
-        claimed = Environment.objects.filter(pk=self.pk, state=self.NOT_STARTED).update(
-            state=self.BUILDING, updated=timezone.now()
-        )
-        if claimed:
-            self.state = self.BUILDING
-        return bool(claimed)
-
-    @classmethod
-    def for_model(cls, model_name: str, model_version: str):
-        """The environment generated from an MLflow model's requirements.txt: "mlflow-<model>:<version>"."""
-        from jobs import hosting
-
-        requirements = hosting.model_dir(model_name, model_version) / "requirements.txt"
-        env, _ = cls.objects.get_or_create(
-            name=f"mlflow-{model_name}"[:100],
-            version=str(model_version),
-            defaults={
-                "requirements": requirements.read_text() if requirements.exists() else "",
-                "description": f"Generated from the requirements of model {model_name}:{model_version}.",
-            },
-        )
-        return env
-
-    @property
-    def failure_reason(self) -> str:
-        """The lines of the build log that say what went wrong (pip's ERROR lines), else its end."""
-        lines = [line for line in self.build_log.splitlines() if line.startswith("ERROR")]
-        return " ".join(lines or self.build_log.splitlines()[-3:]) or "see the build log"
-
-    def build(self):
-        """Build (or reuse) the venv for these requirements; the state and log say how it went."""
-        from jobs.engine import envbuild
-
-        if self.is_studio:
-            return self
-        self.content_hash = envbuild.content_hash(self.requirements)
-        self.state = self.BUILDING
-        self.save(update_fields=["content_hash", "state", "updated"])
-        result = envbuild.build(envbuild_root(), self.requirements)
-        self.state = self.READY if result.ok else self.FAILED
-        self.build_log = result.log
-        self.python = str(result.python) if result.ok else ""
-        self.save(update_fields=["state", "build_log", "python", "updated"])
-        return self
-
-
-def envbuild_root():
-    from pathlib import Path
-
-    return Path(conf.STUDIO_HOME) / "envs"
 
 
 class Comparison(models.Model):
@@ -608,3 +430,9 @@ class Preview(NamedPage, DeploymentRun):
     @property
     def is_finished(self):
         return self.status in (self.COMPLETED, self.FAILED)
+
+
+def jobs_using_datastore(sender, datastore, **kwargs) -> list[str]:
+    """The receiver of studio.models.datastore_in_use: jobs that read or write the datastore keep it."""
+    n = BatchJob.objects.filter(Q(input_datastore=datastore.name) | Q(output_datastore=datastore.name)).count()
+    return [f"{n} job(s) read or write it"] if n else []

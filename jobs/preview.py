@@ -21,6 +21,7 @@ from jobs import heads, hosting, inputs, queue
 from jobs.engine import formats, schema
 from jobs.engine.errors import FileError
 from jobs.models import Preview
+from studio import registry
 
 FILES = 3  # the first files of the input
 ROWS = 20  # the first rows of each
@@ -171,7 +172,7 @@ def signature_inputs(preview) -> list[dict] | None:
     from jobs.engine import loader
 
     name, version = preview.model_uri.removeprefix("models:/").split("/", 1)
-    folder = hosting.model_dir(name, version)
+    folder = registry.model_dir(name, version)
     if not (folder / "MLmodel").exists():
         return None
     from mlflow.models import Model

@@ -1,6 +1,10 @@
 """The one place that talks to django-q2: tasks go to the compute cluster the job runs on."""
 
+from django.conf import settings
+from django_q.models import Schedule
 from django_q.tasks import async_task
+
+RECLAIM = "jobs.tasks.reclaim_stale"
 
 
 def _send(func: str, *args, cluster: str, name: str, **kwargs):
@@ -37,3 +41,23 @@ def compare_later(comparison, job):
 
 def preview_later(preview):
     _send("jobs.preview.run", preview.pk, cluster=preview.compute, name=f"preview {preview.name}")
+
+
+def ensure_reclaim(cluster: str):
+    """Every minute, on this cluster's workers, mini-batches whose worker vanished are given back to the queue.
+    One schedule per cluster, so a site whose jobs all run on another cluster than the default still recovers."""
+    Schedule.objects.get_or_create(
+        func=RECLAIM,
+        cluster=cluster,
+        defaults={
+            "name": f"Reclaim stale mini-batches ({cluster})",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
+
+
+def ensure_schedules(**kwargs):
+    """After migrate: the default cluster's reclaim schedule exists."""
+    ensure_reclaim(settings.DEFAULT_COMPUTE)

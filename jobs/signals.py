@@ -1,24 +1,9 @@
-from django_q.models import Schedule
+"""The notices a job's lifecycle sends upward, so the features above it (comparisons, schedules) act on them
+without the lifecycle knowing they exist. Receivers are connected in the apps' ready()."""
 
-RECLAIM = "jobs.tasks.reclaim_stale"
+from django.dispatch import Signal
 
-
-def ensure_reclaim(cluster: str):
-    """Every minute, on this cluster's workers, mini-batches whose worker vanished are given back to the queue.
-    One schedule per cluster, so a site whose jobs all run on another cluster than the default still recovers."""
-    Schedule.objects.get_or_create(
-        func=RECLAIM,
-        cluster=cluster,
-        defaults={
-            "name": f"Reclaim stale mini-batches ({cluster})",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
-
-
-def ensure_schedules(**kwargs):
-    from django.conf import settings
-
-    ensure_reclaim(settings.DEFAULT_COMPUTE)
+# A job reached Completed, Completed with errors, Failed or Canceled, its logs written: job=the BatchJob.
+job_finished = Signal()
+# Retry failed started a new job for a Failed or Canceled one: job=the job retried, retry=the new job.
+job_retried = Signal()

@@ -5,9 +5,9 @@ import posixpath
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from jobs import heads, inputs, outputs, tasks
+from jobs import heads, inputs, lifecycle, outputs
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status, new_job_name
-from jobs.signals import ensure_reclaim
+from jobs.queue import ensure_reclaim
 from studio import storage
 from studio.models import Datastore
 
@@ -151,5 +151,5 @@ def _create(endpoint, deployment, effective, resolved, name, store, folder, batc
         )
         MiniBatch.objects.bulk_create(MiniBatch(job=job, index=i, files=files) for i, files in enumerate(batches))
         ensure_reclaim(job.compute)
-        tasks.queue_first(job)  # its first mini-batches go to the queue on commit: one queue hop before it runs
+        lifecycle.queue_first(job)  # its first mini-batches go to the queue on commit: one queue hop before it runs
     return job

@@ -18,11 +18,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs import comparison, hosting, isolation, logs, outputs, queue, resume
+from jobs import hosting, isolation, kept, lifecycle, logs, outputs, queue
 from jobs.engine import formats
 from jobs.engine.host import Aborted
 from jobs.models import ERRORS_FILE, FINISHED, BatchJob, MiniBatch, Status
 from studio import storage
+from studio.environments import Environment
 from studio.models import Datastore
 
 log = logging.getLogger(__name__)
@@ -33,14 +34,8 @@ def worker_id():
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _lease_end():
-    return timezone.now() + timedelta(seconds=hosting.lease_seconds())
-
-
 def build_environment(env_id: int):
     """Build a deployment's environment (queued when the deployment is created); its state and log record how."""
-    from jobs.models import Environment
-
     env = Environment.objects.filter(pk=env_id).first()
     if env is None or env.state in (Environment.READY, Environment.FAILED):
         return
@@ -62,69 +57,19 @@ def dispatch(job_id: int):
             batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
             cancel_now = not batches.filter(status=MiniBatch.RUNNING).exists()
         else:
-            to_run = _mark_queued(job)
+            to_run = lifecycle.mark_queued(job)
             in_flight = batches.filter(status__in=[MiniBatch.QUEUED, MiniBatch.RUNNING]).exists()
             if not in_flight and not batches.filter(status=MiniBatch.PENDING).exists():
                 finalize_now = bool(
                     BatchJob.objects.filter(pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
-                        status=Status.FINALIZING, lease_until=_lease_end()
+                        status=Status.FINALIZING, lease_until=lifecycle.lease_end()
                     )
                 )
-        _send_on_commit(job, to_run)
+        lifecycle.send_on_commit(job, to_run)
     if cancel_now:
-        finish_canceled(job_id)
+        lifecycle.finish_canceled(job_id)
     if finalize_now:
         finalize(job_id)
-
-
-def queue_first(job):
-    """At submit, inside its transaction: the job's first mini-batches go straight to the queue (no dispatch task)."""
-    _send_on_commit(job, _mark_queued(job))
-
-
-def _send_on_commit(job, to_run):
-    for pk, index in to_run:
-        transaction.on_commit(lambda pk=pk, index=index: queue.run_later(job, pk, index))
-
-
-def _mark_queued(job) -> list[tuple[int, int]]:
-    """Mark up to instance_count × max_concurrency_per_instance mini-batches in flight; returns the new ones."""
-    settings = job.settings
-    limit = int(settings["instance_count"]) * int(settings.get("max_concurrency_per_instance", 1))
-    batches = job.mini_batches
-    free = limit - batches.filter(status__in=[MiniBatch.QUEUED, MiniBatch.RUNNING]).count()
-    queued = []
-    if free > 0:
-        for pk, index in batches.filter(status=MiniBatch.PENDING).order_by("index").values_list("pk", "index")[:free]:
-            # A queued mini-batch must be claimed before its lease passes, or reclaim_stale sends its task again
-            # (the broker may have lost it: Redis restarted, or the enqueue after commit failed).
-            if MiniBatch.objects.filter(pk=pk, status=MiniBatch.PENDING).update(
-                status=MiniBatch.QUEUED, lease_until=_lease_end()
-            ):
-                queued.append((pk, index))
-    return queued
-
-
-def finish_canceled(job_id: int):
-    """The job's last running mini-batch has stopped: Canceled, no output file, staging removed, logs written."""
-    job = BatchJob.objects.filter(pk=job_id, status=Status.CANCEL_REQUESTED).first()
-    if job is None:
-        return
-    _keep_parts(job)
-    if not BatchJob.objects.filter(pk=job_id, status=Status.CANCEL_REQUESTED).update(
-        status=Status.CANCELED, finished=timezone.now()
-    ):
-        return
-    job.refresh_from_db()
-    _drop_staging(job)
-    _ended(job)
-
-
-def _ended(job, logs_written=False):
-    """A job reached its final state: Azure's logs beside the output, and the comparisons waiting on it settle."""
-    if not logs_written:
-        logs.write_job_logs(job)
-    comparison.on_job_finished(job.pk)
 
 
 class Heartbeat:
@@ -139,7 +84,7 @@ class Heartbeat:
             return
         self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
         if not MiniBatch.objects.filter(pk=self.mini_batch_id, status=MiniBatch.RUNNING, worker=self.worker).update(
-            lease_until=_lease_end()
+            lease_until=lifecycle.lease_end()
         ):
             raise Aborted("the mini-batch is no longer this worker's (its lease passed and it was given to another)")
         status = BatchJob.objects.filter(pk=self.job_id).values_list("status", flat=True).first()
@@ -177,7 +122,7 @@ def _tidy_if_ended(job_id: int):
     now runs in the same output folder."""
     job = BatchJob.objects.filter(pk=job_id, status__in=[Status.FAILED, Status.CANCELED]).first()
     if job is not None and not job.retries.exists():
-        _drop_staging(job)
+        lifecycle.drop_staging(job)
 
 
 class Lane:
@@ -349,7 +294,7 @@ def _output_refused(job, mb, me, exc, journal, client):
             status=MiniBatch.FAILED, error=str(exc), finished=timezone.now(), lease_until=None
         ):
             BatchJob.objects.filter(pk=job.pk).update(mini_batches_failed=F("mini_batches_failed") + 1)
-    _fail_job(job.pk, _refused(job, exc), keep_parts=not exc.disk_full)
+    lifecycle.fail_running(job.pk, _refused(job, exc), keep_parts=not exc.disk_full)
     _save_log(job, mb, journal, client)  # after staging is gone: it may fit now
 
 
@@ -385,33 +330,7 @@ def _check_threshold(job_id):
     job = BatchJob.objects.get(pk=job_id)
     reason = isolation.threshold_exceeded(job)
     if reason and job.status not in FINISHED:
-        _fail_job(job_id, reason, errors_file=True)
-
-
-def _fail_job(job_id, reason, keep_parts=True, errors_file=False):
-    """The job fails while it runs: what waits is canceled (running mini-batches stop at their next heartbeat),
-    staging is removed (before the logs are written: it may be what fills the disk), logs written. On its error
-    threshold (errors_file), what was set aside so far goes to errors.csv first (it is read from staging)."""
-    job = BatchJob.objects.get(pk=job_id)
-    if job.status in FINISHED:  # another lane met the same refusal first: only what this one wrote may be left
-        _drop_staging(job)
-        return
-    if keep_parts:
-        _keep_parts(job)
-    with transaction.atomic():  # a Failed job has nothing waiting
-        job.mark_failed(reason, on_threshold=errors_file)
-        job.mini_batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
-    if errors_file:
-        _write_errors_file(job)
-    _drop_staging(job)
-    _ended(job)
-
-
-def _write_errors_file(job):
-    try:
-        isolation.write_errors_file(job, Datastore.objects.get(name=job.output_datastore).client())
-    except Exception:  # the job fails on its threshold all the same; its logs still say what failed
-        log.exception("cannot write the errors file of %s", job.name)
+        lifecycle.fail_running(job_id, reason, errors_file=True)
 
 
 def _reclaim(stale) -> set[int]:
@@ -439,10 +358,10 @@ def reclaim_stale():
     for job in BatchJob.objects.filter(pk__in=jobs):
         queue.dispatch_later(job)
     _resend_lost_tasks(now)
-    resume.expire_kept(now)
+    kept.expire_kept(now)
     for job_id in BatchJob.objects.filter(status=Status.FINALIZING, lease_until__lt=now).values_list("pk", flat=True):
         if BatchJob.objects.filter(pk=job_id, status=Status.FINALIZING, lease_until__lt=now).update(
-            lease_until=_lease_end()
+            lease_until=lifecycle.lease_end()
         ):
             finalize(job_id)
 
@@ -452,7 +371,7 @@ def _resend_lost_tasks(now):
     since claiming is conditional and the second task finds the mini-batch taken or done."""
     for mb in MiniBatch.objects.filter(status=MiniBatch.QUEUED, lease_until__lt=now).select_related("job"):
         if MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.QUEUED, lease_until__lt=now).update(
-            lease_until=_lease_end()
+            lease_until=lifecycle.lease_end()
         ):
             queue.run_later(mb.job, mb.pk, mb.index)
 
@@ -467,7 +386,7 @@ def finalize(job_id: int):
         return
     store = Datastore.objects.get(name=job.output_datastore).client()
     if reason := isolation.threshold_exceeded(job, final=True):
-        _fail_final(job, reason, errors_file=True)
+        lifecycle.fail_final(job, reason, errors_file=True)
         return
     try:
         manifest = bool(job.settings.get("write_manifest"))
@@ -480,13 +399,13 @@ def finalize(job_id: int):
                 published += outputs.script_files(job, store, {f.path for f in published})
             outputs.write_manifest(job, store, published, isolation.final_status(job))
     except storage.OutputExists as exc:
-        _fail_final(job, f"{exc} The job did not overwrite it: choose another output location.")
+        lifecycle.fail_final(job, f"{exc} The job did not overwrite it: choose another output location.")
         return
     except storage.OutputNotWritable as exc:
-        _fail_final(job, _refused(job, exc), keep_parts=not exc.disk_full)
+        lifecycle.fail_final(job, _refused(job, exc), keep_parts=not exc.disk_full)
         return
     except Exception as exc:
-        _fail_final(job, f"The output could not be written: {type(exc).__name__}: {exc}")
+        lifecycle.fail_final(job, f"The output could not be written: {type(exc).__name__}: {exc}")
         return
     job.status, job.finished = isolation.final_status(job), timezone.now()
     logs.write_job_logs(job)  # before the status says Completed: whoever sees it finds the logs there too
@@ -494,40 +413,8 @@ def finalize(job_id: int):
         status=job.status, finished=job.finished, lease_until=None
     )
     job.refresh_from_db()
-    _ended(job, logs_written=True)
-    _drop_staging(job)
-
-
-def _keep_parts(job):
-    """A job about to end Failed or Canceled keeps what a retry can reuse, before its status says so: a retry
-    started the moment the job shows Failed finds them (not when the disk is full: the copies would not fit,
-    and would take space the user must free; callers skip it then)."""
-    try:
-        resume.keep_parts(job, Datastore.objects.get(name=job.output_datastore).client())
-    except Exception:  # the retry runs those mini-batches again
-        log.exception("cannot keep the parts of %s for a retry", job.name)
-
-
-def _drop_staging(job):
-    """Remove the output location's staging."""
-    try:
-        Datastore.objects.get(name=job.output_datastore).client().delete(f"{job.output_path.rstrip('/')}/.staging")
-    except Exception:  # leftovers of staging are harmless; the job's state is what counts
-        log.exception("cannot remove the staging folder of %s", job.name)
-    resume.release_source(job)
-
-
-def _fail_final(job, reason, keep_parts=True, errors_file=False):
-    if keep_parts:
-        _keep_parts(job)
-    BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
-        status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None, failed_on_threshold=errors_file
-    )
-    job.refresh_from_db()
-    if errors_file:
-        _write_errors_file(job)
-    _drop_staging(job)  # first: the logs may need the space staging held
-    _ended(job)
+    lifecycle.ended(job, logs_written=True)
+    lifecycle.drop_staging(job)
 
 
 def _join_parts(job, store, with_stats: bool) -> outputs.FileStats | None:

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from jobs.models import MiniBatch
+
 BINS = 30
 RECENT = 10
 RUNS_WINDOW = timedelta(minutes=5)  # the Runs tab's sparklines: the last few minutes of each running job
@@ -71,8 +73,6 @@ def spans_of(rows) -> list[Span]:
 def _ran_here(job_ids):
     """The Completed mini-batches these jobs ran themselves. A retry's reused mini-batches (Completed without an
     attempt of their own) ran in the first job, at its times: they are not part of this job's throughput."""
-    from jobs.models import MiniBatch
-
     return MiniBatch.objects.filter(job_id__in=job_ids, status=MiniBatch.COMPLETED).exclude(
         Q(attempts=0) & ~Q(staging="")
     )

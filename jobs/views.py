@@ -1,17 +1,20 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from endpoints.models import BatchEndpoint
-from jobs import isolation, outputs, queue, resume, table, throughput
+from jobs import isolation, lifecycle, outputs, resume, table, throughput
 from jobs import preview as previews
 from jobs.forms import CreateJobForm, JobFilterForm, RetryForm
-from jobs.models import ERRORS_FILE, LOG_FILES, BatchJob, MiniBatch, Preview, Status
+from jobs.models import ERRORS_FILE, LOG_FILES, BatchJob, Comparison, MiniBatch, Preview, Status
+from jobs.schedules.models import ScheduleRun
 from studio import storage
+from studio.compute.live import live_workers
 from studio.models import Datastore
 from studio.views.buttons import button_of
 
@@ -81,15 +84,11 @@ def job_preview_create(request, name):
 
 def _waits_for_a_worker(job) -> bool:
     """A queued job on a cluster with no live worker would wait silently: the page says why."""
-    from studio.compute import live_workers
-
     return job.status == Status.QUEUED and not live_workers(job.compute)
 
 
 def _preview_context(preview):
     """A queued preview on a cluster with no live worker would wait silently: say so. One whose worker died fails."""
-    from studio.compute import live_workers
-
     preview = previews.settle_if_lost(preview)
     waiting = preview.status == Preview.QUEUED and not live_workers(preview.compute)
     return {"preview": preview, "no_worker": waiting}
@@ -144,6 +143,26 @@ def _error_summary(job, limit=50):
     return errors[:limit], job.error_count()
 
 
+def started_by(job) -> list[tuple[str, str, str]]:
+    """(what, name, url) of the schedule run or deployment comparison that started this job, for its page."""
+    found = [
+        ("Schedule", run.schedule.name, run.schedule.get_absolute_url())
+        for run in ScheduleRun.objects.filter(job=job).select_related("schedule")
+    ]
+    for comparison in Comparison.objects.filter(Q(baseline=job) | Q(candidate=job)).select_related(
+        "baseline", "candidate"
+    ):
+        side = "baseline" if comparison.baseline_id == job.pk else "candidate"
+        found.append(
+            (
+                f"Comparison ({side})",
+                f"{comparison.baseline.deployment_name} vs {comparison.candidate.deployment_name}",
+                comparison.get_absolute_url(),
+            )
+        )
+    return found
+
+
 def job_detail(request, name):
     job = _get_job(name)
     mini_batches = list(job.mini_batches.all()[:MINI_BATCH_ROWS])
@@ -152,6 +171,7 @@ def job_detail(request, name):
     errors_preview, _ = _preview(job, ERRORS_FILE) if job.has_errors_file else (None, "")
     context = {
         "job": job,
+        "started_by": started_by(job),
         "mini_batches": mini_batches,
         "files_done": job.files_done(),
         "throughput": throughput.measure(job, throughput.load([job.pk])[job.pk]),
@@ -192,8 +212,7 @@ def job_retry(request, name):
 @button_of("jobs:detail", "Cancel")
 def job_cancel(request, name):
     job = _get_job(name)
-    if job.request_cancel():
-        queue.dispatch_later(job)
+    if lifecycle.cancel(job):
         messages.info(request, f"Cancel requested for {job.name}.")
     else:
         messages.warning(request, f"{job.name} has already finished.")

@@ -1,15 +1,17 @@
 """Workspace assets kept in our own database: datastores and datasets (models live in the MLflow registry)."""
 
-import base64
 import fnmatch
 import posixpath
-from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
+from django.dispatch import Signal
+
+from studio import storage
+from studio.secrets import decrypt, encrypt
 
 NAME_VALIDATOR = RegexValidator(
     r"^[a-zA-Z][a-zA-Z0-9_-]{0,254}$",
@@ -18,28 +20,9 @@ NAME_VALIDATOR = RegexValidator(
 )
 
 DEFAULT_DATASTORE = "workspaceblobstore"
-
-
-@lru_cache(maxsize=4)
-def _fernet(secret_key: str):
-    from cryptography.fernet import Fernet
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"batch-studio/datastore-credentials").derive(
-        secret_key.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-def encrypt(value: str) -> str:
-    """A secret at rest (a datastore's credential, a SAS token typed in a job's input URL): a Fernet token."""
-    return _fernet(settings.SECRET_KEY).encrypt(value.encode()).decode() if value else ""
-
-
-def decrypt(token: str) -> str:
-    """The secret back; cryptography.fernet.InvalidToken when the secret key changed since."""
-    return _fernet(settings.SECRET_KEY).decrypt(token.encode()).decode() if token else ""
+# Sent when a datastore is about to be deleted: each receiver answers the reasons it is still in use (a list of
+# sentences), so layers above (jobs reading or writing it) keep it without this module knowing them.
+datastore_in_use = Signal()
 
 
 class Datastore(models.Model):
@@ -82,12 +65,10 @@ class Datastore(models.Model):
     def get_secret(self) -> str:
         from cryptography.fernet import InvalidToken
 
-        from studio.storage import StorageError
-
         try:
             return decrypt(self.secret_encrypted)
         except InvalidToken as exc:
-            raise StorageError(
+            raise storage.StorageError(
                 f"The credentials of datastore '{self.name}' cannot be decrypted (the secret key "
                 "changed?): edit the datastore and enter them again."
             ) from exc
@@ -107,17 +88,13 @@ class Datastore(models.Model):
 
     def users(self) -> list[str]:
         """What keeps this datastore from being deleted: being the default, datasets, jobs."""
-        from jobs.models import BatchJob
-
         reasons = []
         if self.is_default:
             reasons.append("it is the default datastore")
         if n := self.datasets.count():
             reasons.append(f"{n} dataset version(s) use it")
-        if n := BatchJob.objects.filter(
-            models.Q(input_datastore=self.name) | models.Q(output_datastore=self.name)
-        ).count():
-            reasons.append(f"{n} job(s) read or write it")
+        for _receiver, more in datastore_in_use.send(sender=Datastore, datastore=self):
+            reasons.extend(more)
         return reasons
 
     def set_default(self):
@@ -147,8 +124,6 @@ class Datastore(models.Model):
         return Path(self.root) if self.root else Path(settings.STUDIO_HOME) / "datastores" / self.name
 
     def client(self):
-        from studio import storage
-
         return storage.client_for(self)
 
     def uri(self, path=""):
@@ -244,8 +219,6 @@ class Dataset(models.Model):
     def register_upload(cls, *, name, uploads, type, description="", user=None) -> "Dataset":
         """Store uploaded files in the default datastore under datasets/<name>/<version>/ and register them.
         If anything fails, the files written so far are removed: no half-created dataset."""
-        from studio.storage import clean_path
-
         store = Datastore.get_default()
         client = store.client()
         with transaction.atomic():
@@ -260,7 +233,9 @@ class Dataset(models.Model):
             try:
                 names = []
                 for upload in uploads:
-                    names.append(f"{folder}/{clean_path(posixpath.basename(upload.name.replace(chr(92), '/')))}")
+                    names.append(
+                        f"{folder}/{storage.clean_path(posixpath.basename(upload.name.replace(chr(92), '/')))}"
+                    )
                     client.write(names[-1], b"".join(upload.chunks()))
                 path = names[0] if type == cls.URI_FILE else folder
                 return cls.objects.create(
@@ -276,3 +251,11 @@ class Dataset(models.Model):
             except BaseException:
                 client.delete(folder)
                 raise
+
+
+def source_client(datastore_name: str, query: str = ""):
+    """Where a job's input files are read from: the named datastore, or public URLs when the name is empty (with
+    the SAS token `query` the input URL carried, if any)."""
+    if not datastore_name:
+        return storage.PublicSource(query)
+    return Datastore.objects.get(name=datastore_name).client()

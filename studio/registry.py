@@ -14,7 +14,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from jobs.engine.host import HostError
 from studio.redact import redact
+from studio.storage import first_line
 
 UPLOAD_EXPERIMENT = "batch-studio-model-uploads"
 
@@ -262,3 +264,28 @@ def download(name: str, version: str, dest: Path | None = None) -> Path:
         artifact_uri=f"models:/{name}/{version}", dst_path=str(dest) if dest else None
     )
     return Path(path)
+
+
+def model_dir(name: str, version: str) -> Path:
+    """The model's folder, downloaded once per machine: <cache>/<name>/<version>/model (AZUREML_MODEL_DIR's layout)."""
+    target = Path(settings.STUDIO_HOME) / "model-cache" / name / str(version) / "model"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".download-"))
+        try:
+            try:
+                download(name, version, tmp)
+            except Exception as exc:  # this attempt fails with the reason; the retry may run on a machine that can
+                raise HostError(
+                    redact(
+                        f"Model {name}:{version} could not be fetched from the registry at "
+                        f"{registry_uri()}: {type(exc).__name__}: {first_line(exc)}"
+                    )
+                ) from exc
+            tmp.rename(target)
+        except OSError:
+            if not target.exists():
+                raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target

@@ -580,13 +580,3 @@ class PublicSource:
 
     def read_bytes(self, url: str) -> bytes:
         return self._get(url, stream=False).content
-
-
-def source_client(datastore_name: str, query: str = ""):
-    """Where a job's input files are read from: the named datastore, or public URLs when the name is empty (with
-    the SAS token `query` the input URL carried, if any)."""
-    if not datastore_name:
-        return PublicSource(query)
-    from studio.models import Datastore
-
-    return Datastore.objects.get(name=datastore_name).client()

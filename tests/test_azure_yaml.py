@@ -10,6 +10,7 @@ from endpoints import azure_yaml
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.models import Environment
 from tests.fixtures_api import (
+    CUSTOM_DEPLOYMENT_YML,
     DEPLOYMENT_YML,
     ENDPOINT_YML,
     SCORE_PY,

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from django.core.exceptions import ValidationError
 
-from jobs import comparison
+from jobs import comparison, lifecycle
 from jobs.comparison import Tally, align, histogram
 from jobs.models import BatchJob, Comparison, MiniBatch, Status
 from jobs.results import Prediction
@@ -247,10 +247,9 @@ def test_memory_stays_flat_for_big_outputs(endpoint):
 @pytest.mark.django_db
 def test_a_comparison_fails_as_soon_as_the_engine_ends_one_of_its_jobs(endpoint, demo_data, second_deployment):
     """Nobody opens the report: the engine settles it when the job ends (here: canceled while it ran)."""
-    from jobs import tasks
 
     started = comparison.start(endpoint, input_uri=demo_data, candidate="green")
     BatchJob.objects.filter(pk=started.candidate_id).update(status=Status.CANCEL_REQUESTED)
-    tasks.finish_canceled(started.candidate_id)
+    lifecycle.finish_canceled(started.candidate_id)
     settled = Comparison.objects.get(pk=started.pk)
     assert settled.state == Comparison.FAILED and "The job on green ended Canceled" in settled.error

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from studio.compute import live_workers
 from studio.compute.heartbeat import beat
+from studio.compute.live import live_workers
 from studio.compute.models import Worker
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from jobs.models import Status
 from jobs.submit import submit_job
-from studio.compute import live_workers
+from studio.compute.live import live_workers
 from tests.conftest import QCluster, wait_for
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
-from studio.compute import live_workers
+from studio.compute.live import live_workers
 from studio.models import Datastore
 from tests.conftest import DISTRIBUTED, wait_for
 

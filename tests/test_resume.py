@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from jobs import resume, tasks
+from jobs import kept, lifecycle, resume, tasks
 from jobs.models import BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
 from studio.models import Datastore
@@ -98,7 +98,7 @@ def test_a_canceled_job_is_retried_too(picky_endpoint, settings):
     tasks.dispatch(job.pk)
     tasks.run_minibatch(job.mini_batches.get(index=0).pk)
     job.refresh_from_db()
-    assert job.request_cancel() and job.status == Status.CANCELED
+    assert lifecycle.request_cancel(job) and job.status == Status.CANCELED
     retry = drive(resume.retry(job))
     assert retry.status == Status.COMPLETED and retry.mini_batches.get(index=0).attempts == 0
     pd.testing.assert_frame_equal(output_frame(retry), output_frame(clean_run(picky_endpoint, "resume/cancel")))
@@ -123,7 +123,7 @@ def test_kept_parts_expire_and_a_later_retry_runs_everything_again(picky_endpoin
     job = failed_job(picky_endpoint, picky_flag)
     BatchJob.objects.filter(pk=job.pk).update(parts_kept_until=timezone.now() - timedelta(seconds=1))
     tasks.reclaim_stale()
-    assert not store().exists(resume.kept_folder(job))
+    assert not store().exists(kept.kept_folder(job))
     retry = drive(resume.retry(job))
     assert retry.status == Status.COMPLETED and all(mb.attempts == 1 for mb in retry.mini_batches.all())
 

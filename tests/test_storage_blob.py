@@ -6,6 +6,7 @@ from datetime import UTC
 import pytest
 
 from studio import storage
+from studio.models import source_client
 from tests.fixtures_azurite import KEY, azurite, azurite_server  # noqa: F401
 
 
@@ -149,7 +150,7 @@ def test_public_urls_are_read_streaming_and_checked_again(azurite, settings):
     name = _name()
     azurite.container(name, public=True, files={"p/a.csv": b"x\n1\n2\n"})
     url = storage.blob_url(azurite.account_url, name, "p/a.csv")
-    source = storage.source_client("")
+    source = source_client("")
     with source.open(url) as fh:
         assert fh.readline() == b"x\n" and fh.read() == b"1\n2\n"
     assert source.read_bytes(url) == b"x\n1\n2\n" and source.size(url) == 6

@@ -3,7 +3,7 @@ exactly once, taking turns with other jobs on the cluster and stopping at once o
 
 import pytest
 
-from jobs import hosting, tasks
+from jobs import hosting, lifecycle, tasks
 from jobs.models import BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
 from studio.models import Datastore
@@ -89,7 +89,7 @@ def cancel_after(monkeypatch):
         def score(job_, mb, *args, **kwargs):
             calls.append(mb.index)
             if len(calls) == n:
-                assert BatchJob.objects.get(pk=job.pk).request_cancel()
+                assert lifecycle.request_cancel(BatchJob.objects.get(pk=job.pk))
             return real(job_, mb, *args, **kwargs)
 
         monkeypatch.setattr(hosting, "score", score)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from jobs import tasks
+from jobs import lifecycle, tasks
 from jobs.engine.host import Aborted
 from jobs.models import BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
@@ -73,7 +73,7 @@ def test_an_interrupted_finalize_is_run_again_by_the_reclaim_schedule(endpoint, 
 def test_a_job_shows_completed_only_once_its_logs_are_written(endpoint, demo_data, monkeypatch):
     """A script that polls the status and then reads logs/job_result.txt finds it, saying Completed."""
     seen = []
-    ended = tasks._ended
+    ended = lifecycle.ended
 
     def look_as_the_status_changes(job, *args, **kwargs):  # called right after the status is saved
         assert BatchJob.objects.get(pk=job.pk).status == Status.COMPLETED
@@ -82,7 +82,7 @@ def test_a_job_shows_completed_only_once_its_logs_are_written(endpoint, demo_dat
         )
         return ended(job, *args, **kwargs)
 
-    monkeypatch.setattr(tasks, "_ended", look_as_the_status_changes)
+    monkeypatch.setattr(lifecycle, "ended", look_as_the_status_changes)
     job = drive(submit_job(endpoint, input_uri=demo_data))
     assert job.status == Status.COMPLETED and seen == [
         f"{job.name}: Completed\noutput: {job.output_uri}predictions.csv\n"
@@ -92,24 +92,24 @@ def test_a_job_shows_completed_only_once_its_logs_are_written(endpoint, demo_dat
 def test_a_queued_job_is_canceled_at_once_with_no_output(endpoint, demo_data):
     job = submit_job(endpoint, input_uri=demo_data)
     tasks.dispatch(job.pk)
-    assert job.request_cancel()
+    assert lifecycle.request_cancel(job)
     assert job.status == Status.CANCELED
     assert set(job.mini_batches.values_list("status", flat=True)) == {MiniBatch.CANCELED}
     assert not output_exists(job, "predictions.csv") and output_exists(job, "logs/job_result.txt")
-    assert not job.request_cancel()  # too late: already finished
+    assert not lifecycle.request_cancel(job)  # too late: already finished
 
 
 def test_a_cancel_too_late_reads_the_status_the_job_has_now(endpoint, demo_data):
     """The API and `job cancel` refuse with the job's status: the one it reached, not the one read before."""
     job = submit_job(endpoint, input_uri=demo_data)
     BatchJob.objects.filter(pk=job.pk).update(status=Status.COMPLETED)  # it finished meanwhile
-    assert not job.request_cancel() and job.status == Status.COMPLETED
+    assert not lifecycle.request_cancel(job) and job.status == Status.COMPLETED
 
 
 def test_a_running_job_waits_for_its_mini_batches_to_stop(endpoint, demo_data, fast_heartbeat):
     job = submit_job(endpoint, input_uri=demo_data)
     mb = take(job, worker="w:1", lease=timedelta(seconds=30))
-    assert job.request_cancel() and job.status == Status.CANCEL_REQUESTED
+    assert lifecycle.request_cancel(job) and job.status == Status.CANCEL_REQUESTED
     beat = tasks.Heartbeat(job.pk, mb.pk, "w:1")
     beat.next_beat = 0
     with pytest.raises(Aborted, match="the job is CancelRequested"):
@@ -267,7 +267,7 @@ def test_a_part_written_after_the_job_failed_does_not_stay_in_the_output_folder(
     score = tasks.hosting.score
 
     def failing_meanwhile(job_, mb, *args, **kwargs):
-        tasks._fail_job(job_.pk, "Error threshold exceeded by another lane")
+        lifecycle.fail_running(job_.pk, "Error threshold exceeded by another lane")
         return score(job_, mb, *args, **kwargs)
 
     monkeypatch.setattr(tasks.hosting, "score", failing_meanwhile)

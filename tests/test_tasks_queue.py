@@ -4,7 +4,7 @@ on a cluster that has no worker simply waits Queued (and can be canceled there).
 import pytest
 
 from endpoints.models import BatchDeployment
-from jobs import queue
+from jobs import lifecycle, queue
 from jobs.models import MiniBatch, Status
 from tests.conftest import QCluster, wait_for
 from tests.fixtures_engine import output_exists, settled, slow_endpoint, slow_model, write_inputs  # noqa: F401
@@ -33,7 +33,7 @@ def test_cancel_stops_running_mini_batches_and_other_clusters_wait(transactional
             lambda: job.mini_batches.filter(status=MiniBatch.RUNNING).exists(),
             message=lambda: f"a running mini-batch:\n{cluster.output()[-2000:]}",
         )
-        assert job.request_cancel()
+        assert lifecycle.request_cancel(job)
         queue.dispatch_later(job)
 
         wait_for(
@@ -49,7 +49,7 @@ def test_cancel_stops_running_mini_batches_and_other_clusters_wait(transactional
     assert job.mini_batches.filter(status=MiniBatch.CANCELED).exists()
     assert not output_exists(job, "predictions.csv") and not output_exists(job, ".staging")
     assert output_exists(job, "logs/job_result.txt")
-    assert waiting.request_cancel() and waiting.status == Status.CANCELED  # no worker needed to cancel it
+    assert lifecycle.request_cancel(waiting) and waiting.status == Status.CANCELED  # no worker needed to cancel it
 
 
 @pytest.mark.integration

@@ -14,7 +14,9 @@ from tests.fixtures_ui import (
     DEPLOYMENT_DEFAULTS,
     JOBLIB_SCORE,
     code_step,
-    run_wizard,  # noqa: F401
+    custom_model,
+    run_wizard,
+    second_deployment,
     wizard_post,
 )
 

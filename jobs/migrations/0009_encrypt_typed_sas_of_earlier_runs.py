@@ -12,8 +12,8 @@ def _split(url: str) -> tuple[str, str]:
 
 
 def encrypt_typed_sas(apps, schema_editor):
-    from studio.models import encrypt
     from studio.redact import redact
+    from studio.secrets import encrypt
 
     for model in ("BatchJob", "Preview"):
         for run in apps.get_model("jobs", model).objects.filter(

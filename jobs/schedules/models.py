@@ -11,6 +11,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 
 from endpoints.models import ENDPOINT_NAME_VALIDATOR, validate_endpoint_length
+from jobs import queue
 from jobs.inputs import datastore_uri
 
 RUN_TASK = "jobs.schedules.runs.run_schedule"
@@ -166,8 +167,6 @@ class Schedule(models.Model):
 
     def request_run(self, trigger: str):
         """Run now: a run recorded as Queued at once, and its task sent to the workers."""
-        from jobs import queue
-
         run = ScheduleRun.objects.create(schedule=self, trigger=trigger)
         transaction.on_commit(lambda: queue.run_schedule_later(self, run.pk))
         return run

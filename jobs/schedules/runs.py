@@ -187,8 +187,9 @@ def waiting_runs(schedule):
     return [run for run in runs if last_retry(run.job).status not in FINISHED]
 
 
-def reopen(job):
-    """Retry failed of a schedule's job (or of a retry of one): its run is settled again once the retry ends."""
+def reopen(sender=None, job=None, **kwargs):
+    """Retry failed of a schedule's job (or of a retry of one): its run is settled again once the retry ends
+    (the receiver of jobs.signals.job_retried)."""
     while job.retry_of_id:
         job = job.retry_of
     ScheduleRun.objects.filter(job=job, outcome=ScheduleRun.SUBMITTED).update(settled=False)

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 
 from endpoints.models import BatchEndpoint
 from jobs import comparison as comparisons
-from jobs import queue, resume
+from jobs import lifecycle, resume
 from jobs.models import BatchJob, Comparison
 from jobs.submit import submit_job
 from studio import registry, storage
@@ -101,11 +101,8 @@ def job_detail(request, job):
 @api_view("POST")
 def job_cancel(request, job):
     job = get_object_or_404(BatchJob, name=job)
-    if not job.request_cancel():
+    if not lifecycle.cancel(job):
         raise ApiError(409, "job_finished", f"Job {job.name} has already finished ({job.status}).")
-    # The dispatcher sees CancelRequested and settles the job as Canceled once nothing of it runs.
-    queue.dispatch_later(job)
-    job.refresh_from_db()
     return JsonResponse(job_json(job, _base(request)), status=202)
 
 

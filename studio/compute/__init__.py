@@ -3,5 +3,3 @@
 django-q2's statistics say which qcluster processes are running but not which compute cluster they serve,
 so every worker process also writes a small heartbeat row of its own (see heartbeat.py).
 """
-
-from studio.compute.live import known_clusters, live_workers  # noqa: F401

@@ -13,13 +13,14 @@ from datetime import timedelta
 from django.db import connection
 from django.utils import timezone
 
+from studio.compute.models import Worker
+
 log = logging.getLogger(__name__)
 INTERVAL = float(os.environ.get("COMPUTE_HEARTBEAT_SECONDS", "5"))
 FORGET_AFTER = timedelta(days=1)
 
 
 def beat(cluster: str, host: str, pid: int, parent_pid: int | None):
-    from studio.compute.models import Worker
 
     now = timezone.now()
     updated = Worker.objects.filter(host=host, pid=pid).update(

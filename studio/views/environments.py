@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from endpoints.models import BatchDeployment
 from jobs import queue
-from jobs.models import Environment
+from studio.environments import Environment
 from studio.views.buttons import button_of
 
 

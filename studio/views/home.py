@@ -5,6 +5,7 @@ from django.shortcuts import render
 from endpoints.models import BatchEndpoint
 from jobs import table
 from jobs.models import BatchJob
+from studio.api.auth import error
 
 
 def home(request):
@@ -25,8 +26,6 @@ def not_found(request, exception=None):
     """The Studio's 404, in its layout with its navigation, saying the reason a view gave (a deleted datastore...).
     An API address that does not exist answers as the API's errors do."""
     if request.path.startswith("/api/"):
-        from studio.api.auth import error
-
         return error(404, "not_found", f"There is no API address {request.path}.")
     reason = exception.args[0] if exception is not None and exception.args else ""
     if not isinstance(reason, str) or GENERIC_NOT_FOUND.match(reason):

@@ -3,10 +3,11 @@
 from django.core.management.base import CommandError
 
 from endpoints import azure_yaml
+from endpoints.forms import deployment_delete_refusal
 from endpoints.management.cli import AzCommand, add_file_arguments, build_environment, document
 from endpoints.management.commands.batch_endpoint import get_endpoint
-from jobs.models import Environment
 from studio.api.serializers import deployment_json
+from studio.environments import Environment
 
 
 def get_deployment(endpoint_name, name):
@@ -62,8 +63,6 @@ class Command(AzCommand):
 
     def handle_delete(self, endpoint_name, name, **options):
         """Delete a deployment; the default deployment cannot go while others remain."""
-        from endpoints.forms import deployment_delete_refusal  # the Studio's own rule (Azure's)
-
         deployment = get_deployment(endpoint_name, name)
         refusal = deployment_delete_refusal(deployment)
         if refusal:

@@ -11,7 +11,7 @@ from endpoints.management.cli import AzCommand, add_file_arguments, document
 from endpoints.models import OUTPUT_OPTIONS, OVERRIDABLE, BatchEndpoint, split_columns
 from jobs.engine import formats
 from jobs.submit import submit_job
-from studio.api.invoke import INT_SETTINGS
+from studio.api.invoke import INT_SETTINGS, parse_output
 from studio.api.serializers import endpoint_json, job_json
 from studio.models import Datastore
 
@@ -118,8 +118,6 @@ class Command(AzCommand):
         input_uri = upload_input(local) if "://" not in input and local.exists() else input
         output = {}
         if output_path:
-            from studio.api.invoke import parse_output
-
             if "://" in output_path:
                 output = parse_output({"score": {"JobOutputType": "UriFolder", "Uri": output_path}})
             else:

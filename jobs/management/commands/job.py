@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 from endpoints.management.cli import AzCommand
 from endpoints.models import BatchDeployment
-from jobs import outputs, queue, resume
+from jobs import lifecycle, outputs, resume
 from jobs.isolation import plural
 from jobs.models import ERRORS_FILE, BatchJob
 from studio import storage
@@ -119,10 +119,8 @@ class Command(AzCommand):
     def handle_cancel(self, name, **options):
         """Cancel a job."""
         job = get_job(name)
-        if not job.request_cancel():
+        if not lifecycle.cancel(job):
             raise CommandError(f"Job {job.name} has already finished ({job.status}).")
-        queue.dispatch_later(job)
-        job.refresh_from_db()
         self.stdout.write(f"Cancel requested for {job.name}: {job.status}.")
 
     def handle_retry(self, name, error_threshold=None, error_threshold_unit=None, **options):
