@@ -31,6 +31,7 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m tools.import_cycles
 
 install: $(VENV)/.installed
 
@@ -63,7 +64,7 @@ test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(PY) -m jobs.bench
+	$(PY) -m bench
 	$(PY) -m tests.load.bench_pages
 
 clean:

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from endpoints import code as code_snapshots
 from endpoints.models import BatchDeployment, BatchEndpoint
-from jobs.engine.envbuild import pip_section
+from engine.envbuild import pip_section
 from jobs.inputs import DATASTORE_URI
 from studio import registry
 from studio.environments import Environment

@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 
 from endpoints.code import store_script
 from endpoints.models import COMPUTE_NAME_VALIDATOR, BatchDeployment, BatchEndpoint, known_clusters, split_columns
-from jobs.engine import envbuild, formats
+from engine import envbuild, formats
 from studio import registry
 from studio.compute.live import live_workers
 from studio.environments import Environment

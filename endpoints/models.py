@@ -7,8 +7,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
 
-from jobs.engine import formats
-from jobs.engine.formats import RESERVED_COLUMNS
+from engine import formats
+from engine.formats import RESERVED_COLUMNS
 from studio.compute.models import Worker
 from studio.environments import Environment
 

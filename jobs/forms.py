@@ -4,9 +4,9 @@ from django.urls import reverse
 
 from endpoints.forms import PASSTHROUGH_HELP
 from endpoints.models import MAX_THRESHOLD, OVERRIDABLE, BatchDeployment, split_columns
+from engine import formats
 from jobs import preview
 from jobs.comparison import start
-from jobs.engine import formats
 from jobs.inputs import datastore_uri
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job

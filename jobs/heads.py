@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 from django.core.exceptions import ValidationError
 
-from jobs.engine import reading
-from jobs.engine.errors import FileError
+from engine import reading
+from engine.errors import FileError
 from jobs.outputs import local_file
 from studio import storage
 from studio.models import source_client

@@ -1,6 +1,6 @@
 """Which scoring host a job's mini-batch runs in, and getting its inputs and outputs across.
 
-The Django side of jobs.engine.host: it turns a job row into a HostSpec (model folder, code, environment,
+The Django side of engine.host: it turns a job row into a HostSpec (model folder, code, environment,
 variables), keeps one HostPool per worker process, and copies files between datastores and the host.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from jobs.engine.host import HostError, HostPool, HostSpec
+from engine.host import HostError, HostPool, HostSpec
 from studio import registry, storage
 from studio.environments import Environment
 from studio.models import Datastore

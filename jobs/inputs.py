@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
-from jobs.engine import reading
+from engine import reading
 from studio import storage
 from studio.models import Dataset, Datastore
 from studio.redact import redact

@@ -1,4 +1,4 @@
-"""The Django side of bad-record isolation (jobs/engine/isolate.py): the rows a mini-batch set aside go to
+"""The Django side of bad-record isolation (engine/isolate.py): the rows a mini-batch set aside go to
 an errors part in staging; finalize joins them, with the files that failed as a whole, into errors.csv next
 to the output; the error threshold counts files, rows or a percentage of rows; and a job with anything in
 errors.csv ends Completed with errors.

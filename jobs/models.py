@@ -10,8 +10,8 @@ from django.db.models import Count, F, Func, IntegerField, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.engine.formats import EXTENSIONS
-from jobs.engine.reading import READS, describe_skipped
+from engine.formats import EXTENSIONS
+from engine.reading import READS, describe_skipped
 from jobs.outputs import manifest_files
 from studio import storage
 from studio.environments import Environment  # noqa: F401  (registered with the jobs app)
@@ -74,7 +74,7 @@ class DeploymentRun(models.Model):
     # The SAS token a public input URL carried (studio.models.encrypt): input_uri shows it redacted, the files
     # are named without it, and the engine adds it back to every request (input_source).
     input_sas_encrypted = models.TextField(blank=True, editable=False)
-    # The input's files left out for their type (jobs.engine.reading.skipped): the page says which and why.
+    # The input's files left out for their type (engine.reading.skipped): the page says which and why.
     input_skipped = models.JSONField(default=dict, blank=True)
     settings = models.JSONField(default=dict)
 

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from jobs.engine import formats
+from engine import formats
 from studio import storage
 
 CHUNK = 1 << 20

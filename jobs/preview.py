@@ -17,9 +17,9 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from engine import formats, schema
+from engine.errors import FileError
 from jobs import heads, hosting, inputs, queue
-from jobs.engine import formats, schema
-from jobs.engine.errors import FileError
 from jobs.models import Preview
 from studio import registry
 
@@ -169,7 +169,7 @@ def _timed(preview, data: bytes, on_wait) -> float | None:
 
 def signature_inputs(preview) -> list[dict] | None:
     """The model signature's columns ([{name, type, optional}]), read from its MLmodel file; None without."""
-    from jobs.engine import loader
+    from engine import loader
 
     name, version = preview.model_uri.removeprefix("models:/").split("/", 1)
     folder = registry.model_dir(name, version)

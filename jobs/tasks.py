@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from engine import formats
+from engine.host import Aborted
 from jobs import hosting, isolation, kept, lifecycle, logs, outputs, queue
-from jobs.engine import formats
-from jobs.engine.host import Aborted
 from jobs.models import ERRORS_FILE, FINISHED, BatchJob, MiniBatch, Status
 from studio import storage
 from studio.environments import Environment

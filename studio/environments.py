@@ -11,13 +11,13 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.engine import envbuild
+from engine import envbuild
 from studio import registry
 
 
 class Environment(models.Model):
     """A Python environment deployments run in. "studio" is the workers' own; the others are venvs built once
-    per content hash (see jobs.engine.envbuild) and shared by every environment with the same requirements."""
+    per content hash (see engine.envbuild) and shared by every environment with the same requirements."""
 
     NOT_STARTED = "NotStarted"
     BUILDING = "Building"

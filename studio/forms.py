@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from jobs.engine import reading
+from engine import reading
 from studio import registry, storage
 from studio.models import NAME_VALIDATOR, Dataset, Datastore
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from jobs.engine.host import HostError
+from engine.host import HostError
 from studio.redact import redact
 from studio.storage import first_line
 

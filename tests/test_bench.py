@@ -53,7 +53,7 @@ LABELS = [
 def test_the_benchmark_prints_every_figure():
     env = {k: v for k, v in os.environ.items() if k not in ("STUDIO_HOME", "DATABASE_URL", "SECRET_KEY")}
     proc = subprocess.run(
-        [sys.executable, "-m", "jobs.bench", "--quick"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "bench", "--quick"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     out = proc.stdout

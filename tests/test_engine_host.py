@@ -5,8 +5,8 @@ import sys
 import pandas as pd
 import pytest
 
-from jobs.engine import hostmain
-from jobs.engine.host import Aborted, HostCrashed, HostPool, HostSpec, HostTimeout, ScriptError
+from engine import hostmain
+from engine.host import Aborted, HostCrashed, HostPool, HostSpec, HostTimeout, ScriptError
 from tests.fixtures_engine import write_script
 
 SCRIPT = """

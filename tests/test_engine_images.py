@@ -8,8 +8,8 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import ColSpec, Schema, TensorSpec
 from PIL import Image
 
-from jobs.engine import loader, scoring
-from jobs.engine.errors import FileError
+from engine import loader, scoring
+from engine.errors import FileError
 
 TENSOR = {"shape": (-1, 4, 4, 3), "dtype": "float32"}
 

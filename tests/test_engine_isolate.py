@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.engine import isolate, scoring
+from engine import isolate, scoring
 
 INPUTS = [{"name": "x", "type": "double"}]
 

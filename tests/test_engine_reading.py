@@ -3,8 +3,8 @@ import io
 import pandas as pd
 import pytest
 
-from jobs.engine import reading
-from jobs.engine.errors import FileError
+from engine import reading
+from engine.errors import FileError
 
 FRAME = pd.DataFrame({"a": [1, 2], "b": [0.5, 1.5]})
 

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.engine import reading, schema
-from jobs.engine.errors import FileError
+from engine import reading, schema
+from engine.errors import FileError
 
 IRIS = [{"name": "sepal length (cm)", "type": "double"}, {"name": "petals", "type": "long"}]
 

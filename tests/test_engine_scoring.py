@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.engine import scoring
+from engine import scoring
 
 INPUTS = [{"name": "x", "type": "double"}]
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from endpoints.models import BatchDeployment
-from jobs.engine import envbuild
+from engine import envbuild
 from jobs.models import Environment, Status
 from jobs.submit import submit_job
 from tests.fixtures_engine import drive, output_frame, script_deployment, write_inputs

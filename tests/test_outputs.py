@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.exceptions import ValidationError
 
+from engine import formats
 from jobs import outputs
-from jobs.engine import formats
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
 from studio.models import Datastore

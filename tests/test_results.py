@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from jobs.engine import formats
+from engine import formats
 from jobs.results import Prediction, read_predictions
 from studio.models import Datastore
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from engine.host import Aborted
 from jobs import lifecycle, tasks
-from jobs.engine.host import Aborted
 from jobs.models import BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
 from studio.models import Datastore

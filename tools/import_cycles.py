@@ -9,7 +9,7 @@ import sys
 
 import grimp
 
-PACKAGES = ("studio", "workspace", "endpoints", "jobs", "api", "cli", "bench")
+PACKAGES = ("studio", "endpoints", "jobs", "engine", "bench", "tools")
 
 
 def strongly_connected(graph: grimp.ImportGraph, modules: set[str]) -> list[list[str]]:

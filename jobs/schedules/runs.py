@@ -16,8 +16,8 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from engine import reading
 from jobs import hosting
-from jobs.engine import reading
 from jobs.models import FINISHED, MiniBatch, Status
 from jobs.schedules.models import Schedule, ScheduleRun, ScoredFile
 from jobs.submit import submit_job

@@ -8,8 +8,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
-from jobs.engine import reading
-from jobs.engine.errors import FileError
+from engine import reading
+from engine.errors import FileError
 from studio import storage
 from studio.forms import DatasetForm, DatastoreForm
 from studio.models import Dataset, Datastore

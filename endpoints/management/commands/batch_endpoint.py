@@ -9,7 +9,7 @@ from django.db import transaction
 from endpoints import azure_yaml
 from endpoints.management.cli import AzCommand, add_file_arguments, document
 from endpoints.models import OUTPUT_OPTIONS, OVERRIDABLE, BatchEndpoint, split_columns
-from jobs.engine import formats
+from engine import formats
 from jobs.submit import submit_job
 from studio.api.invoke import INT_SETTINGS, parse_output
 from studio.api.serializers import endpoint_json, job_json

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HEADER = struct.Struct("!Q")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Secrets of the Studio itself never reach model code.
 PRIVATE_ENV = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "STUDIO_ADMIN_PASSWORD")
 
@@ -123,7 +123,7 @@ class ScoringHost:
     def start(self, on_wait: Callable[[], None] = lambda: None, level: str = "info"):
         """Start the child and run its init once; the init's log lines are kept in init_log."""
         self.proc = subprocess.Popen(
-            [self.spec.python, "-m", "jobs.engine.hostmain"],
+            [self.spec.python, "-m", "engine.hostmain"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=self._environ(),

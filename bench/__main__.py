@@ -1,4 +1,4 @@
-"""python -m jobs.bench: parse the options, make a private data directory, run the figures, print the table."""
+"""python -m bench: parse the options, make a private data directory, run the figures, print the table."""
 
 import argparse
 import json
@@ -11,14 +11,14 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import jobs.bench
-from jobs.bench import FIGURES, ROOT, SCALES, Scale, say
-from jobs.bench.report import report
-from jobs.bench.runner import Bench
+import bench
+from bench import FIGURES, ROOT, SCALES, Scale, say
+from bench.report import report
+from bench.runner import Bench
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m jobs.bench", description=jobs.bench.__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=bench.__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke scale (same as BENCH_SCALE=quick)")
     parser.add_argument("--workers", type=int, help="qcluster workers = raw-ceiling processes (default 2)")
     for name in ("files", "rows", "tiny-files", "rounds"):

@@ -1,4 +1,4 @@
-"""The scoring host's child side: `python -m jobs.engine.hostmain`, run in the deployment's environment.
+"""The scoring host's child side: `python -m engine.hostmain`, run in the deployment's environment.
 
 It reads requests from stdin and answers on a duplicate of its original stdout; fd 1 itself is pointed at
 stderr so that nothing model code prints can corrupt the protocol. Python-level print and logging output
@@ -17,7 +17,7 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
-from jobs.engine.host import HEADER
+from engine.host import HEADER
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
@@ -84,12 +84,12 @@ class MlflowScorer:
     """Azure's no-code MLflow deployment: each file read, checked against the signature, predicted."""
 
     def __init__(self, model_dir: str):
-        from jobs.engine import loader
+        from engine import loader
 
         self.model = loader.load(model_dir)
 
     def run(self, request: dict, log) -> dict:
-        from jobs.engine import formats, scoring
+        from engine import formats, scoring
 
         files = [(name, lambda path=path: Path(path).read_bytes()) for name, path in request["files"]]
         # Bad-record isolation stops at half the timeout: a file too dirty to isolate in time fails alone.
@@ -142,7 +142,7 @@ class ScriptScorer:
 
 
 def _encode(result, fmt: str) -> bytes:
-    from jobs.engine import formats
+    from engine import formats
 
     return to_csv(result) if fmt == formats.CSV else formats.encode(formats.as_frame(result), fmt)
 

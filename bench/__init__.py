@@ -5,9 +5,9 @@ registry, generated CSV files in its default datastore, and a real `manage.py qc
 uses only public entry points (submit_job, the queue, the registry, the datastore client), so it keeps working
 while the engine changes. It reports; it never fails: the exit status is 0 whenever the figures were printed.
 
-    python -m jobs.bench            # full scale: 100 files x 10 000 rows x 10 float columns
-    python -m jobs.bench --quick    # smoke scale (BENCH_SCALE=quick does the same); its time is mostly fixed costs
-    python -m jobs.bench --only one-file,overhead   # only some figures (see FIGURES)
+    python -m bench            # full scale: 100 files x 10 000 rows x 10 float columns
+    python -m bench --quick    # smoke scale (BENCH_SCALE=quick does the same); its time is mostly fixed costs
+    python -m bench --only one-file,overhead   # only some figures (see FIGURES)
 
 What each figure means is in docs/PERFORMANCE.md.
 """
@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = [f"f{i}" for i in range(10)]
 RF, LR = "bench-random-forest", "bench-logistic"
 

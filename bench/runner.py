@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from jobs.bench import COLUMNS, FIGURES, LR, RF, ROOT, Scale, say
-from jobs.bench.raw import MemorySampler, RawPool, process_tree
+from bench import COLUMNS, FIGURES, LR, RF, ROOT, Scale, say
+from bench.raw import MemorySampler, RawPool, process_tree
 
 
 class Bench:

@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from jobs.bench import COLUMNS
+from bench import COLUMNS
 
 # --- (a) the raw ceiling: plain pandas + pyfunc in a process pool ---------------------------------------------------
 

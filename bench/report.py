@@ -2,7 +2,7 @@
 
 import os
 
-from jobs.bench import COLUMNS, TARGETS, Scale
+from bench import COLUMNS, TARGETS, Scale
 
 
 def verdict(key, value):
