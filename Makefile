@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint lock install install-test bench clean
+.PHONY: run test lint lock install install-test bench bench-smoke clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +51,8 @@ run: install
 	$(PY) manage.py seed_demo
 	PORT=$(PORT) $(PY) manage.py run_studio
 
-# Distributed mode first (PostgreSQL + Redis + two qcluster processes), when both answer; then every test, embedded.
+# Distributed mode first (PostgreSQL + Redis + two qcluster processes), when both answer; then every test, embedded:
+# what needs no process of its own on two cores at once (pytest-xdist), then the real-process and browser tests.
 # Q_PREFIX gives this run its own Redis keys; the test database name carries the pid.
 DIST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/studio
 DIST_REDIS_URL ?= redis://127.0.0.1:6379/1
@@ -61,7 +62,12 @@ test: install-test
 	    $(PY) -m pytest -m "integration and not browser and not bench" $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; \
 	fi
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 -m "not integration and not browser and not bench" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "(integration or browser) and not bench" $(PYTEST_ARGS)
+
+# The benchmark at its smallest scale, as a test (make bench runs it at full scale).
+bench-smoke: install-test
+	$(PY) -m pytest -m bench $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench
