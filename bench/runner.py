@@ -29,7 +29,7 @@ class Bench:
         from django.core.management import call_command
 
         from endpoints.models import BatchDeployment, BatchEndpoint
-        from studio.models import Datastore
+        from workspace.models import Datastore
 
         call_command("migrate", verbosity=0, interactive=False)
         call_command("createcachetable", verbosity=0)
@@ -103,7 +103,7 @@ class Bench:
         from sklearn.ensemble import RandomForestClassifier
         from sklearn.linear_model import LogisticRegression
 
-        from studio import registry
+        from workspace import registry
 
         X = pd.DataFrame(rng.normal(size=(5000, len(COLUMNS))), columns=COLUMNS)
         y = ((X.to_numpy() @ np.linspace(-1, 1, len(COLUMNS)) + rng.normal(scale=0.5, size=len(X))) > 0).astype(int)
@@ -365,7 +365,7 @@ class Bench:
         self.results["schedule_speedup"] = first / unchanged
 
     def measure_mlflow_predict(self):
-        from studio import registry
+        from workspace import registry
 
         model = self.models[RF]
         out = self.home / "mlflow-predict.json"

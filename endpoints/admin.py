@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from endpoints.models import BatchDeployment, BatchEndpoint
-from studio.admin import ReadOnlyAdmin
+from workspace.admin import ReadOnlyAdmin
 
 
 @admin.register(BatchEndpoint)

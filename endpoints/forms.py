@@ -8,9 +8,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from endpoints.code import store_script
 from endpoints.models import COMPUTE_NAME_VALIDATOR, BatchDeployment, BatchEndpoint, known_clusters, split_columns
 from engine import envbuild, formats
-from studio import registry
-from studio.compute.live import live_workers
-from studio.environments import Environment
+from workspace import registry
+from workspace.compute.live import live_workers
+from workspace.environments import Environment
 
 # Path segments under /endpoints/ that an endpoint cannot be named, or its page would be unreachable.
 RESERVED_NAMES = {"create"}

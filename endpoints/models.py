@@ -9,8 +9,8 @@ from django.utils.functional import cached_property
 
 from engine import formats
 from engine.formats import RESERVED_COLUMNS
-from studio.compute.models import Worker
-from studio.environments import Environment
+from workspace.compute.models import Worker
+from workspace.environments import Environment
 
 ENDPOINT_NAME_VALIDATOR = RegexValidator(
     r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$",
@@ -176,7 +176,7 @@ class BatchDeployment(models.Model):
     error_threshold = models.IntegerField(
         default=-1, validators=[MinValueValidator(-1), MaxValueValidator(MAX_THRESHOLD)]
     )
-    # What error_threshold counts (see jobs/isolation.py): failed files is Azure's rule.
+    # What error_threshold counts (see jobs/bad_records.py): failed files is Azure's rule.
     FILES, ROWS, PERCENT = "files", "rows", "percent"
     THRESHOLD_UNITS = [(FILES, "Failed files (Azure)"), (ROWS, "Failed rows"), (PERCENT, "Percent of rows")]
     error_threshold_unit = models.CharField(max_length=10, choices=THRESHOLD_UNITS, default=FILES)

@@ -1,9 +1,9 @@
 from django.urls import path
 
 from endpoints import views
-from jobs import compare_views
-from jobs import views as job_views
 from jobs.schedules import views as schedule_views
+from jobs.web import compare
+from jobs.web import views as job_views
 
 app_name = "endpoints"
 urlpatterns = [
@@ -17,8 +17,8 @@ urlpatterns = [
     path("<str:name>/schedules/create/", schedule_views.schedule_create, name="create-schedule"),
     path("<str:name>/jobs/preview/", job_views.job_preview_create, name="preview-job"),
     path("<str:name>/default/", views.default_update, name="default"),
-    path("<str:name>/compare/", compare_views.compare_create, name="compare"),
-    path("<str:name>/comparisons/<int:pk>/", compare_views.comparison_detail, name="comparison"),
+    path("<str:name>/compare/", compare.compare_create, name="compare"),
+    path("<str:name>/comparisons/<int:pk>/", compare.comparison_detail, name="comparison"),
     path("<str:name>/delete/", views.endpoint_delete, name="delete"),
     path("<str:name>/deployments/add/", views.deployment_add, name="add-deployment"),
     path("<str:name>/deployments/<str:deployment>/delete/", views.deployment_delete, name="delete-deployment"),

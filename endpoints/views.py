@@ -7,7 +7,7 @@ from endpoints import wizard
 from endpoints.forms import DefaultDeploymentForm, deployment_delete_refusal
 from endpoints.models import BatchEndpoint
 from jobs.models import FINISHED
-from studio.compute.live import live_workers
+from workspace.compute.live import live_workers
 
 
 def _get_endpoint(name):

@@ -10,8 +10,8 @@ from django.utils import timezone
 from endpoints import forms
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs import queue
-from studio import registry
-from studio.environments import Environment
+from workspace import registry
+from workspace.environments import Environment
 
 SESSION_KEY = "endpoint_wizard"
 TITLES = {

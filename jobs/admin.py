@@ -1,8 +1,8 @@
 from django.contrib import admin
 
 from jobs.models import BatchJob, Comparison, MiniBatch, Preview
-from studio.admin import ReadOnlyAdmin
-from studio.environments import Environment
+from workspace.admin import ReadOnlyAdmin
+from workspace.environments import Environment
 
 
 @admin.register(BatchJob)

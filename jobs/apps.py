@@ -9,7 +9,7 @@ class JobsConfig(AppConfig):
     def ready(self):
         # Wiring only: the lifecycle's notices reach the features above it, and migrate sets up the reclaim schedule.
         from jobs import comparison, models, queue, signals
-        from studio.models import datastore_in_use
+        from workspace.models import datastore_in_use
 
         post_migrate.connect(queue.ensure_schedules, sender=self)
         signals.job_finished.connect(comparison.on_job_finished, dispatch_uid="comparison-on-job-finished")

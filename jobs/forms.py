@@ -10,8 +10,8 @@ from jobs.comparison import start
 from jobs.inputs import datastore_uri
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
-from studio import storage
-from studio.models import Dataset, Datastore
+from workspace import storage
+from workspace.models import Dataset, Datastore
 
 INPUT_TYPES = [("dataset", "Dataset"), ("datastore", "Datastore"), ("url", "Public path")]
 

@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from engine import reading
 from engine.errors import FileError
 from jobs.outputs import local_file
-from studio import storage
-from studio.models import source_client
+from workspace import storage
+from workspace.models import source_client
 
 MAX_WHOLE_BYTES = 50 << 20
 

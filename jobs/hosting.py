@@ -15,9 +15,9 @@ from pathlib import Path
 from django.conf import settings
 
 from engine.host import HostError, HostPool, HostSpec
-from studio import registry, storage
-from studio.environments import Environment
-from studio.models import Datastore
+from workspace import registry, storage
+from workspace.environments import Environment
+from workspace.models import Datastore
 
 
 def setting(name: str, default: float) -> float:

@@ -6,7 +6,7 @@ Inputs:
 - a public URL: http(s)://... to one file, or to a public Azure Blob container or prefix (listed anonymously).
 
 A datastore or dataset input resolves to paths inside its datastore; a public URL resolves to datastore ""
-and full URLs, read by studio.storage.source_client("").
+and full URLs, read by workspace.storage.source_client("").
 """
 
 import posixpath
@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 from engine import reading
-from studio import storage
-from studio.models import Dataset, Datastore
-from studio.redact import redact
+from workspace import storage
+from workspace.models import Dataset, Datastore
+from workspace.redact import redact
 
 DATASTORE_URI = re.compile(r"^azureml://datastores/(?P<name>[^/]+)/paths/(?P<path>.*)$")
 DATASET_URI = re.compile(

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from jobs import hosting
 from jobs.models import BatchJob, MiniBatch
-from studio.models import Datastore
+from workspace.models import Datastore
 
 log = logging.getLogger(__name__)
 KEPT = ".batch-studio/kept"

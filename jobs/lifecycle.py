@@ -10,10 +10,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from jobs import hosting, isolation, kept, logs, queue
+from jobs import bad_records, hosting, kept, logs, queue
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status
 from jobs.signals import job_finished
-from studio.models import Datastore
+from workspace.models import Datastore
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def fail_running(job_id, reason, keep_parts=True, errors_file=False):
 
 def write_errors_file(job):
     try:
-        isolation.write_errors_file(job, Datastore.objects.get(name=job.output_datastore).client())
+        bad_records.write_errors_file(job, Datastore.objects.get(name=job.output_datastore).client())
     except Exception:  # the job fails on its threshold all the same; its logs still say what failed
         log.exception("cannot write the errors file of %s", job.name)
 

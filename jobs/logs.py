@@ -5,8 +5,8 @@ import io
 import logging
 from datetime import UTC, datetime
 
-from jobs import isolation
-from studio.models import Datastore
+from jobs import bad_records
+from workspace.models import Datastore
 
 log = logging.getLogger(__name__)
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
@@ -72,7 +72,7 @@ def error_rows(job):
     for mb in job.mini_batches.exclude(file_errors=[], rows_failed=0).order_by("index"):
         for err in mb.file_errors:
             yield [err["file"], mb.index, err.get("attempt", mb.attempts), err["type"], err["message"]]
-        if rows := isolation.set_aside(mb):
+        if rows := bad_records.set_aside(mb):
             yield [rows["file"], mb.index, mb.attempts, rows["type"], rows["message"]]
 
 

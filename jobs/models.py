@@ -13,11 +13,11 @@ from django.utils import timezone
 from engine.formats import EXTENSIONS
 from engine.reading import READS, describe_skipped
 from jobs.outputs import manifest_files
-from studio import storage
-from studio.environments import Environment  # noqa: F401  (registered with the jobs app)
-from studio.models import source_client
-from studio.redact import redact
-from studio.secrets import decrypt, encrypt
+from workspace import storage
+from workspace.environments import Environment  # noqa: F401  (registered with the jobs app)
+from workspace.models import source_client
+from workspace.redact import redact
+from workspace.secrets import decrypt, encrypt
 
 
 class Status(models.TextChoices):
@@ -38,7 +38,7 @@ SUCCEEDED = (Status.COMPLETED, Status.COMPLETED_WITH_ERRORS)  # the job publishe
 RETRYABLE = (Status.FAILED, Status.CANCELED)
 # The logs Azure users know, written beside every job's output (see jobs/logs.py).
 LOG_FILES = ("logs/job_progress_overview.txt", "logs/job_result.txt", "logs/error_summary.csv", "logs/mini-batches.csv")
-# The rows (and whole files) left out of the output, with their errors (see jobs/isolation.py).
+# The rows (and whole files) left out of the output, with their errors (see jobs/bad_records.py).
 ERRORS_FILE = "errors.csv"
 # How the reason of a job that failed on its error threshold ends: errors.csv was written then too.
 THRESHOLD_SEE = f"See {ERRORS_FILE} and logs/error_summary.csv for what failed."
@@ -71,7 +71,7 @@ class DeploymentRun(models.Model):
     compute = models.CharField(max_length=64, default=conf.DEFAULT_COMPUTE)
     input_uri = models.CharField(max_length=2000)
     input_datastore = models.CharField(max_length=255, blank=True)
-    # The SAS token a public input URL carried (studio.models.encrypt): input_uri shows it redacted, the files
+    # The SAS token a public input URL carried (workspace.models.encrypt): input_uri shows it redacted, the files
     # are named without it, and the engine adds it back to every request (input_source).
     input_sas_encrypted = models.TextField(blank=True, editable=False)
     # The input's files left out for their type (engine.reading.skipped): the page says which and why.
@@ -154,9 +154,9 @@ class BatchJob(NamedPage, DeploymentRun):
     rows_out = models.BigIntegerField(default=0)
     rows_failed = models.BigIntegerField(default=0)  # rows set aside by bad-record isolation
     files_partial = models.PositiveIntegerField(default=0)  # files scored but for the rows set aside
-    # Failed on its error threshold: errors.csv holds what was set aside until then (see jobs/isolation.py).
+    # Failed on its error threshold: errors.csv holds what was set aside until then (see jobs/bad_records.py).
     failed_on_threshold = models.BooleanField(default=False)
-    # Retry failed: the job this one retries, reusing its succeeded mini-batches' parts (see jobs/resume.py).
+    # Retry failed: the job this one retries, reusing its succeeded mini-batches' parts (see jobs/retries.py).
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     # A Failed or Canceled job keeps its succeeded parts for a retry until then (None: nothing kept).
     parts_kept_until = models.DateTimeField(null=True, blank=True)
@@ -298,7 +298,7 @@ class MiniBatch(models.Model):
     files_failed = models.PositiveIntegerField(default=0)
     rows_failed = models.PositiveIntegerField(default=0)
     # The folder of this mini-batch's part and errors files when they are not in its job's staging
-    # (kept from a failed job for a retry, see jobs/resume.py); empty: the job's own .staging.
+    # (kept from a failed job for a retry, see jobs/retries.py); empty: the job's own .staging.
     staging = models.CharField(max_length=1000, blank=True)
     seconds = models.FloatField(default=0)
     worker = models.CharField(max_length=200, blank=True)
@@ -433,6 +433,6 @@ class Preview(NamedPage, DeploymentRun):
 
 
 def jobs_using_datastore(sender, datastore, **kwargs) -> list[str]:
-    """The receiver of studio.models.datastore_in_use: jobs that read or write the datastore keep it."""
+    """The receiver of workspace.models.datastore_in_use: jobs that read or write the datastore keep it."""
     n = BatchJob.objects.filter(Q(input_datastore=datastore.name) | Q(output_datastore=datastore.name)).count()
     return [f"{n} job(s) read or write it"] if n else []

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine import formats
-from studio import storage
+from workspace import storage
 
 CHUNK = 1 << 20
 MANIFEST, SUCCESS = "manifest.json", "_SUCCESS"

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from engine import formats, schema
+from engine import formats, loader, schema
 from engine.errors import FileError
 from jobs import heads, hosting, inputs, queue
 from jobs.models import Preview
-from studio import registry
+from workspace import registry
 
 FILES = 3  # the first files of the input
 ROWS = 20  # the first rows of each
@@ -169,8 +169,6 @@ def _timed(preview, data: bytes, on_wait) -> float | None:
 
 def signature_inputs(preview) -> list[dict] | None:
     """The model signature's columns ([{name, type, optional}]), read from its MLmodel file; None without."""
-    from engine import loader
-
     name, version = preview.model_uri.removeprefix("models:/").split("/", 1)
     folder = registry.model_dir(name, version)
     if not (folder / "MLmodel").exists():

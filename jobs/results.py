@@ -1,4 +1,5 @@
-"""Reading a finished job's output, row by row, in output order: the one place that knows output formats.
+"""Reading a finished job's output back, row by row, in output order (Compare deployments reads both outputs so).
+Writing the formats is engine.formats (a part) and jobs.outputs (the joined file).
 
 Every reader yields Prediction(file, row, value) and keeps memory flat (the file is streamed). Add a format by
 adding a reader to READERS, keyed by the output file's extension.
@@ -15,7 +16,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 
-from studio.models import Datastore
+from workspace.models import Datastore
 
 
 class Prediction(NamedTuple):

@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 from jobs import heads, inputs, lifecycle, outputs
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status, new_job_name
 from jobs.queue import ensure_reclaim
-from studio import storage
-from studio.models import Datastore
+from workspace import storage
+from workspace.models import Datastore
 
 
 def split(files: list[str], size: int) -> list[list[str]]:

@@ -20,11 +20,11 @@ from django.utils import timezone
 
 from engine import formats
 from engine.host import Aborted
-from jobs import hosting, isolation, kept, lifecycle, logs, outputs, queue
+from jobs import bad_records, hosting, kept, lifecycle, logs, outputs, queue
 from jobs.models import ERRORS_FILE, FINISHED, BatchJob, MiniBatch, Status
-from studio import storage
-from studio.environments import Environment
-from studio.models import Datastore
+from workspace import storage
+from workspace.environments import Environment
+from workspace.models import Datastore
 
 log = logging.getLogger(__name__)
 STOP_DISPATCH = (*FINISHED, Status.FINALIZING)
@@ -170,8 +170,8 @@ class Lane:
         else:
             journal.write(
                 "info",
-                f"{isolation.plural(outcome.rows_out, 'row')} scored, "
-                f"{isolation.plural(len(outcome.file_errors), 'file')} failed, {outcome.seconds:.2f} s",
+                f"{bad_records.plural(outcome.rows_out, 'row')} scored, "
+                f"{bad_records.plural(len(outcome.file_errors), 'file')} failed, {outcome.seconds:.2f} s",
             )
             return _attempt_succeeded(job, mb, me, outcome, journal, self)
         return None
@@ -222,10 +222,10 @@ class Lane:
 
 
 def _write_staging(store, job, mb, outcome):
-    """The attempt's output part, and the rows it set aside (see jobs/isolation.py)."""
+    """The attempt's output part, and the rows it set aside (see jobs/bad_records.py)."""
     if job.settings.get("output_action") == "append_row":
         store.write(mb.part_path, outcome.part)
-    isolation.write_errors_part(store, mb, outcome.row_errors)
+    bad_records.write_errors_part(store, mb, outcome.row_errors)
 
 
 def _save_log(job, mb, journal, client=hosting.datastore_client):
@@ -238,7 +238,7 @@ def _save_log(job, mb, journal, client=hosting.datastore_client):
 def _attempt_succeeded(job, mb, me, outcome, journal, lane) -> MiniBatch | None:
     """Record the mini-batch; returns the next one the lane claimed in the same transaction, if any."""
     file_errors = [{**err, "attempt": mb.attempts} for err in outcome.file_errors]
-    rows_failed, files_partial = isolation.counts(outcome.row_errors)
+    rows_failed, files_partial = bad_records.counts(outcome.row_errors)
     in_error = bool(file_errors or rows_failed)
     _save_log(job, mb, journal, lane.client)
     # New failed files or rows may cross the error threshold: the lane stops so _check_threshold decides first.
@@ -328,7 +328,7 @@ def _give_up_or_retry(mb, worker, reason, error_type) -> bool:
 
 def _check_threshold(job_id):
     job = BatchJob.objects.get(pk=job_id)
-    reason = isolation.threshold_exceeded(job)
+    reason = bad_records.threshold_exceeded(job)
     if reason and job.status not in FINISHED:
         lifecycle.fail_running(job_id, reason, errors_file=True)
 
@@ -385,19 +385,19 @@ def finalize(job_id: int):
     if job.status != Status.FINALIZING:
         return
     store = Datastore.objects.get(name=job.output_datastore).client()
-    if reason := isolation.threshold_exceeded(job, final=True):
+    if reason := bad_records.threshold_exceeded(job, final=True):
         lifecycle.fail_final(job, reason, errors_file=True)
         return
     try:
         manifest = bool(job.settings.get("write_manifest"))
         published = [_join_parts(job, store, manifest)] if job.settings.get("output_action") == "append_row" else []
-        errors = isolation.write_errors_file(job, store)
+        errors = bad_records.write_errors_file(job, store)
         if manifest:
             if errors is not None:
                 published.append(outputs.stats_of_bytes(errors, ERRORS_FILE, formats.CSV))
             if job.scoring_script:  # what the script wrote itself (summary_only's whole output)
                 published += outputs.script_files(job, store, {f.path for f in published})
-            outputs.write_manifest(job, store, published, isolation.final_status(job))
+            outputs.write_manifest(job, store, published, bad_records.final_status(job))
     except storage.OutputExists as exc:
         lifecycle.fail_final(job, f"{exc} The job did not overwrite it: choose another output location.")
         return
@@ -407,7 +407,7 @@ def finalize(job_id: int):
     except Exception as exc:
         lifecycle.fail_final(job, f"The output could not be written: {type(exc).__name__}: {exc}")
         return
-    job.status, job.finished = isolation.final_status(job), timezone.now()
+    job.status, job.finished = bad_records.final_status(job), timezone.now()
     logs.write_job_logs(job)  # before the status says Completed: whoever sees it finds the logs there too
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
         status=job.status, finished=job.finished, lease_until=None

@@ -52,12 +52,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_q",
-    "studio",
+    "workspace",  # app label "studio": its tables and migrations kept their names
     "endpoints",
     "jobs",
     "jobs.schedules",
-    "studio.api",
-    "studio.compute",
+    "api",
+    "workspace.compute",
+    "cli",
 ]
 
 MIDDLEWARE = [
@@ -204,7 +205,7 @@ Q_PREFIX = os.environ.get("Q_PREFIX", "")
 if Q_PREFIX:
     Q_CLUSTER["name"] = f"batch-studio-{Q_PREFIX}"
     if os.environ.get("REDIS_URL"):
-        Q_CLUSTER["broker_class"] = "studio.compute.broker.PrefixedRedis"
+        Q_CLUSTER["broker_class"] = "workspace.compute.broker.PrefixedRedis"
 
 # A shared cache: django-q2 keeps its cluster statistics there, so the web server sees live workers.
 if os.environ.get("REDIS_URL"):
@@ -224,7 +225,7 @@ ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", "0")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "studio.redact.RedactSecrets"}},
+    "filters": {"redact": {"()": "workspace.redact.RedactSecrets"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {

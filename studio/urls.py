@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from studio.views import compute, data, environments, home, models
+from studio.views import home
+from workspace.views import compute, data, environments, models
 
 handler404 = "studio.views.home.not_found"
 
@@ -26,9 +27,9 @@ urlpatterns = [
     ),
     path("compute/", compute.compute_list, name="compute"),
     path("endpoints/", include("endpoints.urls")),
-    path("jobs/", include("jobs.urls")),
+    path("jobs/", include("jobs.web.urls")),
     path("schedules/", include("jobs.schedules.urls")),
-    path("account/", include("studio.api.account_urls")),
-    path("api/v1/", include("studio.api.urls")),
+    path("account/", include("api.account_urls")),
+    path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

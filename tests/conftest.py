@@ -35,7 +35,7 @@ def studio_home():
 @pytest.fixture(scope="session")
 def demo_model(studio_home):
     """The demo iris classifier, registered once per session in the session's MLflow registry."""
-    from studio import demo, registry
+    from workspace import demo, registry
 
     with tempfile.TemporaryDirectory() as tmp:
         demo.train_iris(Path(tmp) / "model")
@@ -55,8 +55,8 @@ def signed_in(client, user):
 
 @pytest.fixture
 def demo_data(db):
-    from studio import demo
-    from studio.models import Datastore
+    from workspace import demo
+    from workspace.models import Datastore
 
     store = Datastore.get_default()
     store.client().delete(demo.DEMO_FOLDER)  # the files persist across tests: no stray file another test left

@@ -8,13 +8,13 @@ import jsonschema
 import pytest
 import yaml
 
-OPENAPI = Path(__file__).resolve().parent.parent / "studio" / "api" / "openapi.yaml"
+OPENAPI = Path(__file__).resolve().parent.parent / "api" / "openapi.yaml"
 API_ROOT = "/api/v1"
 
 
 @pytest.fixture
 def token(user):
-    from studio.api.models import AccessToken
+    from api.models import AccessToken
 
     _, secret = AccessToken.issue(user, "tests")
     return secret
@@ -161,7 +161,7 @@ def write_custom_project(folder: Path, endpoint: str, model: str, version: str) 
 @pytest.fixture
 def custom_model(db, studio_home, tmp_path_factory):
     """A real non-MLflow model (no python_function flavor): it needs a scoring script."""
-    from studio import registry
+    from workspace import registry
 
     folder = tmp_path_factory.mktemp("custom-model")
     (folder / "MLmodel").write_text("flavors:\n  custom_pickle:\n    data: model.pkl\n")

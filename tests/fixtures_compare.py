@@ -9,7 +9,7 @@ import pytest
 @pytest.fixture(scope="session")
 def forest_model(studio_home):
     """A random forest on the iris data (the demo model is a logistic regression): registered in the real registry."""
-    from studio import demo, registry
+    from workspace import demo, registry
 
     with tempfile.TemporaryDirectory() as tmp:
         demo.train_iris(Path(tmp) / "model", kind="forest")
@@ -38,7 +38,7 @@ def diabetes_models(studio_home):
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.linear_model import LinearRegression
 
-    from studio import registry
+    from workspace import registry
 
     X, y = load_diabetes(as_frame=True, return_X_y=True)
     registered = []
@@ -63,7 +63,7 @@ def regressor_endpoint(db, diabetes_models):
     from sklearn.datasets import load_diabetes
 
     from endpoints.models import BatchDeployment, BatchEndpoint
-    from studio.models import Datastore
+    from workspace.models import Datastore
 
     linear, forest = diabetes_models
     ep = BatchEndpoint.objects.create(name="diabetes-endpoint")

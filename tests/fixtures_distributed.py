@@ -76,7 +76,7 @@ def count_rows(job) -> dict:
 
     import pandas as pd
 
-    from studio.models import Datastore
+    from workspace.models import Datastore
 
     expected = job.files_total * ROWS_PER_FILE
     store = Datastore.objects.get(name=job.output_datastore).client()

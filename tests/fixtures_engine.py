@@ -54,7 +54,7 @@ def script_deployment(endpoint, tmp_path, body: str, name: str = "script", **fie
 
 def write_inputs(folder: str, files: int = 3, rows: int = 4) -> str:
     """CSV files with one column x, file i holding i*100 + row; returns the datastore URI."""
-    from studio.models import Datastore
+    from workspace.models import Datastore
 
     store = Datastore.get_default()
     for i in range(files):
@@ -81,20 +81,20 @@ def drive(job, rounds: int = 200):
 
 
 def output_frame(job, name=None) -> pd.DataFrame:
-    from studio.models import Datastore
+    from workspace.models import Datastore
 
     store = Datastore.objects.get(name=job.output_datastore).client()
     return pd.read_csv(io.BytesIO(store.read_bytes(f"{job.output_path}/{name or job.settings['output_file_name']}")))
 
 
 def read_output(job, relative: str) -> bytes:
-    from studio.models import Datastore
+    from workspace.models import Datastore
 
     return Datastore.objects.get(name=job.output_datastore).client().read_bytes(f"{job.output_path}/{relative}")
 
 
 def output_exists(job, relative: str) -> bool:
-    from studio.models import Datastore
+    from workspace.models import Datastore
 
     return Datastore.objects.get(name=job.output_datastore).client().exists(f"{job.output_path}/{relative}")
 
@@ -121,7 +121,7 @@ def slow_model(studio_home):
 
     from mlflow.models import infer_signature
 
-    from studio import registry
+    from workspace import registry
 
     frame = pd.DataFrame({"x": [1.0, 2.0]})
     with tempfile.TemporaryDirectory() as tmp:

@@ -45,7 +45,7 @@ except ImportError:
 
 def write_frames(folder: str, frames: dict) -> str:
     """CSV files named as the keys, holding the frames; returns the datastore URI."""
-    from studio.models import Datastore
+    from workspace.models import Datastore
 
     store = Datastore.get_default()
     for name, frame in frames.items():
@@ -78,7 +78,7 @@ def picky_model(studio_home, picky_flag):
 
     from mlflow.models import infer_signature
 
-    from studio import registry
+    from workspace import registry
 
     frame = pd.DataFrame({"x": [1.0, 2.0]})
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,7 +98,7 @@ def slow_model(studio_home):
     from mlflow.models import infer_signature
     from sklearn.datasets import load_iris
 
-    from studio import registry
+    from workspace import registry
 
     frame = load_iris(as_frame=True).data.head(2)
     with tempfile.TemporaryDirectory() as tmp:

@@ -85,7 +85,7 @@ def joblib_model_file(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def custom_model(studio_home, tmp_path_factory):
     """A registered Custom (non-MLflow) model: one joblib file."""
-    from studio import registry
+    from workspace import registry
 
     path = joblib_model_file(tmp_path_factory.mktemp("custom-model"))
     with open(path, "rb") as fh:

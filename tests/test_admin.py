@@ -5,7 +5,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-from studio.models import Datastore
+from workspace.models import Datastore
 
 pytestmark = pytest.mark.django_db
 OURS = ("studio", "endpoints", "jobs", "schedules", "api", "compute")

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from studio.api.models import AccessToken, digest
+from api.models import AccessToken, digest
 from tests.fixtures_api import api, check_response, token  # noqa: F401  (fixtures)
 
 

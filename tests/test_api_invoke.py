@@ -3,11 +3,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from api import invoke
 from endpoints.models import BatchDeployment
 from jobs.models import BatchJob, Status
-from studio.api import invoke
-from studio.models import Dataset, Datastore
 from tests.fixtures_api import api, check_response, invoke_body, token  # noqa: F401  (fixtures)
+from workspace.models import Dataset, Datastore
 
 SCORE = "/api/v1/endpoints/iris-endpoint/jobs"
 

@@ -5,9 +5,9 @@ import io
 import pandas as pd
 import pytest
 
-from studio.models import Datastore
 from tests.conftest import wait_for
 from tests.fixtures_api import check_response, invoke_body
+from workspace.models import Datastore
 
 
 @pytest.mark.integration

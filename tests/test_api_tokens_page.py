@@ -2,7 +2,7 @@
 
 import pytest
 
-from studio.api.models import AccessToken
+from api.models import AccessToken
 
 
 @pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 
-from endpoints import azure_yaml
+from cli import azure_yaml
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.models import Environment
 from tests.fixtures_api import (

@@ -182,7 +182,7 @@ def test_runs_tab_follows_a_running_job_live_then_stops_polling(page, live_serve
 
 
 def test_create_job_from_a_dataset_or_a_public_path(page, live_server, user, endpoint, demo_data):
-    from studio.models import Dataset, Datastore
+    from workspace.models import Dataset, Datastore
 
     dataset = Dataset.objects.create(name="iris-ds", version=1, datastore=Datastore.get_default(), path="demo/iris")
     sign_in(page, live_server)

@@ -4,10 +4,10 @@ qcluster: the first run scores the folder's files, the second finds no new files
 import pytest
 
 from jobs.schedules.models import Schedule
-from studio.models import Datastore
 from tests.conftest import sign_in
 from tests.fixtures_ui import screenshot
 from tests.test_schedule_runs import write_iris
+from workspace.models import Datastore
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

@@ -7,8 +7,8 @@ from django.core.management.base import CommandError
 
 from endpoints.models import BatchEndpoint
 from jobs.models import BatchJob
-from studio.models import Datastore
 from tests.fixtures_api import ENDPOINT_YML, run
+from workspace.models import Datastore
 
 
 @pytest.mark.django_db

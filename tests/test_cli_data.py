@@ -5,8 +5,8 @@ import json
 import pytest
 from django.core.management.base import CommandError
 
-from studio.models import Dataset
 from tests.fixtures_api import run
+from workspace.models import Dataset
 
 
 @pytest.mark.django_db

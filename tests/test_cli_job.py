@@ -7,8 +7,8 @@ from django.core.management.base import CommandError
 
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
-from studio.models import Datastore
 from tests.fixtures_api import run
+from workspace.models import Datastore
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from django.core.management.base import CommandError
 
-from studio import demo, registry
 from tests.fixtures_api import run
+from workspace import demo, registry
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""jobs/compare_views.py: Compare deployments from the endpoint page, and the report page (progress while the
+"""jobs/web/compare.py: Compare deployments from the endpoint page, and the report page (progress while the
 jobs run, the report once computed, Update default deployment)."""
 
 import pytest

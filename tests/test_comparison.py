@@ -12,10 +12,10 @@ from jobs import comparison, lifecycle
 from jobs.comparison import Tally, align, histogram
 from jobs.models import BatchJob, Comparison, MiniBatch, Status
 from jobs.results import Prediction
-from studio.models import Datastore
 from tests.conftest import wait_for
 from tests.fixtures_compare import forest_deployment, forest_model  # noqa: F401 (fixtures)
 from tests.fixtures_ui import second_deployment  # noqa: F401 (fixture)
+from workspace.models import Datastore
 
 
 def preds(values, file="a.csv"):

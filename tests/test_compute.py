@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from studio.compute.heartbeat import beat
-from studio.compute.live import live_workers
-from studio.compute.models import Worker
+from workspace.compute.heartbeat import beat
+from workspace.compute.live import live_workers
+from workspace.compute.models import Worker
 
 
 @pytest.mark.django_db

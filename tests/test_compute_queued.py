@@ -4,8 +4,8 @@ import pytest
 
 from jobs.models import Status
 from jobs.submit import submit_job
-from studio.compute.live import live_workers
 from tests.conftest import QCluster, wait_for
+from workspace.compute.live import live_workers
 
 
 def _status(job):

@@ -126,8 +126,8 @@ def test_a_script_without_run_fails_its_mini_batches_with_a_reason(endpoint, dem
 def test_blob_inputs_reach_the_script_as_local_files_and_its_outputs_land_in_blob(endpoint, tmp_path, azurite):
     import uuid
 
-    from studio import demo
-    from studio.models import Datastore
+    from workspace import demo
+    from workspace.models import Datastore
 
     container = f"lake{uuid.uuid4().hex[:8]}"
     azurite.container(container)
@@ -162,7 +162,7 @@ def test_blob_inputs_reach_the_script_as_local_files_and_its_outputs_land_in_blo
 @pytest.mark.django_db
 def test_a_script_gets_every_file_of_its_input_whatever_its_type(endpoint, tmp_path):
     """Azure passes the whole folder to run(): text documents, files without an extension and tables alike."""
-    from studio.models import Datastore
+    from workspace.models import Datastore
 
     store = Datastore.get_default()
     for name, text in [("a.txt", "one two three"), ("README", "four five"), ("b.csv", "x\n1\n")]:

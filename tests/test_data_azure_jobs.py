@@ -8,10 +8,10 @@ import pytest
 
 from jobs.models import Status
 from jobs.submit import submit_job
-from studio import demo, storage
-from studio.models import Datastore
 from tests.conftest import wait_for
 from tests.fixtures_azurite import azurite, azurite_server  # noqa: F401
+from workspace import demo, storage
+from workspace.models import Datastore
 
 
 def _iris_container(azurite, prefix, public=False):

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from studio.models import Dataset, Datastore
+from workspace.models import Dataset, Datastore
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from studio.models import Dataset, Datastore
 from tests.fixtures_azurite import KEY, azurite, azurite_server  # noqa: F401
+from workspace.models import Dataset, Datastore
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +123,7 @@ def test_credentials_need_the_same_secret_key(settings):
     store = Datastore(name="x", kind="azure_blob")
     store.set_secret("s3cret")
     settings.SECRET_KEY = "another-key-entirely"
-    from studio.storage import StorageError
+    from workspace.storage import StorageError
 
     with pytest.raises(StorageError, match="cannot be decrypted"):
         store.get_secret()

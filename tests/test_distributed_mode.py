@@ -8,9 +8,9 @@ import pytest
 
 from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
-from studio.compute.live import live_workers
-from studio.models import Datastore
 from tests.conftest import DISTRIBUTED, wait_for
+from workspace.compute.live import live_workers
+from workspace.models import Datastore
 
 
 def _finished(job):

@@ -21,12 +21,12 @@ import pytest
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
-from studio import demo, registry, storage
-from studio.models import Datastore
 from tests.conftest import QCluster, wait_for
 from tests.fixtures_azurite import azurite, azurite_server  # noqa: F401
 from tests.fixtures_distributed import postgres_problem
 from tests.test_models_pages import _zip_model
+from workspace import demo, registry, storage
+from workspace.models import Datastore
 
 SERVER_URL = os.environ.get("DIST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/studio")
 

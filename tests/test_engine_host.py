@@ -153,7 +153,7 @@ def test_the_caller_can_stop_waiting(pool, tmp_path):
 
 
 def test_an_mlflow_model_scores_files_in_the_host(pool, tmp_path):
-    from studio import demo
+    from workspace import demo
 
     model = demo.train_iris(tmp_path / "iris" / "model")
     data = tmp_path / "iris.csv"

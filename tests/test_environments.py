@@ -106,6 +106,6 @@ def test_requirements_are_normalised_before_hashing(requirements, lines):
 
 
 def envbuild_root():
-    from studio.environments import envbuild_root as root
+    from workspace.environments import envbuild_root as root
 
     return root()

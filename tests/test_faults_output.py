@@ -10,10 +10,10 @@ import pytest
 
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
-from studio.models import Datastore
 from tests.conftest import wait_for
 from tests.fixtures_distributed import count_rows, record
 from tests.fixtures_engine import settled
+from workspace.models import Datastore
 
 
 @contextmanager

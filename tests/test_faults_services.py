@@ -19,9 +19,9 @@ from django.db import connection
 from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
 from jobs.tasks import reclaim_stale
-from studio.models import Datastore
 from tests.conftest import DISTRIBUTED, ROOT, QCluster, _qcluster_env, wait_for
 from tests.fixtures_distributed import count_rows, record, write_iris_files
+from workspace.models import Datastore
 
 LEASE = 6
 
@@ -99,7 +99,7 @@ def _use_broker(monkeypatch, redis):
     monkeypatch.setattr(Conf, "ORM", None)
     # Keep the run's Q_PREFIX (distributed mode): it is also the cluster name that signs tasks, so the test process
     # and its worker must agree on it, and on the prefixed queue keys that go with it.
-    monkeypatch.setattr(Conf, "BROKER_CLASS", "studio.compute.broker.PrefixedRedis" if settings.Q_PREFIX else None)
+    monkeypatch.setattr(Conf, "BROKER_CLASS", "workspace.compute.broker.PrefixedRedis" if settings.Q_PREFIX else None)
     monkeypatch.setattr(Conf, "REDIS", redis.url)
     monkeypatch.setenv("REDIS_URL", redis.url)
 
@@ -204,7 +204,7 @@ def _up(port):
 
 @pytest.mark.integration
 def test_restarting_the_web_server_while_jobs_run_loses_nothing(short_leases, user, qcluster):
-    from studio.api.models import AccessToken
+    from api.models import AccessToken
 
     _, token = AccessToken.issue(user, "fault-test")
     source = write_iris_files(Datastore.get_default(), "faults/web", 8)

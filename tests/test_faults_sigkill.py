@@ -11,10 +11,10 @@ import pytest
 from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
 from jobs.tasks import reclaim_stale
-from studio.models import Datastore
 from tests.conftest import DISTRIBUTED, QCluster, wait_for
 from tests.fixtures_distributed import count_rows, record, write_iris_files
 from tests.fixtures_resume import slow_model  # noqa: F401
+from workspace.models import Datastore
 
 TRIALS = int(os.environ.get("FAULT_TRIALS", "3"))
 LEASE = 6

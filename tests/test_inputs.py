@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from jobs import inputs
-from studio.models import Dataset, Datastore
 from tests.fixtures_azurite import azurite, azurite_server, container_sas  # noqa: F401
+from workspace.models import Dataset, Datastore
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Bad-record isolation end to end (jobs/isolation.py): bad rows are set aside in errors.csv, every good row is
+"""Bad-record isolation end to end (jobs/bad_records.py): bad rows are set aside in errors.csv, every good row is
 scored, the job ends Completed with errors, and the error threshold counts files, rows or a percentage."""
 
 import io
@@ -172,7 +172,7 @@ def test_a_job_failing_on_its_threshold_keeps_the_rows_set_aside_so_far_and_its_
     ],
 )
 def test_the_threshold_s_reason_counts_in_good_english(failed, partial, unit, threshold, message):
-    from jobs.isolation import threshold_exceeded
+    from jobs.bad_records import threshold_exceeded
 
     job = BatchJob(
         files_failed=failed,

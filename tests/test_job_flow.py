@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
-from studio.models import Dataset, Datastore
 from tests.conftest import wait_for
+from workspace.models import Dataset, Datastore
 
 
 def _finished(job):

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from studio.secrets import decrypt
+from workspace.secrets import decrypt
 
 BEFORE = ("jobs", "0008_input_sas_encrypted")
 TYPED = "https://acct.blob.core.windows.net/scoring/march/?sv=2024-01-01&sp=rl&sig=S3cr3tSignature%3D"

@@ -2,7 +2,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from studio import demo
+from workspace import demo
 
 
 def _zip_model(tmp_path) -> io.BytesIO:
@@ -64,7 +64,7 @@ def test_it_registers_a_custom_model_file(signed_in, tmp_path):
     body = signed_in.get(response["Location"]).content.decode()
     assert "<dt>Type</dt><dd>Custom</dd>" in body
     assert "<dt>Flavors</dt><dd>—</dd>" in body  # none: not a blank value
-    from studio import registry
+    from workspace import registry
 
     folder = registry.download("joblib-iris", "1", tmp_path / "download")
     assert (folder / "model.joblib").read_bytes() == path.read_bytes()
@@ -80,7 +80,7 @@ def test_a_custom_model_zip_is_unpacked(signed_in, tmp_path):
         "/models/register/", {"name": "zipped-custom", "model_type": "custom", "model_zip": buffer}
     )
     assert response.status_code == 302
-    from studio import registry
+    from workspace import registry
 
     assert (registry.download("zipped-custom", "1", tmp_path / "dl") / "weights" / "model.pkl").is_file()
 

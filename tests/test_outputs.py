@@ -13,9 +13,9 @@ from engine import formats
 from jobs import outputs
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
-from studio.models import Datastore
 from tests.conftest import wait_for
 from tests.fixtures_engine import drive, script_deployment
+from workspace.models import Datastore
 
 READERS = {
     "csv": lambda data: pd.read_csv(io.BytesIO(data)),
@@ -315,7 +315,7 @@ def test_the_deployment_wizard_sets_the_output_options(signed_in, demo_model):
 
 
 def test_the_api_takes_the_output_options_of_their_types():
-    from studio.api import invoke
+    from api import invoke
 
     settings = {"output_format": "jsonl", "passthrough_columns": ["id"], "write_manifest": True}
     assert invoke.parse_settings(settings) == settings

@@ -8,8 +8,8 @@ import pytest
 
 from jobs import heads
 from jobs.models import BatchJob, Preview
-from studio.models import Datastore
 from tests.conftest import wait_for
+from workspace.models import Datastore
 
 FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 

@@ -1,10 +1,10 @@
-"""studio/redact.py and storage.split_sas: a secret inside a URL or a connection string, as pages and logs show it,
+"""workspace/redact.py and storage.split_sas: a secret inside a URL or a connection string, as pages and logs show it,
 and a public input URL's SAS token split off the URL the job's files are named by."""
 
 import pytest
 
-from studio.redact import redact
-from studio.storage import split_sas
+from workspace.redact import redact
+from workspace.storage import split_sas
 
 BLOB = "https://acct.blob.core.windows.net/c/data/"
 

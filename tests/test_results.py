@@ -7,7 +7,7 @@ import pytest
 
 from engine import formats
 from jobs.results import Prediction, read_predictions
-from studio.models import Datastore
+from workspace.models import Datastore
 
 
 @pytest.mark.django_db

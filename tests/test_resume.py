@@ -1,4 +1,4 @@
-"""Retry failed (jobs/resume.py): a Failed or Canceled job's retry runs only what did not succeed, reuses the
+"""Retry failed (jobs/retries.py): a Failed or Canceled job's retry runs only what did not succeed, reuses the
 parts of what did, and its output equals a clean run's. Also through the API and the command line."""
 
 import json
@@ -10,14 +10,14 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from jobs import kept, lifecycle, resume, tasks
+from jobs import kept, lifecycle, retries, tasks
 from jobs.models import BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
-from studio.models import Datastore
 from tests.conftest import wait_for
 from tests.fixtures_api import api, check_response, run, token  # noqa: F401
 from tests.fixtures_engine import drive, output_exists, output_frame
 from tests.fixtures_resume import input_frames, picky_endpoint, picky_flag, picky_model, write_frames  # noqa: F401
+from workspace.models import Datastore
 
 FILES = 6  # f03 fails while the flag exists
 
@@ -57,7 +57,7 @@ def test_a_failed_job_keeps_its_succeeded_parts_out_of_the_output_location(picky
 def test_retry_runs_only_what_did_not_succeed_and_its_output_equals_a_clean_run(picky_endpoint, picky_flag):
     job = failed_job(picky_endpoint, picky_flag)
     kept_parts = [mb.part_path for mb in job.mini_batches.exclude(staging="")]
-    retry = resume.retry(job)
+    retry = retries.retry(job)
     assert (retry.retry_of, retry.status, retry.mini_batches_done) == (job, Status.QUEUED, 3)
     assert retry.output_path == f"jobs/{retry.name}" and retry.settings == job.settings
     retry = drive(retry)
@@ -75,18 +75,18 @@ def test_retry_runs_only_what_did_not_succeed_and_its_output_equals_a_clean_run(
 def test_a_retry_started_the_moment_the_job_shows_failed_reuses_its_parts(picky_endpoint, picky_flag, monkeypatch):
     """The parts are kept before the status says Failed: a user (or a script polling the API) who retries at once
     does not get a retry that scores everything again."""
-    retries = []
+    started = []
     mark_failed = BatchJob.mark_failed
 
     def retry_at_once(job, *args, **kwargs):
         mark_failed(job, *args, **kwargs)
-        retries.append(resume.retry(BatchJob.objects.get(pk=job.pk)))
+        started.append(retries.retry(BatchJob.objects.get(pk=job.pk)))
 
     monkeypatch.setattr(BatchJob, "mark_failed", retry_at_once)
     job = failed_job(picky_endpoint, picky_flag)
     monkeypatch.setattr(BatchJob, "mark_failed", mark_failed)
-    assert [r.retry_of for r in retries] == [job] and retries[0].mini_batches_done == 3
-    retry = drive(retries[0])
+    assert [r.retry_of for r in started] == [job] and started[0].mini_batches_done == 3
+    retry = drive(started[0])
     assert [mb.attempts for mb in retry.mini_batches.order_by("index")] == [0, 0, 0, 1, 1, 1]
     pd.testing.assert_frame_equal(output_frame(retry), output_frame(clean_run(picky_endpoint)))
 
@@ -99,7 +99,7 @@ def test_a_canceled_job_is_retried_too(picky_endpoint, settings):
     tasks.run_minibatch(job.mini_batches.get(index=0).pk)
     job.refresh_from_db()
     assert lifecycle.request_cancel(job) and job.status == Status.CANCELED
-    retry = drive(resume.retry(job))
+    retry = drive(retries.retry(job))
     assert retry.status == Status.COMPLETED and retry.mini_batches.get(index=0).attempts == 0
     pd.testing.assert_frame_equal(output_frame(retry), output_frame(clean_run(picky_endpoint, "resume/cancel")))
 
@@ -108,11 +108,11 @@ def test_a_canceled_job_is_retried_too(picky_endpoint, settings):
 def test_a_retry_that_fails_again_keeps_what_it_reused_for_the_next_retry(picky_endpoint, picky_flag):
     job = failed_job(picky_endpoint, picky_flag)
     picky_flag.touch()
-    second = drive(resume.retry(job))
+    second = drive(retries.retry(job))
     picky_flag.unlink()
     assert second.status == Status.FAILED
     assert sorted(second.mini_batches.exclude(staging="").values_list("index", flat=True)) == [0, 1, 2]
-    third = drive(resume.retry(second))
+    third = drive(retries.retry(second))
     assert third.status == Status.COMPLETED and third.retry_of == second
     assert [mb.attempts for mb in third.mini_batches.order_by("index")] == [0, 0, 0, 1, 1, 1]
     pd.testing.assert_frame_equal(output_frame(third), output_frame(clean_run(picky_endpoint)))
@@ -124,7 +124,7 @@ def test_kept_parts_expire_and_a_later_retry_runs_everything_again(picky_endpoin
     BatchJob.objects.filter(pk=job.pk).update(parts_kept_until=timezone.now() - timedelta(seconds=1))
     tasks.reclaim_stale()
     assert not store().exists(kept.kept_folder(job))
-    retry = drive(resume.retry(job))
+    retry = drive(retries.retry(job))
     assert retry.status == Status.COMPLETED and all(mb.attempts == 1 for mb in retry.mini_batches.all())
 
 
@@ -132,12 +132,12 @@ def test_kept_parts_expire_and_a_later_retry_runs_everything_again(picky_endpoin
 def test_only_failed_or_canceled_jobs_are_retried_and_only_once(picky_endpoint, picky_flag):
     done = clean_run(picky_endpoint)
     with pytest.raises(ValidationError, match="is Completed: only a Failed or Canceled job can be retried") as exc:
-        resume.retry(done)
+        retries.retry(done)
     assert exc.value.code == "not_retryable"
     job = failed_job(picky_endpoint, picky_flag, "resume/once")
-    first = resume.retry(job)
+    first = retries.retry(job)
     with pytest.raises(ValidationError, match=f"already retried by {first.name}"):
-        resume.retry(job)
+        retries.retry(job)
 
 
 @pytest.mark.django_db
@@ -148,7 +148,7 @@ def test_a_job_whose_deployment_was_deleted_is_not_retried(picky_endpoint, picky
     job.refresh_from_db()
     assert not job.can_retry
     with pytest.raises(ValidationError, match="was deleted: a retry cannot run on it") as exc:
-        resume.retry(job)
+        retries.retry(job)
     assert exc.value.code == "deployment_deleted" and not job.retries.exists()
 
 
@@ -164,7 +164,7 @@ def test_a_retry_writes_to_the_folder_the_user_chose(picky_endpoint, picky_flag)
         )
     )
     picky_flag.unlink()
-    retry = drive(resume.retry(job))
+    retry = drive(retries.retry(job))
     assert retry.output_path == "results/mine" and retry.status == Status.COMPLETED
     assert len(output_frame(retry)) == FILES * 6
 
@@ -206,7 +206,7 @@ def test_a_real_cluster_retries_a_failed_job_into_the_output_of_a_clean_run(pick
     job = finished(submit_job(picky_endpoint, input_uri=uri, overrides={"error_threshold": 0}))
     picky_flag.unlink()
     assert job.status == Status.FAILED, job.error
-    retry = finished(resume.retry(job))
+    retry = finished(retries.retry(job))
     clean = finished(submit_job(picky_endpoint, input_uri=uri))
     assert retry.status == Status.COMPLETED, retry.error
     assert retry.mini_batches.filter(attempts=0, status=MiniBatch.COMPLETED).count() == 3
@@ -257,12 +257,12 @@ def test_a_job_failed_on_its_threshold_is_retried_with_another_threshold(picky_e
 def test_a_retry_changes_nothing_but_the_error_threshold(picky_endpoint, picky_flag, signed_in, api):
     job = failed_job(picky_endpoint, picky_flag)
     with pytest.raises(ValidationError) as refused:
-        resume.retry(job, threshold={"mini_batch_size": 2})
+        retries.retry(job, threshold={"mini_batch_size": 2})
     assert refused.value.code == "not_overridable_on_retry"
     with pytest.raises(ValidationError, match="at most 100"):
-        resume.retry(job, threshold={"error_threshold": 150, "error_threshold_unit": "percent"})
+        retries.retry(job, threshold={"error_threshold": 150, "error_threshold_unit": "percent"})
     with pytest.raises(ValidationError, match="-1 \\(never fail\\) to 2,000,000,000, not -3"):
-        resume.retry(job, threshold={"error_threshold": -3})
+        retries.retry(job, threshold={"error_threshold": -3})
     response = check_response(
         api.post(f"/api/v1/jobs/{job.name}/retry", {"settings": {"timeout": 5}}, content_type="application/json")
     )

@@ -11,10 +11,10 @@ from endpoints.models import BatchDeployment
 from jobs.models import BatchJob, Status
 from jobs.schedules import runs
 from jobs.schedules.models import Schedule, ScheduleRun
-from studio.models import Datastore
 from tests.conftest import age, wait_for
 from tests.fixtures_engine import drive, output_frame
 from tests.fixtures_resume import picky_endpoint, picky_flag, picky_model  # noqa: F401
+from workspace.models import Datastore
 
 NEVER = "0 0 1 1 *"  # 1 January: a schedule that cron does not fire while the test runs
 IRIS = load_iris(as_frame=True).data
@@ -115,7 +115,7 @@ def test_a_run_reads_only_the_files_whose_version_changed_since_they_were_hashed
 
     def write(name, start):
         write_iris(folder, name, start)
-        age(root / folder / name, 3600)  # settled: its version is known (see studio.storage.SETTLED_NS)
+        age(root / folder / name, 3600)  # settled: its version is known (see workspace.storage.SETTLED_NS)
 
     for i in range(3):
         write(f"part-{i}.csv", i * 10)
@@ -270,7 +270,7 @@ def test_a_run_renews_its_claim_while_it_hashes_a_big_input(endpoint, monkeypatc
 def test_a_run_whose_job_was_retried_by_hand_counts_what_the_retry_scored(picky_endpoint, picky_flag):
     """Retry failed of a scheduled job: while the retry runs its files are not new, and once it Completed they are
     remembered as scored (the schedule used to submit them again, a second scoring of the same files)."""
-    from jobs import resume
+    from jobs import retries
     from tests.fixtures_resume import input_frames, write_frames
 
     BatchDeployment.objects.filter(pk=picky_endpoint.default_deployment_id).update(error_threshold=0)
@@ -281,7 +281,7 @@ def test_a_run_whose_job_was_retried_by_hand_counts_what_the_retry_scored(picky_
     first = runs.run_schedule(schedule.pk)
     assert drive(first.job).status == Status.FAILED
     picky_flag.unlink()
-    retry = resume.retry(first.job)
+    retry = retries.retry(first.job)
     assert runs.run_schedule(schedule.pk).outcome == ScheduleRun.NO_NEW_FILES  # the retry holds them
     assert drive(retry).status == Status.COMPLETED
     assert runs.run_schedule(schedule.pk).outcome == ScheduleRun.NO_NEW_FILES

@@ -9,8 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from jobs.submit import submit_job
-from studio import registry, storage
-from studio.models import Datastore
+from workspace import registry, storage
+from workspace.models import Datastore
 
 
 def _zip(entries):

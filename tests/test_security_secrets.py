@@ -3,7 +3,7 @@
 import pytest
 from django.conf import settings
 
-from studio.api.models import AccessToken
+from api.models import AccessToken
 
 PAGES = ["/", "/models/", "/endpoints/", "/jobs/", "/data/", "/compute/"]
 
@@ -33,11 +33,11 @@ import logging  # noqa: E402
 import uuid  # noqa: E402
 
 from jobs.models import FINISHED, LOG_FILES, BatchJob, Status  # noqa: E402
-from studio import demo, storage  # noqa: E402
-from studio.models import Datastore  # noqa: E402
 from tests.conftest import QCluster, wait_for  # noqa: E402
 from tests.fixtures_azurite import ACCOUNT, KEY, azurite, azurite_server  # noqa: E402, F401
 from tests.fixtures_azurite import container_sas as _sas  # noqa: E402
+from workspace import demo, storage  # noqa: E402
+from workspace.models import Datastore  # noqa: E402
 
 # A key of the right shape that no account has: what a user who pasted the wrong one would send.
 OTHER_KEY = "QW5vdGhlcktleVRoYXRJc05vdFRoZUFjY291bnRzS2V5QW5vdGhlcktleVRoYXRJc05vdA=="
@@ -163,7 +163,7 @@ def _everything_shown(client, api, jobs):
 def test_datastore_secrets_appear_in_no_page_api_answer_log_or_error(
     transactional_db, signed_in, user, endpoint, azurite, caplog, monkeypatch
 ):
-    from studio.api.models import AccessToken
+    from api.models import AccessToken
 
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")  # the worker machine logs everything too
@@ -224,7 +224,7 @@ def test_datastore_secrets_appear_in_no_page_api_answer_log_or_error(
 def test_a_sas_token_typed_in_a_public_input_url_is_shown_nowhere_and_encrypted_at_rest(
     signed_in, user, endpoint, azurite
 ):
-    from studio.api.models import AccessToken
+    from api.models import AccessToken
     from tests.fixtures_api import invoke_body
 
     _, api_token = AccessToken.issue(user, "sas-url")

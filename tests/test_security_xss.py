@@ -4,8 +4,8 @@ import pytest
 
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.models import BatchJob, Status
-from studio import registry
-from studio.models import Datastore
+from workspace import registry
+from workspace.models import Datastore
 
 PAYLOAD = '"><script>alert("xss")</script><img src=x onerror=alert(1)>'
 DANGEROUS = [b"<script>alert", b"<img src=x"]

@@ -26,7 +26,7 @@ def write_iris_inputs(folder: str, good: int, bad: int) -> str:
     """Bad files come first, so a low threshold stops the job before the good ones run."""
     from sklearn.datasets import load_iris
 
-    from studio.models import Datastore
+    from workspace.models import Datastore
 
     store = Datastore.get_default()
     for i in range(bad):

@@ -4,8 +4,8 @@ import os
 import pytest
 from django.core.exceptions import ValidationError
 
-from studio import storage
 from tests.conftest import age
+from workspace import storage
 
 
 @pytest.mark.parametrize(

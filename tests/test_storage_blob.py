@@ -5,9 +5,9 @@ from datetime import UTC
 
 import pytest
 
-from studio import storage
-from studio.models import source_client
 from tests.fixtures_azurite import KEY, azurite, azurite_server  # noqa: F401
+from workspace import storage
+from workspace.models import source_client
 
 
 def _name():

@@ -1,11 +1,11 @@
-"""jobs/table.py: the cells of the jobs table (Runs tab, /jobs/, Home), worked out in one pass."""
+"""jobs/web/table.py: the cells of the jobs table (Runs tab, /jobs/, Home), worked out in one pass."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobs import table
 from jobs.models import BatchJob, MiniBatch, Status
+from jobs.web import table
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 SAS_URL = "https://acct.blob.core.windows.net/c/data/?sv=2024-01-01&sig=S3CRETSIGNATURE&sp=rl"

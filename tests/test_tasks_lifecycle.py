@@ -10,8 +10,8 @@ from engine.host import Aborted
 from jobs import lifecycle, tasks
 from jobs.models import BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
-from studio.models import Datastore
 from tests.fixtures_engine import drive, fast_heartbeat, output_exists, output_frame, read_output  # noqa: F401
+from workspace.models import Datastore
 
 pytestmark = pytest.mark.django_db
 

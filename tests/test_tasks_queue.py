@@ -57,9 +57,9 @@ def test_two_jobs_at_once_both_progress(transactional_db, endpoint, monkeypatch)
     """Lanes keep their slot only while no other job waits: a second job starts before the first one ends,
     even with lanes allowed to run for ten minutes, and each job scores every row once."""
     from jobs.submit import submit_job
-    from studio import demo
-    from studio.models import Datastore
     from tests.fixtures_engine import output_frame
+    from workspace import demo
+    from workspace.models import Datastore
 
     monkeypatch.setenv("JOBS_LANE_SECONDS", "600")
     store = Datastore.get_default()

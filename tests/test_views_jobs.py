@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from jobs.models import BatchJob, MiniBatch, Status
-from studio.models import Datastore
 from tests.fixtures_ui import second_deployment  # noqa: F401
+from workspace.models import Datastore
 
 INPUT = {"input_type": "datastore", "input_datastore": "workspaceblobstore", "input_path": "demo/iris"}
 
@@ -213,7 +213,7 @@ def test_an_output_file_name_with_folders_is_refused_as_typed(signed_in, endpoin
 
 
 def test_a_dataset_input(signed_in, endpoint, demo_data):
-    from studio.models import Dataset
+    from workspace.models import Dataset
 
     create_page = f"/endpoints/{endpoint.name}/jobs/create/"
     assert "No datasets yet: create one under Data → + Create dataset." in signed_in.get(create_page).content.decode()

@@ -9,7 +9,7 @@ import sys
 
 import grimp
 
-PACKAGES = ("studio", "endpoints", "jobs", "engine", "bench", "tools")
+PACKAGES = ("studio", "workspace", "endpoints", "jobs", "api", "cli", "engine", "bench", "tools")
 
 
 def strongly_connected(graph: grimp.ImportGraph, modules: set[str]) -> list[list[str]]:

@@ -6,14 +6,14 @@ from django.db import migrations
 
 
 def _split(url: str) -> tuple[str, str]:
-    from studio.storage import split_sas
+    from workspace.storage import split_sas
 
     return split_sas(url)
 
 
 def encrypt_typed_sas(apps, schema_editor):
-    from studio.redact import redact
-    from studio.secrets import encrypt
+    from workspace.redact import redact
+    from workspace.secrets import encrypt
 
     for model in ("BatchJob", "Preview"):
         for run in apps.get_model("jobs", model).objects.filter(

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from jobs.schedules.models import Schedule, ScheduleRun, ScoredFile
-from studio.admin import ReadOnlyAdmin
+from workspace.admin import ReadOnlyAdmin
 
 
 @admin.register(Schedule)

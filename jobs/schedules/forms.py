@@ -5,8 +5,8 @@ from django.db import transaction
 from jobs.forms import CreateJobForm, _datastore_choices
 from jobs.inputs import DATASTORE_URI
 from jobs.schedules.models import PRESETS, Schedule, validate_cron
-from studio import storage
-from studio.models import Datastore
+from workspace import storage
+from workspace.models import Datastore
 
 CUSTOM = "custom"
 

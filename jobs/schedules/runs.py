@@ -21,8 +21,8 @@ from jobs import hosting
 from jobs.models import FINISHED, MiniBatch, Status
 from jobs.schedules.models import Schedule, ScheduleRun, ScoredFile
 from jobs.submit import submit_job
-from studio import storage
-from studio.models import Datastore
+from workspace import storage
+from workspace.models import Datastore
 
 log = logging.getLogger(__name__)
 LOST = (

@@ -2,10 +2,10 @@ import re
 
 from django.shortcuts import render
 
+from api.auth import error
 from endpoints.models import BatchEndpoint
-from jobs import table
 from jobs.models import BatchJob
-from studio.api.auth import error
+from jobs.web import table
 
 
 def home(request):

@@ -8,9 +8,9 @@ import pytest
 
 from jobs.models import Status
 from jobs.submit import submit_job
-from studio.models import Datastore
 from tests.conftest import DISTRIBUTED, wait_for
 from tests.fixtures_distributed import record
+from workspace.models import Datastore
 
 FILES = 10_000
 ROWS = 3  # rows per file: small files, so the job's time is the per-file and per-mini-batch machinery

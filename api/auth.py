@@ -1,0 +1,103 @@
+"""The one decorator every API view wears: token auth, allowed methods, JSON errors."""
+
+import json
+from functools import wraps
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from api.models import AccessToken
+
+# A few ValidationError codes mean something other than "your request is malformed".
+STATUS_BY_CODE = {
+    "output_exists": 409,
+    "output_in_use": 409,
+    "not_retryable": 409,
+    "already_retried": 409,
+    "endpoint_exists": 409,
+    "deployment_exists": 409,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error(status: int, code: str, message: str, **headers) -> JsonResponse:
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    for key, value in headers.items():
+        response[key.replace("_", "-")] = value
+    return response
+
+
+def validation_error(exc: ValidationError) -> JsonResponse:
+    code = getattr(exc, "code", None) or "invalid"
+    if hasattr(exc, "error_dict"):
+        message = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+        code = next(iter(e.code for errs in exc.error_dict.values() for e in errs if e.code), code)
+    else:
+        message = " ".join(exc.messages)
+    return error(STATUS_BY_CODE.get(code, 400), code, message)
+
+
+def _bearer(request) -> str:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else ""
+
+
+def json_body(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_json", f"The request body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    return body
+
+
+def optional_json_body(request) -> dict:
+    """The JSON object of a request whose body may be left out (no body, or an empty form, is {})."""
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded") and not request.POST:
+        return {}
+    return json_body(request) if request.body.strip() else {}
+
+
+def api_view(*methods):
+    """Token auth instead of the session: exempt from sign-in redirects and CSRF, enforced here instead."""
+
+    def decorate(view):
+        @login_not_required
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            token = AccessToken.authenticate(_bearer(request))
+            if token is None:
+                # Never a redirect: scripts need a status they can act on.
+                return error(
+                    401,
+                    "unauthorized",
+                    "A valid personal access token is required: send 'Authorization: Bearer <token>'.",
+                    WWW_Authenticate='Bearer realm="api"',
+                )
+            if request.method not in methods:
+                return error(
+                    405, "method_not_allowed", f"{request.method} is not allowed here.", Allow=", ".join(methods)
+                )
+            request.user, request.token = token.user, token
+            try:
+                return view(request, *args, **kwargs)
+            except ApiError as exc:
+                return error(exc.status, exc.code, exc.message)
+            except ValidationError as exc:
+                return validation_error(exc)
+            except Http404 as exc:
+                return error(404, "not_found", str(exc) or "Not found.")
+
+        wrapper.api_methods = methods
+        return wrapper
+
+    return decorate

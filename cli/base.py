@@ -1,0 +1,66 @@
+"""What the `az ml`-like management commands share: subcommands, JSON output, errors as CommandError."""
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from cli import azure_yaml
+
+
+class AzCommand(BaseCommand):
+    """A command with `az ml`-style subcommands: each `handle_<action>` method is one, its options added by
+    `add_<action>_arguments(parser)`."""
+
+    actions: tuple[str, ...] = ()
+
+    def add_arguments(self, parser):
+        subparsers = parser.add_subparsers(dest="action", required=True, metavar="{" + ",".join(self.actions) + "}")
+        for action in self.actions:
+            sub = subparsers.add_parser(action, help=getattr(self, f"handle_{action}").__doc__)
+            getattr(self, f"add_{action}_arguments", lambda p: None)(sub)
+
+    def handle(self, *args, action, **options):
+        try:
+            return getattr(self, f"handle_{action}")(**options)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+
+    def print_json(self, data):
+        self.stdout.write(json.dumps(data, indent=2, default=str))
+
+
+def add_file_arguments(parser, name_help="The name (overrides the file's)."):
+    parser.add_argument("-f", "--file", help="Azure Machine Learning YAML file.")
+    parser.add_argument("-n", "--name", help=name_help)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Override a key of the file, e.g. settings.mini_batch_size=20 (repeatable).",
+    )
+
+
+def document(options, **names) -> azure_yaml.Document:
+    """The YAML document from -f (or an empty one), with --set and the naming options (--name, ...) on top."""
+    sets = list(options.get("set") or [])
+    if options.get("file"):
+        doc = azure_yaml.load(options["file"], sets=sets)
+    else:
+        doc = azure_yaml.loads("", source="command line", sets=sets)
+    for key, option in names.items():
+        if options.get(option):
+            doc.set(key, options[option])
+    return doc
+
+
+def build_environment(command, env):
+    """Build an environment that is not built yet: a job cannot start in it before (as `az ml` builds its image)."""
+    if env is None or env.state == env.READY:
+        return env
+    command.stderr.write(f"Building environment {env.label}...")
+    env.build()
+    if env.state != env.READY:
+        raise CommandError(f"Environment {env.label} failed to build:\n{env.build_log[-3000:]}")
+    return env

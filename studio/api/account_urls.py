@@ -1,9 +1,0 @@
-from django.urls import path
-
-from studio.api import pages
-
-app_name = "account"
-urlpatterns = [
-    path("tokens/", pages.tokens, name="tokens"),
-    path("tokens/revoke/", pages.revoke, name="revoke-token"),
-]

@@ -1,0 +1,57 @@
+"""Each django-q2 worker process beats every few seconds: cluster name, host, pid, time.
+
+A thread in the worker process does it, so an idle worker still beats and a killed one stops at once.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from workspace.compute.models import Worker
+
+log = logging.getLogger(__name__)
+INTERVAL = float(os.environ.get("COMPUTE_HEARTBEAT_SECONDS", "5"))
+FORGET_AFTER = timedelta(days=1)
+
+
+def beat(cluster: str, host: str, pid: int, parent_pid: int | None):
+
+    now = timezone.now()
+    updated = Worker.objects.filter(host=host, pid=pid).update(
+        cluster=cluster, last_heartbeat=now, parent_pid=parent_pid
+    )
+    if not updated:
+        Worker.objects.create(
+            cluster=cluster, host=host, pid=pid, parent_pid=parent_pid, started=now, last_heartbeat=now
+        )
+        Worker.objects.filter(last_heartbeat__lt=now - FORGET_AFTER).delete()
+
+
+def _loop(cluster, host, pid, parent_pid):
+    while True:
+        try:
+            beat(cluster, host, pid, parent_pid)
+        except Exception as exc:  # the database may be away for a moment: beat again later
+            log.warning("compute heartbeat failed: %s", exc)
+        finally:
+            connection.close()  # never hold a connection between beats
+        time.sleep(INTERVAL)
+
+
+def start(sender=None, proc_name=None, **kwargs):
+    """django-q2's post_spawn signal: runs inside each new worker process."""
+    from django_q.conf import Conf
+
+    thread = threading.Thread(
+        target=_loop,
+        name="compute-heartbeat",
+        daemon=True,
+        args=(Conf.CLUSTER_NAME, socket.gethostname(), os.getpid(), os.getppid()),
+    )
+    thread.start()

@@ -1,0 +1,58 @@
+"""The demo a newcomer sees: an iris classifier in the registry and CSV files to score."""
+
+import tempfile
+from pathlib import Path
+
+from workspace import registry
+from workspace.models import Datastore
+
+DEMO_MODEL = "iris-classifier"
+DEMO_FOLDER = "demo/iris"
+
+
+def train_iris(model_dir: Path, kind: str = "logistic"):
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    data = load_iris(as_frame=True)
+    X, y = data.data, data.target
+    model = (
+        LogisticRegression(max_iter=500)
+        if kind == "logistic"
+        else RandomForestClassifier(n_estimators=50, random_state=0)
+    )
+    model.fit(X, y)
+    mlflow.sklearn.save_model(
+        model, str(model_dir), signature=infer_signature(X, model.predict(X)), serialization_format="cloudpickle"
+    )
+    return model_dir
+
+
+def write_demo_files(store, folder=DEMO_FOLDER, files=5):
+    from sklearn.datasets import load_iris
+
+    X = load_iris(as_frame=True).data
+    for i in range(files):
+        part = X.iloc[i * 30 : (i + 1) * 30]
+        store.write(f"{folder}/iris-{i + 1}.csv", part.to_csv(index=False).encode())
+
+
+def seed(stdout=None):
+    say = stdout.write if stdout else print
+    try:
+        registry.get_version(DEMO_MODEL, "latest")
+        say(f"Demo model {DEMO_MODEL} already registered.")
+    except registry.RegistryError:
+        with tempfile.TemporaryDirectory() as tmp:
+            train_iris(Path(tmp) / "model")
+            version = registry.register_folder(
+                DEMO_MODEL, Path(tmp) / "model", "Logistic regression on scikit-learn's iris data."
+            )
+        say(f"Registered demo model {version.label}.")
+    store = Datastore.get_default().client()
+    if not store.exists(DEMO_FOLDER):
+        write_demo_files(store)
+        say(f"Wrote demo data to azureml://datastores/{Datastore.get_default().name}/paths/{DEMO_FOLDER}")

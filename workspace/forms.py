@@ -1,0 +1,281 @@
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from engine import reading
+from workspace import registry, storage
+from workspace.models import NAME_VALIDATOR, Dataset, Datastore
+
+
+class RegisterModelForm(forms.Form):
+    MLFLOW, CUSTOM = "mlflow", "custom"
+
+    name = forms.CharField(label="Name", max_length=255, validators=[NAME_VALIDATOR])
+    description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    model_type = forms.ChoiceField(
+        label="Model type",
+        widget=forms.RadioSelect,
+        required=False,
+        initial=MLFLOW,
+        choices=[(MLFLOW, "MLflow"), (CUSTOM, "Custom")],
+        help_text="MLflow models are scored without code; Custom models need a scoring script.",
+    )
+    model_zip = forms.FileField(
+        label="Model file or folder (.zip)",
+        help_text="MLflow: zip the folder that mlflow.save_model wrote (it holds an MLmodel file). "
+        "Custom: one file (e.g. model.pkl) or a .zip of the model's folder; the "
+        "scoring script finds it under $AZUREML_MODEL_DIR/model.",
+    )
+
+    def clean_model_type(self):
+        return self.cleaned_data["model_type"] or self.MLFLOW
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("model_zip")
+        if upload is None:
+            return data
+        if upload.size > settings.MODEL_UPLOAD_MAX_BYTES:
+            self.add_error(
+                "model_zip",
+                ValidationError(
+                    "The file is larger than the %(mb)d MB limit.",
+                    code="too_large",
+                    params={"mb": settings.MODEL_UPLOAD_MAX_BYTES // (1024 * 1024)},
+                ),
+            )
+        elif data.get("model_type") == self.MLFLOW and not upload.name.lower().endswith(".zip"):
+            self.add_error(
+                "model_zip",
+                ValidationError(
+                    "Upload a .zip file: an MLflow model is a folder. For a single "
+                    "model file choose Model type Custom.",
+                    code="not_zip",
+                ),
+            )
+        return data
+
+    def register(self):
+        data = self.cleaned_data
+        upload = data["model_zip"]
+        if data["model_type"] == self.CUSTOM:
+            return registry.register_custom(data["name"], upload, upload.name, data["description"])
+        return registry.register_zip(data["name"], upload, data["description"])
+
+
+class DatastoreForm(forms.ModelForm):
+    """Register or edit a datastore; the connection is tested before anything is saved."""
+
+    secret = forms.CharField(
+        label="Account key, SAS token or connection string",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Stored encrypted; never shown again. Leave empty when editing to keep the stored one.",
+    )
+
+    class Meta:
+        model = Datastore
+        fields = ["name", "description", "kind", "root", "account_url", "container", "credential_type"]
+        labels = {"root": "Folder (local)", "account_url": "Account URL", "credential_type": "Authentication"}
+        help_texts = {
+            "root": "An absolute folder on the server, inside an allowed root; empty: a new folder under the data directory.",
+            "account_url": "e.g. https://<account>.blob.core.windows.net (not needed with a connection string).",
+        }
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # Jobs and datasets refer to a datastore by name.
+            self.fields["name"].disabled = True
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if data["kind"] == Datastore.LOCAL:
+            data.update(account_url="", container="", credential_type="none")
+            self.instance.set_secret("")
+            self._check_local_root(data.get("root", ""))
+        else:
+            data["root"] = ""
+            self._check_blob(data)
+        if not self.errors:
+            fields = ["name", "kind", "root", "account_url", "container", "credential_type"]
+            self._test_connection(
+                Datastore(secret_encrypted=self.instance.secret_encrypted, **{f: data[f] for f in fields})
+            )
+        return data
+
+    def _check_local_root(self, root):
+        if not root:
+            return
+        path = Path(root)
+        if not path.is_absolute():
+            self.add_error("root", ValidationError("Give an absolute folder.", code="root_not_absolute"))
+            return
+        allowed = [
+            Path(r).resolve() for r in getattr(settings, "LOCAL_DATASTORE_ROOTS", None) or [settings.STUDIO_HOME]
+        ]
+        resolved = path.resolve()
+        if not any(resolved == a or a in resolved.parents for a in allowed):
+            self.add_error(
+                "root",
+                ValidationError(
+                    "The folder must be inside %(allowed)s.",
+                    code="root_not_allowed",
+                    params={"allowed": ", ".join(str(a) for a in allowed)},
+                ),
+            )
+
+    def _check_blob(self, data):
+        credential_type, secret = data["credential_type"], data.get("secret", "")
+        if not data.get("container"):
+            self.add_error("container", ValidationError("Give the container name.", code="container_required"))
+        if credential_type != "connection_string":
+            if not data.get("account_url"):
+                self.add_error("account_url", ValidationError("Give the account URL.", code="account_url_required"))
+            else:
+                try:
+                    storage.check_public_url(data["account_url"])
+                except ValidationError as exc:
+                    self.add_error("account_url", exc)
+        if credential_type == "none":
+            self.instance.set_secret("")
+        elif secret:
+            self.instance.set_secret(secret)
+        elif not (
+            self.instance.pk
+            and self.instance.has_secret
+            and Datastore.objects.filter(pk=self.instance.pk, credential_type=credential_type).exists()
+        ):
+            self.add_error(
+                "secret",
+                ValidationError(
+                    "Give the %(what)s.",
+                    code="secret_required",
+                    params={"what": dict(Datastore.CREDENTIAL_TYPES)[credential_type].lower()},
+                ),
+            )
+
+    def _test_connection(self, store):
+        try:
+            client = store.client()
+            if store.kind == Datastore.AZURE_BLOB:
+                client.check()
+        except storage.StorageError as exc:
+            self.add_error(
+                None,
+                ValidationError("Connection test failed: %(error)s", code="connection_failed", params={"error": exc}),
+            )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("allow_empty_file", True)  # refused by DatasetForm with a message naming the file
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return [super().clean(data, initial)] if data else []
+
+
+class DatasetForm(forms.Form):
+    """Register a new version of a dataset: a datastore path, or files uploaded now (kept in the default datastore)."""
+
+    SOURCES = [("datastore", "From a datastore path"), ("upload", "From local files (upload)")]
+
+    name = forms.CharField(
+        label="Name",
+        max_length=255,
+        validators=[NAME_VALIDATOR],
+        help_text="An existing name gets a new version; versions never change.",
+    )
+    description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    type = forms.ChoiceField(label="Type", choices=Dataset.TYPES)
+    source = forms.ChoiceField(label="Source", choices=SOURCES, initial="datastore", widget=forms.RadioSelect)
+    datastore = forms.ModelChoiceField(label="Datastore", queryset=Datastore.objects.all(), required=False)
+    path = forms.CharField(
+        label="Path",
+        required=False,
+        widget=forms.TextInput(attrs={"id": "id_dataset_path"}),
+        help_text="A folder, a file, or a glob on file names such as folder/*.csv. "
+        "Only files directly in the folder are used: nested folders are not traversed.",
+    )
+    files = MultipleFileField(label="Files", required=False)
+
+    def clean_path(self):
+        return storage.clean_path(self.cleaned_data["path"])
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if data["source"] == "upload":
+            self._check_uploads(data)
+        else:
+            self._check_datastore_path(data)
+        return data
+
+    def _check_uploads(self, data):
+        uploads = data.get("files") or []
+        if not uploads:
+            self.add_error("files", ValidationError("Choose the files to upload.", code="files_required"))
+            return
+        if data["type"] == Dataset.URI_FILE and len(uploads) != 1:
+            self.add_error("files", ValidationError("A uri_file dataset holds exactly one file.", code="one_file"))
+        for upload in uploads:
+            self._check_file(upload.name, upload.size, "files")
+
+    def _check_file(self, name, size, field):
+        ext = reading.extension(name)
+        if ext not in reading.SUPPORTED:
+            self.add_error(
+                field,
+                ValidationError(
+                    "'%(name)s' is not a supported file type (%(types)s).",
+                    code="unsupported_file_type",
+                    params={"name": name, "types": ", ".join(sorted(reading.SUPPORTED))},
+                ),
+            )
+        elif size == 0:
+            self.add_error(
+                field, ValidationError("'%(name)s' is empty (0 bytes).", code="empty_file", params={"name": name})
+            )
+
+    def _check_datastore_path(self, data):
+        store = data.get("datastore")
+        if store is None:
+            self.add_error("datastore", ValidationError("Choose a datastore.", code="datastore_required"))
+            return
+        probe = Dataset(name=data["name"], type=data["type"], datastore=store, path=data["path"])
+        try:
+            entries = probe.files()
+        except storage.StorageError as exc:
+            self.add_error("path", ValidationError("%(error)s", code="path_not_found", params={"error": exc}))
+            return
+        if not entries:
+            self.add_error(
+                "path",
+                ValidationError("No files in '%(path)s'.", code="path_empty", params={"path": data["path"] or "/"}),
+            )
+        elif data["type"] == Dataset.URI_FILE:
+            if len(entries) != 1 or entries[0].path != data["path"]:
+                self.add_error(
+                    "path",
+                    ValidationError(
+                        "A uri_file dataset must point at one file, not a folder or glob.", code="not_a_file"
+                    ),
+                )
+            else:
+                self._check_file(entries[0].path, entries[0].size, "path")
+        self.entries = entries

@@ -1,0 +1,261 @@
+"""Workspace assets kept in our own database: datastores and datasets (models live in the MLflow registry)."""
+
+import fnmatch
+import posixpath
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models, transaction
+from django.dispatch import Signal
+
+from workspace import storage
+from workspace.secrets import decrypt, encrypt
+
+NAME_VALIDATOR = RegexValidator(
+    r"^[a-zA-Z][a-zA-Z0-9_-]{0,254}$",
+    "Use letters, digits, '-' and '_', starting with a letter.",
+    code="invalid_name",
+)
+
+DEFAULT_DATASTORE = "workspaceblobstore"
+# Sent when a datastore is about to be deleted: each receiver answers the reasons it is still in use (a list of
+# sentences), so layers above (jobs reading or writing it) keep it without this module knowing them.
+datastore_in_use = Signal()
+
+
+class Datastore(models.Model):
+    LOCAL = "local"
+    AZURE_BLOB = "azure_blob"
+    KINDS = [(LOCAL, "Local folder"), (AZURE_BLOB, "Azure Blob Storage")]
+    CREDENTIAL_TYPES = [
+        ("account_key", "Account key"),
+        ("sas", "SAS token"),
+        ("connection_string", "Connection string"),
+        ("none", "None (anonymous, public container)"),
+    ]
+
+    name = models.CharField(max_length=255, unique=True, validators=[NAME_VALIDATOR])
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=KINDS, default=LOCAL)
+    # local: the folder; azure_blob: account URL and container.
+    root = models.CharField(max_length=1000, blank=True)
+    account_url = models.CharField(max_length=500, blank=True)
+    container = models.CharField(max_length=63, blank=True)
+    credential_type = models.CharField(max_length=20, choices=CREDENTIAL_TYPES, default="none")
+    # Fernet token of the account key / SAS token / connection string; never rendered, never logged.
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    is_default = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def __repr__(self):  # never the secret, even in a traceback
+        return f"<Datastore {self.name} ({self.kind})>"
+
+    def set_secret(self, value: str):
+        self.secret_encrypted = encrypt(value)
+
+    def get_secret(self) -> str:
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return decrypt(self.secret_encrypted)
+        except InvalidToken as exc:
+            raise storage.StorageError(
+                f"The credentials of datastore '{self.name}' cannot be decrypted (the secret key "
+                "changed?): edit the datastore and enter them again."
+            ) from exc
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_encrypted)
+
+    def location(self) -> str:
+        if self.kind == self.AZURE_BLOB:
+            return (
+                f"{self.account_url.rstrip('/')}/{self.container}"
+                if self.account_url
+                else f"container {self.container}"
+            )
+        return str(self.local_root())
+
+    def users(self) -> list[str]:
+        """What keeps this datastore from being deleted: being the default, datasets, jobs."""
+        reasons = []
+        if self.is_default:
+            reasons.append("it is the default datastore")
+        if n := self.datasets.count():
+            reasons.append(f"{n} dataset version(s) use it")
+        for _receiver, more in datastore_in_use.send(sender=Datastore, datastore=self):
+            reasons.extend(more)
+        return reasons
+
+    def set_default(self):
+        with transaction.atomic():
+            Datastore.objects.exclude(pk=self.pk).filter(is_default=True).update(is_default=False)
+            Datastore.objects.filter(pk=self.pk).update(is_default=True)
+        self.is_default = True
+
+    @classmethod
+    def get_default(cls):
+        store = cls.objects.filter(is_default=True).first()
+        if store is None:
+            store, _ = cls.objects.get_or_create(
+                name=DEFAULT_DATASTORE,
+                defaults={"kind": cls.LOCAL, "is_default": True, "description": "The workspace's default datastore."},
+            )
+            if not store.is_default:
+                store.is_default = True
+                store.save(update_fields=["is_default"])
+        return store
+
+    def local_root(self) -> Path:
+        if self.kind != self.LOCAL:
+            raise ValidationError(
+                "Datastore '%(name)s' is not a local folder.", code="not_local", params={"name": self.name}
+            )
+        return Path(self.root) if self.root else Path(settings.STUDIO_HOME) / "datastores" / self.name
+
+    def client(self):
+        return storage.client_for(self)
+
+    def uri(self, path=""):
+        return f"azureml://datastores/{self.name}/paths/{path.lstrip('/')}"
+
+
+class Dataset(models.Model):
+    """One immutable version of a data asset: a datastore path (folder, file or glob on the file name)."""
+
+    URI_FOLDER, URI_FILE = "uri_folder", "uri_file"
+    TYPES = [(URI_FOLDER, "Folder (uri_folder)"), (URI_FILE, "File (uri_file)")]
+    GLOB_CHARS = set("*?[")
+
+    name = models.CharField(max_length=255, validators=[NAME_VALIDATOR])
+    version = models.PositiveIntegerField()
+    description = models.TextField(blank=True)
+    type = models.CharField(max_length=20, choices=TYPES, default=URI_FOLDER)
+    datastore = models.ForeignKey(Datastore, on_delete=models.PROTECT, related_name="datasets")
+    path = models.CharField(max_length=1000, blank=True)
+    uploaded = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="dataset_name_version")]
+
+    def __str__(self):
+        return f"{self.name}:{self.version}"
+
+    @property
+    def uri(self) -> str:
+        return f"azureml:{self.name}:{self.version}"
+
+    @property
+    def datastore_uri(self) -> str:
+        return self.datastore.uri(self.path)
+
+    def save(self, *args, **kwargs):
+        if self.pk and not kwargs.get("force_insert"):
+            raise ValidationError("Dataset versions are immutable: register a new version.", code="dataset_immutable")
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def next_version(cls, name: str) -> int:
+        latest = cls.objects.filter(name=name).aggregate(models.Max("version"))["version__max"]
+        return (latest or 0) + 1
+
+    @classmethod
+    def lookup(cls, name: str, version: str | int | None = None) -> "Dataset":
+        """A version ("3"), or the latest when version is None or "latest"."""
+        versions = cls.objects.filter(name=name).select_related("datastore")
+        if not versions.exists():
+            raise ValidationError("Dataset '%(name)s' does not exist.", code="unknown_dataset", params={"name": name})
+        if version in (None, "", "latest"):
+            return versions.order_by("-version").first()
+        found = versions.filter(version=int(version)).first() if str(version).isdigit() else None
+        if found is None:
+            raise ValidationError(
+                "Dataset '%(name)s' has no version %(version)s (latest is %(latest)s).",
+                code="unknown_dataset_version",
+                params={"name": name, "version": version, "latest": versions.order_by("-version").first().version},
+            )
+        return found
+
+    def split_glob(self) -> tuple[str, str]:
+        """(folder, pattern) when the last path segment is a glob such as "in/*.csv", else (path, "")."""
+        head, tail = posixpath.split(self.path)
+        return (head, tail) if self.GLOB_CHARS & set(tail) else (self.path, "")
+
+    def files(self, client=None):
+        """The file entries of this version, read from its datastore now."""
+        client = client or self.datastore.client()
+        folder, pattern = self.split_glob()
+        entries = client.files(folder)
+        return [e for e in entries if not pattern or fnmatch.fnmatchcase(posixpath.basename(e.path), pattern)]
+
+    @classmethod
+    def register(cls, *, name, datastore, path, type, description="", user=None, uploaded=False) -> "Dataset":
+        with transaction.atomic():
+            return cls.objects.create(
+                name=name,
+                version=cls.next_version(name),
+                datastore=datastore,
+                path=path,
+                type=type,
+                description=description,
+                created_by=user,
+                uploaded=uploaded,
+            )
+
+    @classmethod
+    def register_upload(cls, *, name, uploads, type, description="", user=None) -> "Dataset":
+        """Store uploaded files in the default datastore under datasets/<name>/<version>/ and register them.
+        If anything fails, the files written so far are removed: no half-created dataset."""
+        store = Datastore.get_default()
+        client = store.client()
+        with transaction.atomic():
+            version = cls.next_version(name)
+            folder = f"datasets/{name}/{version}"
+            if client.exists(folder):
+                raise ValidationError(
+                    "The folder %(uri)s already exists; it is not overwritten.",
+                    code="upload_folder_exists",
+                    params={"uri": store.uri(folder)},
+                )
+            try:
+                names = []
+                for upload in uploads:
+                    names.append(
+                        f"{folder}/{storage.clean_path(posixpath.basename(upload.name.replace(chr(92), '/')))}"
+                    )
+                    client.write(names[-1], b"".join(upload.chunks()))
+                path = names[0] if type == cls.URI_FILE else folder
+                return cls.objects.create(
+                    name=name,
+                    version=version,
+                    datastore=store,
+                    path=path,
+                    type=type,
+                    description=description,
+                    created_by=user,
+                    uploaded=True,
+                )
+            except BaseException:
+                client.delete(folder)
+                raise
+
+
+def source_client(datastore_name: str, query: str = ""):
+    """Where a job's input files are read from: the named datastore, or public URLs when the name is empty (with
+    the SAS token `query` the input URL carried, if any)."""
+    if not datastore_name:
+        return storage.PublicSource(query)
+    return Datastore.objects.get(name=datastore_name).client()

@@ -1,0 +1,52 @@
+"""The Compute page: every compute cluster known to the site, with its live workers and the work on it."""
+
+from django.db.models import Max
+from django.shortcuts import render
+
+from endpoints.models import known_clusters
+from jobs.models import BatchJob, MiniBatch, Status
+from workspace.compute.live import live_workers
+from workspace.compute.models import Worker
+
+
+def compute_list(request):
+    return render(request, "studio/compute.html", {"clusters": overview()})
+
+
+def overview() -> list[dict]:
+    """Every compute cluster known to the site, with its live workers, last heartbeat and the work on it."""
+    last = dict(Worker.objects.values_list("cluster").annotate(last=Max("last_heartbeat")))
+    names = known_clusters()
+    live = live_workers()
+    active = [Status.QUEUED, Status.RUNNING, Status.FINALIZING, Status.CANCEL_REQUESTED]
+    jobs = list(
+        BatchJob.objects.filter(status__in=active).only(
+            "name",
+            "compute",
+            "status",
+            "endpoint_name",
+            "mini_batches_done",
+            "mini_batches_failed",
+            "mini_batches_total",
+        )[:200]
+    )
+    running = list(
+        MiniBatch.objects.filter(status=MiniBatch.RUNNING)
+        .select_related("job")
+        .only("index", "worker", "started", "job__name", "job__compute")[:500]
+    )
+    clusters = []
+    for name in names:
+        workers = [w for w in live if w.cluster == name]
+        for w in workers:
+            w.mini_batches = [mb for mb in running if mb.worker == w.worker_id]
+        clusters.append(
+            {
+                "name": name,
+                "workers": workers,
+                "last_heartbeat": last.get(name),
+                "jobs": [j for j in jobs if j.compute == name],
+                "mini_batches_running": [mb for mb in running if mb.job.compute == name],
+            }
+        )
+    return clusters

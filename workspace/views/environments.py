@@ -1,0 +1,41 @@
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+
+from endpoints.models import BatchDeployment
+from jobs import queue
+from studio.views.buttons import button_of
+from workspace.environments import Environment
+
+
+def environment_list(request):
+    Environment.studio()
+    return render(
+        request, "studio/environments.html", {"environments": Environment.objects.order_by("name", "version")}
+    )
+
+
+def environment_detail(request, name, version):
+    env = get_object_or_404(Environment, name=name, version=version)
+    uses = Q(environment=env.label)
+    if env.is_studio:
+        uses |= Q(environment="") | Q(environment=env.name)
+    deployments = BatchDeployment.objects.filter(uses).select_related("endpoint")
+    return render(request, "studio/environment_detail.html", {"env": env, "deployments": deployments})
+
+
+@button_of("environment-detail", "Build again")
+def environment_rebuild(request, name, version):
+    """Build a Failed environment again (a package index that was unreachable, a release published since)."""
+    env = get_object_or_404(Environment, name=name, version=version)
+    if env.state != Environment.FAILED:
+        messages.warning(request, f"Environment {env.label} is {env.state}: only a Failed one is built again.")
+        return redirect(env)
+    Environment.objects.filter(pk=env.pk, state=Environment.FAILED).update(state=Environment.NOT_STARTED)
+    env.refresh_from_db()
+    if env.claim_build():
+        using = BatchDeployment.objects.filter(environment=env.label).first()
+        queue.build_environment_later(env, using.compute if using else settings.DEFAULT_COMPUTE)
+        messages.success(request, f"Environment {env.label} is being built again.")
+    return redirect(env)

@@ -1,0 +1,37 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from workspace import registry
+from workspace.forms import RegisterModelForm
+
+
+def model_list(request):
+    try:
+        models, error = registry.list_models(), ""
+    except registry.RegistryError as exc:
+        models, error = [], str(exc)
+    return render(request, "studio/models.html", {"models": models, "error": error})
+
+
+def model_register(request):
+    form = RegisterModelForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = form.register()
+        except ValidationError as exc:
+            form.add_error("model_zip", exc)
+        else:
+            messages.success(request, f"Registered {version.label}.")
+            return redirect("model-detail", version.name, version.version)
+    return render(request, "studio/model_register.html", {"form": form})
+
+
+def model_detail(request, name, version):
+    try:
+        model = registry.get_version(name, version)
+        versions = registry.list_versions(name)
+    except registry.RegistryError as exc:
+        raise Http404(str(exc)) from exc
+    return render(request, "studio/model_detail.html", {"model": model, "versions": versions})
