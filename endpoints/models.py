@@ -10,7 +10,7 @@ from django.utils.functional import cached_property
 from engine import formats
 from engine.formats import RESERVED_COLUMNS
 from workspace.compute.models import Worker
-from workspace.environments import Environment
+from workspace.environments import Environment, validate_environment  # noqa: F401  (migrations name it here)
 
 ENDPOINT_NAME_VALIDATOR = RegexValidator(
     r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$",
@@ -33,32 +33,6 @@ MAX_THRESHOLD = 2_000_000_000  # files or rows: more than any job holds; -1 says
 def validate_endpoint_length(value):
     if not 3 <= len(value) <= 32:
         raise ValidationError("The name must be 3 to 32 characters long.", code="endpoint_name_length")
-
-
-def validate_environment(label: str):
-    """A deployment's environment must exist and build: a requirement that cannot be installed is refused now,
-    when the deployment is made, not when its first job runs. Builds it (once per content hash) if needed."""
-    if not label:
-        return
-    env = Environment.lookup(label)
-    if env is None:
-        raise ValidationError(
-            "Environment '%(label)s' does not exist.", code="unknown_environment", params={"label": label}
-        )
-    if env.state == Environment.NOT_STARTED:
-        env.build()
-    if env.state == Environment.BUILDING:
-        raise ValidationError(
-            "Environment '%(label)s' is being built; try again once it is Ready.",
-            code="environment_building",
-            params={"label": env.label},
-        )
-    if env.state == Environment.FAILED:
-        raise ValidationError(
-            "Environment '%(label)s' cannot be built: %(reason)s",
-            code="environment_build_failed",
-            params={"label": env.label, "reason": env.failure_reason},
-        )
 
 
 def validate_output_file_name(name: str):

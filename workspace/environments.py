@@ -7,6 +7,7 @@ below endpoints and jobs, which both need it.
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -141,3 +142,29 @@ class Environment(models.Model):
 
 def envbuild_root():
     return Path(settings.STUDIO_HOME) / "envs"
+
+
+def validate_environment(label: str):
+    """A deployment's environment must exist and build: a requirement that cannot be installed is refused now,
+    when the deployment is made, not when its first job runs. Builds it (once per content hash) if needed."""
+    if not label:
+        return
+    env = Environment.lookup(label)
+    if env is None:
+        raise ValidationError(
+            "Environment '%(label)s' does not exist.", code="unknown_environment", params={"label": label}
+        )
+    if env.state == Environment.NOT_STARTED:
+        env.build()
+    if env.state == Environment.BUILDING:
+        raise ValidationError(
+            "Environment '%(label)s' is being built; try again once it is Ready.",
+            code="environment_building",
+            params={"label": env.label},
+        )
+    if env.state == Environment.FAILED:
+        raise ValidationError(
+            "Environment '%(label)s' cannot be built: %(reason)s",
+            code="environment_build_failed",
+            params={"label": env.label, "reason": env.failure_reason},
+        )
