@@ -5,7 +5,6 @@ variables), keeps one HostPool per worker process, and copies files between data
 """
 
 import atexit
-import os
 import shutil
 import sys
 import tempfile
@@ -20,25 +19,18 @@ from workspace.environments import Environment
 from workspace.models import Datastore
 
 
-def setting(name: str, default: float) -> float:
-    """Engine timings: Django settings first, then the environment (so tests can start a qcluster with short ones)."""
-    return float(getattr(settings, name, None) or os.environ.get(name) or default)
-
-
 def lease_seconds() -> float:
-    return setting("JOBS_LEASE_SECONDS", 60)
+    """JOBS_LEASE_SECONDS, read when asked (a test's `settings` fixture changes it)."""
+    return float(settings.JOBS_LEASE_SECONDS)
 
 
 def heartbeat_seconds() -> float:
-    return setting("JOBS_HEARTBEAT_SECONDS", 10)
+    return float(settings.JOBS_HEARTBEAT_SECONDS)
 
 
 def lane_seconds() -> float:
     """How long a task keeps taking its job's next mini-batch itself (0: one mini-batch per task)."""
-    value = getattr(settings, "JOBS_LANE_SECONDS", None)
-    if value is None:
-        value = os.environ.get("JOBS_LANE_SECONDS", 10)
-    return float(value)
+    return float(settings.JOBS_LANE_SECONDS)
 
 
 _POOL: HostPool | None = None
@@ -47,7 +39,7 @@ _POOL: HostPool | None = None
 def pool() -> HostPool:
     global _POOL
     if _POOL is None:
-        _POOL = HostPool(size=int(setting("JOBS_HOSTS_PER_WORKER", 2)), init_timeout=setting("JOBS_INIT_TIMEOUT", 600))
+        _POOL = HostPool(size=int(settings.JOBS_HOSTS_PER_WORKER), init_timeout=float(settings.JOBS_INIT_TIMEOUT))
         atexit.register(_POOL.close)
     return _POOL
 

@@ -9,9 +9,9 @@ reuses, if it too failed) the first job's folder is removed.
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
-from jobs import hosting
 from jobs.models import BatchJob, MiniBatch
 from workspace.models import Datastore
 
@@ -20,7 +20,7 @@ KEPT = ".batch-studio/kept"
 
 
 def keep_days() -> float:
-    return hosting.setting("JOBS_KEEP_PARTS_DAYS", 7)
+    return float(settings.JOBS_KEEP_PARTS_DAYS)
 
 
 def kept_folder(job) -> str:

@@ -2,9 +2,14 @@
 with it: parts kept for a retry, staging removed, logs written, and the `job_finished` notice for the features
 that wait on it (comparisons). The django-q2 entry points in jobs.tasks drive it; pages, the API and the command
 line cancel through `cancel`.
+
+Also the one lease helper of the background work (mini-batches, finalize, previews, schedule runs): `lease_end`,
+`lapsed`, `take_lapsed` and `Lease`, its renewal every JOBS_HEARTBEAT_SECONDS. (A comparison's report holds no
+lease: its task is sent again when it has been Computing for jobs.comparison.RESEND_AFTER.)
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from django.db import transaction
@@ -47,8 +52,69 @@ def request_cancel(job) -> bool:
     return True
 
 
-def lease_end():
-    return timezone.now() + timedelta(seconds=hosting.lease_seconds())
+# ---- leases ------------------------------------------------------------------------------------------------------
+# A worker holds a lease on the row of what it runs; a worker that dies stops renewing it, and once it has passed
+# another process takes the work over. Every change is a conditional UPDATE: of two processes only one wins.
+
+
+def lease_end(seconds: float | None = None, now=None):
+    """When a lease taken now (or at `now`) ends: JOBS_LEASE_SECONDS later, or `seconds`."""
+    seconds = hosting.lease_seconds() if seconds is None else seconds
+    return (now or timezone.now()) + timedelta(seconds=seconds)
+
+
+def lapsed(rows, now=None):
+    """The rows whose lease (lease_until) has passed."""
+    return rows.filter(lease_until__lt=now or timezone.now())
+
+
+def take_lapsed(rows, now=None) -> bool:
+    """Take over a lease that passed (its worker died, its task was lost) with a new one; `rows` is the row filtered
+    on the state it must still be in. False if it is not lapsed (any more): another process took it first."""
+    return bool(lapsed(rows, now).update(lease_until=lease_end()))
+
+
+_UNTRACKED = object()
+
+
+class Lease:
+    """A lease held on a row, renewed by a conditional UPDATE at most every JOBS_HEARTBEAT_SECONDS: call it as the
+    work goes (a scoring host's on_wait, a loop) and it renews when due.
+
+    rows: the row, filtered on what makes it still ours (say Running on this worker). field, stamp(): the column
+    renewed and its new value (lease_until, the lease's end, by default). With `held`, the row is ours only while
+    the column still holds the value this lease wrote last (a claim stamped with the time it was renewed)."""
+
+    def __init__(self, rows, field: str = "lease_until", stamp=lease_end, held=_UNTRACKED):
+        self.rows, self.field, self.stamp, self.held = rows, field, stamp, held
+        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
+
+    def due(self) -> bool:
+        """True at most once per heartbeat: time to renew."""
+        if time.monotonic() < self.next_beat:
+            return False
+        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
+        return True
+
+    def _ours(self):
+        return self.rows if self.held is _UNTRACKED else self.rows.filter(**{self.field: self.held})
+
+    def renew(self) -> bool:
+        """Renew now; False when the row is no longer ours (nothing was updated)."""
+        value = self.stamp()
+        if not self._ours().update(**{self.field: value}):
+            return False
+        if self.held is not _UNTRACKED:
+            self.held = value
+        return True
+
+    def __call__(self) -> bool:
+        """Renew if due; False when the lease turned out lost."""
+        return not self.due() or self.renew()
+
+    def release(self) -> bool:
+        """Give the lease up (the column back to None) if it is still ours."""
+        return bool(self._ours().update(**{self.field: None}))
 
 
 def queue_first(job):

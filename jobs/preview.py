@@ -12,14 +12,13 @@ import io
 import posixpath
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from django.utils import timezone
 
 from engine import formats, loader, schema
 from engine.errors import FileError
-from jobs import heads, hosting, inputs, queue
+from jobs import heads, hosting, inputs, lifecycle, queue
 from jobs.models import Preview
 from workspace import registry
 
@@ -50,28 +49,19 @@ def request(
         files_total=len(resolved.files),
         created_by=user,
         progress="Waiting for a worker",
-        lease_until=_lease_end(),
+        lease_until=lifecycle.lease_end(),
     )
     queue.preview_later(preview)
     return preview
 
 
-def _lease_end():
-    return timezone.now() + timedelta(seconds=hosting.lease_seconds())
-
-
-class Heartbeat:
-    """Called while the preview waits on its scoring host: renews the preview's lease."""
+class Heartbeat(lifecycle.Lease):
+    """Called while the preview waits on its scoring host: renews the preview's lease while it is Running
+    (nothing stops when it no longer is: run() records the preview's end either way)."""
 
     def __init__(self, preview_id: int):
         self.preview_id = preview_id
-        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
-
-    def __call__(self):
-        if time.monotonic() < self.next_beat:
-            return
-        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
-        Preview.objects.filter(pk=self.preview_id, status=Preview.RUNNING).update(lease_until=_lease_end())
+        super().__init__(Preview.objects.filter(pk=preview_id, status=Preview.RUNNING))
 
 
 def settle_if_lost(preview: Preview) -> Preview:
@@ -80,10 +70,12 @@ def settle_if_lost(preview: Preview) -> Preview:
     now = timezone.now()
     if preview.is_finished or preview.lease_until is None or preview.lease_until >= now:
         return preview
-    lost = Preview.objects.filter(pk=preview.pk, status=preview.status, lease_until__lt=now)
+    same = Preview.objects.filter(pk=preview.pk, status=preview.status)
     if preview.status == Preview.RUNNING:
-        lost.update(status=Preview.FAILED, error=LOST, progress="", finished=now, lease_until=None)
-    elif lost.update(lease_until=_lease_end()):
+        lifecycle.lapsed(same, now).update(
+            status=Preview.FAILED, error=LOST, progress="", finished=now, lease_until=None
+        )
+    elif lifecycle.take_lapsed(same, now):
         queue.preview_later(preview)
     preview.refresh_from_db()
     return preview
@@ -95,7 +87,7 @@ def _progress(preview, text: str, **fields):
 
 def run(preview_id: int):
     if not Preview.objects.filter(pk=preview_id, status=Preview.QUEUED).update(
-        status=Preview.RUNNING, lease_until=_lease_end()
+        status=Preview.RUNNING, lease_until=lifecycle.lease_end()
     ):
         return  # finished, or taken by another copy of this task
     preview = Preview.objects.get(pk=preview_id)

@@ -11,7 +11,6 @@ import os
 import socket
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from django.db import transaction
@@ -52,7 +51,7 @@ def dispatch(job_id: int):
         if job is None or job.status in STOP_DISPATCH:
             return
         batches = job.mini_batches
-        _reclaim(batches.filter(status=MiniBatch.RUNNING, lease_until__lt=timezone.now()))
+        _reclaim(lifecycle.lapsed(batches.filter(status=MiniBatch.RUNNING)))
         if job.status == Status.CANCEL_REQUESTED:
             batches.filter(status__in=[MiniBatch.PENDING, MiniBatch.QUEUED]).update(status=MiniBatch.CANCELED)
             cancel_now = not batches.filter(status=MiniBatch.RUNNING).exists()
@@ -72,20 +71,17 @@ def dispatch(job_id: int):
         finalize(job_id)
 
 
-class Heartbeat:
+class Heartbeat(lifecycle.Lease):
     """Called while a mini-batch waits on its host: renews the lease, stops if the job no longer wants it."""
 
     def __init__(self, job_id: int, mini_batch_id: int, worker: str):
         self.job_id, self.mini_batch_id, self.worker = job_id, mini_batch_id, worker
-        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
+        super().__init__(MiniBatch.objects.filter(pk=mini_batch_id, status=MiniBatch.RUNNING, worker=worker))
 
     def __call__(self):
-        if time.monotonic() < self.next_beat:
+        if not self.due():
             return
-        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
-        if not MiniBatch.objects.filter(pk=self.mini_batch_id, status=MiniBatch.RUNNING, worker=self.worker).update(
-            lease_until=lifecycle.lease_end()
-        ):
+        if not self.renew():
             raise Aborted("the mini-batch is no longer this worker's (its lease passed and it was given to another)")
         status = BatchJob.objects.filter(pk=self.job_id).values_list("status", flat=True).first()
         if status is None or status in STOP_DISPATCH or status == Status.CANCEL_REQUESTED:
@@ -193,7 +189,7 @@ class Lane:
                 attempts=attempts + 1,
                 worker=self.worker,
                 started=now,
-                lease_until=now + timedelta(seconds=hosting.lease_seconds()),
+                lease_until=lifecycle.lease_end(now=now),
             ):
                 return MiniBatch(
                     pk=pk,
@@ -348,7 +344,7 @@ def reclaim_stale():
     """The schedule's task: stale mini-batches go back to the queue, lost tasks are sent again,
     and an interrupted finalize runs again."""
     now = timezone.now()
-    jobs = _reclaim(MiniBatch.objects.filter(status=MiniBatch.RUNNING, lease_until__lt=now))
+    jobs = _reclaim(lifecycle.lapsed(MiniBatch.objects.filter(status=MiniBatch.RUNNING), now))
     # Active jobs with work waiting and nothing in flight lost their dispatch task.
     jobs |= set(
         BatchJob.objects.filter(status__in=[Status.QUEUED, Status.RUNNING], mini_batches__status=MiniBatch.PENDING)
@@ -359,20 +355,18 @@ def reclaim_stale():
         queue.dispatch_later(job)
     _resend_lost_tasks(now)
     kept.expire_kept(now)
-    for job_id in BatchJob.objects.filter(status=Status.FINALIZING, lease_until__lt=now).values_list("pk", flat=True):
-        if BatchJob.objects.filter(pk=job_id, status=Status.FINALIZING, lease_until__lt=now).update(
-            lease_until=lifecycle.lease_end()
-        ):
+    finalizing = BatchJob.objects.filter(status=Status.FINALIZING)
+    for job_id in lifecycle.lapsed(finalizing, now).values_list("pk", flat=True):
+        if lifecycle.take_lapsed(finalizing.filter(pk=job_id), now):
             finalize(job_id)
 
 
 def _resend_lost_tasks(now):
     """A queued mini-batch not claimed within its lease: send its task again. A duplicate is harmless,
     since claiming is conditional and the second task finds the mini-batch taken or done."""
-    for mb in MiniBatch.objects.filter(status=MiniBatch.QUEUED, lease_until__lt=now).select_related("job"):
-        if MiniBatch.objects.filter(pk=mb.pk, status=MiniBatch.QUEUED, lease_until__lt=now).update(
-            lease_until=lifecycle.lease_end()
-        ):
+    queued = MiniBatch.objects.filter(status=MiniBatch.QUEUED)
+    for mb in lifecycle.lapsed(queued, now).select_related("job"):
+        if lifecycle.take_lapsed(queued.filter(pk=mb.pk), now):
             queue.run_later(mb.job, mb.pk, mb.index)
 
 

@@ -21,6 +21,11 @@ def envint(name, default):
     return int(os.environ.get(name, default))
 
 
+def envfloat(name, default):
+    """A number of seconds (or days) from the environment; unset or empty: the default ("0" is a value)."""
+    return float(os.environ.get(name) or default)
+
+
 STUDIO_HOME = Path(os.environ.get("STUDIO_HOME") or BASE_DIR / "var").resolve()
 STUDIO_HOME.mkdir(parents=True, exist_ok=True)
 
@@ -152,6 +157,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# The largest model file or zip Models -> + Register accepts.
 MODEL_UPLOAD_MAX_BYTES = envint("MODEL_UPLOAD_MAX_BYTES", 512 * 1024 * 1024)
 
 SESSION_COOKIE_HTTPONLY = True
@@ -183,7 +189,7 @@ Q_CLUSTER = {
     "ALT_CLUSTERS": {},
     "workers": envint("Q_WORKERS", 2),
     "recycle": 500,
-    # Our own tasks enforce per-mini-batch timeouts; this is only a backstop for a stuck task.
+    # Our own tasks enforce per-mini-batch timeouts; this is only a backstop for a stuck task (Q_TIMEOUT seconds).
     "timeout": envint("Q_TIMEOUT", 3600),
     "retry": envint("Q_RETRY", 3700),
     "max_attempts": 1,
@@ -221,6 +227,30 @@ else:
 
 # Public URLs pointing at private or loopback addresses are refused unless an admin allows them.
 ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", "0")
+# Local folders a datastore may be registered on; empty: STUDIO_HOME only (the server's own files stay out of reach).
+LOCAL_DATASTORE_ROOTS = []
+
+# The engine. Code reads these through django.conf.settings when it needs them (not at import), so a test's
+# `settings` fixture changes them; a real qcluster started by a test gets its own from the environment.
+# A lease a worker holds on a running mini-batch, a finalize, a preview or a schedule run: past it, another takes over.
+JOBS_LEASE_SECONDS = envfloat("JOBS_LEASE_SECONDS", 60)
+# How often a worker renews the lease it holds (and a running mini-batch looks whether its job was canceled).
+JOBS_HEARTBEAT_SECONDS = envfloat("JOBS_HEARTBEAT_SECONDS", 10)
+# How long a task keeps running its job's next mini-batches while no other job waits (0: one mini-batch per task).
+JOBS_LANE_SECONDS = envfloat("JOBS_LANE_SECONDS", 10)
+# Warm scoring hosts (model processes) each worker process keeps.
+JOBS_HOSTS_PER_WORKER = int(envfloat("JOBS_HOSTS_PER_WORKER", 2))
+# Seconds a scoring host may take to load its model or run the scoring script's init().
+JOBS_INIT_TIMEOUT = envfloat("JOBS_INIT_TIMEOUT", 600)
+# Days a Failed or Canceled job keeps its completed parts for Retry failed.
+JOBS_KEEP_PARTS_DAYS = envfloat("JOBS_KEEP_PARTS_DAYS", 7)
+# How often each worker process writes its heartbeat (the Compute page's live workers).
+COMPUTE_HEARTBEAT_SECONDS = envfloat("COMPUTE_HEARTBEAT_SECONDS", 5)
+
+# `manage.py run_studio` (make run): where gunicorn listens, and how many web processes it starts.
+WEB_HOST = os.environ.get("HOST", "127.0.0.1")
+WEB_PORT = os.environ.get("PORT", "8000")
+WEB_WORKERS = int(os.environ.get("WEB_WORKERS") or 2)
 
 LOGGING = {
     "version": 1,

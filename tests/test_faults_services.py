@@ -45,9 +45,11 @@ def _mid_job(job):
 
 
 @pytest.fixture
-def short_leases(monkeypatch, endpoint):
+def short_leases(monkeypatch, settings, endpoint):
+    """Short leases in the qcluster (its environment) and in this process (submit and reclaim_stale run here)."""
     monkeypatch.setenv("JOBS_LEASE_SECONDS", str(LEASE))
     monkeypatch.setenv("JOBS_HEARTBEAT_SECONDS", "1")
+    settings.JOBS_LEASE_SECONDS, settings.JOBS_HEARTBEAT_SECONDS = LEASE, 1
     dep = endpoint.default_deployment
     dep.mini_batch_size, dep.instance_count, dep.max_retries = 2, 2, 5
     dep.save()

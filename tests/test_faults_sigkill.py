@@ -53,10 +53,12 @@ def _diagnose(machine) -> str:
 
 @pytest.mark.integration
 def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(
-    transactional_db, endpoint, slow_model, monkeypatch
+    transactional_db, endpoint, slow_model, monkeypatch, settings
 ):
+    # Short leases in the qcluster (its environment) and in this process (submit and reclaim_stale run here).
     monkeypatch.setenv("JOBS_LEASE_SECONDS", str(LEASE))
     monkeypatch.setenv("JOBS_HEARTBEAT_SECONDS", "1")
+    settings.JOBS_LEASE_SECONDS, settings.JOBS_HEARTBEAT_SECONDS = LEASE, 1
     dep = endpoint.default_deployment
     # 0.25 s a file: the demo model scored the 12 mini-batches in a few tenths of a second once its hosts were warm,
     # and a test polling for "one done, one running" could miss that moment and wait in vain.

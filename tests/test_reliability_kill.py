@@ -13,10 +13,12 @@ from tests.fixtures_engine import output_frame, slow_endpoint, slow_model, write
 
 
 @pytest.fixture
-def short_leases(monkeypatch):
-    """The qcluster inherits these: a lost worker's mini-batch is given back within seconds."""
+def short_leases(monkeypatch, settings):
+    """The qcluster inherits these (its environment), this process too (submit leases the first mini-batches):
+    a lost worker's mini-batch is given back within seconds."""
     monkeypatch.setenv("JOBS_LEASE_SECONDS", "3")
     monkeypatch.setenv("JOBS_HEARTBEAT_SECONDS", "0.5")
+    settings.JOBS_LEASE_SECONDS, settings.JOBS_HEARTBEAT_SECONDS = 3, 0.5
 
 
 def _running(job):

@@ -117,9 +117,7 @@ class DatastoreForm(forms.ModelForm):
         if not path.is_absolute():
             self.add_error("root", ValidationError("Give an absolute folder.", code="root_not_absolute"))
             return
-        allowed = [
-            Path(r).resolve() for r in getattr(settings, "LOCAL_DATASTORE_ROOTS", None) or [settings.STUDIO_HOME]
-        ]
+        allowed = [Path(r).resolve() for r in settings.LOCAL_DATASTORE_ROOTS or [settings.STUDIO_HOME]]
         resolved = path.resolve()
         if not any(resolved == a or a in resolved.parents for a in allowed):
             self.add_error(

@@ -10,14 +10,13 @@ counts as its last retry: files that a completed retry scored are remembered, fi
 import hashlib
 import logging
 import posixpath
-import time
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from engine import reading
-from jobs import hosting
+from jobs import hosting, lifecycle
 from jobs.models import FINISHED, MiniBatch, Status
 from jobs.schedules.models import Schedule, ScheduleRun, ScoredFile
 from jobs.submit import submit_job
@@ -32,14 +31,24 @@ LOST = (
 CHUNK = 1 << 20  # bytes hashed between two renewals of the claim
 
 
-class Claim:
+class Claim(lifecycle.Lease):
     """A run's claim on its schedule for listing and submitting: a lease (Schedule.running_since, the time it was last
     renewed) that the run renews while it hashes the input. A run whose worker died stops renewing it; the next run
-    takes the claim once it is older than JOBS_LEASE_SECONDS, and closes the runs the dead one left open."""
+    takes the claim once it is older than JOBS_LEASE_SECONDS, and closes the runs the dead one left open. Called, it
+    renews the claim when due (a claim taken over meanwhile is left to its new run)."""
 
     def __init__(self, schedule_id: int, since):
-        self.schedule_id, self.since = schedule_id, since
-        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
+        self.schedule_id = schedule_id
+        # Renewed (and released) only while running_since still holds the time this claim wrote last.
+        super().__init__(Schedule.objects.filter(pk=schedule_id), field="running_since", stamp=timezone.now, held=since)
+
+    @property
+    def since(self):
+        return self.held
+
+    @since.setter
+    def since(self, value):
+        self.held = value
 
     @staticmethod
     def lease() -> timedelta:
@@ -59,17 +68,6 @@ class Claim:
                 outcome=ScheduleRun.NOT_STARTED, message=LOST
             )
         return cls(schedule.pk, now)
-
-    def renew(self):
-        if time.monotonic() < self.next_beat:
-            return
-        self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
-        now = timezone.now()
-        if Schedule.objects.filter(pk=self.schedule_id, running_since=self.since).update(running_since=now):
-            self.since = now
-
-    def release(self):
-        Schedule.objects.filter(pk=self.schedule_id, running_since=self.since).update(running_since=None)
 
 
 def run_schedule(schedule_id: int, run_id: int | None = None):
@@ -114,7 +112,7 @@ def _run(schedule, run, claim):
         path: (digest, version)
         for path, digest, version in schedule.scored_files.values_list("path", "sha256", "version")
     }
-    found = input_files(schedule, scored, claim.renew)
+    found = input_files(schedule, scored, claim)
     run.files_found = len(found)
     known = {path: digest for path, (digest, _) in scored.items()}
     for pending in waiting_runs(schedule):
@@ -122,7 +120,7 @@ def _run(schedule, run, claim):
     new = {path: digest for path, (digest, _) in found.items() if known.get(path) != digest}
     if not new:
         return _close(run, ScheduleRun.NO_NEW_FILES, settled=True)
-    claim.renew()
+    claim()
     job = submit_job(
         schedule.endpoint,
         input_uri=schedule.input_uri,

@@ -10,14 +10,19 @@ import threading
 import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from workspace.compute.models import Worker
 
 log = logging.getLogger(__name__)
-INTERVAL = float(os.environ.get("COMPUTE_HEARTBEAT_SECONDS", "5"))
 FORGET_AFTER = timedelta(days=1)
+
+
+def interval() -> float:
+    """Seconds between two beats (COMPUTE_HEARTBEAT_SECONDS)."""
+    return float(settings.COMPUTE_HEARTBEAT_SECONDS)
 
 
 def beat(cluster: str, host: str, pid: int, parent_pid: int | None):
@@ -41,7 +46,7 @@ def _loop(cluster, host, pid, parent_pid):
             log.warning("compute heartbeat failed: %s", exc)
         finally:
             connection.close()  # never hold a connection between beats
-        time.sleep(INTERVAL)
+        time.sleep(interval())
 
 
 def start(sender=None, proc_name=None, **kwargs):

@@ -9,7 +9,11 @@ from workspace.compute import heartbeat
 from workspace.compute.models import Worker
 
 log = logging.getLogger(__name__)
-STALE_AFTER = timedelta(seconds=max(20, 4 * heartbeat.INTERVAL))
+
+
+def stale_after() -> timedelta:
+    """A worker whose last beat is older than this is gone: four beats missed, and never under 20 s."""
+    return timedelta(seconds=max(20, 4 * heartbeat.interval()))
 
 
 def _stat_processes():
@@ -26,7 +30,7 @@ def _stat_processes():
 
 def live_workers(cluster_name: str | None = None) -> list:
     """The worker processes serving cluster_name (every cluster if None) that are alive now."""
-    workers = Worker.objects.filter(last_heartbeat__gte=timezone.now() - STALE_AFTER)
+    workers = Worker.objects.filter(last_heartbeat__gte=timezone.now() - stale_after())
     if cluster_name is not None:
         workers = workers.filter(cluster=cluster_name)
     workers = list(workers)

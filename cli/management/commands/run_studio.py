@@ -14,8 +14,7 @@ class Command(BaseCommand):
     help = "Start the web server (gunicorn) and the worker cluster (qcluster) together; Ctrl-C stops both."
 
     def handle(self, *args, **options):
-        port = os.environ.get("PORT", "8000")
-        host = os.environ.get("HOST", "127.0.0.1")
+        port, host = settings.WEB_PORT, settings.WEB_HOST
         manage = str(settings.BASE_DIR / "manage.py")
         # Each child leads its own process group so that stopping it also stops the workers it forked.
         procs = [
@@ -29,7 +28,7 @@ class Command(BaseCommand):
                     "--bind",
                     f"{host}:{port}",
                     "--workers",
-                    os.environ.get("WEB_WORKERS", "2"),
+                    str(settings.WEB_WORKERS),
                     "--access-logfile",
                     "-",
                 ],
