@@ -52,18 +52,21 @@ run: install
 	PORT=$(PORT) $(PY) manage.py run_studio
 
 # Distributed mode first (PostgreSQL + Redis + two qcluster processes), when both answer; then every test, embedded:
-# what needs no process of its own on two cores at once (pytest-xdist), then the real-process and browser tests.
-# Q_PREFIX gives this run its own Redis keys; the test database name carries the pid.
+# what needs no process of its own, then the real-process and browser tests. Each phase runs on two pytest-xdist
+# workers: the real-process tests mostly wait (on a qcluster, a model load, a browser), so two at once nearly halve
+# the time on two cores. Q_PREFIX gives this run its own Redis keys (and each xdist worker its own, settings.py);
+# the test database name carries the pid. --dist loadfile keeps a file's tests (and module fixtures) on one worker.
 DIST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/studio
 DIST_REDIS_URL ?= redis://127.0.0.1:6379/1
+TEST_WORKERS ?= 2
 test: install-test
 	@if $(PY) -m tests.fixtures_distributed "$(DIST_DATABASE_URL)" "$(DIST_REDIS_URL)"; then \
 	  DATABASE_URL="$(DIST_DATABASE_URL)" REDIS_URL="$(DIST_REDIS_URL)" Q_PREFIX="test-$$$$" \
-	    $(PY) -m pytest -m "integration and not browser and not bench" $(PYTEST_ARGS); \
+	    $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "integration and not browser and not bench" $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; \
 	fi
-	$(PY) -m pytest -n 2 -m "not integration and not browser and not bench" $(PYTEST_ARGS)
-	$(PY) -m pytest -m "(integration or browser) and not bench" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not integration and not browser and not bench" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "(integration or browser) and not bench" $(PYTEST_ARGS)
 
 # The benchmark at its smallest scale, as a test (make bench runs it at full scale).
 bench-smoke: install-test

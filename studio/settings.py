@@ -208,6 +208,10 @@ else:
     Q_CLUSTER["orm"] = "default"
 # Q_PREFIX namespaces this site's queues, statistics and cache keys inside a shared Redis (each test run has its own).
 Q_PREFIX = os.environ.get("Q_PREFIX", "")
+if Q_PREFIX and os.environ.get("PYTEST_XDIST_WORKER"):
+    # Each pytest-xdist worker of a test run has its own test database, so its own queues too (its qcluster
+    # processes inherit the variable).
+    Q_PREFIX = f"{Q_PREFIX}-{os.environ['PYTEST_XDIST_WORKER']}"
 if Q_PREFIX:
     Q_CLUSTER["name"] = f"batch-studio-{Q_PREFIX}"
     if os.environ.get("REDIS_URL"):
