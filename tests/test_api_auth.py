@@ -78,3 +78,15 @@ def test_the_openapi_description_is_served(api):
     response = check_response(api.get("/api/v1/openapi.json"))
     assert response.json()["openapi"].startswith("3.1")
     assert "/endpoints/{name}/jobs" in response.json()["paths"]
+
+
+@pytest.mark.django_db
+def test_the_openapi_description_is_valid_openapi_3_1(api):
+    """The hand-written document once had unquoted commas in descriptions (YAML made stray keys of them)."""
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    document = api.get("/api/v1/openapi.json").json()
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in OpenAPIV31SpecValidator(document).iter_errors()
+    ]
+    assert errors == []
