@@ -1,11 +1,16 @@
-"""The user's page for personal access tokens: create (the secret is shown once) and revoke."""
+"""The user's pages for the REST API: personal access tokens (create, the secret shown once, revoke) and the API
+reference, read from the same OpenAPI document /api/v1/openapi.json serves."""
 
+import yaml
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 
 from api.models import AccessToken
+from api.views import OPENAPI_FILE
 from studio.views.buttons import button_of
+
+METHODS = ("get", "post", "put", "patch", "delete")
 
 
 class TokenForm(forms.Form):
@@ -43,3 +48,37 @@ def revoke(request):
     token.revoke()
     messages.success(request, f"Token '{token.name}' revoked.")
     return redirect("account:tokens")
+
+
+def api_reference(request):
+    """Every operation of the REST API, as its OpenAPI document describes it."""
+    document = yaml.safe_load(OPENAPI_FILE.read_text())
+
+    def deref(node):  # {"$ref": "#/components/parameters/endpointName"} -> that object
+        if "$ref" not in node:
+            return node
+        target = document
+        for key in node["$ref"].removeprefix("#/").split("/"):
+            target = target[key]
+        return target
+
+    operations = [
+        {
+            "method": method.upper(),
+            "path": "/api/v1" + path,
+            "summary": operation.get("summary", ""),
+            "description": operation.get("description", ""),
+            "parameters": [deref(p) for p in (*item.get("parameters", []), *operation.get("parameters", []))],
+            "responses": [
+                (code, deref(answer).get("description", "")) for code, answer in operation["responses"].items()
+            ],
+        }
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+    return render(
+        request,
+        "api/reference.html",
+        {"info": document["info"], "operations": operations, "api_root": request.build_absolute_uri("/api/v1/")},
+    )

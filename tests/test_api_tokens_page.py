@@ -41,3 +41,21 @@ def test_it_cannot_revoke_another_users_token(signed_in, django_user_model):
 @pytest.mark.django_db
 def test_every_page_links_to_the_tokens_page(signed_in):
     assert '<a href="/account/tokens/" class="topbar-link">Access tokens</a>' in signed_in.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_api_reference_page_lists_every_operation_of_the_openapi_document(signed_in):
+    page = signed_in.get("/account/tokens/").content.decode()
+    assert 'href="/account/api/"' in page  # the tokens page leads to the reference
+    response = signed_in.get("/account/api/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for method, path in [
+        ("POST", "/api/v1/endpoints/{name}/jobs"),
+        ("GET", "/api/v1/jobs/{job}"),
+        ("POST", "/api/v1/jobs/{job}/cancel"),
+        ("GET", "/api/v1/models"),
+    ]:
+        assert f"<code>{method} {path}</code>" in html
+    assert "<code>name</code>" in html  # a shared path parameter, resolved from components
+    assert "Missing, wrong or revoked token" in html
