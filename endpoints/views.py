@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 
 from endpoints import wizard
 from endpoints.forms import DefaultDeploymentForm, deployment_delete_refusal
@@ -37,6 +38,7 @@ def endpoint_detail(request, name):
     )
 
 
+@never_cache  # the wizard's pages and redirects depend on the session: Back must ask again
 def endpoint_create(request):
     """+ Create, or Deploy to batch endpoint (?model=name:version): a fresh wizard."""
     state = wizard.start(model=request.GET.get("model", ""))
@@ -44,6 +46,7 @@ def endpoint_create(request):
     return redirect("endpoints:wizard", step=wizard.steps(state)[0])
 
 
+@never_cache  # the wizard's pages and redirects depend on the session: Back must ask again
 def deployment_add(request, name):
     """+ Add deployment: the same wizard with the endpoint fixed."""
     endpoint = _get_endpoint(name)
@@ -52,6 +55,7 @@ def deployment_add(request, name):
     return redirect("endpoints:wizard", step=wizard.steps(state)[0])
 
 
+@never_cache  # the wizard's pages and redirects depend on the session: Back must ask again
 def wizard_step(request, step):
     state = wizard.load(request.session)
     if state is None:

@@ -143,3 +143,26 @@ def test_a_wizard_replaced_in_another_tab_creates_nothing(page, live_server, use
     page.get_by_role("status").filter(has_text="Nothing was saved: that wizard was replaced").wait_for()
     page.get_by_role("heading", name="Add deployment").wait_for()
     assert not BatchEndpoint.objects.filter(name="first-tab").exists()
+
+
+def test_browser_back_after_create_opens_a_fresh_wizard(page, live_server, user, demo_model):
+    """Back from the new endpoint once bounced between /endpoints/create/ and its first step (ERR_TOO_MANY_REDIRECTS)."""
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/create/")
+    page.get_by_label("Endpoint name").fill("iris-back")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Model").select_option(demo_model.label)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Deployment name").fill("blue")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("heading", name="Review").wait_for()
+    page.get_by_role("button", name="Create").click()
+    page.get_by_role("heading", name="iris-back").wait_for()
+
+    page.go_back()
+    page.get_by_label("Endpoint name").wait_for()  # a wizard page, not a browser error page
+    assert page.get_by_label("Endpoint name").input_value() == ""  # a fresh wizard: the created one is done
+    page.go_back()  # further back: a step of that fresh wizard, asked of the server again
+    page.get_by_role("heading", name="Create batch endpoint").wait_for()
+    assert BatchEndpoint.objects.filter(name="iris-back").count() == 1
