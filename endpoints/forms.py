@@ -31,6 +31,12 @@ def _run_field_validators(model, field, value):
         raise ValidationError(exc.messages) from exc
 
 
+def _no_silent_cut(field):
+    """No maxlength on a name's input: the browser would silently cut a 33rd character, so that the user creates a name
+    they did not type; the server says "at most 32 characters" instead."""
+    field.widget.attrs.pop("maxlength", None)
+
+
 class EndpointStepForm(forms.Form):
     """Step 1: a new endpoint (Azure's naming rules), or an existing one when deploying a model."""
 
@@ -50,6 +56,7 @@ class EndpointStepForm(forms.Form):
 
     def __init__(self, *args, allow_existing=False, **kwargs):
         super().__init__(*args, **kwargs)
+        _no_silent_cut(self.fields["endpoint_name"])
         if allow_existing:
             self.fields["existing_endpoint"].choices = [("", "—")] + [
                 (e.name, e.name) for e in BatchEndpoint.objects.order_by("name")
@@ -220,6 +227,7 @@ class DeploymentStepForm(forms.ModelForm):
 
     def __init__(self, *args, endpoint=None, offer_default=False, custom=False, **kwargs):
         super().__init__(*args, **kwargs)
+        _no_silent_cut(self.fields["name"])
         self.endpoint = endpoint
         self.fields["output_format"].required = False  # not given: predictions.csv, as in Azure
         if not offer_default:

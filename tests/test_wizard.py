@@ -183,6 +183,16 @@ def test_the_endpoint_step_refuses_names_outside_azures_rules(signed_in, name, m
     assert message in response.content.decode()
 
 
+def test_name_inputs_have_no_maxlength_that_would_cut_a_long_name_silently(signed_in, demo_model):
+    signed_in.get("/endpoints/create/")
+    page = signed_in.get("/endpoints/create/endpoint/").content.decode()
+    assert 'name="endpoint_name"' in page and "maxlength" not in page
+    wizard_post(signed_in, "endpoint", {"endpoint_name": "iris-batch"})
+    wizard_post(signed_in, "model", {"model": demo_model.label})
+    page = signed_in.get("/endpoints/create/deployment/").content.decode()
+    assert 'name="name"' in page and 'maxlength="32"' not in page
+
+
 def test_endpoint_names_are_unique(signed_in, endpoint):
     signed_in.get("/endpoints/create/")
     response = wizard_post(signed_in, "endpoint", {"endpoint_name": endpoint.name.upper()})
