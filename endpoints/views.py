@@ -76,6 +76,14 @@ def wizard_step(request, step):
             f"({wizard.title(state)}), shown here. Start the other one again when this one is done.",
         )
         return redirect("endpoints:wizard", step=active[0])
+    if request.method == "POST" and "cancel" in request.POST:
+        wizard.clear(request.session)
+        messages.info(request, "Canceled: nothing was created.")
+        return (
+            redirect("endpoints:detail", name=wizard.adds_to(state))
+            if wizard.adds_to(state)
+            else redirect("endpoints:list")
+        )
     if step == "review":
         return _wizard_review(request, state)
     posted = (

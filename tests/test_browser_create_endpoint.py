@@ -166,3 +166,13 @@ def test_browser_back_after_create_opens_a_fresh_wizard(page, live_server, user,
     page.go_back()  # further back: a step of that fresh wizard, asked of the server again
     page.get_by_role("heading", name="Create batch endpoint").wait_for()
     assert BatchEndpoint.objects.filter(name="iris-back").count() == 1
+
+
+def test_cancel_in_the_wizard_returns_to_the_endpoints_list(page, live_server, user, demo_model):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/endpoints/create/")
+    page.get_by_label("Endpoint name").fill("not-wanted")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("status").filter(has_text="Canceled: nothing was created.").wait_for()
+    page.get_by_text("No batch endpoints yet").wait_for()

@@ -583,3 +583,24 @@ def test_a_wizard_started_before_wizards_had_ids_goes_on(signed_in, steps):
     assert 'name="wizard" value=""' in page
     response = wizard_post(signed_in, "endpoint", steps[0][1], wizard="")
     assert response["Location"] == "/endpoints/create/model/"  # not 'Nothing was saved', back to the first step
+
+
+def test_cancel_leaves_the_wizard_and_creates_nothing(signed_in, demo_model):
+    signed_in.get("/endpoints/create/")
+    wizard_post(signed_in, "endpoint", {"endpoint_name": "never-made"})
+    page = signed_in.get("/endpoints/create/model/").content.decode()
+    assert ">Cancel</button>" in page
+    response = wizard_post(signed_in, "model", {"model": demo_model.label, "cancel": "1"})
+    assert response.status_code == 302 and response["Location"] == "/endpoints/"
+    assert "Canceled: nothing was created." in signed_in.get("/endpoints/").content.decode()
+    assert not BatchEndpoint.objects.filter(name="never-made").exists()
+    # The next + Create starts empty.
+    signed_in.get("/endpoints/create/")
+    assert 'value="never-made"' not in signed_in.get("/endpoints/create/endpoint/").content.decode()
+
+
+def test_cancel_of_add_deployment_returns_to_the_endpoint(signed_in, endpoint):
+    first_step = signed_in.get(f"/endpoints/{endpoint.name}/deployments/add/")["Location"]
+    response = signed_in.post(first_step, {"cancel": "1"})
+    assert response["Location"] == f"/endpoints/{endpoint.name}/"
+    assert endpoint.deployments.count() == 1
