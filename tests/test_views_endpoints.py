@@ -142,3 +142,20 @@ def test_the_last_deployment_can_be_deleted(signed_in, endpoint):
 def test_the_model_page_offers_deploy_to_batch_endpoint(signed_in, demo_model, db):
     page = signed_in.get(f"/models/{demo_model.name}/{demo_model.version}/").content.decode()
     assert f'href="/endpoints/create/?model={demo_model.name}%3A{demo_model.version}"' in page
+
+
+@pytest.mark.django_db
+def test_a_first_visit_leads_to_the_seeded_demo(signed_in, demo_model, demo_data):
+    page = signed_in.get("/").content.decode()
+    assert "Start with the demo" in page
+    assert f'The model <a href="/models/{demo_model.name}/{demo_model.version}/">iris-classifier</a>' in page
+    assert demo_data in page  # where the demo's data is
+    deploy = f'href="/endpoints/create/?model=iris-classifier%3A{demo_model.version}"'
+    assert deploy in page
+    response = signed_in.get(f"/endpoints/create/?model=iris-classifier:{demo_model.version}", follow=True)
+    assert "Create batch endpoint" in response.content.decode()  # the wizard, the model chosen
+
+
+@pytest.mark.django_db
+def test_the_demo_offer_goes_once_there_is_an_endpoint(signed_in, endpoint, demo_data):
+    assert "Start with the demo" not in signed_in.get("/").content.decode()

@@ -40,6 +40,17 @@ def write_demo_files(store, folder=DEMO_FOLDER, files=5):
         store.write(f"{folder}/iris-{i + 1}.csv", part.to_csv(index=False).encode())
 
 
+def available():
+    """What `make run` seeded and is still there: (the demo model's latest version or None, the demo data's URI or
+    None). The home page offers them to a newcomer."""
+    try:
+        version = registry.get_version(DEMO_MODEL, "latest")
+    except registry.RegistryError:
+        version = None
+    store = Datastore.get_default()
+    return version, (store.uri(DEMO_FOLDER) if store.client().exists(DEMO_FOLDER) else None)
+
+
 def seed(stdout=None):
     say = stdout.write if stdout else print
     try:

@@ -6,15 +6,20 @@ from api.auth import error
 from endpoints.models import BatchEndpoint
 from jobs.models import BatchJob
 from jobs.web import table
+from workspace import demo
 
 
 def home(request):
+    endpoints = BatchEndpoint.objects.select_related("default_deployment")[:10]
+    demo_model, demo_data = (None, None) if endpoints else demo.available()  # a first visit: lead to the demo
     return render(
         request,
         "studio/home.html",
         {
             "rows": table.rows(BatchJob.with_retry_flag(BatchJob.objects.only(*table.COLUMNS))[:10]),
-            "endpoints": BatchEndpoint.objects.select_related("default_deployment")[:10],
+            "endpoints": endpoints,
+            "demo_model": demo_model,
+            "demo_data": demo_data,
         },
     )
 
