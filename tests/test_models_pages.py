@@ -90,3 +90,14 @@ def test_an_mlflow_model_must_be_a_zip(signed_in):
     upload.name = "model.pkl"
     response = signed_in.post("/models/register/", {"name": "loose", "model_type": "mlflow", "model_zip": upload})
     assert "For a single model file choose Model type Custom" in response.content.decode()
+
+
+def test_the_models_list_has_a_type_column(signed_in, demo_model, tmp_path):
+    from tests.fixtures_ui import joblib_model_file
+
+    with open(joblib_model_file(tmp_path), "rb") as fh:
+        signed_in.post("/models/register/", {"name": "joblib-list", "model_type": "custom", "model_zip": fh})
+    page = signed_in.get("/models/").content.decode()
+    assert "<th>Type</th>" in page
+    assert f"{demo_model.name}</a></td><td>MLflow</td>" in page
+    assert "joblib-list</a></td><td>Custom</td>" in page

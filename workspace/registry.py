@@ -119,8 +119,15 @@ def _col(spec):
     return {"name": getattr(spec, "name", None) or "", "type": kind}
 
 
+# The type recorded on each version at registration (Azure's names), so that a list needs no MLmodel download.
+TYPE_TAG = "model_type"
+MLFLOW_TYPE, CUSTOM_TYPE = "mlflow_model", "custom_model"
+TYPE_LABELS = {MLFLOW_TYPE: "MLflow", CUSTOM_TYPE: "Custom"}
+
+
 def list_models() -> list[dict]:
-    """Registered models with their versions, newest version first."""
+    """Registered models with their versions, newest version first, and the latest version's type (MLflow or
+    Custom; read from the MLmodel for a version registered before the type was recorded)."""
     c = client()
     try:
         models = c.search_registered_models(max_results=1000)
@@ -135,10 +142,16 @@ def list_models() -> list[dict]:
                 "description": rm.description or "",
                 "versions": [str(v.version) for v in versions],
                 "latest": str(versions[0].version) if versions else None,
+                "type": _type_label(versions[0]) if versions else "",
                 "updated": rm.last_updated_timestamp,
             }
         )
     return rows
+
+
+def _type_label(mv) -> str:
+    recorded = (mv.tags or {}).get(TYPE_TAG)
+    return TYPE_LABELS[recorded] if recorded in TYPE_LABELS else _describe(mv).flavor
 
 
 def get_version(name: str, version: str) -> ModelVersion:
@@ -251,8 +264,24 @@ def register_folder(name: str, model_dir: Path, description: str = "") -> ModelV
         c.get_registered_model(name)
     except Exception:
         c.create_registered_model(name, description=description or None)
-    mv = c.create_model_version(name, source=source, run_id=run.info.run_id, description=description or None)
+    mv = c.create_model_version(
+        name,
+        source=source,
+        run_id=run.info.run_id,
+        description=description or None,
+        tags={TYPE_TAG: _folder_type(model_dir)},
+    )
     return _describe(mv)
+
+
+def _folder_type(model_dir: Path) -> str:
+    """Azure's model type of a folder: mlflow_model when it holds an MLmodel with a python_function flavor."""
+    from mlflow.models import Model
+
+    try:
+        return MLFLOW_TYPE if "python_function" in Model.load(Path(model_dir) / "MLmodel").flavors else CUSTOM_TYPE
+    except Exception:
+        return CUSTOM_TYPE
 
 
 def download(name: str, version: str, dest: Path | None = None) -> Path:
