@@ -10,7 +10,7 @@ from jobs.comparison import start
 from jobs.inputs import datastore_uri
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
-from workspace import storage
+from workspace import demo, storage
 from workspace.models import Dataset, Datastore
 
 INPUT_TYPES = [("dataset", "Dataset"), ("datastore", "Datastore"), ("url", "Public path")]
@@ -54,6 +54,8 @@ class JobInputForm(forms.Form):
         self.datastores = _datastore_choices()
         self.fields["input_datastore"].choices = self.datastores
         self.fields["input_datastore"].initial = Datastore.get_default().name
+        if not self.is_bound and len(self.fields["dataset"].choices) == 1 and demo.data_ready():
+            self.fields["input_path"].initial = demo.DEMO_FOLDER  # the only data there is: the seeded demo's
         self.fields["input_datastore"].widget.attrs.update(
             {"data-browse": self._browse_url("__name__"), "data-browse-target": "#datastore-browser"}
         )

@@ -441,3 +441,19 @@ def test_a_comparisons_jobs_link_back_to_its_report(signed_in, endpoint, demo_da
         page = signed_in.get(f"/jobs/{job.name}/").content.decode()
         assert f'Started by</dt><dd>Comparison ({side}) <a href="{report}">blue vs green</a>' in page
     assert "Started by" not in signed_in.get(f"/jobs/{_finished_job(endpoint).name}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_create_job_fills_input_path_with_the_demo_data_when_it_is_the_only_data(signed_in, endpoint, demo_data):
+    page = signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
+    assert 'name="input_path" value="demo/iris"' in page
+
+
+@pytest.mark.django_db
+def test_create_job_leaves_input_path_empty_without_the_demo_data(signed_in, endpoint):
+    from workspace import demo
+    from workspace.models import Datastore
+
+    Datastore.get_default().client().delete(demo.DEMO_FOLDER)
+    page = signed_in.get(f"/endpoints/{endpoint.name}/jobs/create/").content.decode()
+    assert 'name="input_path" value=' not in page

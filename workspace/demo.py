@@ -40,6 +40,11 @@ def write_demo_files(store, folder=DEMO_FOLDER, files=5):
         store.write(f"{folder}/iris-{i + 1}.csv", part.to_csv(index=False).encode())
 
 
+def data_ready() -> bool:
+    """The demo's data is in the default datastore (make run wrote it and nobody removed it)."""
+    return Datastore.get_default().client().exists(DEMO_FOLDER)
+
+
 def available():
     """What `make run` seeded and is still there: (the demo model's latest version or None, the demo data's URI or
     None). The home page offers them to a newcomer."""
@@ -47,8 +52,7 @@ def available():
         version = registry.get_version(DEMO_MODEL, "latest")
     except registry.RegistryError:
         version = None
-    store = Datastore.get_default()
-    return version, (store.uri(DEMO_FOLDER) if store.client().exists(DEMO_FOLDER) else None)
+    return version, (Datastore.get_default().uri(DEMO_FOLDER) if data_ready() else None)
 
 
 def seed(stdout=None):
