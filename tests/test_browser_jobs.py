@@ -2,6 +2,7 @@
 (progress, outputs preview, logs viewer), the Runs tab, /jobs/ filters, and Cancel."""
 
 import pytest
+from playwright.sync_api import expect
 
 from jobs.models import BatchJob, Status
 from tests.conftest import sign_in
@@ -39,6 +40,8 @@ def test_create_job_with_overrides_and_output_then_watch_it(page, live_server, u
     page.locator("#log-viewer").get_by_text("Choose a log, or a mini-batch's Logs link, to read it here.").wait_for()
     page.get_by_role("link", name="Logs of mini-batch 0").click()
     page.locator("#log-viewer").get_by_text("logs/mini-batches/0.log").wait_for()
+    expect(page.get_by_role("heading", name="logs/mini-batches/0.log")).to_be_in_viewport()  # scrolled to, not below
+    expect(page.get_by_label("logs/mini-batches/0.log")).to_be_focused()
     page.locator("#log-viewer").get_by_text(
         "DEBUG files: demo/iris/iris-1.csv"
     ).wait_for()  # the logging level's output

@@ -1,5 +1,6 @@
 """+ Create job, the Runs tab, the job page (progress, errors, logs, outputs, Cancel) and /jobs/, via the test client."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -304,9 +305,43 @@ def test_job_page_counts_every_mini_batch_beyond_those_it_lists(signed_in, endpo
     page = signed_in.get(f"/jobs/{job.name}/").content.decode()
     assert "Files: 520 done, 1 failed, 522 total" in page  # a.csv and f1..f519; b.csv failed
     assert "late.csv" in page and "missing column &#x27;x&#x27;" in page and "2 errors." in page
-    assert (
-        "The first 500 of 521 mini-batches are shown;" in page and "logs/mini-batches.csv</a> lists them all." in page
+    assert "Page 1 of 11" in page and "logs/mini-batches.csv</a> lists every mini-batch." in page
+
+
+@pytest.mark.django_db
+def test_the_mini_batch_table_pages_and_filters_failed_only(signed_in, endpoint):
+    """150 mini-batches made a 6,500 px page: 50 a page, and Failed only."""
+    job = _finished_job(endpoint)
+    job.mini_batches.all().delete()
+    BatchJob.objects.filter(pk=job.pk).update(mini_batches_total=150, mini_batches_done=147, mini_batches_failed=3)
+    failed = {7, 88, 140}
+    MiniBatch.objects.bulk_create(
+        MiniBatch(
+            job=job,
+            index=i,
+            files=[f"f{i}.csv"],
+            status=MiniBatch.FAILED if i in failed else MiniBatch.COMPLETED,
+            attempts=1,
+            error="boom" if i in failed else "",
+        )
+        for i in range(1, 151)
     )
+
+    def indexes(page):
+        return [int(i) for i in re.findall(r'aria-label="Logs of mini-batch (\d+)"', page)]
+
+    first = signed_in.get(f"/jobs/{job.name}/").content.decode()
+    assert indexes(first) == list(range(1, 51)) and "Page 1 of 3" in first
+    assert "All (150)" in first and f'href="/jobs/{job.name}/?mini_batches=failed#mini-batches"' in first
+    assert "Failed only (3)" in first
+    second = signed_in.get(f"/jobs/{job.name}/?page=2").content.decode()
+    assert indexes(second) == list(range(51, 101)) and "Page 2 of 3" in second
+    only_failed = signed_in.get(f"/jobs/{job.name}/?mini_batches=failed").content.decode()
+    assert indexes(only_failed) == sorted(failed) and "Page 1 of" not in only_failed
+    # htmx (the pager and the filter swap the status region in place) gets the region only
+    region = signed_in.get(f"/jobs/{job.name}/?page=3", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="job-status")
+    assert indexes(region.content.decode()) == list(range(101, 151))
+    assert "<html" not in region.content.decode()
 
 
 def test_the_error_summary_counts_all_and_lists_the_first_50(signed_in, endpoint):

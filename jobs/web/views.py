@@ -21,7 +21,7 @@ from workspace.models import Datastore
 
 PAGE_SIZE = 25
 PREVIEW_ROWS = 10
-MINI_BATCH_ROWS = 500  # the job page's mini-batch table; logs/mini-batches.csv has them all
+MINI_BATCH_ROWS = 50  # a page of the job page's mini-batch table; logs/mini-batches.csv has them all
 LOG_MAX_BYTES = 256 * 1024
 
 
@@ -166,7 +166,9 @@ def started_by(job) -> list[tuple[str, str, str]]:
 
 def job_detail(request, name):
     job = _get_job(name)
-    mini_batches = list(job.mini_batches.all()[:MINI_BATCH_ROWS])
+    failed_only = request.GET.get("mini_batches") == "failed"
+    shown = job.mini_batches.filter(status=MiniBatch.FAILED) if failed_only else job.mini_batches.all()
+    mini_batches = Paginator(shown, MINI_BATCH_ROWS).get_page(request.GET.get("page"))
     errors, error_count = _error_summary(job)
     preview, preview_error = _preview(job)
     errors_preview, _ = _preview(job, ERRORS_FILE) if job.has_errors_file else (None, "")
@@ -174,6 +176,7 @@ def job_detail(request, name):
         "job": job,
         "started_by": started_by(job),
         "mini_batches": mini_batches,
+        "failed_only": failed_only,
         "files_done": job.files_done(),
         "throughput": throughput.measure(job, throughput.load([job.pk])[job.pk]),
         "errors": errors,

@@ -92,3 +92,10 @@ document.addEventListener("click", (event) => {
 // whole was refused for, the next Tab reaching its first field), not a dozen Tabs away at the top of the page.
 (document.querySelector(".has-error :is(input:not([type=hidden]), select, textarea)")
   || document.querySelector(".errors[role=alert]"))?.focus();
+
+// A log opened from a link far above (a mini-batch's Logs) comes into view, its text focused for the keyboard.
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target?.id !== "log-viewer") return;
+  event.detail.target.scrollIntoView({ block: "start" });
+  event.detail.target.querySelector("pre.log")?.focus({ preventScroll: true });
+});
