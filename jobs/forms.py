@@ -5,11 +5,11 @@ from django.urls import reverse
 from endpoints.forms import PASSTHROUGH_HELP
 from endpoints.models import MAX_THRESHOLD, OVERRIDABLE, BatchDeployment, split_columns
 from engine import formats
-from jobs import preview
+from jobs import inputs, preview
 from jobs.comparison import start
 from jobs.inputs import datastore_uri
 from jobs.models import BatchJob, Status
-from jobs.submit import submit_job
+from jobs.submit import check_output_free, output_location, submit_job
 from workspace import demo, storage
 from workspace.models import Dataset, Datastore
 
@@ -23,6 +23,9 @@ def _datastore_choices():
 
 def _optional_int(label, min_value, max_value=None):
     return forms.IntegerField(label=label, required=False, min_value=min_value, max_value=max_value)
+
+
+INPUT_FIELDS = {"dataset": "dataset", "datastore": "input_path", "url": "url"}
 
 
 class JobInputForm(forms.Form):
@@ -73,7 +76,7 @@ class JobInputForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        required = {"dataset": "dataset", "datastore": "input_path", "url": "url"}.get(data.get("input_type"))
+        required = INPUT_FIELDS.get(data.get("input_type"))
         if required and not data.get(required) and required not in self.errors:
             self.add_error(required, "Choose the input data for the job.")
         return data
@@ -94,6 +97,20 @@ class RetryForm(forms.Form):
     error_threshold_unit = forms.ChoiceField(
         label="Error threshold counts", required=False, choices=[("", "The job's")] + BatchDeployment.THRESHOLD_UNITS
     )
+
+
+# The field a refusal of submit_job is shown next to, by its code (input_* go to the input's field, other output_*
+# to Output path).
+REFUSAL_FIELDS = {
+    "invalid_output_file_name": "output_file_name",
+    "output_file_with_summary_only": "output_file_name",
+    "invalid_output_format": "output_format",
+    "passthrough_needs_tables": "passthrough_columns",
+    "passthrough_column_missing": "passthrough_columns",
+    "invalid_passthrough": "passthrough_columns",
+    "reserved_passthrough": "passthrough_columns",
+    "passthrough_needs_mlflow": "passthrough_columns",
+}
 
 
 class CreateJobForm(JobInputForm):
@@ -170,7 +187,26 @@ class CreateJobForm(JobInputForm):
         data = super().clean()
         if data.get("enable_output") and not data.get("output_path") and "output_path" not in self.errors:
             self.add_error("output_path", "Give the output folder, or clear Enable output configuration.")
+        if self.errors:  # say now, too, what submitting would refuse (input, output): every error at once
+            self._check_input_and_output()
         return data
+
+    def _check_input_and_output(self):
+        data = self.cleaned_data
+        deployment = next((d for d in self.endpoint.deployments.all() if d.name == data.get("deployment")), None)
+        if deployment is None:
+            return
+        input_field = INPUT_FIELDS.get(data.get("input_type"))
+        if input_field and input_field not in self.errors and data.get(input_field):
+            self._refusal_as_error(lambda: inputs.resolve(self.input_uri(), every_file=deployment.is_custom))
+        if data.get("enable_output") and data.get("output_path") and "output_path" not in self.errors:
+            chosen_format = data.get("output_format") or deployment.output_format
+            file_name = formats.output_name(data.get("output_file_name") or deployment.output_file_name, chosen_format)
+            self._refusal_as_error(
+                lambda: check_output_free(
+                    *output_location("", data.get("output_datastore"), data["output_path"]), file_name
+                )
+            )
 
     def overrides(self) -> dict:
         """Azure's overrides (when Override deployment settings is checked), and the output options chosen."""
@@ -200,12 +236,20 @@ class CreateJobForm(JobInputForm):
         }
 
     def _refusal_as_error(self, action):
-        """A refusal (input, output exists...) becomes a form error and None is returned."""
+        """A refusal (input, output exists...) becomes an error next to the field it is about (above the form when it
+        is about none) and None is returned."""
         try:
             return action()
         except ValidationError as exc:
-            self.add_error(None, exc)
+            for error in exc.error_list:
+                field = self._field_of(error.code or "")
+                self.add_error(field if field in self.fields else None, error)
             return None
+
+    def _field_of(self, code: str) -> str | None:
+        if code.startswith("input_") or (code == "unknown_datastore" and not self.cleaned_data.get("enable_output")):
+            return INPUT_FIELDS.get(self.cleaned_data.get("input_type"))
+        return REFUSAL_FIELDS.get(code) or ("output_path" if code.startswith("output_") else None)
 
     def submit(self, user=None) -> BatchJob:
 

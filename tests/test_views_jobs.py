@@ -175,6 +175,38 @@ def test_an_existing_output_file_is_refused_at_submit(signed_in, endpoint, demo_
     assert "already exists" in response.content.decode()
 
 
+def test_refusals_are_next_to_their_field_and_shown_with_the_other_errors_at_once(signed_in, endpoint, demo_data):
+    """They were a banner above the form, and only once every other field was right."""
+    Datastore.get_default().client().write("taken/predictions.csv", b"x")
+    response = _create(
+        signed_in,
+        endpoint,
+        input_path="missing",
+        override="on",
+        error_threshold=-2,  # a field error of its own
+        enable_output="on",
+        output_datastore="workspaceblobstore",
+        output_path="taken",
+    )
+    errors = response.context["form"].errors
+    assert "greater than or equal to -1" in " ".join(errors["error_threshold"])
+    assert "does not exist" in " ".join(errors["input_path"])
+    assert "already exists" in " ".join(errors["output_path"])
+    assert "__all__" not in errors
+
+
+def test_a_refusal_at_submit_is_next_to_its_field(signed_in, endpoint, demo_data):
+    Datastore.get_default().client().write("taken/predictions.csv", b"x")
+    response = _create(
+        signed_in, endpoint, enable_output="on", output_datastore="workspaceblobstore", output_path="taken"
+    )
+    assert "already exists" in " ".join(response.context["form"].errors["output_path"])
+    response = _create(signed_in, endpoint, input_path="missing")
+    assert "does not exist" in " ".join(response.context["form"].errors["input_path"])
+    response = _create(signed_in, endpoint, override="on", output_file_name="../x.csv")
+    assert list(response.context["form"].errors) == ["output_file_name"]
+
+
 @pytest.mark.parametrize(
     "output_path,message",
     [
