@@ -226,7 +226,6 @@ def test_a_refused_job_puts_the_keyboard_on_what_was_refused(page, live_server, 
     page.goto(f"{live_server.url}/endpoints/{endpoint.name}/jobs/create/")
     page.get_by_label("Input path").fill("demo/nope")
     page.get_by_label("Input path").press("Enter")
-    page.get_by_role("alert").filter(has_text="does not exist in the datastore").wait_for()
-    assert "does not exist in the datastore" in page.evaluate("document.activeElement.textContent")
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.getAttribute('name')") == "deployment"  # the form's first field
+    page.locator(".field-input_path").get_by_role("alert").filter(has_text="does not exist in the datastore").wait_for()
+    expect(page.get_by_label("Input path")).to_be_focused()  # the field the refusal is about, its value kept
+    assert page.get_by_label("Input path").input_value() == "demo/nope"
