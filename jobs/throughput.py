@@ -36,7 +36,7 @@ class Span:
 
 @dataclass
 class Throughput:
-    rate: float | None = None  # rows/s now (None before the first mini-batch)
+    rate: float | None = None  # rows/s now; once finished, while scoring (None before the first mini-batch)
     average: float | None = None  # rows/s over the whole run so far
     eta_seconds: float | None = None  # None once finished, or while nothing has finished yet
     series: list[float] = field(default_factory=list)  # rows/s per bin, oldest first
@@ -63,6 +63,11 @@ class Throughput:
     @property
     def average_text(self) -> str:
         return per_second(self.average) if self.average else ""
+
+    @property
+    def differs(self) -> bool:
+        """The rate while scoring and the run's average read differently (start-up and queue time count)."""
+        return bool(self.rate and self.average) and per_second(self.rate) != per_second(self.average)
 
 
 def spans_of(rows) -> list[Span]:
@@ -168,6 +173,15 @@ def average_rate(job, now: datetime, rows: int | None = None) -> float | None:
     return rows / seconds if seconds > 0 else None
 
 
+def scoring_rate(spans: list[Span]) -> float | None:
+    """rows/s from the first mini-batch's start to the last one's finish: the rate while scoring, without the time
+    before it (the queue, the scoring host's start-up and model load) or after it (joining the output)."""
+    if not spans:
+        return None
+    seconds = (max(s.finished for s in spans) - min(s.started for s in spans)).total_seconds()
+    return sum(s.rows for s in spans) / seconds if seconds > 0 else None
+
+
 def chart(values: list[float], width: int = WIDTH, height: int = HEIGHT) -> dict | None:
     """Coordinates of a step line (rows/s over time) scaled to the SVG's box; None when there is nothing to draw."""
     if not values or not any(values):
@@ -208,7 +222,8 @@ def measure(
     ran = sum(span.rows for span in spans) if job.retry_of_id and start is None else None  # spans of the whole run
     average = average_rate(job, now, ran)
     if job.is_finished:
-        return Throughput(rate=average, average=average, series=values, bin_seconds=width, chart=chart(values))
+        rate = scoring_rate(spans) or average
+        return Throughput(rate=rate, average=average, series=values, bin_seconds=width, chart=chart(values))
     rate = current_rate(spans, now, running=True)
     rate = average if rate is None else rate  # nothing finished in the window: the run's mean so far
     return Throughput(

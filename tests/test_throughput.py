@@ -107,7 +107,8 @@ def test_measure_while_running_and_once_finished():
         job_like(Status.COMPLETED, finished=at(80), done=2, total=2, rows=600), spans, now=at(500)
     )
     assert done.eta_seconds is None and done.eta == ""
-    assert done.rate == pytest.approx(600 / 80)  # the job's own average once finished
+    # once finished: the rate while scoring (0-60 s), and the run's average (80 s: start-up and joining included)
+    assert done.rate == pytest.approx(600 / 60) and done.average == pytest.approx(600 / 80) and done.differs
     assert throughput.measure(job_like(started=None), [], now=at(5)).rate is None  # not started: "—"
     assert running.steps == "in 6 steps of 10 s; peak 10.0 rows/s, now 10.0 rows/s"
     quick = throughput.measure(
@@ -302,3 +303,23 @@ def test_runs_tab_reads_a_finished_retrys_average_without_reading_its_mini_batch
     assert "5.0 rows/s" in page
     mini_batch_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "jobs_minibatch"' in q["sql"]]
     assert len(mini_batch_reads) == 1 and 'SUM("jobs_minibatch"."rows_out")' in mini_batch_reads[0]
+
+
+@pytest.mark.django_db
+def test_a_finished_job_page_gives_the_rate_while_scoring_and_the_whole_runs_apart(signed_in, endpoint):
+    """The demo job read 5.8 rows/s for 150 rows scored in 0.5 s: its average counted the scoring host's start-up."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    job = _job(endpoint, 1, Status.COMPLETED, started=now - timedelta(seconds=26), done=1)
+    BatchJob.objects.filter(pk=job.pk).update(finished=now, rows_out=150)
+    MiniBatch.objects.create(
+        job=job,
+        index=0,
+        status=MiniBatch.COMPLETED,
+        rows_out=150,
+        started=now - timedelta(seconds=1),
+        finished=now - timedelta(seconds=0.5),
+    )
+    page = signed_in.get(f"/jobs/{job.name}/").content.decode()
+    assert "<dt>Throughput</dt><dd>300 rows/s while scoring; 5.8 rows/s over the whole run" in page
