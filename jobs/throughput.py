@@ -57,6 +57,14 @@ class Throughput:
         return f"in {len(self.series)} steps of {width} s; peak {per_second(peak)}{now}"
 
     @property
+    def axes(self) -> dict | None:
+        """The job page's chart scale: its top in rows/s and the time it spans (it starts at 0 and the job's start)."""
+        if not self.chart:
+            return None
+        total = len(self.series) * self.bin_seconds
+        return {"top": per_second(self.chart["peak"]), "span": humanize(total) if total >= 60 else f"{total:.2g} s"}
+
+    @property
     def rate_text(self) -> str:
         return per_second(self.rate) if self.rate else ""
 

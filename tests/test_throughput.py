@@ -323,3 +323,16 @@ def test_a_finished_job_page_gives_the_rate_while_scoring_and_the_whole_runs_apa
     )
     page = signed_in.get(f"/jobs/{job.name}/").content.decode()
     assert "<dt>Throughput</dt><dd>300 rows/s while scoring; 5.8 rows/s over the whole run" in page
+
+
+@pytest.mark.django_db
+def test_the_job_pages_chart_has_its_scale(signed_in, endpoint):
+    from django.utils import timezone
+
+    now = timezone.now()
+    job = _job(endpoint, 1, Status.RUNNING, started=now - timedelta(seconds=40), done=2)
+    _finished_batches(job, 2, now)
+    page = signed_in.get(f"/jobs/{job.name}/").content.decode()
+    assert '<div class="y-axis" aria-hidden="true"><span>5.0 rows/s</span><span>0</span></div>' in page
+    assert '<div class="x-axis" aria-hidden="true"><span>0 s (start)</span><span>40 s</span></div>' in page
+    assert "<figcaption>Rows per second over the run's time</figcaption>" in page
