@@ -125,8 +125,11 @@ def test_the_estimate_of_a_fast_model_on_big_files_is_not_its_sample_s_overhead(
     assert estimate["seconds"] < 30 and estimate["rate"] > 20000, estimate
     page = signed_in.get(f"/jobs/previews/{preview.name}/").content.decode()
     assert "ms per file" in page
-    rate = re.search(r"at the measured ([\d,.]+) rows/s", page)[1]
-    assert re.fullmatch(r"\d{1,3}(,\d{3})+", rate), rate  # a big rate in whole rows, grouped: 2,583,071
+    measured = re.search(r"at the measured ([\d,.]+) rows/s", page)
+    if estimate["rate_measured"]:
+        assert re.fullmatch(r"\d{1,3}(,\d{3})+", measured[1]), measured  # a big rate in whole rows: 2,583,071
+    else:  # below the timing noise: no rate is claimed (it read "10,000,000 rows/s", the floor)
+        assert measured is None and "the cost per row was below what a preview can measure" in page
 
 
 def test_the_estimate_adds_the_cost_per_file_to_the_cost_per_row():
@@ -140,6 +143,25 @@ def test_the_estimate_adds_the_cost_per_file_to_the_cost_per_row():
     assert found["seconds"] == pytest.approx((60 * 0.01 + 1_800_000 * 1e-6) / 2) and found["text"] == "1 s"
     assert found["rate"] == pytest.approx(1e6) and found["per_file_ms"] == pytest.approx(10)
     assert estimate(samples, 60, 0.03, preview)["rate"] == pytest.approx(2000)  # without costs: the sample's rate
+    assert found["rate_measured"]
+    noise = estimate(samples, 60, 0.03, preview, costs=(0.01, 0.0))  # no measurable cost per row
+    assert not noise["rate_measured"] and noise["seconds"] > 0
+
+
+@pytest.mark.django_db
+def test_a_preview_where_nothing_matches_the_schema_is_not_a_green_completed(signed_in, endpoint):
+    """Every column failed the schema check and the badge read a green Completed, without the file's columns."""
+    from jobs import preview as previews
+
+    Datastore.get_default().client().write("other/x.csv", b"height,weight\n1.0,2.0\n3.0,4.0\n")
+    _post_preview(signed_in, endpoint, "other")
+    preview = Preview.objects.get()
+    previews.run(preview.pk)
+    preview.refresh_from_db()
+    assert preview.status == Preview.COMPLETED and preview.result["rows_scored"] == 0
+    page = signed_in.get(f"/jobs/previews/{preview.name}/").content.decode()
+    assert 'status-failed"><span aria-hidden="true" class="dot"></span>Failed</span>\n Nothing could be scored.' in page
+    assert "Columns in x.csv: <code>height</code>, <code>weight</code>" in page
 
 
 @pytest.mark.django_db
