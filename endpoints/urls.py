@@ -12,6 +12,7 @@ urlpatterns = [
     path("create/<slug:step>/", views.wizard_step, name="wizard"),
     path("<str:name>/", views.endpoint_detail, name="detail"),
     path("<str:name>/runs/", job_views.endpoint_runs, name="runs"),
+    path("<str:name>/metrics/", job_views.endpoint_metrics, name="metrics"),
     path("<str:name>/jobs/create/", job_views.job_create, name="create-job"),
     path("<str:name>/schedules/", schedule_views.endpoint_schedules, name="schedules"),
     path("<str:name>/schedules/create/", schedule_views.schedule_create, name="create-schedule"),

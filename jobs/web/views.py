@@ -1,3 +1,5 @@
+from collections import Counter
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -11,9 +13,9 @@ from endpoints.models import BatchEndpoint
 from jobs import bad_records, lifecycle, outputs, retries, throughput
 from jobs import preview as previews
 from jobs.forms import CreateJobForm, JobFilterForm, RetryForm
-from jobs.models import ERRORS_FILE, LOG_FILES, BatchJob, Comparison, MiniBatch, Preview, Status
+from jobs.models import ERRORS_FILE, FINISHED, LOG_FILES, BatchJob, Comparison, MiniBatch, Preview, Status
 from jobs.schedules.models import ScheduleRun
-from jobs.web import table
+from jobs.web import charts, table
 from studio.views.buttons import button_of
 from workspace import storage
 from workspace.compute.live import live_workers
@@ -52,6 +54,40 @@ def endpoint_runs(request, name):
         response = render(request, "endpoints/runs.html", context)
     patch_vary_headers(response, ["HX-Request"])  # a pushed URL must not be served the fragment from cache
     return response
+
+
+METRICS_JOBS = 50  # the Metrics tab: the endpoint's last finished jobs
+
+
+def endpoint_metrics(request, name):
+    """The Metrics tab: duration, rows scored and failed files of the endpoint's last finished jobs, as charts with
+    their data tables, and how they ended."""
+    endpoint = get_object_or_404(BatchEndpoint, name=name)
+    finished = BatchJob.objects.filter(endpoint=endpoint, status__in=FINISHED, started__isnull=False)
+    jobs = list(
+        finished.order_by("-finished").only(
+            "name", "status", "started", "finished", "rows_out", "files_total", "files_failed"
+        )[:METRICS_JOBS]
+    )[::-1]  # oldest first, left to right
+    series = [
+        ("Duration", "s", [(job.name, (job.finished - job.started).total_seconds()) for job in jobs]),
+        ("Rows scored", "rows", [(job.name, job.rows_out) for job in jobs]),
+        (
+            "Failed files",
+            "%",
+            [(job.name, 100 * job.files_failed / job.files_total if job.files_total else 0) for job in jobs],
+        ),
+    ]
+    context = {
+        "endpoint": endpoint,
+        "tab": "metrics",
+        "jobs": jobs,
+        "charts": [
+            {"title": title, "unit": unit, "chart": charts.bars(points, unit)} for title, unit, points in series
+        ],
+        "outcomes": Counter(job.get_status_display() for job in jobs).most_common(),
+    }
+    return render(request, "endpoints/metrics.html", context)
 
 
 def job_create(request, name):
