@@ -67,6 +67,25 @@ def write_errors_file(job, store):
     return out.getvalue()
 
 
+def nothing_scored(job) -> str:
+    """Why a job that scored nothing ends Failed, not "Completed with errors" with an empty output and a full bar
+    (a model that cannot load fails every mini-batch); "" when something was scored. A summary_only script writes
+    no rows: for it, as for any job, only every mini-batch or every file failing counts."""
+    every_batch = job.mini_batches_total and job.mini_batches_failed >= job.mini_batches_total
+    every_file = job.files_total and job.files_failed >= job.files_total
+    if job.rows_out or not (every_batch or every_file):
+        return ""
+    first = job.mini_batches.exclude(error="").order_by("index").first()
+    if first is None:
+        with_files = job.mini_batches.exclude(file_errors=[]).order_by("index").first()
+        error = with_files.file_errors[0] if with_files and with_files.file_errors else {}
+        detail = f"{error.get('file', '')}: {error.get('type', '')}: {error.get('message', '')}" if error else ""
+    else:
+        detail = first.error
+    what = "mini-batch" if every_batch else "file"
+    return f"Nothing was scored: every {what} failed." + (f" The first error: {detail}" if detail else "")
+
+
 def final_status(job) -> str:
     return Status.COMPLETED_WITH_ERRORS if (job.rows_failed or job.files_failed) else Status.COMPLETED
 

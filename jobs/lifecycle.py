@@ -212,11 +212,17 @@ def drop_staging(job):
     kept.release_source(job)
 
 
-def fail_final(job, reason, keep_parts=True, errors_file=False):
+def fail_final(job, reason, keep_parts=True, errors_file=False, on_threshold=None):
+    """A finalizing job ends Failed with `reason`; errors_file: write errors.csv (a threshold failure's, and a job
+    that scored nothing); on_threshold: it failed on its error threshold (by default, when errors_file)."""
     if keep_parts:
         keep_for_retry(job)
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
-        status=Status.FAILED, error=reason, finished=timezone.now(), lease_until=None, failed_on_threshold=errors_file
+        status=Status.FAILED,
+        error=reason,
+        finished=timezone.now(),
+        lease_until=None,
+        failed_on_threshold=errors_file if on_threshold is None else on_threshold,
     )
     job.refresh_from_db()
     if errors_file:

@@ -382,6 +382,9 @@ def finalize(job_id: int):
     if reason := bad_records.threshold_exceeded(job, final=True):
         lifecycle.fail_final(job, reason, errors_file=True)
         return
+    if reason := bad_records.nothing_scored(job):
+        lifecycle.fail_final(job, reason, errors_file=True, on_threshold=False)
+        return
     try:
         manifest = bool(job.settings.get("write_manifest"))
         published = [_join_parts(job, store, manifest)] if job.settings.get("output_action") == "append_row" else []

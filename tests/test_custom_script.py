@@ -115,11 +115,50 @@ def test_init_runs_once_per_host_across_mini_batches(endpoint, demo_data, tmp_pa
 def test_a_script_without_run_fails_its_mini_batches_with_a_reason(endpoint, demo_data, tmp_path):
     script_deployment(endpoint, tmp_path, "def init():\n    pass\n", max_retries=0)
     job = drive(submit_job(endpoint, input_uri=demo_data, deployment_name="script"))
-    assert job.status == Status.COMPLETED_WITH_ERRORS  # error_threshold -1: failures are reported, not fatal
-    assert job.files_failed == 5 and job.mini_batches_failed == 1
+    # error_threshold -1 reports failures without failing the job, but a job that scored nothing is Failed (it was
+    # "Completed with errors" with an empty output and a full bar), with the first error as its own
+    assert job.status == Status.FAILED and not job.failed_on_threshold
+    assert job.error.startswith("Nothing was scored: every mini-batch failed. The first error: ")
+    assert "defines no run(mini_batch) function" in job.error
+    assert job.files_failed == 5 and job.mini_batches_failed == 1 and job.can_retry
     assert "defines no run(mini_batch) function" in job.mini_batches.get().error
     summary = pd.read_csv(io.BytesIO(read_output(job, "logs/error_summary.csv")))
     assert sorted(summary["file"]) == [f"demo/iris/iris-{i}.csv" for i in range(1, 6)]
+    assert not output_exists(job, "predictions.csv")  # no empty output published
+
+
+@pytest.mark.django_db
+def test_a_job_whose_init_fails_ends_failed_with_the_init_error(endpoint, demo_data, tmp_path):
+    script_deployment(
+        endpoint,
+        tmp_path,
+        "def init():\n    raise RuntimeError('model file is corrupt')\n\n\ndef run(mb):\n    return mb\n",
+        max_retries=0,
+        mini_batch_size=2,
+    )
+    job = drive(submit_job(endpoint, input_uri=demo_data, deployment_name="script"))
+    assert job.status == Status.FAILED and job.mini_batches_failed == 3
+    assert "model file is corrupt" in job.error
+
+
+@pytest.mark.django_db
+def test_a_job_where_some_mini_batches_scored_is_completed_with_errors(endpoint, demo_data, tmp_path):
+    script_deployment(
+        endpoint,
+        tmp_path,
+        """
+        def init():
+            pass
+        def run(mini_batch):
+            if any(path.endswith("iris-2.csv") for path in mini_batch):
+                raise ValueError("bad file")
+            return [{"file": path} for path in mini_batch]
+    """,
+        max_retries=0,
+        mini_batch_size=1,
+    )
+    job = drive(submit_job(endpoint, input_uri=demo_data, deployment_name="script"))
+    assert job.status == Status.COMPLETED_WITH_ERRORS and job.mini_batches_failed == 1 and job.rows_out == 4
 
 
 @pytest.mark.django_db
