@@ -1,13 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from studio.views import home
+from studio.views import health, home
 from workspace.views import compute, data, environments, models
 
 handler404 = "studio.views.home.not_found"
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("models/", models.model_list, name="models"),
     path("models/register/", models.model_register, name="model-register"),

@@ -1,0 +1,77 @@
+"""Is the Studio able to run jobs now? What /readyz and the Compute page answer: the database, the broker, live
+workers, and work that waits with nobody taking it.
+
+A queued mini-batch that nobody claims within its lease is sent again by reclaim_stale (every minute, on the
+workers). So one whose lease passed more than STUCK_AFTER ago, on a cluster with live workers, means that the
+workers' pool takes nothing - not even reclaim_stale: it is wedged (docs/RELIABILITY.md), however fresh their
+heartbeats.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_q.brokers import get_broker
+
+from jobs.models import MiniBatch
+from workspace.compute.live import live_workers
+
+RECLAIM_EVERY = timedelta(minutes=1)  # jobs.queue.ensure_reclaim's schedule
+
+
+def stuck_after() -> timedelta:
+    return RECLAIM_EVERY + timedelta(seconds=2 * float(settings.JOBS_LEASE_SECONDS))
+
+
+@dataclass
+class Readiness:
+    checks: dict = field(default_factory=dict)  # name -> "ok" or what is wrong
+    stuck: dict = field(default_factory=dict)  # cluster -> mini-batches waiting past stuck_after()
+
+    @property
+    def ready(self) -> bool:
+        return all(value == "ok" for value in self.checks.values())
+
+
+def readiness(now=None) -> Readiness:
+    now = now or timezone.now()
+    found = Readiness()
+    found.checks["database"] = _database()
+    if found.checks["database"] != "ok":
+        found.checks["broker"] = found.checks["workers"] = "not checked: the database is unreachable"
+        return found
+    found.checks["broker"] = _broker()
+    workers = live_workers()
+    served = {w.cluster for w in workers}
+    found.checks["workers"] = "ok" if workers else "no live worker: jobs wait until `manage.py qcluster` runs"
+    waiting = MiniBatch.objects.filter(status=MiniBatch.QUEUED, lease_until__lt=now - stuck_after())
+    for cluster in waiting.values_list("job__compute", flat=True):
+        if cluster in served:
+            found.stuck[cluster] = found.stuck.get(cluster, 0) + 1
+    if found.stuck:
+        found.checks["queue"] = "; ".join(
+            f"{count} mini-batch(es) of {cluster} waited more than {stuck_after().total_seconds():.0f} s with live "
+            "workers taking nothing: the pool is stuck (restart its qcluster)"
+            for cluster, count in sorted(found.stuck.items())
+        )
+    else:
+        found.checks["queue"] = "ok"
+    return found
+
+
+def _database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}"
+
+
+def _broker() -> str:
+    try:
+        return "ok" if get_broker().ping() else "does not answer"
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}"
