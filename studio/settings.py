@@ -231,6 +231,8 @@ else:
 
 # Public URLs pointing at private or loopback addresses are refused unless an admin allows them.
 ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", "0")
+# A Prometheus scraper's bearer token for /metrics (empty: /metrics answers signed-in users only).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # Local folders a datastore may be registered on; empty: STUDIO_HOME only (the server's own files stay out of reach).
 LOCAL_DATASTORE_ROOTS = []
 

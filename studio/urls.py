@@ -10,6 +10,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("models/", models.model_list, name="models"),
     path("models/register/", models.model_register, name="model-register"),

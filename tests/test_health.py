@@ -63,3 +63,45 @@ def test_readyz_is_ready_with_a_live_worker_and_unready_when_queued_work_is_not_
     assert response.status_code == 503
     assert "1 mini-batch(es) of cpu-cluster waited more than" in response.json()["checks"]["queue"]
     assert response.json()["checks"]["workers"] == "ok"
+
+
+@pytest.mark.django_db
+def test_metrics_in_prometheus_format_for_a_signed_in_user_or_the_scrapers_token(client, signed_in, endpoint, settings):
+    from django.test import Client
+
+    _waiting_job(endpoint, waited_seconds=5)
+    done = BatchJob.objects.create(
+        endpoint=endpoint,
+        endpoint_name=endpoint.name,
+        deployment_name="blue",
+        input_uri="x",
+        output_datastore="workspaceblobstore",
+        output_path="jobs/done",
+        status=Status.COMPLETED,
+        settings={"output_file_name": "predictions.csv"},
+    )
+    MiniBatch.objects.create(job=done, index=0, status=MiniBatch.COMPLETED, rows_out=150, seconds=0.4)
+    MiniBatch.objects.create(job=done, index=1, status=MiniBatch.COMPLETED, rows_out=50, seconds=7)
+    page = signed_in.get("/metrics")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/plain; version=")
+    text = page.content.decode()
+    for line in (
+        'batchstudio_jobs{status="Completed"} 1.0',
+        'batchstudio_jobs{status="Queued"} 1.0',
+        'batchstudio_jobs{status="Failed"} 0.0',
+        "batchstudio_rows_scored_total 200.0",
+        'batchstudio_minibatch_duration_seconds_bucket{le="0.5"} 1.0',
+        'batchstudio_minibatch_duration_seconds_bucket{le="10.0"} 2.0',
+        'batchstudio_minibatch_duration_seconds_bucket{le="+Inf"} 2.0',
+        "batchstudio_minibatch_duration_seconds_sum 7.4",
+        'batchstudio_queue_depth{compute="cpu-cluster"} 1.0',
+    ):
+        assert line in text, line
+    assert 'batchstudio_oldest_queued_seconds{compute="cpu-cluster"}' in text
+
+    scraper = Client()
+    refused = scraper.get("/metrics")
+    assert refused.status_code == 401 and b"METRICS_TOKEN" in refused.content
+    settings.METRICS_TOKEN = "scrape-secret"
+    assert scraper.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert scraper.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).status_code == 200

@@ -7,7 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 PUBLIC = {"login", "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete"}
 PROBES = {"healthz", "readyz"}  # for process managers and load balancers: nothing secret (tests/test_health.py)
-PUBLIC |= PROBES
+PUBLIC |= PROBES | {"metrics"}  # a scraper's token or a signed-in user, else 401 (tests/test_health.py)
 
 
 def _walk(patterns, prefix=""):
