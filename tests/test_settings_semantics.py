@@ -146,7 +146,8 @@ def test_max_retries_gives_each_failing_mini_batch_one_plus_max_retries_attempts
     mb = job.mini_batches.get()
     assert (mb.status, mb.attempts) == (MiniBatch.FAILED, 1 + retries)
     assert "RuntimeError: always" in mb.error
-    assert job.files_failed == 2 and job.status == Status.COMPLETED_WITH_ERRORS
+    # nothing was scored: Failed with the mini-batch's error (error_threshold -1 fails no job that scored something)
+    assert job.files_failed == 2 and job.status == Status.FAILED and "RuntimeError: always" in job.error
 
 
 def test_a_retry_that_succeeds_writes_its_rows_once(endpoint, tmp_path):
@@ -190,7 +191,7 @@ def test_a_crashing_script_fails_its_attempts_only(endpoint, tmp_path):
     job = drive(submit_job(endpoint, input_uri=write_inputs("crashy", files=2), deployment_name="script"))
     mb = job.mini_batches.get()
     assert (mb.status, mb.attempts) == (MiniBatch.FAILED, 2) and "exited with code 7" in mb.error
-    assert job.status == Status.COMPLETED_WITH_ERRORS and job.files_failed == 2
+    assert job.status == Status.FAILED and job.files_failed == 2 and "exited with code 7" in job.error
 
 
 @pytest.mark.parametrize(
