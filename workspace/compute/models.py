@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -22,3 +23,26 @@ class Worker(models.Model):
     def worker_id(self):
         """The same "host:pid" the scoring tasks write into MiniBatch.worker."""
         return f"{self.host}:{self.pid}"
+
+
+class ComputeCluster(models.Model):
+    """A compute cluster registered by name (`compute create -n NAME`, or the Compute page), as Azure's AmlCompute.
+
+    A deployment names its cluster (`compute: azureml:batch-cluster`); jobs for it run on the workers that serve
+    that name. Registering one is optional: a name a deployment uses is a cluster too."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    type = models.CharField(max_length=32, default="amlcompute")
+    description = models.TextField(blank=True, default="")
+    min_instances = models.PositiveIntegerField(default=0)
+    max_instances = models.PositiveIntegerField(default=1)
+    tags = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
