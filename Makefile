@@ -60,7 +60,7 @@ DIST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/studio
 DIST_REDIS_URL ?= redis://127.0.0.1:6379/1
 TEST_WORKERS ?= 2
 test: install-test
-	@if $(PY) -m tests.fixtures_distributed "$(DIST_DATABASE_URL)" "$(DIST_REDIS_URL)"; then \
+	@if $(PY) -m tests.fixtures.distributed "$(DIST_DATABASE_URL)" "$(DIST_REDIS_URL)"; then \
 	  DATABASE_URL="$(DIST_DATABASE_URL)" REDIS_URL="$(DIST_REDIS_URL)" Q_PREFIX="test-$$$$" \
 	    $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "integration and not browser and not bench" $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; \

@@ -1,5 +1,9 @@
 """Shared fixtures: an isolated data directory, the demo model in a real MLflow registry,
-a real qcluster process, and headless Chromium."""
+a real qcluster process, and headless Chromium.
+
+The suite mirrors the code's layers: tests/<layer>/ (api, browser, cli, distributed, engine, jobs, reliability,
+security, tooling, web, workspace, load). The fixture modules under tests/fixtures/ are registered here for every
+folder, so no test imports a fixture by hand; a folder's markers are set by FOLDER_MARKERS below."""
 
 import os
 import shutil
@@ -13,11 +17,34 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = "/usr/bin/chromium"
 # Distributed mode (PostgreSQL + Redis): the qcluster fixture starts two processes, standing in for two machines.
 DISTRIBUTED = bool(os.environ.get("REDIS_URL"))
+
+pytest_plugins = [
+    "tests.fixtures.api",
+    "tests.fixtures.azurite",
+    "tests.fixtures.compare",
+    "tests.fixtures.engine",
+    "tests.fixtures.resume",
+    "tests.fixtures.ui",
+]
+
+# Markers every test of a folder carries (a test may add more of its own, e.g. integration).
+FOLDER_MARKERS = {
+    "browser": ("browser",),
+    "distributed": ("integration",),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        relative = Path(item.fspath).resolve().relative_to(tests)
+        for marker in FOLDER_MARKERS.get(relative.parts[0], ()) if len(relative.parts) > 1 else ():
+            item.add_marker(marker)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,7 +6,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.models import AccessToken, digest
-from tests.fixtures_api import api, check_response, token  # noqa: F401  (fixtures)
+from tests.fixtures.api import check_response
 
 
 def _walk(patterns, prefix=""):

@@ -5,8 +5,7 @@ import pytest
 from django.utils import timezone
 
 from jobs.models import BatchJob, Comparison, Status
-from tests.fixtures_api import api, check_response, token  # noqa: F401 (fixtures)
-from tests.fixtures_ui import second_deployment  # noqa: F401 (fixture)
+from tests.fixtures.api import check_response
 
 pytestmark = pytest.mark.django_db
 

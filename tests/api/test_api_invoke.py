@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from api import invoke
 from endpoints.models import BatchDeployment
 from jobs.models import BatchJob, Status
-from tests.fixtures_api import api, check_response, invoke_body, token  # noqa: F401  (fixtures)
+from tests.fixtures.api import check_response, invoke_body
 from workspace.models import Dataset, Datastore
 
 SCORE = "/api/v1/endpoints/iris-endpoint/jobs"

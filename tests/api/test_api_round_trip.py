@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import wait_for
-from tests.fixtures_api import check_response, invoke_body
+from tests.fixtures.api import check_response, invoke_body
 from workspace.models import Datastore
 
 

@@ -5,8 +5,7 @@ import pytest
 from django_q.models import OrmQ
 
 from jobs.schedules.models import Schedule, ScheduleRun
-from tests.fixtures_api import api, check_response, token  # noqa: F401
-from tests.fixtures_ui import second_deployment  # noqa: F401
+from tests.fixtures.api import check_response
 
 pytestmark = pytest.mark.django_db
 BODY = {"name": "nightly", "input": "azureml://datastores/workspaceblobstore/paths/incoming", "cron": "0 2 * * *"}

@@ -1,14 +1,9 @@
 """Accessibility basics in headless Chromium: every form control of every main page has an accessible name,
 every status says its state in words (not by colour alone), and the create wizard works with the keyboard only."""
 
-import pytest
-
 from endpoints.models import BatchEndpoint
 from jobs.submit import submit_job
 from tests.conftest import sign_in
-from tests.fixtures_ui import custom_model, second_deployment  # noqa: F401
-
-pytestmark = pytest.mark.browser
 
 # The accessible name of a form control as assistive technology computes it, for the ways our pages give one:
 # aria-labelledby, aria-label, a <label> (for= or wrapping), a title. Controls without one are returned.

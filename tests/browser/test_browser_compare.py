@@ -5,17 +5,11 @@ that differ most), then Update default deployment."""
 import pytest
 
 from endpoints.models import BatchEndpoint
+from tests.browser.test_browser_accessibility import SILENT_STATUS, UNLABELLED
 from tests.conftest import sign_in
-from tests.fixtures_compare import (  # noqa: F401 (fixtures)
-    diabetes_models,
-    forest_deployment,
-    forest_model,
-    regressor_endpoint,
-)
-from tests.fixtures_ui import screenshot
-from tests.test_browser_accessibility import SILENT_STATUS, UNLABELLED
+from tests.fixtures.ui import screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+pytestmark = pytest.mark.integration
 
 
 def test_compare_deployments_then_update_the_default(

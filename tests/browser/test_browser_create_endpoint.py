@@ -1,12 +1,8 @@
 """Endpoints → + Create: the wizard in headless Chromium, then the endpoint's Details tab."""
 
-import pytest
-
 from endpoints.models import BatchEndpoint
 from tests.conftest import sign_in
-from tests.fixtures_ui import screenshot
-
-pytestmark = pytest.mark.browser
+from tests.fixtures.ui import screenshot
 
 
 def test_create_wizard_makes_an_endpoint_with_its_default_deployment(page, live_server, user, demo_model):

@@ -6,9 +6,9 @@ import pytest
 
 from jobs.models import BatchJob, Environment, Status
 from tests.conftest import sign_in, wait_for
-from tests.fixtures_ui import JOBLIB_SCORE, joblib_model_file, screenshot
+from tests.fixtures.ui import JOBLIB_SCORE, joblib_model_file, screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+pytestmark = pytest.mark.integration
 
 
 def _next(page):

@@ -1,10 +1,6 @@
 """Register datastore in the browser: the form shows the fields of the chosen Kind only."""
 
-import pytest
-
 from tests.conftest import sign_in
-
-pytestmark = pytest.mark.browser
 
 
 def test_register_datastore_shows_only_the_fields_of_the_chosen_kind(page, live_server, user):

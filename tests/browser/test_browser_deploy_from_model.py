@@ -1,14 +1,10 @@
 """Models → a model → Deploy to batch endpoint, onto an Existing endpoint; then the endpoint's own actions:
 + Add deployment, Update default deployment, Delete (deployment and endpoint)."""
 
-import pytest
-
 from endpoints.models import BatchEndpoint
 from jobs.models import BatchJob
 from tests.conftest import sign_in
-from tests.fixtures_ui import screenshot
-
-pytestmark = pytest.mark.browser
+from tests.fixtures.ui import screenshot
 
 
 def _next(page):

@@ -6,9 +6,7 @@ from playwright.sync_api import expect
 
 from jobs.models import BatchJob, Status
 from tests.conftest import sign_in
-from tests.fixtures_ui import screenshot, second_deployment  # noqa: F401
-
-pytestmark = pytest.mark.browser
+from tests.fixtures.ui import screenshot
 
 
 @pytest.mark.integration

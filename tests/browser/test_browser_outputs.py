@@ -4,10 +4,10 @@ import pytest
 
 from jobs.models import BatchJob, Status
 from tests.conftest import sign_in
-from tests.fixtures_ui import screenshot
-from tests.test_outputs import iris_with_ids
+from tests.fixtures.ui import screenshot
+from tests.jobs.test_outputs import iris_with_ids
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+pytestmark = pytest.mark.integration
 
 
 def _open_create_job(page, live_server, endpoint, input_path):

@@ -6,10 +6,10 @@ import pytest
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
 from tests.conftest import sign_in, wait_for
-from tests.fixtures_resume import input_frames, picky_endpoint, picky_flag, picky_model, write_frames  # noqa: F401
-from tests.fixtures_ui import screenshot
+from tests.fixtures.resume import input_frames, write_frames
+from tests.fixtures.ui import screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+pytestmark = pytest.mark.integration
 
 
 def finished(job, qcluster):

@@ -5,11 +5,11 @@ import pytest
 
 from jobs.schedules.models import Schedule
 from tests.conftest import sign_in
-from tests.fixtures_ui import screenshot
-from tests.test_schedule_runs import write_iris
+from tests.fixtures.ui import screenshot
+from tests.jobs.test_schedule_runs import write_iris
 from workspace.models import Datastore
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+pytestmark = pytest.mark.integration
 
 
 def test_create_a_schedule_and_run_it_now(page, live_server, user, endpoint, qcluster):

@@ -3,14 +3,11 @@ job finishes; the Runs tab shows the running job's ETA and chart."""
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from jobs.models import BatchJob, MiniBatch, Status
 from tests.conftest import sign_in
-from tests.fixtures_ui import screenshot
-
-pytestmark = pytest.mark.browser
+from tests.fixtures.ui import screenshot
 
 
 def _running_job(endpoint):

@@ -9,15 +9,8 @@ from django.forms.models import model_to_dict
 from cli import azure_yaml
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.models import Environment
-from tests.fixtures_api import (
-    CUSTOM_DEPLOYMENT_YML,
-    DEPLOYMENT_YML,
-    ENDPOINT_YML,
-    SCORE_PY,
-    custom_model,  # noqa: F401
-    write_custom_project,
-)
-from tests.fixtures_ui import run_wizard
+from tests.fixtures.api import DEPLOYMENT_YML, ENDPOINT_YML, SCORE_PY, write_custom_project
+from tests.fixtures.ui import run_wizard
 
 SAME_AS_WIZARD_EXCLUDES = ("id", "endpoint", "created", "updated")
 
@@ -74,10 +67,14 @@ def test_endpoint_and_deployment_files_make_what_the_wizard_makes(signed_in, dem
 
 
 @pytest.mark.django_db
-def test_a_custom_script_deployment_makes_what_the_wizard_makes(signed_in, endpoint, custom_model, tmp_path):
+def test_a_custom_script_deployment_makes_what_the_wizard_makes(
+    signed_in, endpoint, unpicklable_custom_model, tmp_path
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    project = write_custom_project(tmp_path, endpoint.name, custom_model.name, custom_model.version)
+    project = write_custom_project(
+        tmp_path, endpoint.name, unpicklable_custom_model.name, unpicklable_custom_model.version
+    )
     deployment = azure_yaml.save_deployment(azure_yaml.load(project), create=True)
     environment = Environment.objects.get(name="sklearn-env")
     assert deployment.environment == environment.label == "sklearn-env:1"
@@ -86,7 +83,7 @@ def test_a_custom_script_deployment_makes_what_the_wizard_makes(signed_in, endpo
     signed_in.get(f"/endpoints/create/?endpoint={endpoint.name}")
     run_wizard(
         signed_in,
-        f"/endpoints/create/?model={custom_model.label}",
+        f"/endpoints/create/?model={unpicklable_custom_model.label}",
         [
             ("endpoint", {"endpoint_mode": "existing", "existing_endpoint": endpoint.name}),
             (

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 
 from endpoints.models import BatchDeployment
 from jobs.models import Environment
-from tests.fixtures_api import DEPLOYMENT_YML, custom_model, run, write_custom_project  # noqa: F401
+from tests.fixtures.api import DEPLOYMENT_YML, run, write_custom_project
 
 
 @pytest.fixture
@@ -57,8 +57,10 @@ def test_update_show_and_delete(endpoint, deployment_yml):
 
 
 @pytest.mark.django_db
-def test_a_custom_script_deployment_builds_its_environment(endpoint, custom_model, tmp_path):
-    project = write_custom_project(tmp_path, endpoint.name, custom_model.name, custom_model.version)
+def test_a_custom_script_deployment_builds_its_environment(endpoint, unpicklable_custom_model, tmp_path):
+    project = write_custom_project(
+        tmp_path, endpoint.name, unpicklable_custom_model.name, unpicklable_custom_model.version
+    )
     shown = json.loads(run("batch_deployment", "create", "-f", str(project)))
     assert shown["code_configuration"]["scoring_script"] == "score.py"
     assert shown["environment"] == "azureml:sklearn-env:1"

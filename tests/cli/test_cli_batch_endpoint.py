@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 
 from endpoints.models import BatchEndpoint
 from jobs.models import BatchJob
-from tests.fixtures_api import ENDPOINT_YML, run
+from tests.fixtures.api import ENDPOINT_YML, run
 from workspace.models import Datastore
 
 

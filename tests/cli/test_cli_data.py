@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.management.base import CommandError
 
-from tests.fixtures_api import run
+from tests.fixtures.api import run
 from workspace.models import Dataset
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from jobs.models import Environment
-from tests.fixtures_api import CONDA_YML, run
+from tests.fixtures.api import CONDA_YML, run
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
-from tests.fixtures_api import run
+from tests.fixtures.api import run
 from workspace.models import Datastore
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.management.base import CommandError
 
-from tests.fixtures_api import run
+from tests.fixtures.api import run
 from workspace import demo, registry
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.management.base import CommandError
 
 from jobs.schedules.models import Schedule
-from tests.fixtures_api import run
+from tests.fixtures.api import run
 
 pytestmark = pytest.mark.django_db
 INPUT = "azureml://datastores/workspaceblobstore/paths/incoming"

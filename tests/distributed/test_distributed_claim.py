@@ -9,7 +9,7 @@ from django.db import connection, connections
 
 from jobs.models import MiniBatch
 from jobs.submit import submit_job
-from tests.fixtures_distributed import record
+from tests.fixtures.distributed import record
 
 WORKERS, ROUNDS = 8, 20
 

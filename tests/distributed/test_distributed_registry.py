@@ -22,9 +22,8 @@ from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
 from tests.conftest import QCluster, wait_for
-from tests.fixtures_azurite import azurite, azurite_server  # noqa: F401
-from tests.fixtures_distributed import postgres_problem
-from tests.test_models_pages import _zip_model
+from tests.fixtures.distributed import postgres_problem
+from tests.web.test_models_pages import _zip_model
 from workspace import demo, registry, storage
 from workspace.models import Datastore
 

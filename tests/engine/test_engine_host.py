@@ -7,7 +7,7 @@ import pytest
 
 from engine import hostmain
 from engine.host import Aborted, HostCrashed, HostPool, HostSpec, HostTimeout, ScriptError
-from tests.fixtures_engine import write_script
+from tests.fixtures.engine import write_script
 
 SCRIPT = """
 import ctypes, logging, os, time

@@ -13,8 +13,6 @@ from jobs.comparison import Tally, align, histogram
 from jobs.models import BatchJob, Comparison, MiniBatch, Status
 from jobs.results import Prediction
 from tests.conftest import wait_for
-from tests.fixtures_compare import forest_deployment, forest_model  # noqa: F401 (fixtures)
-from tests.fixtures_ui import second_deployment  # noqa: F401 (fixture)
 from workspace.models import Datastore
 
 

@@ -8,8 +8,7 @@ import pytest
 
 from jobs.models import Status
 from jobs.submit import submit_job
-from tests.fixtures_azurite import azurite, azurite_server  # noqa: F401
-from tests.fixtures_engine import drive, output_exists, output_frame, read_output, script_deployment
+from tests.fixtures.engine import drive, output_exists, output_frame, read_output, script_deployment
 
 # As in Azure's MLflow "batch_driver.py" examples: the model folder is found under AZUREML_MODEL_DIR.
 APPEND_ROW_DRIVER = """

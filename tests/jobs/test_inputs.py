@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from jobs import inputs
-from tests.fixtures_azurite import azurite, azurite_server, container_sas  # noqa: F401
+from tests.fixtures.azurite import container_sas
 from workspace.models import Dataset, Datastore
 
 pytestmark = pytest.mark.django_db
@@ -195,7 +195,7 @@ def test_a_refused_input_creates_no_job_and_no_output(store, endpoint, settings,
 def test_an_existing_output_in_blob_storage_is_refused_at_submit(store, endpoint, azurite, output_path, code, message):
     from jobs.models import BatchJob
     from jobs.submit import submit_job
-    from tests.fixtures_azurite import KEY
+    from tests.fixtures.azurite import KEY
 
     name = f"out{uuid.uuid4().hex[:8]}"
     azurite.container(name, files={"taken/predictions.csv": b"row,prediction\n"})

@@ -11,9 +11,9 @@ from django.urls import reverse
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
 from tests.conftest import wait_for
-from tests.fixtures_api import api, check_response, run, token  # noqa: F401
-from tests.fixtures_engine import drive, output_exists, output_frame, read_output
-from tests.fixtures_resume import good_rows, input_frames, picky_endpoint, picky_flag, picky_model, write_frames  # noqa: F401
+from tests.fixtures.api import check_response, run
+from tests.fixtures.engine import drive, output_exists, output_frame, read_output
+from tests.fixtures.resume import good_rows, input_frames, write_frames
 
 BAD = {1: [2], 2: [0, 5]}  # file f01 row 2, file f02 rows 0 and 5
 

@@ -14,7 +14,7 @@ from jobs import outputs
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
 from tests.conftest import wait_for
-from tests.fixtures_engine import drive, script_deployment
+from tests.fixtures.engine import drive, script_deployment
 from workspace.models import Datastore
 
 READERS = {
@@ -287,7 +287,7 @@ def test_parquet_parts_with_other_columns_fail_with_a_reason(tmp_path):
 @pytest.mark.django_db
 def test_the_deployment_wizard_sets_the_output_options(signed_in, demo_model):
     from endpoints.models import BatchEndpoint
-    from tests.fixtures_ui import DEPLOYMENT_DEFAULTS, run_wizard
+    from tests.fixtures.ui import DEPLOYMENT_DEFAULTS, run_wizard
 
     run_wizard(
         signed_in,

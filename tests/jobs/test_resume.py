@@ -14,9 +14,9 @@ from jobs import kept, lifecycle, retries, tasks
 from jobs.models import BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
 from tests.conftest import wait_for
-from tests.fixtures_api import api, check_response, run, token  # noqa: F401
-from tests.fixtures_engine import drive, output_exists, output_frame
-from tests.fixtures_resume import input_frames, picky_endpoint, picky_flag, picky_model, write_frames  # noqa: F401
+from tests.fixtures.api import check_response, run
+from tests.fixtures.engine import drive, output_exists, output_frame
+from tests.fixtures.resume import input_frames, write_frames
 from workspace.models import Datastore
 
 FILES = 6  # f03 fails while the flag exists
@@ -231,7 +231,7 @@ def threshold_failed_job(endpoint):
 def test_a_job_failed_on_its_threshold_is_retried_with_another_threshold(picky_endpoint, signed_in):
     """With the same threshold the retry would fail the same way; with 3 rows allowed it ends Completed with errors
     and its output is that of a clean run over the good rows."""
-    from tests.fixtures_resume import good_rows
+    from tests.fixtures.resume import good_rows
 
     job, frames = threshold_failed_job(picky_endpoint)
     page = signed_in.get(job.get_absolute_url()).content.decode()

@@ -12,8 +12,7 @@ from jobs.models import BatchJob, Status
 from jobs.schedules import runs
 from jobs.schedules.models import Schedule, ScheduleRun
 from tests.conftest import age, wait_for
-from tests.fixtures_engine import drive, output_frame
-from tests.fixtures_resume import picky_endpoint, picky_flag, picky_model  # noqa: F401
+from tests.fixtures.engine import drive, output_frame
 from workspace.models import Datastore
 
 NEVER = "0 0 1 1 *"  # 1 January: a schedule that cron does not fire while the test runs
@@ -271,7 +270,7 @@ def test_a_run_whose_job_was_retried_by_hand_counts_what_the_retry_scored(picky_
     """Retry failed of a scheduled job: while the retry runs its files are not new, and once it Completed they are
     remembered as scored (the schedule used to submit them again, a second scoring of the same files)."""
     from jobs import retries
-    from tests.fixtures_resume import input_frames, write_frames
+    from tests.fixtures.resume import input_frames, write_frames
 
     BatchDeployment.objects.filter(pk=picky_endpoint.default_deployment_id).update(error_threshold=0)
     folder = "scheduled/retried"

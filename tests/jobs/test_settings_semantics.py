@@ -11,7 +11,7 @@ from endpoints.models import BatchDeployment
 from jobs import tasks
 from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
-from tests.fixtures_engine import drive, output_exists, output_frame, read_output, script_deployment, write_inputs
+from tests.fixtures.engine import drive, output_exists, output_frame, read_output, script_deployment, write_inputs
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from jobs import hosting, lifecycle, tasks
 from jobs.models import BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
-from tests.fixtures_engine import drive, output_frame
+from tests.fixtures.engine import drive, output_frame
 from workspace.models import Datastore
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from engine.host import Aborted
 from jobs import lifecycle, tasks
 from jobs.models import BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
-from tests.fixtures_engine import drive, fast_heartbeat, output_exists, output_frame, read_output  # noqa: F401
+from tests.fixtures.engine import drive, output_exists, output_frame, read_output
 from workspace.models import Datastore
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from endpoints.models import BatchDeployment
 from jobs import lifecycle, queue
 from jobs.models import MiniBatch, Status
 from tests.conftest import QCluster, wait_for
-from tests.fixtures_engine import output_exists, settled, slow_endpoint, slow_model, write_inputs  # noqa: F401
+from tests.fixtures.engine import output_exists, settled, write_inputs
 
 
 @pytest.mark.integration
@@ -57,7 +57,7 @@ def test_two_jobs_at_once_both_progress(transactional_db, endpoint, monkeypatch)
     """Lanes keep their slot only while no other job waits: a second job starts before the first one ends,
     even with lanes allowed to run for ten minutes, and each job scores every row once."""
     from jobs.submit import submit_job
-    from tests.fixtures_engine import output_frame
+    from tests.fixtures.engine import output_frame
     from workspace import demo
     from workspace.models import Datastore
 

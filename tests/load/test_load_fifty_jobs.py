@@ -12,8 +12,7 @@ from django.test import Client
 
 from jobs.models import BatchJob, Status
 from tests.conftest import wait_for
-from tests.fixtures_api import token  # noqa: F401  (the fixture)
-from tests.fixtures_distributed import record, write_iris_files
+from tests.fixtures.distributed import record, write_iris_files
 from workspace.models import Datastore
 
 JOBS = 50

@@ -9,7 +9,7 @@ import pytest
 from jobs.models import Status
 from jobs.submit import submit_job
 from tests.conftest import DISTRIBUTED, wait_for
-from tests.fixtures_distributed import record
+from tests.fixtures.distributed import record
 from workspace.models import Datastore
 
 FILES = 10_000

@@ -11,8 +11,8 @@ import pytest
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status
 from jobs.submit import submit_job
 from tests.conftest import wait_for
-from tests.fixtures_distributed import count_rows, record
-from tests.fixtures_engine import settled
+from tests.fixtures.distributed import count_rows, record
+from tests.fixtures.engine import settled
 from workspace.models import Datastore
 
 

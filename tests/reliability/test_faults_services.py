@@ -20,7 +20,7 @@ from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
 from jobs.tasks import reclaim_stale
 from tests.conftest import DISTRIBUTED, ROOT, QCluster, _qcluster_env, wait_for
-from tests.fixtures_distributed import count_rows, record, write_iris_files
+from tests.fixtures.distributed import count_rows, record, write_iris_files
 from workspace.models import Datastore
 
 LEASE = 6

@@ -12,8 +12,7 @@ from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
 from jobs.tasks import reclaim_stale
 from tests.conftest import DISTRIBUTED, QCluster, wait_for
-from tests.fixtures_distributed import count_rows, record, write_iris_files
-from tests.fixtures_resume import slow_model  # noqa: F401
+from tests.fixtures.distributed import count_rows, record, write_iris_files
 from workspace.models import Datastore
 
 TRIALS = int(os.environ.get("FAULT_TRIALS", "3"))
@@ -53,7 +52,7 @@ def _diagnose(machine) -> str:
 
 @pytest.mark.integration
 def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(
-    transactional_db, endpoint, slow_model, monkeypatch, settings
+    transactional_db, endpoint, slow_iris, monkeypatch, settings
 ):
     # Short leases in the qcluster (its environment) and in this process (submit and reclaim_stale run here).
     monkeypatch.setenv("JOBS_LEASE_SECONDS", str(LEASE))
@@ -62,7 +61,7 @@ def test_killing_a_worker_machine_mid_job_loses_and_duplicates_nothing(
     dep = endpoint.default_deployment
     # 0.25 s a file: the demo model scored the 12 mini-batches in a few tenths of a second once its hosts were warm,
     # and a test polling for "one done, one running" could miss that moment and wait in vain.
-    dep.model_name, dep.model_version = slow_model.name, slow_model.version
+    dep.model_name, dep.model_version = slow_iris.name, slow_iris.version
     dep.mini_batch_size, dep.instance_count, dep.max_retries = 2, 2, 5
     dep.save()
     # Enough mini-batches that the job is still running when the test looks for "one done, one running".

@@ -9,7 +9,7 @@ import pytest
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.models import Status
 from jobs.submit import submit_job
-from tests.fixtures_engine import drive, output_exists
+from tests.fixtures.engine import drive, output_exists
 from workspace import demo, registry
 
 

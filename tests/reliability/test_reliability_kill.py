@@ -9,7 +9,7 @@ import pytest
 from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
 from tests.conftest import QCluster, wait_for
-from tests.fixtures_engine import output_frame, slow_endpoint, slow_model, write_inputs  # noqa: F401
+from tests.fixtures.engine import output_frame, write_inputs
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from tests.test_login_required import ROUTES, _concrete
+from tests.security.test_login_required import ROUTES, _concrete
 
 PAGE_ROUTES = [(r, n) for r, n in ROUTES if not r.startswith("api/")]
 API_ROUTES = [(r, n) for r, n in ROUTES if r.startswith("api/")]

@@ -34,8 +34,8 @@ import uuid  # noqa: E402
 
 from jobs.models import FINISHED, LOG_FILES, BatchJob, Status  # noqa: E402
 from tests.conftest import QCluster, wait_for  # noqa: E402
-from tests.fixtures_azurite import ACCOUNT, KEY, azurite, azurite_server  # noqa: E402, F401
-from tests.fixtures_azurite import container_sas as _sas  # noqa: E402
+from tests.fixtures.azurite import ACCOUNT, KEY  # noqa: E402
+from tests.fixtures.azurite import container_sas as _sas  # noqa: E402
 from workspace import demo, storage  # noqa: E402
 from workspace.models import Datastore  # noqa: E402
 
@@ -225,7 +225,7 @@ def test_a_sas_token_typed_in_a_public_input_url_is_shown_nowhere_and_encrypted_
     signed_in, user, endpoint, azurite
 ):
     from api.models import AccessToken
-    from tests.fixtures_api import invoke_body
+    from tests.fixtures.api import invoke_body
 
     _, api_token = AccessToken.issue(user, "sas-url")
     container = _iris_container(azurite)  # private: only the SAS token reads it

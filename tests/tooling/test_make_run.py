@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT, wait_for
-from tests.fixtures_ui import DEPLOYMENT_DEFAULTS
+from tests.fixtures.ui import DEPLOYMENT_DEFAULTS
 
 # Not the session's services or make's own state: a newcomer's shell. MLflow's set_tracking_uri and
 # set_registry_uri export MLFLOW_* into this process's environment: the session's registry would be inherited.

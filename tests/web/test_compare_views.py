@@ -5,7 +5,6 @@ import pytest
 from django.utils import timezone
 
 from jobs.models import BatchJob, Comparison, Status
-from tests.fixtures_ui import second_deployment  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 INPUT = {"input_type": "datastore", "input_datastore": "workspaceblobstore", "input_path": "demo/iris"}

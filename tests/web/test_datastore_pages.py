@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.fixtures_azurite import KEY, azurite, azurite_server  # noqa: F401
+from tests.fixtures.azurite import KEY
 from workspace.models import Dataset, Datastore
 
 pytestmark = pytest.mark.django_db

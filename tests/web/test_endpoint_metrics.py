@@ -80,7 +80,7 @@ def test_the_metrics_tab_without_finished_jobs_says_so(signed_in, endpoint):
 @pytest.mark.browser
 def test_the_metrics_tab_in_chromium(page, live_server, user, endpoint):
     from tests.conftest import sign_in
-    from tests.fixtures_ui import screenshot
+    from tests.fixtures.ui import screenshot
 
     for i in range(1, 13):
         _job(

@@ -55,7 +55,7 @@ def test_it_refuses_a_zip_without_mlmodel(signed_in):
 
 
 def test_it_registers_a_custom_model_file(signed_in, tmp_path):
-    from tests.fixtures_ui import joblib_model_file
+    from tests.fixtures.ui import joblib_model_file
 
     path = joblib_model_file(tmp_path)
     with open(path, "rb") as fh:
@@ -93,7 +93,7 @@ def test_an_mlflow_model_must_be_a_zip(signed_in):
 
 
 def test_the_models_list_has_a_type_column(signed_in, demo_model, tmp_path):
-    from tests.fixtures_ui import joblib_model_file
+    from tests.fixtures.ui import joblib_model_file
 
     with open(joblib_model_file(tmp_path), "rb") as fh:
         signed_in.post("/models/register/", {"name": "joblib-list", "model_type": "custom", "model_zip": fh})

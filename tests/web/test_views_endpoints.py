@@ -4,7 +4,6 @@ import pytest
 
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.models import BatchJob, Status
-from tests.fixtures_ui import second_deployment  # noqa: F401
 
 
 @pytest.mark.django_db

@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from jobs.models import BatchJob, MiniBatch, Status
-from tests.fixtures_ui import second_deployment  # noqa: F401
 from workspace.models import Datastore
 
 INPUT = {"input_type": "datastore", "input_datastore": "workspaceblobstore", "input_path": "demo/iris"}

@@ -6,7 +6,6 @@ from django_q.models import Schedule as QSchedule
 
 from jobs.models import BatchJob, Status
 from jobs.schedules.models import Schedule, ScheduleRun
-from tests.fixtures_ui import second_deployment  # noqa: F401
 
 FORM = {
     "name": "nightly",

@@ -10,15 +10,7 @@ from endpoints.wizard import SESSION_KEY
 from jobs import tasks
 from jobs.models import Environment
 from jobs.submit import submit_job
-from tests.fixtures_ui import (
-    DEPLOYMENT_DEFAULTS,
-    JOBLIB_SCORE,
-    code_step,
-    custom_model,
-    run_wizard,
-    second_deployment,
-    wizard_post,
-)
+from tests.fixtures.ui import DEPLOYMENT_DEFAULTS, JOBLIB_SCORE, code_step, run_wizard, wizard_post
 
 
 @pytest.fixture

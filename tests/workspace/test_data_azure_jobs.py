@@ -9,7 +9,6 @@ import pytest
 from jobs.models import Status
 from jobs.submit import submit_job
 from tests.conftest import wait_for
-from tests.fixtures_azurite import azurite, azurite_server  # noqa: F401
 from workspace import demo, storage
 from workspace.models import Datastore
 

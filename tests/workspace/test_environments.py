@@ -10,7 +10,7 @@ from endpoints.models import BatchDeployment
 from engine import envbuild
 from jobs.models import Environment, Status
 from jobs.submit import submit_job
-from tests.fixtures_engine import drive, output_frame, script_deployment, write_inputs
+from tests.fixtures.engine import drive, output_frame, script_deployment, write_inputs
 
 pytestmark = pytest.mark.django_db
 

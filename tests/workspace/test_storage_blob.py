@@ -5,7 +5,7 @@ from datetime import UTC
 
 import pytest
 
-from tests.fixtures_azurite import KEY, azurite, azurite_server  # noqa: F401
+from tests.fixtures.azurite import KEY
 from workspace import storage
 from workspace.models import source_client
 
