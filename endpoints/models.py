@@ -201,12 +201,17 @@ class BatchDeployment(models.Model):
             self.output_file_name = formats.output_name(self.output_file_name, self.output_format)
 
     def use_model_environment(self):
-        """Run in an isolated environment generated from the MLflow model's own requirements.txt (Azure's
-        generated environment for MLflow models), built now; refused if a requirement cannot be installed."""
+        """An MLflow deployment (no scoring script, no environment of its own) runs in the environment its model's
+        requirements describe, as Azure generates one: the workers' own when they satisfy every requirement already
+        (nothing is built), else mlflow-<model>:<version> (Environment.for_model), built when the deployment is
+        cleaned (validate_environment) or by a queued task. A python pin this machine cannot satisfy is refused.
+        Returns the environment the deployment now names."""
+        generated = f"mlflow-{self.model_name}"[:100]
+        if self.scoring_script or self.environment.split(":")[0] not in ("", generated):
+            return self.environment_record
         env = Environment.for_model(self.model_name, self.model_version)
-        validate_environment(env.label)
-        self.environment = env.label
-        env.refresh_from_db()
+        self.environment = "" if env.is_studio else env.label
+        self.__dict__.pop("environment_record", None)
         return env
 
     @cached_property
