@@ -21,6 +21,7 @@ from engine import envbuild
 from jobs.models import Environment, Status
 from jobs.submit import submit_job
 from tests.fixtures_engine import drive, output_frame, write_inputs
+from tests.fixtures_ui import DEPLOYMENT_DEFAULTS, run_wizard, wizard_post
 from workspace import registry
 
 pytestmark = pytest.mark.django_db
@@ -293,3 +294,33 @@ ERROR: Failed to build 'file:///tmp/hx/broken' when getting requirements to buil
 )
 def test_a_failed_builds_summary_shows_the_error_itself(log, says):
     assert says in envbuild.failure_summary(log)
+
+
+def test_in_the_studio_a_model_needing_a_build_is_creating_until_its_queued_build_ends(
+    tmp_path, signed_in, django_capture_on_commit_callbacks
+):
+    from django_q.models import OrmQ
+
+    model = tiny_model(tmp_path, "wizard-tinydep", tiny_wheel(tmp_path / "wheels"))
+    steps = [
+        ("endpoint", {"endpoint_name": "tiny-batch", "description": ""}),
+        ("model", {"model": model.label}),
+        ("deployment", DEPLOYMENT_DEFAULTS),
+        ("compute", {"compute": "cpu-cluster", "instance_count": 1}),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_wizard(signed_in, "/endpoints/create/", steps)
+    deployment = BatchDeployment.objects.get(endpoint__name="tiny-batch")
+    env = Environment.objects.get(name="mlflow-wizard-tinydep")
+    assert deployment.environment == env.label and env.state == Environment.BUILDING
+    assert [task.name() for task in OrmQ.objects.all()] == [f"build environment {env.label}"]
+    page = signed_in.get(response["Location"]).content.decode()
+    assert "Creating" in page and f'aria-label="Environment {env.label}: Building, build log"' in page
+
+
+def test_in_the_studio_a_model_pinning_another_python_is_refused_at_the_model_step(tmp_path, signed_in):
+    model = iris_with_conda(tmp_path, "iris-py-old", lambda text: text.replace(f"python={RUNNING}", f"python={OTHER}"))
+    signed_in.get("/endpoints/create/")
+    wizard_post(signed_in, "endpoint", {"endpoint_name": "old-python", "description": ""})
+    page = wizard_post(signed_in, "model", {"model": model.label}).content.decode()
+    assert f"conda.yaml pins python={OTHER}, but this machine cannot provide it" in page
