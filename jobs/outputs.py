@@ -182,26 +182,30 @@ def publish(store, path: str, local: Path):
                 raise
 
 
-def script_files(job, store, known: set[str]) -> list[FileStats]:
-    """The files a scoring script wrote into the output folder (AZUREML_BI_OUTPUT_PATH: summary_only's output),
-    as the manifest lists them: every file of the folder but the logs, staging and the files listed already.
+def script_files(job, store, names: list[str]) -> list[FileStats]:
+    """The files a scoring script wrote into the output folder (script_file_names), as the manifest lists them.
     Rows are counted for csv, Parquet and JSON lines files; None for any other kind."""
+    folder = job.output_path.rstrip("/")
+    found = []
+    with tempfile.TemporaryDirectory(prefix="script-files-") as tmp:
+        for name in names:
+            fmt = next((f for f, ext in formats.EXTENSIONS.items() if name.lower().endswith(ext)), None)
+            local = local_file(store, f"{folder}/{name}", Path(tmp))
+            found.append(stats(local, name, fmt))
+            if local.parent == Path(tmp):
+                local.unlink()
+    return found
+
+
+def script_file_names(job, store, known: set[str]) -> list[str]:
+    """The files a scoring script wrote into the output folder (AZUREML_BI_OUTPUT_PATH: summary_only's output),
+    relative to it and sorted: every file of the folder but the logs, staging, the manifest and the files known."""
     folder = job.output_path.rstrip("/")
     if not store.is_dir(folder):  # the script wrote nothing, and no log is written yet
         return []
     skip = known | {MANIFEST, SUCCESS}
-    found = []
-    with tempfile.TemporaryDirectory(prefix="script-files-") as tmp:
-        for path in walk(store, folder):
-            name = path[len(folder) + 1 :]
-            if name in skip or name.split("/", 1)[0] in ("logs", ".staging"):
-                continue
-            fmt = next((f for f, ext in formats.EXTENSIONS.items() if name.lower().endswith(ext)), None)
-            local = local_file(store, path, Path(tmp))
-            found.append(stats(local, name, fmt))
-            if local.parent == Path(tmp):
-                local.unlink()
-    return sorted(found, key=lambda f: f.path)
+    names = (path[len(folder) + 1 :] for path in walk(store, folder))
+    return sorted(name for name in names if name not in skip and name.split("/", 1)[0] not in ("logs", ".staging"))
 
 
 def walk(store, folder: str):
