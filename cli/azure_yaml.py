@@ -46,6 +46,7 @@ SETTINGS_SCHEMA = {
     "output_format": str,
     "passthrough_columns": list,
     "write_manifest": bool,
+    "output_header": bool,  # false: predictions.csv without its header row, as Azure writes it
 }
 MODEL_SCHEMA = {**COMMON, "name": str, "version": (str, int), "type": str, "path": str}
 ENVIRONMENT_SCHEMA = {**COMMON, "name": str, "version": (str, int), "image": str, "conda_file": (str, ANY_MAPPING)}
@@ -82,6 +83,7 @@ SETTING_KEYS = {
     "output_format": "output_format",
     "passthrough_columns": "passthrough_columns",
     "write_manifest": "write_manifest",
+    "output_header": "output_header",
 }
 
 

@@ -197,6 +197,7 @@ class DeploymentStepForm(forms.ModelForm):
             "output_format",
             "passthrough_columns",
             "write_manifest",
+            "output_header",
         ]
         labels = {
             "name": "Deployment name",
@@ -211,6 +212,7 @@ class DeploymentStepForm(forms.ModelForm):
             "logging_level": "Logging level",
             "output_format": "Output format",
             "write_manifest": "Write a manifest",
+            "output_header": "Header row in the CSV output",
         }
         help_texts = {
             "name": "3–32 characters: starts with a letter; letters, digits and '-'; ends with a letter or digit; "
@@ -224,6 +226,8 @@ class DeploymentStepForm(forms.ModelForm):
             "max_retries": "For a failed or timed-out mini-batch.",
             "output_format": "predictions.csv is Azure's; a default file name follows the format (predictions.parquet...).",
             "write_manifest": MANIFEST_HELP,
+            "output_header": "Clear it for Azure's predictions.csv, which has no header row (its notebooks read it "
+            "with header=None). CSV only.",
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 

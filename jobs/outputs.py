@@ -40,22 +40,28 @@ def output_format(settings: dict) -> str:
     return settings.get("output_format") or formats.CSV
 
 
+def has_header(settings: dict) -> bool:
+    """Whether a csv output starts with its header row (output_header; Azure's predictions.csv has none)."""
+    return settings.get("output_header", True) is not False
+
+
 # --- joining parts ----------------------------------------------------------------------------------------
 
 
-def write_joined(fmt: str, store, part_paths, out):
-    """Append the parts, in the order given, to the open binary file out, as one file of the format."""
+def write_joined(fmt: str, store, part_paths, out, header: bool = True):
+    """Append the parts, in the order given, to the open binary file out, as one file of the format. A csv file
+    starts with the first part's header row (each part has one), or with none when header is False."""
     if fmt == formats.PARQUET:
         return _join_parquet(store, part_paths, out)
-    header_written = fmt != formats.CSV
+    header_written = fmt != formats.CSV or not header
     for path in part_paths:
         with store.open(path) as part:
             if fmt == formats.CSV:
-                header = part.readline()
-                if not header:
+                first = part.readline()
+                if not first:
                     continue
                 if not header_written:
-                    out.write(header)
+                    out.write(first)
                     header_written = True
             shutil.copyfileobj(part, out, CHUNK)
     if not header_written:
@@ -145,11 +151,12 @@ def digest(handle) -> str:
     return sha.hexdigest()
 
 
-def stats(local: Path, name: str, fmt: str | None) -> FileStats:
+def stats(local: Path, name: str, fmt: str | None, header: bool = True) -> FileStats:
     """A file as the manifest lists it; rows None for a file of no format of ours (fmt None)."""
     with open(local, "rb") as fh:
         sha = digest(fh)
-    return FileStats(path=name, rows=count_rows(local, fmt) if fmt else None, bytes=local.stat().st_size, sha256=sha)
+    rows = count_rows(local, fmt, header) if fmt else None
+    return FileStats(path=name, rows=rows, bytes=local.stat().st_size, sha256=sha)
 
 
 def stats_of_bytes(data: bytes, name: str, fmt: str) -> FileStats:
@@ -160,7 +167,7 @@ def stats_of_bytes(data: bytes, name: str, fmt: str) -> FileStats:
         return stats(local, name, fmt)
 
 
-def count_rows(local: Path, fmt: str) -> int:
+def count_rows(local: Path, fmt: str, header: bool = True) -> int:
     if fmt == formats.PARQUET:
         import pyarrow.parquet as pq
 
@@ -169,7 +176,7 @@ def count_rows(local: Path, fmt: str) -> int:
         if fmt == formats.JSONL:
             return sum(1 for line in fh if line.strip())
         reader = csv.reader(io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline=""))
-        return max(sum(1 for _ in reader) - 1, 0)  # the header is not a row
+        return max(sum(1 for _ in reader) - int(header), 0)  # the header is not a row
 
 
 def publish(store, path: str, local: Path):
@@ -244,8 +251,9 @@ def write_manifest(job, store, files: list[FileStats], status: str):
 # --- reading the first rows back (job page) ------------------------------------------------------------------
 
 
-def head(store, path: str, fmt: str, rows: int) -> dict:
-    """{"header": [...], "rows": [[...], ...]}: the first rows of an output, without reading all of it."""
+def head(store, path: str, fmt: str, rows: int, header: bool = True) -> dict:
+    """{"header": [...], "rows": [[...], ...]}: the first rows of an output, without reading all of it. A csv file
+    without its header row (header False) gets the columns' numbers as its header."""
     if fmt == formats.PARQUET:
         import pyarrow.parquet as pq
 
@@ -260,7 +268,9 @@ def head(store, path: str, fmt: str, rows: int) -> dict:
             records = [json.loads(line) for _, line in zip(range(rows), text) if line.strip()]
             header = list(dict.fromkeys(key for record in records for key in record))
             return {"header": header, "rows": [[_cell(r.get(k, "")) for k in header] for r in records]}
-        found = [row for _, row in zip(range(rows + 1), csv.reader(text))]
+        found = [row for _, row in zip(range(rows + int(header)), csv.reader(text))]
+    if not header:
+        return {"header": [str(i) for i in range(len(found[0]) if found else 0)], "rows": found}
     return {"header": found[0] if found else [], "rows": found[1:]}
 
 

@@ -419,13 +419,13 @@ def finalize(job_id: int):
 def _join_parts(job, store, with_stats: bool) -> outputs.FileStats | None:
     """The output file, joined locally in the job's format and published; what the manifest says of it, when
     there is a manifest (its row count and checksum read the whole file again: a second or more for millions of rows)."""
-    fmt = outputs.output_format(job.settings)
+    fmt, header = outputs.output_format(job.settings), outputs.has_header(job.settings)
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "output"
         with open(target, "wb") as out:
-            outputs.write_joined(fmt, store, _part_paths(job, store), out)
+            outputs.write_joined(fmt, store, _part_paths(job, store), out, header)
         outputs.publish(store, job.output_file_path, target)
-        return outputs.stats(target, job.settings["output_file_name"], fmt) if with_stats else None
+        return outputs.stats(target, job.settings["output_file_name"], fmt, header) if with_stats else None
 
 
 def _part_paths(job, store):
