@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from engine import envbuild
+from engine.host import HostError
 from workspace import registry
 
 log = logging.getLogger(__name__)  # a build's progress, line by line (the command line shows it on stderr)
@@ -183,8 +184,11 @@ def model_requirements(model_name: str, model_version: str) -> str:
     conda.yaml's (or python_env.yaml's) python pin must hold for this machine's Python: else ValidationError."""
     import yaml
 
-    folder = registry.model_dir(model_name, model_version)
     label = f"Model {model_name}:{model_version}"
+    try:
+        folder = registry.model_dir(model_name, model_version)
+    except HostError as exc:  # the registry cannot be read: say so where the model is chosen
+        raise ValidationError(str(exc), code="model_unavailable") from exc
     conda = folder / "conda.yaml"
     conda_text = conda.read_text() if conda.is_file() else ""
     try:
