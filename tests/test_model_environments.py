@@ -107,16 +107,15 @@ def iris_with_conda(tmp_path: Path, name: str, edit):
     return registry.register_folder(name, folder)
 
 
-def create_deployment(tmp_path, endpoint, model, name="gen"):
+def create_deployment(tmp_path, endpoint, model, name="gen") -> str:
+    """`batch_deployment create -f` of a deployment of model; what it printed on stderr (a build's progress)."""
     path = tmp_path / f"{name}.yml"
     path.write_text(DEPLOYMENT_YML.format(endpoint=endpoint.name, name=name, model=model.name, version=model.version))
     out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("batch_deployment", "create", "-f", str(path), stdout=out, stderr=err)
-    finally:
-        create_deployment.stderr = err.getvalue()
+    call_command("batch_deployment", "create", "-f", str(path), stdout=out, stderr=err)
+    assert json.loads(out.getvalue())["name"] == name
     endpoint.refresh_from_db()  # its first deployment became its default
-    return json.loads(out.getvalue())
+    return err.getvalue()
 
 
 @pytest.fixture
@@ -129,11 +128,11 @@ def test_a_model_whose_requirements_the_workers_satisfy_runs_in_their_environmen
 ):
     requirements = (registry.model_dir(demo_model.name, demo_model.version) / "requirements.txt").read_text()
     assert "scikit-learn==" in requirements and "mlflow==" in requirements  # pinned, as MLflow logs them
-    create_deployment(tmp_path, empty_endpoint, demo_model)
+    stderr = create_deployment(tmp_path, empty_endpoint, demo_model)
     deployment = BatchDeployment.objects.get(name="gen")
     assert deployment.environment == "" and deployment.provisioning_state == "Succeeded"
     assert not Environment.objects.exclude(name=Environment.STUDIO).exists()
-    assert "Building environment" not in create_deployment.stderr
+    assert "Building environment" not in stderr
     job = drive(submit_job(empty_endpoint, input_uri=demo_data))
     assert job.status == Status.COMPLETED and len(output_frame(job)) == 150
 
@@ -155,13 +154,12 @@ def test_a_model_needing_a_package_the_workers_lack_gets_an_environment_built_be
 
     wheel = tiny_wheel(tmp_path / "wheels")
     model = tiny_model(tmp_path, "needs-tinydep", wheel)
-    create_deployment(tmp_path, empty_endpoint, model)
+    shown = create_deployment(tmp_path, empty_endpoint, model)
     env = Environment.objects.get(name="mlflow-needs-tinydep")
     assert env.state == Environment.READY, env.build_log
     deployment = BatchDeployment.objects.get(name="gen")
     assert deployment.environment == env.label == f"mlflow-needs-tinydep:{model.version}"
     # progress on stderr while it built: what is installed, pip's own lines, the outcome
-    shown = create_deployment.stderr
     assert f"Building environment {env.label}: pip installs" in shown
     assert "Successfully installed bs-tinydep-1.0" in shown and f"Environment {env.label}: Ready" in shown
 
