@@ -18,6 +18,7 @@ DEPLOYMENT_DEFAULTS = {
     "error_threshold": -1,
     "logging_level": "info",
     "environment_variables": "",
+    "output_header": "on",  # checked, as the browser sends the step's checkbox by default
 }
 
 
