@@ -19,6 +19,7 @@ OPTION_TYPES = {
     "output_format": (str, "a string"),
     "passthrough_columns": (list, "a list of column names"),
     "write_manifest": (bool, "true or false"),
+    "output_header": (bool, "true or false"),
 }
 
 

@@ -16,6 +16,7 @@ SETTING_FIELDS = (
     "output_format",
     "passthrough_columns",
     "write_manifest",
+    "output_header",
 )
 MAX_ERRORS = 50
 

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from endpoints import code as code_snapshots
 from endpoints.models import BatchDeployment, BatchEndpoint
-from engine.envbuild import pip_section
+from engine import envbuild
 from jobs.inputs import DATASTORE_URI
 from workspace import registry
 from workspace.environments import Environment
@@ -46,6 +46,7 @@ SETTINGS_SCHEMA = {
     "output_format": str,
     "passthrough_columns": list,
     "write_manifest": bool,
+    "output_header": bool,  # false: predictions.csv without its header row, as Azure writes it
 }
 MODEL_SCHEMA = {**COMMON, "name": str, "version": (str, int), "type": str, "path": str}
 ENVIRONMENT_SCHEMA = {**COMMON, "name": str, "version": (str, int), "image": str, "conda_file": (str, ANY_MAPPING)}
@@ -82,6 +83,7 @@ SETTING_KEYS = {
     "output_format": "output_format",
     "passthrough_columns": "passthrough_columns",
     "write_manifest": "write_manifest",
+    "output_header": "output_header",
 }
 
 
@@ -393,19 +395,21 @@ def _environment_reference(doc: Document, key: str) -> str:
 
 
 def _conda_requirements(doc: Document, key: str) -> str:
-    """The pip section of the conda file (a path beside the YAML, or inline)."""
+    """The pip section of the conda file (a path beside the YAML, or inline); its python pin must hold here."""
     value = doc.get(key)
-    if isinstance(value, dict):
-        return pip_section(yaml.safe_dump(value))
-    path = doc.folder / value
+    path = doc.folder / value if not isinstance(value, dict) else None
     try:
-        return pip_section(path.read_text())
+        text = yaml.safe_dump(value) if path is None else path.read_text()
+        requirements = envbuild.pip_section(text)
     except OSError as exc:
         raise doc.error(
             key, "cannot read %(path)s: %(error)s", "path_not_found", path=path, error=exc.strerror
         ) from exc
     except yaml.YAMLError as exc:
         raise doc.error(key, "%(path)s is not valid YAML: %(error)s", "invalid_yaml", path=path, error=exc) from exc
+    if problem := envbuild.python_problem(envbuild.conda_python(text), f"The conda file {path or ''}".strip()):
+        raise doc.error(key, "%(problem)s", "python_unsatisfiable", problem=problem)
+    return requirements
 
 
 def register_environment(doc: Document, prefix: str = "", default_name: str = ""):
@@ -545,6 +549,11 @@ def save_deployment(doc: Document, *, create: bool, set_default: bool = False) -
     for field_name, value in values.items():
         setattr(deployment, field_name, value)
     keys["name"] = "name"
+    try:  # an MLflow deployment: the environment its model's requirements describe (Azure's no-code deployment)
+        deployment.use_model_environment()
+    except ValidationError as exc:
+        raise doc.error("model", "%(problem)s", exc.code, problem=" ".join(exc.messages)) from exc
+    keys.setdefault("environment", "model")
     _clean(doc, deployment, keys, exclude=["endpoint"])
     with transaction.atomic():
         deployment.save()

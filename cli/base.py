@@ -1,6 +1,8 @@
 """What the `az ml`-like management commands share: subcommands, JSON output, errors as CommandError."""
 
 import json
+import logging
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -22,7 +24,8 @@ class AzCommand(BaseCommand):
 
     def handle(self, *args, action, **options):
         try:
-            return getattr(self, f"handle_{action}")(**options)
+            with showing_builds(self):
+                return getattr(self, f"handle_{action}")(**options)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
 
@@ -55,12 +58,27 @@ def document(options, **names) -> azure_yaml.Document:
     return doc
 
 
+@contextmanager
+def showing_builds(command):
+    """An environment built while the command runs shows its progress on stderr, line by line (pip's output), as
+    `az ml` shows its image build: a build takes minutes, and a silent command looks hung."""
+    handler = logging.StreamHandler(command.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("workspace.environments")
+    logger.addHandler(handler)
+    level, logger.level = logger.level, logging.INFO
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def build_environment(command, env):
     """Build an environment that is not built yet: a job cannot start in it before (as `az ml` builds its image)."""
     if env is None or env.state == env.READY:
         return env
-    command.stderr.write(f"Building environment {env.label}...")
     env.build()
     if env.state != env.READY:
-        raise CommandError(f"Environment {env.label} failed to build:\n{env.build_log[-3000:]}")
+        raise CommandError(f"Environment {env.label} failed to build: {env.failure_reason}\n{env.where_the_log_is}")
     return env

@@ -10,7 +10,7 @@ from endpoints.models import COMPUTE_NAME_VALIDATOR, BatchDeployment, BatchEndpo
 from engine import envbuild, formats
 from workspace import registry
 from workspace.compute.live import live_workers
-from workspace.environments import Environment
+from workspace.environments import Environment, model_requirements
 
 # Path segments under /endpoints/ that an endpoint cannot be named, or its page would be unreachable.
 RESERVED_NAMES = {"create"}
@@ -105,6 +105,8 @@ class ModelStepForm(forms.Form):
             self.model_version = registry.get_version(name, version)
         except registry.RegistryError as exc:
             raise ValidationError(str(exc)) from exc
+        if self.model_version.is_mlflow:  # a python pin this machine cannot satisfy: refused now, not at build
+            model_requirements(name, version)
         return self.cleaned_data["model"]
 
 
@@ -195,6 +197,7 @@ class DeploymentStepForm(forms.ModelForm):
             "output_format",
             "passthrough_columns",
             "write_manifest",
+            "output_header",
         ]
         labels = {
             "name": "Deployment name",
@@ -209,6 +212,7 @@ class DeploymentStepForm(forms.ModelForm):
             "logging_level": "Logging level",
             "output_format": "Output format",
             "write_manifest": "Write a manifest",
+            "output_header": "Header row in the CSV output",
         }
         help_texts = {
             "name": "3–32 characters: starts with a letter; letters, digits and '-'; ends with a letter or digit; "
@@ -222,6 +226,8 @@ class DeploymentStepForm(forms.ModelForm):
             "max_retries": "For a failed or timed-out mini-batch.",
             "output_format": "predictions.csv is Azure's; a default file name follows the format (predictions.parquet...).",
             "write_manifest": MANIFEST_HELP,
+            "output_header": "Clear it for Azure's predictions.csv, which has no header row (its notebooks read it "
+            "with header=None). CSV only.",
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
@@ -420,6 +426,8 @@ class CodeStepForm(forms.Form):
                         code="invalid_conda_file",
                         params={"error": exc},
                     ) from exc
+                if problem := envbuild.python_problem(envbuild.conda_python(conda)):
+                    raise ValidationError(problem, code="python_unsatisfiable")
                 if not envbuild.normalise(pip):
                     raise ValidationError(
                         "The conda file has no pip section (dependencies: - pip: [...]): only its pip "

@@ -160,6 +160,8 @@ class BatchDeployment(models.Model):
     output_format = models.CharField(max_length=10, choices=formats.CHOICES, default=formats.CSV)
     passthrough_columns = models.JSONField(default=list, blank=True, validators=[validate_passthrough_columns])
     write_manifest = models.BooleanField(default=False)
+    # predictions.csv's header row: ours has one (pandas reads it as is); Azure's append_row file has none.
+    output_header = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -201,12 +203,17 @@ class BatchDeployment(models.Model):
             self.output_file_name = formats.output_name(self.output_file_name, self.output_format)
 
     def use_model_environment(self):
-        """Run in an isolated environment generated from the MLflow model's own requirements.txt (Azure's
-        generated environment for MLflow models), built now; refused if a requirement cannot be installed."""
+        """An MLflow deployment (no scoring script, no environment of its own) runs in the environment its model's
+        requirements describe, as Azure generates one: the workers' own when they satisfy every requirement already
+        (nothing is built), else mlflow-<model>:<version> (Environment.for_model), built when the deployment is
+        cleaned (validate_environment) or by a queued task. A python pin this machine cannot satisfy is refused.
+        Returns the environment the deployment now names."""
+        generated = f"mlflow-{self.model_name}"[:100]
+        if self.scoring_script or self.environment.split(":")[0] not in ("", generated):
+            return self.environment_record
         env = Environment.for_model(self.model_name, self.model_version)
-        validate_environment(env.label)
-        self.environment = env.label
-        env.refresh_from_db()
+        self.environment = "" if env.is_studio else env.label
+        self.__dict__.pop("environment_record", None)
         return env
 
     @cached_property
@@ -271,6 +278,7 @@ class BatchDeployment(models.Model):
                 "output_format": self.output_format,
                 "passthrough_columns": list(self.passthrough_columns or []),
                 "write_manifest": self.write_manifest,
+                "output_header": self.output_header,
             }
         )
         for key, value in (overrides or {}).items():
@@ -300,6 +308,7 @@ class BatchDeployment(models.Model):
         if values["passthrough_columns"] and self.scoring_script:
             raise PASSTHROUGH_NEEDS_MLFLOW
         values["write_manifest"] = bool(values["write_manifest"])
+        values["output_header"] = bool(values["output_header"])
         validate_output_file_name(values["output_file_name"])
         values["output_file_name"] = formats.output_name(values["output_file_name"], values["output_format"])
 
@@ -344,7 +353,7 @@ OVERRIDABLE = (
     "output_file_name",
 )
 # Beyond Azure: output options a job may also set (see docs/ENGINE.md, Output options).
-OUTPUT_OPTIONS = ("output_format", "passthrough_columns", "write_manifest")
+OUTPUT_OPTIONS = ("output_format", "passthrough_columns", "write_manifest", "output_header")
 PASSTHROUGH_NEEDS_MLFLOW = ValidationError(
     "Passthrough columns need an MLflow deployment: a scoring script writes its own output columns.",
     code="passthrough_needs_mlflow",

@@ -229,12 +229,13 @@ def create(state: dict, checked: dict, user=None):
         deployment = checked["deployment"].save(commit=False)
         deployment.endpoint = endpoint
         deployment.model_name, deployment.model_version = model_name, model_version
-        env = None
         if "code" in checked:
             deployment.code_path = state["code"]["code_path"]
             deployment.scoring_script = state["code"]["scoring_script"]
             env = _environment(checked["code"].cleaned_data)
             deployment.environment = env.label
+        else:  # MLflow: the environment the model's requirements describe (the workers' own when they satisfy it)
+            env = deployment.use_model_environment()
         deployment.compute = checked["compute"].cleaned_data["compute"]
         deployment.instance_count = checked["compute"].cleaned_data["instance_count"]
         deployment.save()

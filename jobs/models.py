@@ -160,6 +160,9 @@ class BatchJob(NamedPage, DeploymentRun):
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     # A Failed or Canceled job keeps its succeeded parts for a retry until then (None: nothing kept).
     parts_kept_until = models.DateTimeField(null=True, blank=True)
+    # The files a scoring script wrote into the output folder itself (summary_only's output, one file per input...),
+    # relative to it: listed by finalize, so the API and the job page offer them like the output file.
+    script_outputs = models.JSONField(default=list, blank=True)
     request_id = models.CharField(max_length=200, blank=True, db_index=True)
     created_by = models.ForeignKey(conf.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -217,10 +220,12 @@ class BatchJob(NamedPage, DeploymentRun):
         return f"{self.output_path.rstrip('/')}/{name}" if name else ""
 
     def output_files(self) -> tuple[str, ...]:
-        """What a user may open or download: the output file, its manifest and the job's logs (mini-batch logs too)."""
+        """What a user may open or download: the output file, its manifest, the files the scoring script wrote itself
+        and the job's logs (mini-batch logs too)."""
         name = self.settings.get("output_file_name")
         errors = (ERRORS_FILE,) if self.has_errors_file else ()
-        return ((name,) if name else ()) + errors + manifest_files(self.settings) + LOG_FILES
+        written = tuple(self.script_outputs or ())
+        return ((name,) if name else ()) + errors + manifest_files(self.settings) + written + LOG_FILES
 
     def output_location(self, file: str) -> str:
         """The datastore path of one of the job's files; refuses anything else (no reading other folders)."""

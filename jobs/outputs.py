@@ -40,22 +40,28 @@ def output_format(settings: dict) -> str:
     return settings.get("output_format") or formats.CSV
 
 
+def has_header(settings: dict) -> bool:
+    """Whether a csv output starts with its header row (output_header; Azure's predictions.csv has none)."""
+    return settings.get("output_header", True) is not False
+
+
 # --- joining parts ----------------------------------------------------------------------------------------
 
 
-def write_joined(fmt: str, store, part_paths, out):
-    """Append the parts, in the order given, to the open binary file out, as one file of the format."""
+def write_joined(fmt: str, store, part_paths, out, header: bool = True):
+    """Append the parts, in the order given, to the open binary file out, as one file of the format. A csv file
+    starts with the first part's header row (each part has one), or with none when header is False."""
     if fmt == formats.PARQUET:
         return _join_parquet(store, part_paths, out)
-    header_written = fmt != formats.CSV
+    header_written = fmt != formats.CSV or not header
     for path in part_paths:
         with store.open(path) as part:
             if fmt == formats.CSV:
-                header = part.readline()
-                if not header:
+                first = part.readline()
+                if not first:
                     continue
                 if not header_written:
-                    out.write(header)
+                    out.write(first)
                     header_written = True
             shutil.copyfileobj(part, out, CHUNK)
     if not header_written:
@@ -145,11 +151,12 @@ def digest(handle) -> str:
     return sha.hexdigest()
 
 
-def stats(local: Path, name: str, fmt: str | None) -> FileStats:
+def stats(local: Path, name: str, fmt: str | None, header: bool = True) -> FileStats:
     """A file as the manifest lists it; rows None for a file of no format of ours (fmt None)."""
     with open(local, "rb") as fh:
         sha = digest(fh)
-    return FileStats(path=name, rows=count_rows(local, fmt) if fmt else None, bytes=local.stat().st_size, sha256=sha)
+    rows = count_rows(local, fmt, header) if fmt else None
+    return FileStats(path=name, rows=rows, bytes=local.stat().st_size, sha256=sha)
 
 
 def stats_of_bytes(data: bytes, name: str, fmt: str) -> FileStats:
@@ -160,7 +167,7 @@ def stats_of_bytes(data: bytes, name: str, fmt: str) -> FileStats:
         return stats(local, name, fmt)
 
 
-def count_rows(local: Path, fmt: str) -> int:
+def count_rows(local: Path, fmt: str, header: bool = True) -> int:
     if fmt == formats.PARQUET:
         import pyarrow.parquet as pq
 
@@ -169,7 +176,7 @@ def count_rows(local: Path, fmt: str) -> int:
         if fmt == formats.JSONL:
             return sum(1 for line in fh if line.strip())
         reader = csv.reader(io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline=""))
-        return max(sum(1 for _ in reader) - 1, 0)  # the header is not a row
+        return max(sum(1 for _ in reader) - int(header), 0)  # the header is not a row
 
 
 def publish(store, path: str, local: Path):
@@ -182,26 +189,30 @@ def publish(store, path: str, local: Path):
                 raise
 
 
-def script_files(job, store, known: set[str]) -> list[FileStats]:
-    """The files a scoring script wrote into the output folder (AZUREML_BI_OUTPUT_PATH: summary_only's output),
-    as the manifest lists them: every file of the folder but the logs, staging and the files listed already.
+def script_files(job, store, names: list[str]) -> list[FileStats]:
+    """The files a scoring script wrote into the output folder (script_file_names), as the manifest lists them.
     Rows are counted for csv, Parquet and JSON lines files; None for any other kind."""
+    folder = job.output_path.rstrip("/")
+    found = []
+    with tempfile.TemporaryDirectory(prefix="script-files-") as tmp:
+        for name in names:
+            fmt = next((f for f, ext in formats.EXTENSIONS.items() if name.lower().endswith(ext)), None)
+            local = local_file(store, f"{folder}/{name}", Path(tmp))
+            found.append(stats(local, name, fmt))
+            if local.parent == Path(tmp):
+                local.unlink()
+    return found
+
+
+def script_file_names(job, store, known: set[str]) -> list[str]:
+    """The files a scoring script wrote into the output folder (AZUREML_BI_OUTPUT_PATH: summary_only's output),
+    relative to it and sorted: every file of the folder but the logs, staging, the manifest and the files known."""
     folder = job.output_path.rstrip("/")
     if not store.is_dir(folder):  # the script wrote nothing, and no log is written yet
         return []
     skip = known | {MANIFEST, SUCCESS}
-    found = []
-    with tempfile.TemporaryDirectory(prefix="script-files-") as tmp:
-        for path in walk(store, folder):
-            name = path[len(folder) + 1 :]
-            if name in skip or name.split("/", 1)[0] in ("logs", ".staging"):
-                continue
-            fmt = next((f for f, ext in formats.EXTENSIONS.items() if name.lower().endswith(ext)), None)
-            local = local_file(store, path, Path(tmp))
-            found.append(stats(local, name, fmt))
-            if local.parent == Path(tmp):
-                local.unlink()
-    return sorted(found, key=lambda f: f.path)
+    names = (path[len(folder) + 1 :] for path in walk(store, folder))
+    return sorted(name for name in names if name not in skip and name.split("/", 1)[0] not in ("logs", ".staging"))
 
 
 def walk(store, folder: str):
@@ -240,8 +251,9 @@ def write_manifest(job, store, files: list[FileStats], status: str):
 # --- reading the first rows back (job page) ------------------------------------------------------------------
 
 
-def head(store, path: str, fmt: str, rows: int) -> dict:
-    """{"header": [...], "rows": [[...], ...]}: the first rows of an output, without reading all of it."""
+def head(store, path: str, fmt: str, rows: int, header: bool = True) -> dict:
+    """{"header": [...], "rows": [[...], ...]}: the first rows of an output, without reading all of it. A csv file
+    without its header row (header False) gets the columns' numbers as its header."""
     if fmt == formats.PARQUET:
         import pyarrow.parquet as pq
 
@@ -256,7 +268,9 @@ def head(store, path: str, fmt: str, rows: int) -> dict:
             records = [json.loads(line) for _, line in zip(range(rows), text) if line.strip()]
             header = list(dict.fromkeys(key for record in records for key in record))
             return {"header": header, "rows": [[_cell(r.get(k, "")) for k in header] for r in records]}
-        found = [row for _, row in zip(range(rows + 1), csv.reader(text))]
+        found = [row for _, row in zip(range(rows + int(header)), csv.reader(text))]
+    if not header:
+        return {"header": [str(i) for i in range(len(found[0]) if found else 0)], "rows": found}
     return {"header": found[0] if found else [], "rows": found[1:]}
 
 

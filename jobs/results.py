@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 
+from jobs.outputs import has_header
 from workspace.models import Datastore
 
 
@@ -100,6 +101,13 @@ def read_predictions(job) -> Iterator[Prediction]:
             "Cannot read the output %(path)s: known formats are %(known)s.",
             code="unknown_output_format",
             params={"path": path, "known": ", ".join(sorted(READERS))},
+        )
+    if reader is _csv_rows and not has_header(job.settings):
+        raise ValidationError(
+            "Job %(job)s wrote %(path)s without its header row (output_header: false): its prediction column "
+            "cannot be found. Run it with output_header: true to compare it.",
+            code="no_header_row",
+            params={"job": job.name, "path": path},
         )
     store = Datastore.objects.get(name=job.output_datastore).client()
     with store.open(path) as handle:

@@ -389,11 +389,13 @@ def finalize(job_id: int):
         manifest = bool(job.settings.get("write_manifest"))
         published = [_join_parts(job, store, manifest)] if job.settings.get("output_action") == "append_row" else []
         errors = bad_records.write_errors_file(job, store)
+        if job.scoring_script:  # what the script wrote itself (summary_only's whole output): listed, downloadable
+            ours = {job.settings.get("output_file_name") or "", ERRORS_FILE if errors is not None else ""}
+            job.script_outputs = outputs.script_file_names(job, store, ours - {""})
         if manifest:
             if errors is not None:
                 published.append(outputs.stats_of_bytes(errors, ERRORS_FILE, formats.CSV))
-            if job.scoring_script:  # what the script wrote itself (summary_only's whole output)
-                published += outputs.script_files(job, store, {f.path for f in published})
+            published += outputs.script_files(job, store, job.script_outputs)
             outputs.write_manifest(job, store, published, bad_records.final_status(job))
     except storage.OutputExists as exc:
         lifecycle.fail_final(job, f"{exc} The job did not overwrite it: choose another output location.")
@@ -407,7 +409,7 @@ def finalize(job_id: int):
     job.status, job.finished = bad_records.final_status(job), timezone.now()
     logs.write_job_logs(job)  # before the status says Completed: whoever sees it finds the logs there too
     BatchJob.objects.filter(pk=job.pk, status=Status.FINALIZING).update(
-        status=job.status, finished=job.finished, lease_until=None
+        status=job.status, finished=job.finished, lease_until=None, script_outputs=job.script_outputs
     )
     job.refresh_from_db()
     lifecycle.ended(job, logs_written=True)
@@ -417,13 +419,13 @@ def finalize(job_id: int):
 def _join_parts(job, store, with_stats: bool) -> outputs.FileStats | None:
     """The output file, joined locally in the job's format and published; what the manifest says of it, when
     there is a manifest (its row count and checksum read the whole file again: a second or more for millions of rows)."""
-    fmt = outputs.output_format(job.settings)
+    fmt, header = outputs.output_format(job.settings), outputs.has_header(job.settings)
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "output"
         with open(target, "wb") as out:
-            outputs.write_joined(fmt, store, _part_paths(job, store), out)
+            outputs.write_joined(fmt, store, _part_paths(job, store), out, header)
         outputs.publish(store, job.output_file_path, target)
-        return outputs.stats(target, job.settings["output_file_name"], fmt) if with_stats else None
+        return outputs.stats(target, job.settings["output_file_name"], fmt, header) if with_stats else None
 
 
 def _part_paths(job, store):

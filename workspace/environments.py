@@ -4,6 +4,8 @@ The model keeps its app label "jobs" (table jobs_environment, the jobs app's mig
 below endpoints and jobs, which both need it.
 """
 
+import logging
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -13,7 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from engine import envbuild
+from engine.host import HostError
 from workspace import registry
+
+log = logging.getLogger(__name__)  # a build's progress, line by line (the command line shows it on stderr)
+PROGRESS_SECONDS = 2  # how often a build's log so far is saved, for its page to show while it runs
 
 
 class Environment(models.Model):
@@ -107,13 +113,18 @@ class Environment(models.Model):
 
     @classmethod
     def for_model(cls, model_name: str, model_version: str):
-        """The environment generated from an MLflow model's requirements.txt: "mlflow-<model>:<version>"."""
-        requirements = registry.model_dir(model_name, model_version) / "requirements.txt"
+        """The environment an MLflow model's own requirements describe (its requirements.txt, else its conda.yaml's
+        pip section), as Azure generates one for a no-code deployment: the workers' own ("studio") when their
+        packages satisfy every requirement already (nothing to build), else "mlflow-<model>:<version>", built once
+        per content hash like any other. A python pin this machine cannot satisfy is refused (ValidationError)."""
+        requirements = model_requirements(model_name, model_version)
+        if not envbuild.unsatisfied(requirements):
+            return cls.studio()
         env, _ = cls.objects.get_or_create(
             name=f"mlflow-{model_name}"[:100],
             version=str(model_version),
             defaults={
-                "requirements": requirements.read_text() if requirements.exists() else "",
+                "requirements": requirements,
                 "description": f"Generated from the requirements of model {model_name}:{model_version}.",
             },
         )
@@ -121,23 +132,85 @@ class Environment(models.Model):
 
     @property
     def failure_reason(self) -> str:
-        """The lines of the build log that say what went wrong (pip's ERROR lines), else its end."""
-        lines = [line for line in self.build_log.splitlines() if line.startswith("ERROR")]
-        return " ".join(lines or self.build_log.splitlines()[-3:]) or "see the build log"
+        """What went wrong, from the build log: the failed step's own error and pip's ERROR lines, else its end."""
+        return envbuild.failure_summary(self.build_log) or "see the build log"
+
+    @property
+    def build_log_file(self) -> Path:
+        """Where the whole log of this environment's build is kept (on the machine that built it)."""
+        return envbuild.log_path(envbuild_root(), self.requirements)
+
+    @property
+    def where_the_log_is(self) -> str:
+        return f"The full build log: {self.build_log_file} and the environment's page {self.get_absolute_url()}"
 
     def build(self):
-        """Build (or reuse) the venv for these requirements; the state and log say how it went."""
+        """Build (or reuse) the venv for these requirements; the state and log say how it went. While it builds,
+        each line of output is logged (the command line shows them) and the log so far saved every few seconds
+        (the environment's page shows it)."""
         if self.is_studio:
             return self
         self.content_hash = envbuild.content_hash(self.requirements)
         self.state = self.BUILDING
         self.save(update_fields=["content_hash", "state", "updated"])
-        result = envbuild.build(envbuild_root(), self.requirements)
+        log.info(
+            "Building environment %s: pip installs %s", self.label, ", ".join(envbuild.normalise(self.requirements))
+        )
+        result = envbuild.build(envbuild_root(), self.requirements, self._progress())
         self.state = self.READY if result.ok else self.FAILED
         self.build_log = result.log
         self.python = str(result.python) if result.ok else ""
         self.save(update_fields=["state", "build_log", "python", "updated"])
+        log.info(
+            "Environment %s: %s", self.label, self.state if result.ok else f"{self.state}. {self.where_the_log_is}"
+        )
         return self
+
+    def _progress(self):
+        lines, saved = [], [time.monotonic()]
+
+        def on_line(line: str):
+            lines.append(line)
+            log.info("  %s", line)
+            if time.monotonic() - saved[0] >= PROGRESS_SECONDS:
+                saved[0] = time.monotonic()
+                Environment.objects.filter(pk=self.pk, state=self.BUILDING).update(build_log="\n".join(lines))
+
+        return on_line
+
+
+def model_requirements(model_name: str, model_version: str) -> str:
+    """The pip requirements of an MLflow model's folder: requirements.txt, else conda.yaml's pip section. Its
+    conda.yaml's (or python_env.yaml's) python pin must hold for this machine's Python: else ValidationError."""
+    import yaml
+
+    label = f"Model {model_name}:{model_version}"
+    try:
+        folder = registry.model_dir(model_name, model_version)
+    except HostError as exc:  # the registry cannot be read: say so where the model is chosen
+        raise ValidationError(str(exc), code="model_unavailable") from exc
+    conda = folder / "conda.yaml"
+    conda_text = conda.read_text() if conda.is_file() else ""
+    try:
+        if conda_text:
+            where, pin = f"{label}'s conda.yaml", envbuild.conda_python(conda_text)
+        elif (folder / "python_env.yaml").is_file():
+            found = yaml.safe_load((folder / "python_env.yaml").read_text()) or {}
+            where, pin = f"{label}'s python_env.yaml", str(found.get("python") or "") if isinstance(found, dict) else ""
+        else:
+            where, pin = label, None
+    except yaml.YAMLError as exc:
+        raise ValidationError(
+            "%(label)s's environment file is not valid YAML: %(error)s",
+            code="invalid_model_environment",
+            params={"label": label, "error": exc},
+        ) from exc
+    if problem := envbuild.python_problem(pin, where):
+        raise ValidationError(problem, code="python_unsatisfiable")
+    requirements = folder / "requirements.txt"
+    return (
+        requirements.read_text() if requirements.is_file() else envbuild.pip_section(conda_text) if conda_text else ""
+    )
 
 
 def envbuild_root():
@@ -164,7 +237,7 @@ def validate_environment(label: str):
         )
     if env.state == Environment.FAILED:
         raise ValidationError(
-            "Environment '%(label)s' cannot be built: %(reason)s",
+            "Environment '%(label)s' cannot be built: %(reason)s %(log)s",
             code="environment_build_failed",
-            params={"label": env.label, "reason": env.failure_reason},
+            params={"label": env.label, "reason": env.failure_reason, "log": env.where_the_log_is},
         )

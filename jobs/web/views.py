@@ -157,7 +157,8 @@ def _preview(job, file=None):
         return None, ""
     fmt = outputs.formats.CSV if file else outputs.output_format(job.settings)
     try:
-        return outputs.head(_store(job), path, fmt, PREVIEW_ROWS), ""
+        header = bool(file) or outputs.has_header(job.settings)
+        return outputs.head(_store(job), path, fmt, PREVIEW_ROWS, header), ""
     except (storage.StorageError, ValidationError, Http404, OSError, ValueError) as exc:
         return None, str(exc)
 

@@ -47,6 +47,7 @@ def test_endpoint_and_deployment_files_make_what_the_wizard_makes(signed_in, dem
                     "error_threshold": 5,
                     "logging_level": "debug",
                     "environment_variables": "A=1\nB=two",
+                    "output_header": "on",  # the step's checkbox, checked by default
                 },
             ),
             ("compute", {"compute": "cpu-cluster", "instance_count": 2}),
@@ -100,6 +101,7 @@ def test_a_custom_script_deployment_makes_what_the_wizard_makes(
                     "error_threshold": -1,
                     "logging_level": "info",
                     "environment_variables": "",
+                    "output_header": "on",
                 },
             ),
             (

@@ -18,7 +18,7 @@ def test_predictions_read_the_same_in_every_format(fmt):
     )
     path = f"results-{fmt}/predictions{formats.EXTENSIONS[fmt]}"
     Datastore.get_default().client().write(path, formats.encode(frame, fmt))
-    job = SimpleNamespace(name="j", output_file_path=path, output_datastore=Datastore.get_default().name)
+    job = SimpleNamespace(name="j", output_file_path=path, output_datastore=Datastore.get_default().name, settings={})
     assert list(read_predictions(job)) == [
         Prediction("x.csv", "0", "2"),
         Prediction("x.csv", "1", "0"),
