@@ -20,8 +20,8 @@ from endpoints.models import BatchDeployment, BatchEndpoint
 from engine import envbuild
 from jobs.models import Environment, Status
 from jobs.submit import submit_job
-from tests.fixtures_engine import drive, output_frame, write_inputs
-from tests.fixtures_ui import DEPLOYMENT_DEFAULTS, run_wizard, wizard_post
+from tests.fixtures.engine import drive, output_frame, write_inputs
+from tests.fixtures.ui import DEPLOYMENT_DEFAULTS, run_wizard, wizard_post
 from workspace import registry
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,8 @@ import pytest
 
 from jobs.models import Status
 from jobs.submit import submit_job
-from tests.fixtures_api import api, token  # noqa: F401
-from tests.fixtures_engine import drive, read_output, script_deployment
-from tests.test_custom_script import SUMMARY_ONLY_DRIVER
+from tests.fixtures.engine import drive, read_output, script_deployment
+from tests.jobs.test_custom_script import SUMMARY_ONLY_DRIVER
 
 pytestmark = pytest.mark.django_db
 WRITTEN = [f"iris-{i}.parquet" for i in range(1, 6)]

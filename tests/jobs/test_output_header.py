@@ -12,8 +12,8 @@ from endpoints.models import BatchDeployment
 from jobs.models import Status
 from jobs.results import read_predictions
 from jobs.submit import submit_job
-from tests.fixtures_api import DEPLOYMENT_YML, api, invoke_body, run, token  # noqa: F401
-from tests.fixtures_engine import drive, read_output
+from tests.fixtures.api import DEPLOYMENT_YML, invoke_body, run
+from tests.fixtures.engine import drive, read_output
 from workspace import registry
 
 pytestmark = pytest.mark.django_db
