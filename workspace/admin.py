@@ -11,6 +11,14 @@ from workspace.roles import Role
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Read-only, and seen by the Owners (staff by their role) as by superusers."""
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or roles.role_of(request.user) == roles.OWNER
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) or roles.role_of(request.user) == roles.OWNER
+
     def has_add_permission(self, request, obj=None):
         return False
 
