@@ -7,7 +7,8 @@ a role assignment on the workspace. Pages, API routes and commands ask `can()`/`
 user's role. docs/SECURITY.md, "Roles: who can do what", is this table in prose.
 """
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 
 OWNER, CONTRIBUTOR, DATA_SCIENTIST, READER = "Owner", "Contributor", "Data scientist", "Reader"
@@ -121,8 +122,12 @@ def assign(user, role: str):
     follows the Owner role, so that an Owner manages users there; a superuser stays staff."""
     if role not in ROLES:
         raise ValueError(f"Unknown role '{role}': use one of {', '.join(ROLES)}.")
+    group = Group.objects.filter(name=role).first()
+    if group is None:  # a database emptied since the migration made the roles (a test's flush): make them again
+        install(Group, Permission, ContentType)
+        group = Group.objects.get(name=role)
     user.groups.remove(*Group.objects.filter(name__in=ROLES).exclude(name=role))
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(group)
     _staff(user, role == OWNER)
 
 
