@@ -103,9 +103,12 @@ def refusal(user, action: str, obj=None) -> str:
     """Why `user` may not do `action`, in a sentence the page, the API and the command show."""
     role = role_of(user)
     if not role:
-        return "Your account has no role in this Studio: ask an Owner to assign one (Reader, Data scientist, Contributor or Owner)."
+        return (
+            "Your account has no role in this Studio: ask an Owner to assign one "
+            "(Reader, Data scientist, Contributor or Owner)."
+        )
     if obj is not None and action == RUN_JOBS and user.has_perm(f"studio.{action}"):
-        owner = obj.created_by.username if obj.created_by_id else "the operator or a schedule"
+        owner = obj.created_by.username if obj.created_by_id else "the operator"
         return f"{obj} was created by {owner}: as {role}, you may cancel or retry only your own jobs."
     allowed = [r for r in ROLES if action in RULES[r]] or [OWNER]
     return f"As {role}, you may not do this: it needs the {' or '.join(allowed)} role ({ACTIONS.get(action, action)})."
