@@ -4,11 +4,12 @@ import json
 from functools import wraps
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from api.models import AccessToken
+from workspace import roles
 
 # A few ValidationError codes mean something other than "your request is malformed".
 STATUS_BY_CODE = {
@@ -66,8 +67,11 @@ def optional_json_body(request) -> dict:
     return json_body(request) if request.body.strip() else {}
 
 
-def api_view(*methods):
-    """Token auth instead of the session: exempt from sign-in redirects and CSRF, enforced here instead."""
+def api_view(*methods, require: str | dict[str, str]):
+    """Token auth instead of the session: exempt from sign-in redirects and CSRF, enforced here instead. `require` is
+    the action (workspace/roles.py) the token's user's role must allow, or one per method ({"GET": VIEW, ...})."""
+    rules = require if isinstance(require, dict) else dict.fromkeys(methods, require)
+    assert set(rules) == set(methods), f"a rule for each method of {methods}"
 
     def decorate(view):
         @login_not_required
@@ -88,8 +92,12 @@ def api_view(*methods):
                     405, "method_not_allowed", f"{request.method} is not allowed here.", Allow=", ".join(methods)
                 )
             request.user, request.token = token.user, token
+            if not roles.can(request.user, rules[request.method]):
+                return error(403, "forbidden", roles.refusal(request.user, rules[request.method]))
             try:
                 return view(request, *args, **kwargs)
+            except PermissionDenied as exc:  # an object's own rule (roles.require(user, RUN_JOBS, job))
+                return error(403, "forbidden", str(exc))
             except ApiError as exc:
                 return error(exc.status, exc.code, exc.message)
             except ValidationError as exc:
@@ -98,6 +106,7 @@ def api_view(*methods):
                 return error(404, "not_found", str(exc) or "Not found.")
 
         wrapper.api_methods = methods
+        wrapper.required = rules
         return wrapper
 
     return decorate

@@ -8,7 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from api.models import AccessToken
 from api.views import OPENAPI_FILE
+from studio.views.access import requires
 from studio.views.buttons import button_of
+from workspace.roles import VIEW
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -19,6 +21,7 @@ class TokenForm(forms.Form):
     )
 
 
+@requires(VIEW)
 def tokens(request):
     form = TokenForm(request.POST or None)
     secret = None
@@ -41,6 +44,7 @@ def tokens(request):
     return response
 
 
+@requires(VIEW)
 @button_of("account:tokens", "Revoke")
 def revoke(request):
     pk = request.POST.get("token", "")
@@ -50,6 +54,7 @@ def revoke(request):
     return redirect("account:tokens")
 
 
+@requires(VIEW)
 def api_reference(request):
     """Every operation of the REST API, as its OpenAPI document describes it."""
     document = yaml.safe_load(OPENAPI_FILE.read_text())

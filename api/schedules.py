@@ -8,6 +8,7 @@ from endpoints.models import BatchEndpoint
 from jobs.schedules.forms import create_schedule
 from jobs.schedules.models import Schedule, ScheduleRun
 from jobs.schedules.serializers import run_json, schedule_json
+from workspace.roles import MANAGE_SCHEDULES, VIEW
 
 CREATE_FIELDS = ("name", "input", "cron", "deployment_name", "description", "output_datastore", "output_path")
 
@@ -20,7 +21,7 @@ def _schedule(name) -> Schedule:
     return get_object_or_404(Schedule.objects.select_related("endpoint", "q_schedule"), name=name)
 
 
-@api_view("GET", "POST")
+@api_view("GET", "POST", require={"GET": VIEW, "POST": MANAGE_SCHEDULES})
 def endpoint_schedules(request, name):
     endpoint = get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
     if request.method == "GET":
@@ -36,7 +37,7 @@ def endpoint_schedules(request, name):
     return JsonResponse(schedule_json(schedule, _base(request)), status=201)
 
 
-@api_view("GET", "DELETE")
+@api_view("GET", "DELETE", require={"GET": VIEW, "DELETE": MANAGE_SCHEDULES})
 def schedule_detail(request, schedule):
     schedule = _schedule(schedule)
     if request.method == "DELETE":
@@ -45,7 +46,7 @@ def schedule_detail(request, schedule):
     return JsonResponse(schedule_json(schedule, _base(request), runs=True))
 
 
-@api_view("POST")
+@api_view("POST", require=MANAGE_SCHEDULES)
 def schedule_run(request, schedule):
     run = _schedule(schedule).request_run(ScheduleRun.API)
     return JsonResponse(run_json(run), status=202)
@@ -57,11 +58,11 @@ def _set_enabled(request, name, enabled: bool):
     return JsonResponse(schedule_json(schedule, _base(request)))
 
 
-@api_view("POST")
+@api_view("POST", require=MANAGE_SCHEDULES)
 def schedule_enable(request, schedule):
     return _set_enabled(request, schedule, True)
 
 
-@api_view("POST")
+@api_view("POST", require=MANAGE_SCHEDULES)
 def schedule_disable(request, schedule):
     return _set_enabled(request, schedule, False)

@@ -15,8 +15,9 @@ from jobs import comparison as comparisons
 from jobs import lifecycle, retries
 from jobs.models import BatchJob, Comparison
 from jobs.submit import submit_job
-from workspace import registry, storage
+from workspace import registry, roles, storage
 from workspace.models import Dataset, Datastore
+from workspace.roles import RUN_JOBS, VIEW
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 PAGE_SIZE = 100
@@ -39,35 +40,35 @@ def _page(request, queryset):
     return queryset[skip : skip + top]
 
 
-@api_view("GET")
+@api_view("GET", require=VIEW)
 def openapi(request):
     return JsonResponse(yaml.safe_load(OPENAPI_FILE.read_text()))
 
 
-@api_view("GET")
+@api_view("GET", require=VIEW)
 def endpoint_list(request):
     endpoints = BatchEndpoint.objects.select_related("default_deployment")
     return JsonResponse({"value": [endpoint_json(e, _base(request)) for e in endpoints]})
 
 
-@api_view("GET")
+@api_view("GET", require=VIEW)
 def endpoint_detail(request, name):
     return JsonResponse(endpoint_json(_endpoint(name), _base(request)))
 
 
-@api_view("GET")
+@api_view("GET", require=VIEW)
 def deployment_list(request, name):
     endpoint = _endpoint(name)
     return JsonResponse({"value": [deployment_json(d) for d in endpoint.deployments.select_related("endpoint")]})
 
 
-@api_view("GET")
+@api_view("GET", require=VIEW)
 def deployment_detail(request, name, deployment):
     endpoint = _endpoint(name)
     return JsonResponse(deployment_json(get_object_or_404(endpoint.deployments, name=deployment)))
 
 
-@api_view("GET", "POST")
+@api_view("GET", "POST", require={"GET": VIEW, "POST": RUN_JOBS})
 def endpoint_jobs(request, name):
     """GET lists the endpoint's jobs; POST is the scoring URI: Azure's invoke."""
     endpoint = _endpoint(name)
@@ -93,30 +94,32 @@ def endpoint_jobs(request, name):
     return response
 
 
-@api_view("GET")
+@api_view("GET", require=VIEW)
 def job_detail(request, job):
     return JsonResponse(job_json(get_object_or_404(BatchJob, name=job), _base(request)))
 
 
-@api_view("POST")
+@api_view("POST", require=RUN_JOBS)
 def job_cancel(request, job):
     job = get_object_or_404(BatchJob, name=job)
+    roles.require(request.user, RUN_JOBS, job)
     if not lifecycle.cancel(job):
         raise ApiError(409, "job_finished", f"Job {job.name} has already finished ({job.status}).")
     return JsonResponse(job_json(job, _base(request)), status=202)
 
 
-@api_view("POST")
+@api_view("POST", require=RUN_JOBS)
 def job_retry(request, job):
     """Retry failed: the new job (201); a job that cannot be retried answers 409 with the reason. An optional body
     {"settings": {"error_threshold": .., "error_threshold_unit": ..}} changes the retry's error threshold."""
     job = get_object_or_404(BatchJob, name=job)
+    roles.require(request.user, RUN_JOBS, job)
     threshold = azure_invoke.parse_settings(optional_json_body(request).get("settings"))
     retry = retries.retry(job, user=request.user, threshold=threshold)
     return JsonResponse(job_json(retry, _base(request)), status=201)
 
 
-@api_view("GET")
+@api_view("GET", require=VIEW)
 def job_output(request, job, file):
     job = get_object_or_404(BatchJob, name=job)
     try:
@@ -131,7 +134,7 @@ def job_output(request, job, file):
     return FileResponse(handle, as_attachment=True, filename=file.rsplit("/", 1)[-1])
 
 
-@api_view("POST")
+@api_view("POST", require=RUN_JOBS)
 def endpoint_comparisons(request, name):
     """Compare deployments: {"deployment": "<candidate>", "input": "<uri>"} runs the input on the default and
     on the candidate deployment; the report follows once both jobs complete."""
@@ -148,7 +151,7 @@ def endpoint_comparisons(request, name):
     return JsonResponse(comparison_json(started, _base(request)), status=201)
 
 
-@api_view("GET")
+@api_view("GET", require=VIEW)
 def comparison_detail(request, pk):
     if not pk.isdigit():
         raise Http404("Comparison ids are numbers.")
@@ -156,7 +159,7 @@ def comparison_detail(request, pk):
     return JsonResponse(comparison_json(comparisons.refresh(found), _base(request)))
 
 
-@api_view("GET")
+@api_view("GET", require=VIEW)
 def model_list(request):
     try:
         models = registry.list_models()
@@ -167,7 +170,7 @@ def model_list(request):
     )
 
 
-@api_view("GET")
+@api_view("GET", require=VIEW)
 def dataset_list(request):
     datasets = Dataset.objects.select_related("datastore")
     return JsonResponse({"value": [dataset_json(d) for d in _page(request, datasets)]})

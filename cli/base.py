@@ -2,19 +2,25 @@
 
 import json
 import logging
+import os
 from contextlib import contextmanager
 
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from cli import azure_yaml
+from workspace import roles
 
 
 class AzCommand(BaseCommand):
     """A command with `az ml`-style subcommands: each `handle_<action>` method is one, its options added by
-    `add_<action>_arguments(parser)`."""
+    `add_<action>_arguments(parser)`. `rules` names the action (workspace/roles.py) each needs: a command acts as
+    the user STUDIO_USER names, with their role, or else as the operator (an Owner)."""
 
     actions: tuple[str, ...] = ()
+    rules: dict[str, str] = {}
+    user = roles.OPERATOR
 
     def add_arguments(self, parser):
         subparsers = parser.add_subparsers(dest="action", required=True, metavar="{" + ",".join(self.actions) + "}")
@@ -23,14 +29,34 @@ class AzCommand(BaseCommand):
             getattr(self, f"add_{action}_arguments", lambda p: None)(sub)
 
     def handle(self, *args, action, **options):
+        self.user = acting_user()
         try:
+            roles.require(self.user, self.rules.get(action, "an action without a rule"))
             with showing_builds(self):
                 return getattr(self, f"handle_{action}")(**options)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
+        except PermissionDenied as exc:
+            raise CommandError(f"{self.user}: {exc}") from exc
+
+    @property
+    def creator(self):
+        """Who the things this command makes are recorded as created by (None: the operator)."""
+        return None if self.user is roles.OPERATOR else self.user
 
     def print_json(self, data):
         self.stdout.write(json.dumps(data, indent=2, default=str))
+
+
+def acting_user():
+    """The user a command acts as: STUDIO_USER's (active), or the operator who runs manage.py on the server."""
+    name = os.environ.get("STUDIO_USER", "").strip()
+    if not name:
+        return roles.OPERATOR
+    user = get_user_model().objects.filter(username=name, is_active=True).first()
+    if user is None:
+        raise CommandError(f"STUDIO_USER={name}: there is no active user of that name.")
+    return user
 
 
 def add_file_arguments(parser, name_help="The name (overrides the file's)."):

@@ -8,18 +8,22 @@ from endpoints import wizard
 from endpoints.forms import DefaultDeploymentForm, deployment_delete_refusal
 from endpoints.models import BatchEndpoint
 from jobs.models import FINISHED
+from studio.views.access import requires
 from workspace.compute.live import live_workers
+from workspace.roles import MANAGE_ENDPOINTS, VIEW
 
 
 def _get_endpoint(name):
     return get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
 
 
+@requires(VIEW)
 def endpoint_list(request):
     endpoints = BatchEndpoint.objects.select_related("default_deployment").order_by("-created")
     return render(request, "endpoints/list.html", {"endpoints": endpoints})
 
 
+@requires(VIEW)
 def endpoint_detail(request, name):
     endpoint = _get_endpoint(name)
     deployments = list(endpoint.deployments.all())
@@ -38,6 +42,7 @@ def endpoint_detail(request, name):
     )
 
 
+@requires(MANAGE_ENDPOINTS)
 @never_cache  # the wizard's pages and redirects depend on the session: Back must ask again
 def endpoint_create(request):
     """+ Create, or Deploy to batch endpoint (?model=name:version): a fresh wizard."""
@@ -46,6 +51,7 @@ def endpoint_create(request):
     return redirect("endpoints:wizard", step=wizard.steps(state)[0])
 
 
+@requires(MANAGE_ENDPOINTS)
 @never_cache  # the wizard's pages and redirects depend on the session: Back must ask again
 def deployment_add(request, name):
     """+ Add deployment: the same wizard with the endpoint fixed."""
@@ -55,6 +61,7 @@ def deployment_add(request, name):
     return redirect("endpoints:wizard", step=wizard.steps(state)[0])
 
 
+@requires(MANAGE_ENDPOINTS)
 @never_cache  # the wizard's pages and redirects depend on the session: Back must ask again
 def wizard_step(request, step):
     state = wizard.load(request.session)
@@ -153,6 +160,7 @@ def _render_wizard(request, state, step, context):
     return render(request, "endpoints/wizard.html", context)
 
 
+@requires(MANAGE_ENDPOINTS)
 def default_update(request, name):
     endpoint = _get_endpoint(name)
     form = DefaultDeploymentForm(request.POST or None, endpoint=endpoint)
@@ -163,6 +171,7 @@ def default_update(request, name):
     return render(request, "endpoints/default.html", {"endpoint": endpoint, "form": form})
 
 
+@requires(MANAGE_ENDPOINTS)
 def endpoint_delete(request, name):
     endpoint = _get_endpoint(name)
     if request.method == "POST":
@@ -178,6 +187,7 @@ def endpoint_delete(request, name):
     )
 
 
+@requires(MANAGE_ENDPOINTS)
 def deployment_delete(request, name, deployment):
     endpoint = _get_endpoint(name)
     target = get_object_or_404(endpoint.deployments, name=deployment)

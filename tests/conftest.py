@@ -70,8 +70,25 @@ def demo_model(studio_home):
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("alice", password="s3cret-pass!")
+def make_user(django_user_model):
+    """make_user(role, name): a user with that role (workspace/roles.py), or no role with role=""."""
+
+    def make(role, username, password="s3cret-pass!"):
+        from workspace import roles
+
+        made = django_user_model.objects.create_user(username, password=password)
+        if role:
+            roles.assign(made, role)
+        return made
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    """alice, an Owner: the tests that are not about roles act as one who may do everything (tests/test_roles.py and
+    tests/test_permission_matrix.py are about the other roles)."""
+    return make_user("Owner", "alice")
 
 
 @pytest.fixture

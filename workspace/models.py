@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.dispatch import Signal
 
 from workspace import storage
+from workspace.roles import Role  # noqa: F401  (the roles' model: workspace/roles.py)
 from workspace.secrets import decrypt, encrypt
 
 NAME_VALIDATOR = RegexValidator(

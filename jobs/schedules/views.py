@@ -5,17 +5,21 @@ from django_htmx.http import HttpResponseStopPolling
 from endpoints.models import BatchEndpoint
 from jobs.schedules.forms import ScheduleForm
 from jobs.schedules.models import Schedule, ScheduleRun
+from studio.views.access import requires
 from studio.views.buttons import button_of
+from workspace.roles import MANAGE_SCHEDULES, VIEW
 
 HISTORY_SIZE = 50
 
 
+@requires(VIEW)
 def endpoint_schedules(request, name):
     endpoint = get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
     schedules = endpoint.schedules.select_related("q_schedule")
     return render(request, "schedules/list.html", {"endpoint": endpoint, "schedules": schedules, "tab": "schedules"})
 
 
+@requires(MANAGE_SCHEDULES)
 def schedule_create(request, name):
     endpoint = get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
     form = ScheduleForm(request.POST or None, endpoint=endpoint)
@@ -26,6 +30,7 @@ def schedule_create(request, name):
     return render(request, "schedules/create.html", {"form": form, "endpoint": endpoint})
 
 
+@requires(MANAGE_SCHEDULES)
 def schedule_edit(request, name):
     schedule = _get(name)
     form = ScheduleForm(request.POST or None, instance=schedule, endpoint=schedule.endpoint)
@@ -40,6 +45,7 @@ def _get(name):
     return get_object_or_404(Schedule.objects.select_related("endpoint", "q_schedule"), name=name)
 
 
+@requires(VIEW)
 def schedule_detail(request, name):
     schedule = _get(name)
     runs = list(schedule.runs.select_related("job")[:HISTORY_SIZE])
@@ -51,6 +57,7 @@ def schedule_detail(request, name):
     return render(request, "schedules/detail.html", context)
 
 
+@requires(MANAGE_SCHEDULES)
 @button_of("schedules:detail", "Run now")
 def schedule_run_now(request, name):
     schedule = _get(name)
@@ -59,6 +66,7 @@ def schedule_run_now(request, name):
     return redirect(schedule)
 
 
+@requires(MANAGE_SCHEDULES)
 @button_of("schedules:detail", "Enable or Disable")
 def schedule_toggle(request, name):
     schedule = _get(name)
@@ -67,6 +75,7 @@ def schedule_toggle(request, name):
     return redirect(schedule)
 
 
+@requires(MANAGE_SCHEDULES)
 def schedule_delete(request, name):
     schedule = _get(name)
     if request.method == "POST":

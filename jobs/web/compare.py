@@ -8,10 +8,13 @@ from jobs import comparison as comparisons
 from jobs.forms import CompareForm
 from jobs.models import Comparison
 from jobs.web.views import _live
+from studio.views.access import requires
+from workspace.roles import RUN_JOBS, VIEW
 
 RECENT = 10
 
 
+@requires(RUN_JOBS)
 def compare_create(request, name):
     endpoint = get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
     form = CompareForm(request.POST or None, endpoint=endpoint)
@@ -28,6 +31,7 @@ def compare_create(request, name):
     return render(request, "jobs/compare.html", {"form": form, "endpoint": endpoint, "recent": recent})
 
 
+@requires(VIEW)
 def comparison_detail(request, name, pk):
     found = get_object_or_404(
         Comparison.objects.select_related("baseline", "candidate", "endpoint"), pk=pk, endpoint_name=name

@@ -16,10 +16,12 @@ from jobs.forms import CreateJobForm, JobFilterForm, RetryForm
 from jobs.models import ERRORS_FILE, FINISHED, LOG_FILES, BatchJob, Comparison, MiniBatch, Preview, Status
 from jobs.schedules.models import ScheduleRun
 from jobs.web import charts, table
+from studio.views.access import requires
 from studio.views.buttons import button_of
-from workspace import storage
+from workspace import roles, storage
 from workspace.compute.live import live_workers
 from workspace.models import Datastore
+from workspace.roles import RUN_JOBS, VIEW
 
 PAGE_SIZE = 25
 PREVIEW_ROWS = 10
@@ -32,20 +34,24 @@ def _live(response, live):
     return response if live else HttpResponseStopPolling(response.content)
 
 
+@requires(VIEW)
 def job_list(request):
     filters = JobFilterForm({k: v for k, v in request.GET.items() if k in ("status", "endpoint")} or None)
     jobs = filters.filter(BatchJob.with_retry_flag(BatchJob.objects.only(*table.COLUMNS)))
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "jobs/list.html", {"page": page, "rows": table.rows(page), "filters": filters})
+    return render(
+        request, "jobs/list.html", {"page": page, "rows": table.rows(page, user=request.user), "filters": filters}
+    )
 
 
+@requires(VIEW)
 def endpoint_runs(request, name):
     """The Runs tab: one page of the endpoint's jobs, newest first. htmx asks for the table alone (#runs) to poll it
     while a job on the page runs and to turn pages in place; without JavaScript the pager is plain links."""
     endpoint = get_object_or_404(BatchEndpoint, name=name)
     jobs = BatchJob.with_retry_flag(BatchJob.objects.filter(endpoint=endpoint).only(*table.COLUMNS))
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = table.rows(page)
+    rows = table.rows(page, user=request.user)
     live = any(row.running for row in rows)
     context = {"endpoint": endpoint, "page": page, "rows": rows, "live": live, "tab": "runs"}
     if request.htmx and request.htmx.target == "runs" and not request.htmx.history_restore_request:
@@ -59,6 +65,7 @@ def endpoint_runs(request, name):
 METRICS_JOBS = 50  # the Metrics tab: the endpoint's last finished jobs
 
 
+@requires(VIEW)
 def endpoint_metrics(request, name):
     """The Metrics tab: duration, rows scored and failed files of the endpoint's last finished jobs, as charts with
     their data tables, and how they ended."""
@@ -90,6 +97,7 @@ def endpoint_metrics(request, name):
     return render(request, "endpoints/metrics.html", context)
 
 
+@requires(RUN_JOBS)
 def job_create(request, name):
     endpoint = get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
     form = CreateJobForm(request.POST or None, endpoint=endpoint)
@@ -101,6 +109,7 @@ def job_create(request, name):
     return render(request, "jobs/create.html", {"form": form, "endpoint": endpoint})
 
 
+@requires(RUN_JOBS)
 @button_of("endpoints:create-job", "Preview")
 def job_preview_create(request, name):
     """+ Create job's Preview button: queue the dry run; htmx gets the panel (which polls), a plain post its page."""
@@ -131,6 +140,7 @@ def _preview_context(preview):
     return {"preview": preview, "no_worker": waiting}
 
 
+@requires(VIEW)
 def preview_detail(request, name):
     context = _preview_context(get_object_or_404(Preview.objects.select_related("endpoint"), name=name))
     if request.htmx:
@@ -139,7 +149,7 @@ def preview_detail(request, name):
 
 
 def _get_job(name):
-    return get_object_or_404(BatchJob.objects.select_related("endpoint"), name=name)
+    return get_object_or_404(BatchJob.objects.select_related("endpoint", "created_by"), name=name)
 
 
 def _store(job):
@@ -201,12 +211,15 @@ def started_by(job) -> list[tuple[str, str, str]]:
     return found
 
 
+@requires(VIEW)
 def job_detail(request, name):
     job = _get_job(name)
     failed_only = request.GET.get("mini_batches") == "failed"
     shown = job.mini_batches.filter(status=MiniBatch.FAILED) if failed_only else job.mini_batches.all()
     mini_batches = Paginator(shown, MINI_BATCH_ROWS).get_page(request.GET.get("page"))
     errors, error_count = _error_summary(job)
+    may = roles.can(request.user, RUN_JOBS, job)  # cancel or retry: one's own job, or an Owner
+    retryable = job.can_retry and may
     preview, preview_error = _preview(job)
     errors_preview, _ = _preview(job, ERRORS_FILE) if job.has_errors_file else (None, "")
     context = {
@@ -225,17 +238,20 @@ def job_detail(request, name):
         "errors_file": ERRORS_FILE,
         "errors_preview": errors_preview,
         "no_worker": _waits_for_a_worker(job),
-        "retry_form": RetryForm(initial=job.settings, auto_id="retry-%s", label_suffix="") if job.can_retry else None,
+        "retry_form": RetryForm(initial=job.settings, auto_id="retry-%s", label_suffix="") if retryable else None,
+        "may_cancel_or_retry": may,
     }
     if request.htmx and request.htmx.target == "job-status":
         return _live(render(request, "jobs/_job_status.html", context), not job.is_finished)
     return render(request, "jobs/detail.html", context)
 
 
+@requires(RUN_JOBS)
 @button_of("jobs:detail", "Retry failed")
 def job_retry(request, name):
     """Retry failed: a new job runs what did not succeed and reuses the rest."""
     job = _get_job(name)
+    roles.require(request.user, RUN_JOBS, job)
     form = RetryForm(request.POST)
     try:
         if not form.is_valid():
@@ -250,9 +266,11 @@ def job_retry(request, name):
     return redirect(retry)
 
 
+@requires(RUN_JOBS)
 @button_of("jobs:detail", "Cancel")
 def job_cancel(request, name):
     job = _get_job(name)
+    roles.require(request.user, RUN_JOBS, job)
     if lifecycle.cancel(job):
         messages.info(request, f"Cancel requested for {job.name}.")
     else:
@@ -267,6 +285,7 @@ def _output_file(job, file):
         raise Http404(exc.messages[0]) from exc
 
 
+@requires(VIEW)
 def job_download(request, name, file):
     job = _get_job(name)
     try:
@@ -276,6 +295,7 @@ def job_download(request, name, file):
     return FileResponse(handle, as_attachment=True, filename=file.rsplit("/", 1)[-1])
 
 
+@requires(VIEW)
 def job_log(request, name, file):
     """The logs viewer: one log file as text, as a page or (htmx) into the job page's viewer. A log that cannot be
     read (not written yet, or its path is not a folder) is a message, never an error page."""

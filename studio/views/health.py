@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from jobs import health
 from jobs import metrics as job_metrics
+from workspace import roles
 
 
 @login_not_required
@@ -30,9 +31,12 @@ def readyz(request):
 @login_not_required
 @never_cache
 def metrics(request):
-    """Prometheus' text format, for a signed-in user or a scraper with `Authorization: Bearer <METRICS_TOKEN>`."""
+    """Prometheus' text format, for a signed-in user with a role or a scraper with `Authorization: Bearer
+    <METRICS_TOKEN>`."""
     token = settings.METRICS_TOKEN
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if request.user.is_authenticated and not roles.can(request.user, roles.VIEW):
+        return HttpResponse(roles.refusal(request.user, roles.VIEW) + "\n", status=403, content_type="text/plain")
     if not request.user.is_authenticated and not (token and given and constant_time_compare(given, token)):
         return HttpResponse(
             "Sign in, or send Authorization: Bearer <METRICS_TOKEN> (set METRICS_TOKEN on the web server).\n",

@@ -6,9 +6,12 @@ from api.auth import error
 from endpoints.models import BatchEndpoint
 from jobs.models import BatchJob
 from jobs.web import table
+from studio.views.access import requires
 from workspace import demo
+from workspace.roles import VIEW
 
 
+@requires(VIEW)
 def home(request):
     endpoints = BatchEndpoint.objects.select_related("default_deployment")[:10]
     demo_model, demo_data = (None, None) if endpoints else demo.available()  # a first visit: lead to the demo
@@ -16,7 +19,7 @@ def home(request):
         request,
         "studio/home.html",
         {
-            "rows": table.rows(BatchJob.with_retry_flag(BatchJob.objects.only(*table.COLUMNS))[:10]),
+            "rows": table.rows(BatchJob.with_retry_flag(BatchJob.objects.only(*table.COLUMNS))[:10], user=request.user),
             "endpoints": endpoints,
             "demo_model": demo_model,
             "demo_data": demo_data,

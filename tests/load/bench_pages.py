@@ -168,8 +168,10 @@ def main(argv=None) -> int:
             from django.test import Client
 
             from endpoints.models import BatchDeployment, BatchEndpoint
+            from workspace import roles
 
             user = get_user_model().objects.create_user("bench", password="bench-pass-1")
+            roles.assign(user, roles.READER)  # the pages as most people see them
             endpoint = BatchEndpoint.objects.create(name=ENDPOINT)
             endpoint.set_default(
                 BatchDeployment.objects.create(endpoint=endpoint, name="blue", model_name="iris", model_version="1")

@@ -5,10 +5,13 @@ from django.shortcuts import render
 
 from endpoints.models import known_clusters
 from jobs.models import BatchJob, MiniBatch, Status
+from studio.views.access import requires
 from workspace.compute.live import live_workers
 from workspace.compute.models import Worker
+from workspace.roles import VIEW
 
 
+@requires(VIEW)
 def compute_list(request):
     return render(request, "studio/compute.html", {"clusters": overview()})
 

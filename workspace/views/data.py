@@ -10,15 +10,18 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from engine import reading
 from engine.errors import FileError
+from studio.views.access import requires
 from studio.views.buttons import button_of
 from workspace import storage
 from workspace.forms import DatasetForm, DatastoreForm
 from workspace.models import Dataset, Datastore
+from workspace.roles import MANAGE_DATASTORES, REGISTER_ASSETS, VIEW
 
 PREVIEW_ROWS = 20
 PREVIEW_MAX_BYTES = 20 * 1024 * 1024
 
 
+@requires(VIEW)
 def data_home(request):
     default_store = Datastore.get_default()
     latest = {}
@@ -31,11 +34,13 @@ def data_home(request):
     )
 
 
+@requires(MANAGE_DATASTORES)
 @sensitive_post_parameters("secret")
 def datastore_register(request):
     return _datastore_form(request, Datastore())
 
 
+@requires(MANAGE_DATASTORES)
 @sensitive_post_parameters("secret")
 def datastore_edit(request, name):
     return _datastore_form(request, get_object_or_404(Datastore, name=name))
@@ -50,6 +55,7 @@ def _datastore_form(request, store):
     return render(request, "studio/datastore_form.html", {"form": form, "store": store})
 
 
+@requires(MANAGE_DATASTORES)
 @button_of("data", "Delete")
 def datastore_delete(request, name):
     store = get_object_or_404(Datastore, name=name)
@@ -61,6 +67,7 @@ def datastore_delete(request, name):
     return redirect("data")
 
 
+@requires(MANAGE_DATASTORES)
 @button_of("data", "Set as default")
 def datastore_set_default(request, name):
     store = get_object_or_404(Datastore, name=name)
@@ -69,6 +76,7 @@ def datastore_set_default(request, name):
     return redirect("data")
 
 
+@requires(VIEW)
 def datastore_browse(request, name):
     """The datastore browser: the direct children of one folder, as a page or as an htmx fragment.
 
@@ -99,6 +107,7 @@ def datastore_browse(request, name):
     return render(request, template, context)
 
 
+@requires(REGISTER_ASSETS)
 def dataset_register(request):
     form = DatasetForm(request.POST or None, request.FILES or None, initial={"name": request.GET.get("name", "")})
     if request.method == "POST" and form.is_valid():
@@ -117,6 +126,7 @@ def dataset_register(request):
     return render(request, "studio/dataset_register.html", {"form": form, "default_store": Datastore.get_default()})
 
 
+@requires(VIEW)
 def dataset_detail(request, name, version):
     try:
         dataset = Dataset.lookup(name, version)

@@ -5,10 +5,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from endpoints.models import BatchDeployment
 from jobs import queue
+from studio.views.access import requires
 from studio.views.buttons import button_of
 from workspace.environments import Environment
+from workspace.roles import MANAGE_ENVIRONMENTS, VIEW
 
 
+@requires(VIEW)
 def environment_list(request):
     Environment.studio()
     return render(
@@ -16,6 +19,7 @@ def environment_list(request):
     )
 
 
+@requires(VIEW)
 def environment_detail(request, name, version):
     env = get_object_or_404(Environment, name=name, version=version)
     uses = Q(environment=env.label)
@@ -25,6 +29,7 @@ def environment_detail(request, name, version):
     return render(request, "studio/environment_detail.html", {"env": env, "deployments": deployments})
 
 
+@requires(MANAGE_ENVIRONMENTS)
 @button_of("environment-detail", "Build again")
 def environment_rebuild(request, name, version):
     """Build a Failed environment again (a package index that was unreachable, a release published since)."""

@@ -3,10 +3,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from studio.views.access import requires
 from workspace import registry
 from workspace.forms import RegisterModelForm
+from workspace.roles import REGISTER_ASSETS, VIEW
 
 
+@requires(VIEW)
 def model_list(request):
     try:
         models, error = registry.list_models(), ""
@@ -15,6 +18,7 @@ def model_list(request):
     return render(request, "studio/models.html", {"models": models, "error": error})
 
 
+@requires(REGISTER_ASSETS)
 def model_register(request):
     form = RegisterModelForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -28,6 +32,7 @@ def model_register(request):
     return render(request, "studio/model_register.html", {"form": form})
 
 
+@requires(VIEW)
 def model_detail(request, name, version):
     try:
         model = registry.get_version(name, version)

@@ -8,6 +8,7 @@ from cli.base import AzCommand, add_file_arguments, build_environment, document
 from cli.management.commands.batch_endpoint import get_endpoint
 from endpoints.forms import deployment_delete_refusal
 from workspace.environments import Environment
+from workspace.roles import MANAGE_ENDPOINTS, VIEW
 
 
 def get_deployment(endpoint_name, name):
@@ -20,6 +21,13 @@ def get_deployment(endpoint_name, name):
 class Command(AzCommand):
     help = "Manage batch deployments (like `az ml batch-deployment`)."
     actions = ("create", "update", "show", "list", "delete")
+    rules = {
+        "create": MANAGE_ENDPOINTS,
+        "update": MANAGE_ENDPOINTS,
+        "show": VIEW,
+        "list": VIEW,
+        "delete": MANAGE_ENDPOINTS,
+    }
 
     def add_create_arguments(self, parser):
         add_file_arguments(parser)

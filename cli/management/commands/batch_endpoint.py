@@ -14,6 +14,7 @@ from endpoints.models import OUTPUT_OPTIONS, OVERRIDABLE, BatchEndpoint, split_c
 from engine import formats
 from jobs.submit import submit_job
 from workspace.models import Datastore
+from workspace.roles import MANAGE_ENDPOINTS, RUN_JOBS, VIEW
 
 UPLOAD_FOLDER = "uploads"
 
@@ -41,6 +42,15 @@ def upload_input(path: Path) -> str:
 class Command(AzCommand):
     help = "Manage batch endpoints (like `az ml batch-endpoint`)."
     actions = ("create", "update", "show", "list", "delete", "invoke", "list_jobs")
+    rules = {
+        "create": MANAGE_ENDPOINTS,
+        "update": MANAGE_ENDPOINTS,
+        "show": VIEW,
+        "list": VIEW,
+        "delete": MANAGE_ENDPOINTS,
+        "invoke": RUN_JOBS,
+        "list_jobs": VIEW,
+    }
 
     def add_create_arguments(self, parser):
         add_file_arguments(parser)
@@ -84,7 +94,7 @@ class Command(AzCommand):
 
     def handle_create(self, **options):
         """Create an endpoint from Azure's endpoint YAML."""
-        endpoint = azure_yaml.save_endpoint(document(options, name="name"), create=True)
+        endpoint = azure_yaml.save_endpoint(document(options, name="name"), create=True, user=self.creator)
         self.print_json(endpoint_json(endpoint))
 
     def handle_update(self, **options):
@@ -129,6 +139,7 @@ class Command(AzCommand):
             deployment_name=deployment_name,
             overrides=overrides,
             request_id=request_id,
+            user=self.creator,
             **output,
         )
         self.stdout.write(job.name)

@@ -4,6 +4,8 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from workspace import roles
+
 
 class Command(BaseCommand):
     help = "Create the admin user on first start (DJANGO_SUPERUSER_USERNAME / DJANGO_SUPERUSER_PASSWORD, or a generated password)."
@@ -17,9 +19,10 @@ class Command(BaseCommand):
         password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
         generated = not password
         password = password or secrets.token_urlsafe(12)
-        User.objects.create_superuser(
+        admin = User.objects.create_superuser(
             username=username, email=os.environ.get("DJANGO_SUPERUSER_EMAIL", ""), password=password
         )
+        roles.assign(admin, roles.OWNER)  # a superuser is an Owner anyway: the group shows it in the admin
         if generated:
             self.stdout.write(
                 self.style.WARNING(

@@ -2,11 +2,13 @@
 
 from cli import azure_yaml
 from cli.base import AzCommand, add_file_arguments, build_environment, document
+from workspace.roles import MANAGE_ENVIRONMENTS
 
 
 class Command(AzCommand):
     help = "Create environments (like `az ml environment create`)."
     actions = ("create",)
+    rules = {"create": MANAGE_ENVIRONMENTS}
 
     def add_create_arguments(self, parser):
         add_file_arguments(parser)

@@ -12,8 +12,9 @@ from endpoints.models import BatchDeployment
 from jobs import lifecycle, outputs, retries
 from jobs.bad_records import plural
 from jobs.models import ERRORS_FILE, BatchJob
-from workspace import storage
+from workspace import roles, storage
 from workspace.models import Datastore
+from workspace.roles import RUN_JOBS, VIEW
 
 BAR_WIDTH = 30
 
@@ -38,6 +39,7 @@ def progress_line(job) -> str:
 class Command(AzCommand):
     help = "Show, follow, download or cancel batch jobs (like `az ml job`)."
     actions = ("show", "stream", "download", "cancel", "retry")
+    rules = {"show": VIEW, "stream": VIEW, "download": VIEW, "cancel": RUN_JOBS, "retry": RUN_JOBS}
 
     def add_show_arguments(self, parser):
         parser.add_argument("-n", "--name", required=True)
@@ -119,6 +121,7 @@ class Command(AzCommand):
     def handle_cancel(self, name, **options):
         """Cancel a job."""
         job = get_job(name)
+        roles.require(self.user, RUN_JOBS, job)
         if not lifecycle.cancel(job):
             raise CommandError(f"Job {job.name} has already finished ({job.status}).")
         self.stdout.write(f"Cancel requested for {job.name}: {job.status}.")
@@ -126,9 +129,12 @@ class Command(AzCommand):
     def handle_retry(self, name, error_threshold=None, error_threshold_unit=None, **options):
         """Retry failed: a new job runs the mini-batches that did not succeed and reuses the others' output."""
         job = get_job(name)
+        roles.require(self.user, RUN_JOBS, job)
         try:
             retry = retries.retry(
-                job, threshold={"error_threshold": error_threshold, "error_threshold_unit": error_threshold_unit}
+                job,
+                user=self.creator,
+                threshold={"error_threshold": error_threshold, "error_threshold_unit": error_threshold_unit},
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc

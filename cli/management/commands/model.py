@@ -2,11 +2,13 @@
 
 from cli import azure_yaml
 from cli.base import AzCommand, add_file_arguments, document
+from workspace.roles import REGISTER_ASSETS
 
 
 class Command(AzCommand):
     help = "Register models (like `az ml model create`)."
     actions = ("create",)
+    rules = {"create": REGISTER_ASSETS}
 
     def add_create_arguments(self, parser):
         add_file_arguments(parser)

@@ -7,6 +7,7 @@ from endpoints.models import BatchEndpoint
 from jobs.schedules.forms import create_schedule
 from jobs.schedules.models import Schedule, ScheduleRun
 from jobs.schedules.serializers import run_json, schedule_json
+from workspace.roles import MANAGE_SCHEDULES, VIEW
 
 
 def get_schedule(name) -> Schedule:
@@ -23,6 +24,11 @@ def _name(parser):
 class Command(AzCommand):
     help = "Schedules: recurring jobs that score only the new files of a datastore folder (like `az ml schedule`)."
     actions = ("list", "show", "create", "enable", "disable", "delete", "run")
+    rules = {
+        "list": VIEW,
+        "show": VIEW,
+        **dict.fromkeys(("create", "enable", "disable", "delete", "run"), MANAGE_SCHEDULES),
+    }
     add_show_arguments = add_enable_arguments = add_disable_arguments = add_delete_arguments = add_run_arguments = (
         staticmethod(_name)
     )
@@ -67,6 +73,7 @@ class Command(AzCommand):
             output_datastore=output_datastore,
             output_path=output_path,
             description=description,
+            user=self.creator,
         )
         self.print_json(schedule_json(schedule))
 
