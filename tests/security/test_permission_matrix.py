@@ -9,7 +9,7 @@ an allowed request reaches the view and answers (mostly 404), a refused one neve
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.test_login_required import _concrete
+from tests.security.test_login_required import _concrete
 from workspace.roles import CONTRIBUTOR, DATA_SCIENTIST, OWNER, READER, ROLES
 
 R, DS, C, OW = READER, DATA_SCIENTIST, CONTRIBUTOR, OWNER
