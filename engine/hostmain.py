@@ -150,7 +150,9 @@ def _encode(result, fmt: str) -> bytes:
 def to_csv(result) -> bytes:
     """A DataFrame as it is; a list as rows: dicts give columns, other values one 'result' column."""
     if hasattr(result, "to_csv"):
-        return result.to_csv(index=False).encode() if len(result) else b""
+        from engine import formats
+
+        return formats.csv_bytes(result) if len(result) else b""
     items = list(result)
     if not items:
         return b""

@@ -1,6 +1,5 @@
 """Scoring a mini-batch of files with an MLflow pyfunc model (Azure's no-code MLflow deployment)."""
 
-import io
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -8,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import isolate, reading, schema
+from . import formats, isolate, reading, schema
 from .errors import FileError
 
 
@@ -225,6 +224,4 @@ def score_batch(
 def to_csv_bytes(frame: pd.DataFrame | None, header: bool) -> bytes:
     if frame is None or frame.empty:
         return b""
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=header)
-    return buffer.getvalue().encode()
+    return formats.csv_bytes(frame, header=header)
