@@ -18,6 +18,8 @@ def verdict(key, value):
             if key.endswith("_s")
             else f"{op} {limit:g} ms"
             if key.endswith("_ms")
+            else f"{op} {limit:g} MB"
+            if key.endswith("_mb")
             else f"{op} {limit:g}x"
         )
     )

@@ -74,7 +74,7 @@ def _csv_header(columns) -> bytes:
 # pyarrow writes a float64 as Python's repr does (the same shortest digits, positional) for 1e-4 <= |x| < 1e10
 # unless it is a whole number (1.0 is "1" for pyarrow); floats outside that, and other types, go to pandas.
 _ARROW_FLOAT_RANGE = (1e-4, 1e10)
-_STRUCTURAL = r'[,"\r\n]'  # what the csv module quotes (a lone empty field too: a frame of 2+ columns has none)
+_STRUCTURAL = (b",", b'"', b"\r", b"\n")  # what the csv module quotes (and a lone empty field: 2+ columns have none)
 
 
 def _arrow_csv_rows(frame: pd.DataFrame) -> bytes | None:
@@ -101,6 +101,17 @@ def _plain_dtype(dtype) -> bool:
     return (isinstance(dtype, np.dtype) and dtype.kind in "iufO") or isinstance(dtype, pd.StringDtype)
 
 
+def _plain_text(column) -> bool:
+    """No value holds a character the csv module would quote, looked for in the strings' data buffers (the buffer of
+    a slice may hold more than its values: a false alarm only sends the frame to pandas)."""
+    for chunk in column.chunks:
+        data = chunk.buffers()[2]
+        text = b"" if data is None else data.to_pybytes()
+        if any(char in text for char in _STRUCTURAL):
+            return False
+    return True
+
+
 def _writes_as_pandas(column) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -109,7 +120,7 @@ def _writes_as_pandas(column) -> bool:
     if pa.types.is_integer(kind) or pa.types.is_null(kind):
         return True
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return not pc.any(pc.match_substring_regex(column, _STRUCTURAL)).as_py()
+        return _plain_text(column)
     if not pa.types.is_float64(kind):
         return False
     finite = pc.filter(column, pc.is_finite(column))  # nulls (NaN) write "" and inf "inf" in both
