@@ -19,6 +19,8 @@ SUPPORTED = TABULAR | IMAGES
 PARQUET = {".parquet", ".pqt"}
 # Rows per record batch when a Parquet file is streamed: a scoring host holds one batch of the columns it needs.
 BATCH_ROWS = 65_536
+# A CSV file larger than this is read in batches of BATCH_ROWS rows (a smaller one whole, as it always was).
+STREAM_CSV_BYTES = 64 << 20
 READS = f"the engine reads {', '.join(sorted(TABULAR))} and images ({', '.join(sorted(IMAGES))})"
 
 
@@ -101,6 +103,39 @@ def parquet_batches(
                 yield frame
         except Exception as exc:  # a corrupt page found while reading: the file fails as a whole
             raise FileError(name, f"cannot be read as parquet: {exc}", type(exc).__name__) from exc
+
+
+class NotStreamable(Exception):
+    """A CSV file that batches cannot read exactly as the whole file is read: read it whole."""
+
+
+def csv_batches(path: Path, rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """A CSV file as frames of up to `rows` rows, indexed by their row in the file, parsed as the whole file is
+    (the same parser and options). Raises NotStreamable, before or after some batches, where a batch would differ
+    from the whole file's rows: a record that does not fit the header, a column whose type changes from one batch
+    to the next (the whole file would hold one type for both), anything the parser refuses."""
+    try:
+        reader = pd.read_csv(path, index_col=False, chunksize=rows or BATCH_ROWS)
+    except Exception as exc:
+        raise NotStreamable(str(exc)) from exc
+    with reader:
+        dtypes, start = None, 0
+        while True:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", pd.errors.ParserWarning)
+                    frame = next(reader)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise NotStreamable(str(exc)) from exc
+            if dtypes is None:
+                dtypes = frame.dtypes
+            elif not frame.dtypes.equals(dtypes):
+                raise NotStreamable("a column's type changes between batches")
+            frame.index = pd.RangeIndex(start, start + len(frame))
+            start += len(frame)
+            yield frame
 
 
 def _read_csv(data: bytes, skip=None, strict: bool = True) -> pd.DataFrame:

@@ -160,6 +160,13 @@ def score_isolating(
     or its local path (a Parquet file is then streamed in record batches of the columns the model needs)."""
     if isinstance(data, Path) and reading.extension(name) in reading.PARQUET:
         frames, bad = reading.parquet_batches(name, data, _columns(inputs), passthrough), []
+    elif (
+        isinstance(data, Path) and reading.extension(name) == ".csv" and data.stat().st_size > reading.STREAM_CSV_BYTES
+    ):
+        try:
+            return _score_frames(name, reading.csv_batches(data), [], predict, inputs, output_names, passthrough, until)
+        except reading.NotStreamable:  # the file as a whole, as before: strict checks, bad records set aside
+            return score_isolating(name, data.read_bytes(), predict, inputs, output_names, tensor, passthrough, until)
     else:
         if isinstance(data, Path):
             data = data.read_bytes()
@@ -171,6 +178,11 @@ def score_isolating(
             _checked(name, frame, inputs, passthrough)
             return None, bad
         frames = [frame]
+    return _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until)
+
+
+def _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until):
+    """The predictions of a file's frames (one, or its batches) one after the other, and every row set aside."""
     scored = []
     for frame in frames:
         out, found = _score_rows_isolating(name, frame, predict, inputs, output_names, passthrough, until)
