@@ -3,7 +3,7 @@
 csv is Azure's predictions.csv (a header, then rows); parquet is one file of row groups (one or more a part);
 jsonl is one JSON object a line. Plain Python: used by the scoring host and by the worker's finalize.
 
-CSV parts are pandas' `to_csv` bytes; pyarrow writes them (about 10x faster) when its bytes are the same (see csv_bytes).
+CSV parts are pandas' `to_csv` bytes; pyarrow writes them (8-12x faster) when its bytes are the same (see csv_bytes).
 """
 
 import csv
