@@ -19,8 +19,9 @@ SUPPORTED = TABULAR | IMAGES
 PARQUET = {".parquet", ".pqt"}
 # Rows per record batch when a Parquet file is streamed: a scoring host holds one batch of the columns it needs.
 BATCH_ROWS = 65_536
-# A CSV file larger than this is read in batches of BATCH_ROWS rows (a smaller one whole, as it always was).
-STREAM_CSV_BYTES = 64 << 20
+# A CSV or JSON lines file larger than this is read in batches of BATCH_ROWS rows (a smaller one whole, as always).
+STREAM_BYTES = 64 << 20
+STREAMED = {".csv", ".jsonl"}
 READS = f"the engine reads {', '.join(sorted(TABULAR))} and images ({', '.join(sorted(IMAGES))})"
 
 
@@ -106,16 +107,19 @@ def parquet_batches(
 
 
 class NotStreamable(Exception):
-    """A CSV file that batches cannot read exactly as the whole file is read: read it whole."""
+    """A file that batches cannot read exactly as the whole file is read: read it whole."""
 
 
-def csv_batches(path: Path, rows: int | None = None) -> Iterator[pd.DataFrame]:
-    """A CSV file as frames of up to `rows` rows, indexed by their row in the file, parsed as the whole file is
-    (the same parser and options). Raises NotStreamable, before or after some batches, where a batch would differ
-    from the whole file's rows: a record that does not fit the header, a column whose type changes from one batch
-    to the next (the whole file would hold one type for both), anything the parser refuses."""
+def text_batches(path: Path, rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """A CSV or JSON lines file as frames of up to `rows` rows, indexed by their row in the file, parsed as the whole
+    file is (the same parser and options). Raises NotStreamable, before or after some batches, where a batch would
+    differ from the whole file's rows: a CSV record that does not fit the header, a column whose type changes from
+    one batch to the next (the whole file would hold one type for both), anything the parser refuses."""
     try:
-        reader = pd.read_csv(path, index_col=False, chunksize=rows or BATCH_ROWS)
+        if extension(path.name) == ".csv":
+            reader = pd.read_csv(path, index_col=False, chunksize=rows or BATCH_ROWS)
+        else:
+            reader = pd.read_json(path, lines=True, chunksize=rows or BATCH_ROWS)
     except Exception as exc:
         raise NotStreamable(str(exc)) from exc
     with reader:

@@ -157,14 +157,15 @@ def score_isolating(
 ) -> tuple[pd.DataFrame | None, list]:
     """score_file, but a tabular file whose rows fail is halved until only its bad rows are set aside
     (see isolate). Returns the good rows' predictions and the bad rows (isolate.RowError). data: the file's bytes,
-    or its local path (a Parquet file is then streamed in record batches of the columns the model needs)."""
+    or its local path (a Parquet file is then streamed in record batches of the columns the model needs, a large CSV
+    or JSON lines file in batches of rows)."""
     if isinstance(data, Path) and reading.extension(name) in reading.PARQUET:
         frames, bad = reading.parquet_batches(name, data, _columns(inputs), passthrough), []
-    elif (
-        isinstance(data, Path) and reading.extension(name) == ".csv" and data.stat().st_size > reading.STREAM_CSV_BYTES
-    ):
+    elif isinstance(data, Path) and reading.extension(name) in reading.STREAMED and _large(data):
         try:
-            return _score_frames(name, reading.csv_batches(data), [], predict, inputs, output_names, passthrough, until)
+            return _score_frames(
+                name, reading.text_batches(data), [], predict, inputs, output_names, passthrough, until
+            )
         except reading.NotStreamable:  # the file as a whole, as before: strict checks, bad records set aside
             return score_isolating(name, data.read_bytes(), predict, inputs, output_names, tensor, passthrough, until)
     else:
@@ -189,6 +190,10 @@ def _score_frames(name, frames, bad, predict, inputs, output_names, passthrough,
         scored += [out] if out is not None else []
         bad += found
     return isolate.concat(scored), sorted(bad, key=lambda error: error.row)
+
+
+def _large(path: Path) -> bool:
+    return path.stat().st_size > reading.STREAM_BYTES
 
 
 def _columns(inputs: list[dict] | None) -> list[str] | None:

@@ -79,26 +79,31 @@ def test_files_given_by_path_are_scored_and_a_broken_parquet_file_fails_alone(tm
 
 
 @pytest.fixture
-def streamed_csv(monkeypatch):
-    """Every CSV file counts as large: read in batches of 7 rows."""
-    monkeypatch.setattr(reading, "STREAM_CSV_BYTES", 0)
+def streamed_text(monkeypatch):
+    """Every CSV and JSON lines file counts as large: read in batches of 7 rows."""
+    monkeypatch.setattr(reading, "STREAM_BYTES", 0)
     monkeypatch.setattr(reading, "BATCH_ROWS", 7)
 
 
-def whole_and_streamed(tmp_path, data: bytes, **options):
-    path = tmp_path / "a.csv"
+def whole_and_streamed(tmp_path, data: bytes, name="a.csv", **options):
+    path = tmp_path / name
     path.write_bytes(data)
-    whole = scoring.score_isolating("in/a.csv", data, picky, INPUTS, **options)
-    return whole, scoring.score_isolating("in/a.csv", path, picky, INPUTS, **options)
+    whole = scoring.score_isolating(f"in/{name}", data, picky, INPUTS, **options)
+    return whole, scoring.score_isolating(f"in/{name}", path, picky, INPUTS, **options)
 
 
-def test_a_large_csv_file_is_read_in_batches_and_scores_as_the_whole_file(tmp_path, streamed_csv, monkeypatch):
+@pytest.fixture
+def batches(monkeypatch):
+    """The rows of each batch text_batches gives."""
+    seen, read = [], reading.text_batches
+    monkeypatch.setattr(reading, "text_batches", lambda path: (seen.append(len(b)) or b for b in read(path)))
+    return seen
+
+
+def test_a_large_csv_file_is_read_in_batches_and_scores_as_the_whole_file(tmp_path, streamed_text, batches):
     frame = pd.DataFrame(
         {"id": [f"id-{i}" for i in range(40)], "x": [-1.0 if i in (5, 30) else i / 2 for i in range(40)]}
     )
-    batches = []
-    read = reading.csv_batches
-    monkeypatch.setattr(reading, "csv_batches", lambda path: (batches.append(len(b)) or b for b in read(path)))
     (whole, whole_bad), (streamed, bad) = whole_and_streamed(
         tmp_path, frame.to_csv(index=False).encode(), passthrough=["id"]
     )
@@ -116,9 +121,25 @@ def test_a_large_csv_file_is_read_in_batches_and_scores_as_the_whole_file(tmp_pa
     ],
     ids=["a column of another type in a later batch", "a record that does not fit the header", "a bad value"],
 )
-def test_a_large_csv_file_batches_cannot_read_exactly_is_read_whole(tmp_path, streamed_csv, data):
+def test_a_large_csv_file_batches_cannot_read_exactly_is_read_whole(tmp_path, streamed_text, data):
     """The whole file reads x as one type ('1' beside 'True' or 'abc': text), which a batch of its own would not
     (True alone is a boolean, and would be scored as 1.0); x is passed through as read."""
     (whole, whole_bad), (streamed, bad) = whole_and_streamed(tmp_path, data, passthrough=["x"])
     pd.testing.assert_frame_equal(streamed, whole)
     assert [(e.row, e.kind) for e in bad] == [(e.row, e.kind) for e in whole_bad]
+
+
+def test_a_large_json_lines_file_is_read_in_batches_and_scores_as_the_whole_file(tmp_path, streamed_text, batches):
+    frame = pd.DataFrame({"id": [f"id-{i}" for i in range(40)], "x": [-1.0 if i == 9 else i / 2 for i in range(40)]})
+    data = frame.to_json(orient="records", lines=True).encode()
+    (whole, whole_bad), (streamed, bad) = whole_and_streamed(tmp_path, data, "a.jsonl", passthrough=["id"])
+    assert batches == [7] * 5 + [5]
+    pd.testing.assert_frame_equal(streamed, whole)
+    assert [e.row for e in bad] == [e.row for e in whole_bad] == [9]
+
+
+def test_a_large_json_lines_file_with_a_broken_line_fails_naming_the_line(tmp_path, streamed_text):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"x": 1}\n' * 10 + b'{"x": broken\n')
+    with pytest.raises(FileError, match="line 11 is not valid JSON"):
+        scoring.score_isolating("a.jsonl", path, picky, INPUTS)
