@@ -12,12 +12,14 @@ def verdict(key, value):
     ok = value >= limit if op == ">=" else value <= limit
     shown = (
         f"{op} {limit * 100:.0f} %"
-        if key == "ratio_rf"
+        if "ratio" in key
         else (
             f"{op} {limit:g} s"
             if key.endswith("_s")
             else f"{op} {limit:g} ms"
             if key.endswith("_ms")
+            else f"{op} {limit:g} MB"
+            if key.endswith("_mb")
             else f"{op} {limit:g}x"
         )
     )
@@ -69,6 +71,10 @@ def report(bench, scale: Scale, load_before, load_after) -> str:
             f"{num(f'job_{key}_s', '{:.2f} s')} {num(f'job_{key}_rows_per_s', '{:,.0f} rows/s'):>13}",
         )
         row(f"(b)/(a) throughput, {name}", num(f"ratio_{key}", "{:.1%}"), f"ratio_{key}" if key == "rf" else None)
+        row(f"(t) tuned ceiling, {name}: pyarrow read + pyfunc + pyarrow write", num(f"tuned_{key}_s", "{:.2f} s"))
+        row(f"(b)/(t) throughput, {name}", num(f"tuned_ratio_{key}", "{:.1%}"), f"tuned_ratio_{key}")
+        row(f"(f) floor, {name}: predict alone on data in memory", num(f"floor_{key}_s", "{:.2f} s"))
+        row(f"(b)/(f) time, {name}", num(f"floor_x_{key}", "{:.2f}x"), f"floor_x_{key}")
         breakdown(key)
     row("(c) mlflow models predict --env-manager local, 1 file (RF)", num("mlflow_predict_s", "{:.2f} s"))
     row("1-file job submit->Completed, warm workers (RF, median)", num("one_file_job_s", "{:.2f} s"), "one_file_job_s")
@@ -101,6 +107,12 @@ def report(bench, scale: Scale, load_before, load_after) -> str:
     )
     row(f"    growth {m}x / 1x", num("memory_tree_growth", "{:.2f}x"))
     row("largest VmHWM (lifetime peak) in the tree at the end", num("memory_hwm_mb", "{:.0f} MB"))
+    row(
+        f"peak RSS, largest process, LR job on 1 Parquet file ({scale.parquet_rows:,} rows x 51 columns, "
+        f"{num('parquet_file_mb', '{:.0f} MB')}, {num('parquet_job_s', '{:.1f} s')})",
+        num("parquet_memory_mb", "{:.0f} MB"),
+        "parquet_memory_mb",
+    )
     row(
         f"schedule run over {num('schedule_files', '{:.0f}')} files: first (hashes each) / unchanged (lists)",
         f"{num('schedule_first_s', '{:.2f}')} / {num('schedule_unchanged_s', '{:.3f}')} s",

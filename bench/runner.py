@@ -246,7 +246,7 @@ class Bench:
 
     def measure_throughput(self, model: str, key: str):
         s = self.scale
-        raw, job = self.alternate(key, model, self.data_files, "bench/data", s.files * s.rows)
+        raw, job = self.alternate(key, model, self.data_files, "bench/data", s.files * s.rows, ceilings=True)
         if model == RF:
             self.pools.pop(model).close()
         rows = s.files * s.rows
@@ -255,13 +255,19 @@ class Bench:
         self.results[f"raw_{key}_rows_per_s"] = rows / raw
         self.results[f"job_{key}_rows_per_s"] = rows / job
         self.results[f"ratio_{key}"] = raw / job
+        self.results[f"tuned_ratio_{key}"] = self.results[f"tuned_{key}_s"] / job
+        self.results[f"floor_x_{key}"] = job / self.results[f"floor_{key}_s"]
 
-    def alternate(self, key: str, model: str, files, folder: str, rows: int, overrides=None) -> tuple[float, float]:
+    def alternate(
+        self, key: str, model: str, files, folder: str, rows: int, overrides=None, ceilings=False
+    ) -> tuple[float, float]:
         """(a) the raw ceiling and (b) a Batch Studio job on the same files, alternating `rounds` times; the best
-        time of each (the least disturbed by whatever else the machine runs), and the best job's breakdown."""
+        time of each (the least disturbed by whatever else the machine runs), and the best job's breakdown.
+        ceilings: each round also measures the tuned ceiling and the floor in the same processes (best of each into
+        results: tuned_<key>_s, floor_<key>_s)."""
         s = self.scale
         local = [self._local(p) for p in files]
-        raw_times, job_times = [], []
+        raw_times, job_times, tuned_times, floor_times = [], [], [], []
         pool = self.pool(model)
         self.warm(model)
         for round_ in range(s.rounds):
@@ -269,6 +275,14 @@ class Bench:
             seconds, raw_rows = pool.run(local, self.home / f"raw-{key}")
             assert raw_rows == rows, raw_rows
             raw_times.append(seconds)
+            if ceilings:
+                seconds, tuned_rows = pool.run(local, self.home / f"tuned-{key}", tuned=True)
+                assert tuned_rows == rows, tuned_rows
+                tuned_times.append(seconds)
+                seconds, floor_rows = pool.floor(local)
+                assert floor_rows == rows, floor_rows
+                floor_times.append(seconds)
+                say(f"{key}: round {round_ + 1}/{s.rounds}: tuned {tuned_times[-1]:.2f} s, floor {seconds:.2f} s")
             say(f"{key}: round {round_ + 1}/{s.rounds}: (a) {seconds:.2f} s; (b) Batch Studio job")
             seconds, job = self.run_job(model, folder, overrides=overrides)
             assert job.rows_out == rows, job.rows_out
@@ -276,6 +290,9 @@ class Bench:
             say(f"{key}: round {round_ + 1}/{s.rounds}: (b) {seconds:.2f} s")
             if seconds == min(job_times):
                 self.breakdown(job, key)
+        if ceilings:
+            self.results[f"tuned_{key}_s"] = min(tuned_times)
+            self.results[f"floor_{key}_s"] = min(floor_times)
         return min(raw_times), min(job_times)
 
     def breakdown(self, job, key: str):
@@ -325,6 +342,41 @@ class Bench:
         self.results["memory_hwm_mb"] = mem.high_water_kb() / 1024
         self.results["memory_growth"] = self.results["memory_10x_mb"] / self.results["memory_1x_mb"]
         self.results["memory_tree_growth"] = self.results["memory_10x_tree_mb"] / self.results["memory_1x_tree_mb"]
+
+    def measure_parquet(self):
+        """Peak RSS of the qcluster's processes while a LogisticRegression job scores one big Parquet file of the
+        model's 10 columns and 41 more (the scoring host reads only the model's, in record batches)."""
+        path = "bench/parquet/wide.parquet"
+        if not self._local(path).exists():
+            self._write_wide_parquet(self._local(path), self.scale.parquet_rows)
+        self.warm(LR)
+        size_mb = self._local(path).stat().st_size / 1e6
+        say(
+            f"parquet: a LogisticRegression job over 1 Parquet file ({self.scale.parquet_rows:,} rows, {size_mb:.0f} MB)"
+        )
+        with MemorySampler(self.qcluster.pid) as mem:
+            seconds, job = self.run_job(LR, "bench/parquet")
+        assert job.rows_out == self.scale.parquet_rows, job.rows_out
+        self.results["parquet_file_mb"] = size_mb
+        self.results["parquet_job_s"] = seconds
+        self.results["parquet_memory_mb"] = mem.peak_process_kb / 1024
+
+    @staticmethod
+    def _write_wide_parquet(target: Path, rows: int, chunk: int = 250_000):
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        names = COLUMNS + [f"extra{i}" for i in range(41)]
+        rng = np.random.default_rng(1)
+        writer = None
+        for start in range(0, rows, chunk):
+            values = rng.normal(size=(min(chunk, rows - start), len(names)))
+            table = pa.table({name: values[:, i] for i, name in enumerate(names)})
+            writer = writer or pq.ParquetWriter(target, table.schema)
+            writer.write_table(table)
+        writer.close()
 
     def measure_overhead(self):
         s = self.scale

@@ -91,7 +91,7 @@ class MlflowScorer:
     def run(self, request: dict, log) -> dict:
         from engine import formats, scoring
 
-        files = [(name, lambda path=path: Path(path).read_bytes()) for name, path in request["files"]]
+        files = [(name, Path(path)) for name, path in request["files"]]  # Parquet is streamed from its path
         # Bad-record isolation stops at half the timeout: a file too dirty to isolate in time fails alone.
         until = time.monotonic() + request["timeout"] / 2 if request.get("timeout") else None
         result = scoring.score_batch(
@@ -150,7 +150,9 @@ def _encode(result, fmt: str) -> bytes:
 def to_csv(result) -> bytes:
     """A DataFrame as it is; a list as rows: dicts give columns, other values one 'result' column."""
     if hasattr(result, "to_csv"):
-        return result.to_csv(index=False).encode() if len(result) else b""
+        from engine import formats
+
+        return formats.csv_bytes(result) if len(result) else b""
     items = list(result)
     if not items:
         return b""

@@ -5,14 +5,23 @@ import io
 import json
 import posixpath
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 
+from . import schema
 from .errors import FileError
 
 TABULAR = {".csv", ".parquet", ".pqt", ".json", ".jsonl"}
 IMAGES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tiff"}
 SUPPORTED = TABULAR | IMAGES
+PARQUET = {".parquet", ".pqt"}
+# Rows per record batch when a Parquet file is streamed: a scoring host holds one batch of the columns it needs.
+BATCH_ROWS = 65_536
+# A CSV or JSON lines file larger than this is read in batches of BATCH_ROWS rows (a smaller one whole, as always).
+STREAM_BYTES = 64 << 20
+STREAMED = {".csv", ".jsonl"}
 READS = f"the engine reads {', '.join(sorted(TABULAR))} and images ({', '.join(sorted(IMAGES))})"
 
 
@@ -49,7 +58,7 @@ def read_frame(name: str, data: bytes) -> pd.DataFrame:
     try:
         if ext == ".csv":
             return _read_csv(data)
-        if ext in (".parquet", ".pqt"):
+        if ext in PARQUET:
             return pd.read_parquet(io.BytesIO(data))
         if ext == ".jsonl":
             return pd.read_json(io.BytesIO(data), lines=True)
@@ -60,6 +69,77 @@ def read_frame(name: str, data: bytes) -> pd.DataFrame:
     except Exception as exc:  # the parsers raise many kinds; the user needs the file and the reason
         where = _bad_json_line(data) if ext in (".jsonl", ".json") else None
         raise FileError(name, f"cannot be read as {ext[1:]}: {where or exc}", type(exc).__name__) from exc
+
+
+def parquet_batches(
+    name: str, path: Path, columns: list[str] | None, passthrough=(), rows: int | None = None
+) -> Iterator[pd.DataFrame]:
+    """A Parquet file as frames of up to `rows` rows, indexed by their row in the file, holding only `columns` (the
+    signature's, in the file's order; None: all) and the passthrough columns: memory is bounded by one batch of
+    them, not by the file. A passthrough column the file lacks fails it, naming the file's columns."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # not Parquet, truncated, unreadable: as read_frame says it
+        raise FileError(name, f"cannot be read as parquet: {exc}", type(exc).__name__) from exc
+    with parquet:
+        names = parquet.schema_arrow.names
+        if passthrough:
+            schema.passthrough(name, pd.DataFrame(columns=names), passthrough)
+        if columns is None:  # every column, as pandas reads it: an index pandas stored stays out
+            index = (parquet.schema_arrow.pandas_metadata or {}).get("index_columns", [])
+            projection = [column for column in names if column not in index]
+        else:
+            projection = [column for column in names if column in {*columns, *passthrough}]
+        if parquet.metadata.num_rows == 0:  # no batch: the checks still see the file's columns
+            yield parquet.schema_arrow.empty_table().select(projection).to_pandas()
+            return
+        start = 0
+        try:
+            for batch in parquet.iter_batches(batch_size=rows or BATCH_ROWS, columns=projection):
+                frame = batch.to_pandas()
+                frame.index = pd.RangeIndex(start, start + len(frame))
+                start += len(frame)
+                yield frame
+        except Exception as exc:  # a corrupt page found while reading: the file fails as a whole
+            raise FileError(name, f"cannot be read as parquet: {exc}", type(exc).__name__) from exc
+
+
+class NotStreamable(Exception):
+    """A file that batches cannot read exactly as the whole file is read: read it whole."""
+
+
+def text_batches(path: Path, rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """A CSV or JSON lines file as frames of up to `rows` rows, indexed by their row in the file, parsed as the whole
+    file is (the same parser and options). Raises NotStreamable, before or after some batches, where a batch would
+    differ from the whole file's rows: a CSV record that does not fit the header, a column whose type changes from
+    one batch to the next (the whole file would hold one type for both), anything the parser refuses."""
+    try:
+        if extension(path.name) == ".csv":
+            reader = pd.read_csv(path, index_col=False, chunksize=rows or BATCH_ROWS)
+        else:
+            reader = pd.read_json(path, lines=True, chunksize=rows or BATCH_ROWS)
+    except Exception as exc:
+        raise NotStreamable(str(exc)) from exc
+    with reader:
+        dtypes, start = None, 0
+        while True:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", pd.errors.ParserWarning)
+                    frame = next(reader)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise NotStreamable(str(exc)) from exc
+            if dtypes is None:
+                dtypes = frame.dtypes
+            elif not frame.dtypes.equals(dtypes):
+                raise NotStreamable("a column's type changes between batches")
+            frame.index = pd.RangeIndex(start, start + len(frame))
+            start += len(frame)
+            yield frame
 
 
 def _read_csv(data: bytes, skip=None, strict: bool = True) -> pd.DataFrame:

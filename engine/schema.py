@@ -69,7 +69,7 @@ def coerce_column(file_name: str, column: str, series: pd.Series, expected: str)
     return series
 
 
-def _already_typed(frame: pd.DataFrame, inputs: list[dict]) -> bool:
+def already_typed(frame: pd.DataFrame, inputs: list[dict]) -> bool:
     """Every signature column is in the frame with exactly the numpy type coercion would give it."""
     dtypes = frame.dtypes
     for spec in inputs:
@@ -92,7 +92,7 @@ def enforce(file_name: str, frame: pd.DataFrame, inputs: list[dict] | None) -> p
             f"missing column(s) {', '.join(repr(m) for m in missing)} required by the model signature.",
             "SchemaMismatch",
         )
-    if _already_typed(frame, inputs):  # the common case (numbers read as the signature's types): no copies
+    if already_typed(frame, inputs):  # the common case (numbers read as the signature's types): no copies
         names = [spec["name"] for spec in inputs]
         return frame if list(frame.columns) == names else frame[names]
     return pd.DataFrame(

@@ -1,14 +1,14 @@
 """Scoring a mini-batch of files with an MLflow pyfunc model (Azure's no-code MLflow deployment)."""
 
-import io
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import isolate, reading, schema
+from . import formats, isolate, reading, schema
 from .errors import FileError
 
 
@@ -147,7 +147,7 @@ def score_file(
 
 def score_isolating(
     name: str,
-    data: bytes,
+    data: bytes | Path,
     predict: Callable,
     inputs: list[dict] | None,
     output_names=None,
@@ -156,15 +156,63 @@ def score_isolating(
     until: float | None = None,
 ) -> tuple[pd.DataFrame | None, list]:
     """score_file, but a tabular file whose rows fail is halved until only its bad rows are set aside
-    (see isolate). Returns the good rows' predictions and the bad rows (isolate.RowError)."""
-    if reading.extension(name) in reading.IMAGES:
-        return _image(name, data, predict, output_names, tensor, passthrough), []
-    frame, unreadable = reading.read_frame_isolating(name, data)
+    (see isolate). Returns the good rows' predictions and the bad rows (isolate.RowError). data: the file's bytes,
+    or its local path (a Parquet file is then streamed in record batches of the columns the model needs, a large CSV
+    or JSON lines file in batches of rows)."""
+    if isinstance(data, Path) and reading.extension(name) in reading.PARQUET:
+        frames, bad = reading.parquet_batches(name, data, _columns(inputs), passthrough), []
+    elif isinstance(data, Path) and reading.extension(name) in reading.STREAMED and _large(data):
+        try:
+            return _score_frames(
+                name, reading.text_batches(data), [], predict, inputs, output_names, passthrough, until
+            )
+        except reading.NotStreamable:  # the file as a whole, as before: strict checks, bad records set aside
+            return score_isolating(name, data.read_bytes(), predict, inputs, output_names, tensor, passthrough, until)
+    else:
+        if isinstance(data, Path):
+            data = data.read_bytes()
+        if reading.extension(name) in reading.IMAGES:
+            return _image(name, data, predict, output_names, tensor, passthrough), []
+        frame, unreadable = reading.read_frame_isolating(name, data)
+        bad = [isolate.RowError(row, "ParserError", message) for row, message in unreadable]
+        if frame.empty and bad:
+            _checked(name, frame, inputs, passthrough)
+            return None, bad
+        frames = [frame]
+    return _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until)
+
+
+def _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until):
+    """The predictions of a file's frames (one, or its batches) one after the other, and every row set aside."""
+    scored = []
+    for frame in frames:
+        out, found = _score_rows_isolating(name, frame, predict, inputs, output_names, passthrough, until)
+        scored += [out] if out is not None else []
+        bad += found
+    return isolate.concat(scored), sorted(bad, key=lambda error: error.row)
+
+
+def _large(path: Path) -> bool:
+    return path.stat().st_size > reading.STREAM_BYTES
+
+
+def _columns(inputs: list[dict] | None) -> list[str] | None:
+    """The input columns the model reads: its signature's (None without a column signature: every column)."""
+    if not inputs or any(not spec.get("name") for spec in inputs):
+        return None
+    return [spec["name"] for spec in inputs]
+
+
+def _checked(name, frame, inputs, passthrough) -> pd.DataFrame | None:
+    """The passthrough columns (None without); a missing one, or a missing or mistyped column, fails the file at once."""
     kept = schema.passthrough(name, frame, passthrough) if passthrough else None
-    schema.enforce(name, frame.iloc[:0], inputs)  # a missing or mistyped column fails the file at once
-    unreadable = [isolate.RowError(row, "ParserError", message) for row, message in unreadable]
-    if frame.empty and unreadable:
-        return None, unreadable
+    schema.enforce(name, frame.iloc[:0], inputs)
+    return kept
+
+
+def _score_rows_isolating(name, frame, predict, inputs, output_names, passthrough, until):
+    """One frame of a file's rows (indexed by their row in the file): its predictions and the rows set aside."""
+    kept = _checked(name, frame, inputs, passthrough)
 
     def score_rows(rows):
         return _predict(name, schema.enforce(name, rows, inputs), predict, output_names, rows.index)
@@ -179,11 +227,11 @@ def score_isolating(
     out = found.frame
     if out is not None and kept is not None:
         out = _with_passthrough(name, out, kept.loc[out["row"]])
-    return out, sorted(found.bad + unreadable, key=lambda error: error.row)
+    return out, found.bad
 
 
 def score_batch(
-    files: Iterable[tuple[str, Callable[[], bytes]]],
+    files: Iterable[tuple[str, Callable[[], bytes] | Path]],
     predict: Callable,
     inputs=None,
     output_names=None,
@@ -193,12 +241,14 @@ def score_batch(
     isolate_until: float | None = None,
 ) -> BatchResult:
     """Score files one by one; a file that fails is reported and skipped, the others still count. Bad-record
-    isolation stops at isolate_until (time.monotonic()): the file being isolated then fails as a whole."""
+    isolation stops at isolate_until (time.monotonic()): the file being isolated then fails as a whole. A file is
+    given as a function returning its bytes, or as its local path."""
     started = time.perf_counter()
     frames, results = [], []
     for name, load in files:
         try:
-            out, bad = score_isolating(name, load(), predict, inputs, output_names, tensor, passthrough, isolate_until)
+            data = load if isinstance(load, Path) else load()
+            out, bad = score_isolating(name, data, predict, inputs, output_names, tensor, passthrough, isolate_until)
         except FileError as exc:
             log("warning", f"{name}: {exc.kind}: {exc.message}")
             results.append(FileResult(name, error=exc))
@@ -225,6 +275,4 @@ def score_batch(
 def to_csv_bytes(frame: pd.DataFrame | None, header: bool) -> bytes:
     if frame is None or frame.empty:
         return b""
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=header)
-    return buffer.getvalue().encode()
+    return formats.csv_bytes(frame, header=header)
