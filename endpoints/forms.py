@@ -11,6 +11,7 @@ from engine import envbuild, formats
 from workspace import registry
 from workspace.compute.live import live_workers
 from workspace.environments import Environment
+from workspace.forms import description_field
 
 # Path segments under /endpoints/ that an endpoint cannot be named, or its page would be unreachable.
 RESERVED_NAMES = {"create"}
@@ -51,7 +52,7 @@ class EndpointStepForm(forms.Form):
         required=False,
         help_text="3–32 characters: starts with a letter; letters, digits and '-'; ends with a letter or digit.",
     )
-    description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = description_field()
     existing_endpoint = forms.ChoiceField(label="Existing endpoint", required=False)
 
     def __init__(self, *args, allow_existing=False, **kwargs):
@@ -176,6 +177,7 @@ class DeploymentStepForm(forms.ModelForm):
         label="Environment variables", required=False, help_text="One KEY=value a line."
     )
     make_default = forms.BooleanField(label="Make this new deployment the default for batch jobs", required=False)
+    description = description_field()
 
     class Meta:
         model = BatchDeployment
@@ -223,7 +225,6 @@ class DeploymentStepForm(forms.ModelForm):
             "output_format": "predictions.csv is Azure's; a default file name follows the format (predictions.parquet...).",
             "write_manifest": MANIFEST_HELP,
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, endpoint=None, offer_default=False, custom=False, **kwargs):
         super().__init__(*args, **kwargs)
