@@ -6,8 +6,9 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import CommandError
 
-from tests.fixtures_api import api, token  # noqa: F401  (fixtures)
+from tests.fixtures_api import api, run, token  # noqa: F401  (fixtures)
 from workspace.models import Dataset, Datastore
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,18 @@ def test_a_description_past_the_limit_is_never_stored(endpoint):
 
     with pytest.raises(ValidationError, match="the limit is 10,000"):
         registry.register_folder("long-model", "/nonexistent", "x" * 10_001)
+
+
+def test_the_api_and_the_cli_refuse_a_description_past_the_limit(api, endpoint, tmp_path):
+    body = {"name": "nightly", "input": "azureml://datastores/workspaceblobstore/paths/in", "cron": "0 2 * * *"}
+    r = api.post(
+        f"/api/v1/endpoints/{endpoint.name}/schedules", {**body, "description": "x" * 10_001}, "application/json"
+    )
+    assert r.status_code == 400 and "at most 10000 characters" in _error(r)["message"]
+    path = tmp_path / "endpoint.yml"
+    path.write_text(f"name: long-description\ndescription: {'x' * 10_001}\n")
+    with pytest.raises(CommandError, match="the limit is 10,000"):
+        run("batch_endpoint", "create", "-f", str(path))
 
 
 def test_a_dataset_upload_past_the_limit_is_refused(signed_in, settings):
