@@ -46,6 +46,14 @@ def test_the_pages_hold_nothing_inline_for_the_policy_to_refuse(signed_in, endpo
         assert not found, (url, found)
 
 
+@pytest.mark.django_db
+def test_the_admins_pages_hold_nothing_inline_either(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("root", password="s3cret-pass!"))
+    for url in ["/admin/", "/admin/auth/user/", "/admin/auth/user/1/change/", "/admin/axes/accessattempt/"]:
+        r = client.get(url)
+        assert r.status_code == 200 and not INLINE.findall(r.content.decode()), url
+
+
 def test_no_template_has_an_inline_script_style_or_handler():
     templates = Path(__file__).resolve().parent.parent / "templates"
     found = {str(t.relative_to(templates)): INLINE.findall(t.read_text()) for t in templates.rglob("*.html")}

@@ -186,3 +186,4 @@ def test_a_folder_listing_skips_and_reports_entries_leading_outside(signed_in, o
 def test_a_folder_input_does_not_follow_a_symlink_out(endpoint, outside_link):
     job = submit_job(endpoint, input_uri=Datastore.get_default().uri("links"))
     assert list(job.mini_batches.values_list("files", flat=True)) == [["links/inside.csv"]]
+    assert job.input_skipped_note == "Not read: 1 entry leading outside the datastore (symlinks): links/outside.csv."
