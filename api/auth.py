@@ -3,13 +3,15 @@
 import json
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from api.models import AccessToken
 from workspace import roles
+from workspace.limits import json_depth
 
 # A few ValidationError codes mean something other than "your request is malformed".
 STATUS_BY_CODE = {
@@ -55,6 +57,10 @@ def json_body(request) -> dict:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"The request body is not JSON: {exc}") from exc
+    except RecursionError:
+        body = None  # deeper than the parser goes: far past the limit below
+    if body is None or json_depth(body) > settings.API_MAX_JSON_DEPTH:
+        raise ApiError(400, "invalid_json", f"The request body nests deeper than {settings.API_MAX_JSON_DEPTH} levels.")
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
     return body
@@ -104,6 +110,9 @@ def api_view(*methods, require: str | dict[str, str]):
                 return validation_error(exc)
             except Http404 as exc:
                 return error(404, "not_found", str(exc) or "Not found.")
+            except RequestDataTooBig:  # a body sent without its length, read past the limit
+                limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+                return error(413, "too_large", f"The request body is larger than the limit of {limit:,} bytes.")
 
         wrapper.api_methods = methods
         wrapper.required = rules

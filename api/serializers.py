@@ -91,7 +91,7 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
         "error": job.error or None,
         "retry_of": job.retry_of.name if job.retry_of_id else None,
         "retried_by": [r.name for r in job.retries.all()],
-        "input": {"uri": job.input_display, "skipped": job.input_skipped or None},
+        "input": {"uri": job.input_display, "skipped": _type_skips(job.input_skipped)},
         "output": {
             "datastore": job.output_datastore,
             "path": job.output_path,
@@ -170,3 +170,8 @@ def comparison_json(comparison, base: str = "") -> dict:
             "studio": base.rstrip("/") + comparison.get_absolute_url(),
         },
     }
+
+
+def _type_skips(skipped: dict) -> dict | None:
+    """The input files left out for their type, as openapi.yaml says (the page also names symlinks left out)."""
+    return {key: skipped[key] for key in ("count", "types", "names")} if (skipped or {}).get("count") else None

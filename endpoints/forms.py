@@ -11,6 +11,7 @@ from engine import envbuild, formats
 from workspace import registry
 from workspace.compute.live import live_workers
 from workspace.environments import Environment, model_requirements
+from workspace.forms import description_field
 
 # Path segments under /endpoints/ that an endpoint cannot be named, or its page would be unreachable.
 RESERVED_NAMES = {"create"}
@@ -51,7 +52,7 @@ class EndpointStepForm(forms.Form):
         required=False,
         help_text="3–32 characters: starts with a letter; letters, digits and '-'; ends with a letter or digit.",
     )
-    description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = description_field()
     existing_endpoint = forms.ChoiceField(label="Existing endpoint", required=False)
 
     def __init__(self, *args, allow_existing=False, **kwargs):
@@ -178,6 +179,7 @@ class DeploymentStepForm(forms.ModelForm):
         label="Environment variables", required=False, help_text="One KEY=value a line."
     )
     make_default = forms.BooleanField(label="Make this new deployment the default for batch jobs", required=False)
+    description = description_field()
 
     class Meta:
         model = BatchDeployment
@@ -229,7 +231,6 @@ class DeploymentStepForm(forms.ModelForm):
             "output_header": "Clear it for Azure's predictions.csv, which has no header row (its notebooks read it "
             "with header=None). CSV only.",
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, endpoint=None, offer_default=False, custom=False, **kwargs):
         super().__init__(*args, **kwargs)

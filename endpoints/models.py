@@ -45,6 +45,18 @@ def validate_output_file_name(name: str):
         )
 
 
+def validate_output_extension(name: str, fmt: str):
+    """An output file ends in its format's extension: never a page (x.html) or a script a browser or a server
+    would run."""
+    ext = formats.EXTENSIONS[fmt]
+    if name and not name.lower().endswith(ext):
+        raise ValidationError(
+            "Output file name '%(name)s' must end in %(ext)s, the extension of the %(format)s output format.",
+            code="invalid_output_file_name",
+            params={"name": name, "ext": ext, "format": fmt},
+        )
+
+
 def validate_passthrough_columns(value):
     """A list of distinct input column names, none named as a column scoring adds (row, file_name)."""
     if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
@@ -201,6 +213,10 @@ class BatchDeployment(models.Model):
             raise ValidationError({"error_threshold": exc}) from exc
         if self.output_action == self.APPEND_ROW and self.output_format in formats.EXTENSIONS:
             self.output_file_name = formats.output_name(self.output_file_name, self.output_format)
+            try:
+                validate_output_extension(self.output_file_name, self.output_format)
+            except ValidationError as exc:
+                raise ValidationError({"output_file_name": exc}) from exc
 
     def use_model_environment(self):
         """An MLflow deployment (no scoring script, no environment of its own) runs in the environment its model's
@@ -311,6 +327,7 @@ class BatchDeployment(models.Model):
         values["output_header"] = bool(values["output_header"])
         validate_output_file_name(values["output_file_name"])
         values["output_file_name"] = formats.output_name(values["output_file_name"], values["output_format"])
+        validate_output_extension(values["output_file_name"], values["output_format"])
 
 
 def validate_threshold(threshold, unit):

@@ -37,7 +37,7 @@ class Sample:
 def size_of(client, path: str) -> int:
     """Bytes of an input file, -1 when unknown."""
     if isinstance(client, storage.LocalStore):
-        return (client.root / storage.clean_path(path)).stat().st_size
+        return client.local_path(path).stat().st_size
     if isinstance(client, storage.PublicSource):
         return client.size(path)
     entry = next((e for e in client.files(path) if e.path == path), None)

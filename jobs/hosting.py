@@ -81,7 +81,7 @@ class Outcome:
 def local_files(client, paths: list[str], folder: Path) -> list[tuple[str, str]]:
     """(name, local path) per input file: a local datastore's own files, else copies in folder."""
     if isinstance(client, storage.LocalStore):
-        return [(path, str(client.root / storage.clean_path(path))) for path in paths]
+        return [(path, str(client.local_path(path))) for path in paths]
     out = []
     for path in paths:
         local = folder / storage.clean_path(path)

@@ -71,8 +71,11 @@ def _resolve_datastore_path(name: str, path: str, every_file: bool) -> ResolvedI
     if store is None:
         raise ValidationError("Datastore '%(name)s' does not exist.", code="unknown_datastore", params={"name": name})
     path = storage.clean_path(path)
-    entries = _listing(lambda: store.client().files(path))
+    client = _listing(store.client)
+    entries = _listing(lambda: client.files(path))
     files, skipped = _scorable(entries, path, every_file)
+    if outside := getattr(client, "skipped", []):  # a local folder's symlinks out of it: never read
+        skipped = {**skipped, "outside": outside[:10], "outside_count": len(outside)}
     return ResolvedInput(
         uri=datastore_uri(store.name, path), datastore=store.name, files=files, skipped=skipped, path=path
     )

@@ -89,13 +89,21 @@ class DeploymentRun(models.Model):
 
     @property
     def input_skipped_note(self) -> str:
-        if not self.input_skipped:
-            return ""
-        names, more = self.input_skipped["names"], self.input_skipped["count"] - len(self.input_skipped["names"])
-        return (
-            f"Skipped {describe_skipped(self.input_skipped)}: {', '.join(names)}{f' and {more} more' if more else ''}; "
-            f"{READS}."
-        )
+        notes, skipped = [], self.input_skipped or {}
+        if skipped.get("count"):
+            names, more = skipped["names"], skipped["count"] - len(skipped["names"])
+            notes.append(
+                f"Skipped {describe_skipped(skipped)}: {', '.join(names)}{f' and {more} more' if more else ''}; "
+                f"{READS}."
+            )
+        if skipped.get("outside_count"):
+            names, count = skipped["outside"], skipped["outside_count"]
+            more = f" and {count - len(names)} more" if count > len(names) else ""
+            notes.append(
+                f"Not read: {count} entr{'y' if count == 1 else 'ies'} leading outside the datastore (symlinks): "
+                f"{', '.join(names)}{more}."
+            )
+        return " ".join(notes)
 
     def input_source(self):
         """Where the engine reads the input files: the input datastore, or public URLs (with their SAS token)."""

@@ -71,7 +71,7 @@ def write_joined(fmt: str, store, part_paths, out, header: bool = True):
 def local_file(store, path, folder: Path) -> Path:
     """A file as a local (seekable) one, copied into folder unless the datastore is local: Parquet is read from its footer."""
     if isinstance(store, storage.LocalStore):
-        return store.root / storage.clean_path(path)
+        return store.local_path(path)
     local = folder / posixpath.basename(path)
     with store.open(path) as src, open(local, "wb") as dst:
         shutil.copyfileobj(src, dst, CHUNK)

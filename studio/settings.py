@@ -6,6 +6,7 @@ Many machines: DATABASE_URL (PostgreSQL), REDIS_URL (Redis broker), Q_CLUSTER_NA
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -30,11 +31,14 @@ STUDIO_HOME = Path(os.environ.get("STUDIO_HOME") or BASE_DIR / "var").resolve()
 STUDIO_HOME.mkdir(parents=True, exist_ok=True)
 
 
+SECRET_KEY_FILE = STUDIO_HOME / "secret_key"
+
+
 def _secret_key():
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
     # One key per data directory, kept beside the data it protects (datastore credentials are encrypted with it).
-    path = STUDIO_HOME / "secret_key"
+    path = SECRET_KEY_FILE
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
@@ -57,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_q",
+    "axes",
     "workspace",  # app label "studio": its tables and migrations kept their names
     "endpoints",
     "jobs",
@@ -67,6 +72,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer gets the policy, static files (WhiteNoise) and refusals included.
+    "studio.middleware.ContentSecurityPolicyMiddleware",
+    "studio.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -78,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -136,6 +146,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Sign-in throttling (django-axes): LOGIN_FAILURE_LIMIT wrong passwords lock that username, and separately that
+# address, for LOGIN_LOCKOUT_MINUTES; a successful sign-in clears the count. The admin's "Access attempts" lists them.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envfloat("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "studio.views.accounts.locked_out"
+AXES_VERBOSE = False
+# Behind a proxy the client's address is its X-Forwarded-For (only then: anyone could send the header).
+if envbool("TRUST_X_FORWARDED_FOR", "0"):
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    AXES_IPWARE_PROXY_COUNT = envint("PROXY_COUNT", 1)
+
+# E-mail, for password reset only: off (no reset links, no pages) until EMAIL_HOST (SMTP) or EMAIL_BACKEND is set.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = envint("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "1") and not envbool("EMAIL_USE_SSL", "0")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", "0")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "batch-studio@localhost")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend"
+PASSWORD_RESET_ENABLED = bool(EMAIL_HOST or os.environ.get("EMAIL_BACKEND"))
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -156,16 +192,35 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Limits (docs/SECURITY.md). A request body other than uploaded files (a form, the API's JSON): 10 MB.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # The largest model file or zip Models -> + Register accepts.
 MODEL_UPLOAD_MAX_BYTES = envint("MODEL_UPLOAD_MAX_BYTES", 512 * 1024 * 1024)
+# The files of one dataset version uploaded at once (Data -> + Create -> From local files).
+DATASET_UPLOAD_MAX_BYTES = envint("DATASET_UPLOAD_MAX_BYTES", 512 * 1024 * 1024)
+# Any request's body, uploads included: refused (413) before it is read.
+MAX_REQUEST_BYTES = max(MODEL_UPLOAD_MAX_BYTES, DATASET_UPLOAD_MAX_BYTES) + DATA_UPLOAD_MAX_MEMORY_SIZE
+# How deeply an API request's JSON may nest, and how long a description may be.
+API_MAX_JSON_DEPTH = envint("API_MAX_JSON_DEPTH", 32)
+DESCRIPTION_MAX_CHARS = envint("DESCRIPTION_MAX_CHARS", 10_000)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy of every answer (studio.middleware): the Studio's own scripts, styles and images only; no
+# inline script or style, no frames, forms post to the Studio only.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 if not DEBUG and envbool("HTTPS", "0"):
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
@@ -234,8 +289,9 @@ else:
 ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", "0")
 # A Prometheus scraper's bearer token for /metrics (empty: /metrics answers signed-in users only).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
-# Local folders a datastore may be registered on; empty: STUDIO_HOME only (the server's own files stay out of reach).
-LOCAL_DATASTORE_ROOTS = []
+# Folders a local datastore may be registered in (LOCAL_DATASTORE_ROOTS, separated by ","); empty: STUDIO_HOME's
+# datastores/ folder. Never one that holds the database, the secret key, the registry, code or static files.
+LOCAL_DATASTORE_ROOTS = [r for r in os.environ.get("LOCAL_DATASTORE_ROOTS", "").split(",") if r]
 
 # The engine. Code reads these through django.conf.settings when it needs them (not at import), so a test's
 # `settings` fixture changes them; a real qcluster started by a test gets its own from the environment.

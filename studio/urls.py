@@ -1,17 +1,26 @@
 from django.contrib import admin
+from django.contrib.auth import urls as auth_urls
 from django.urls import include, path
 
-from studio.views import health, home
+from studio.views import accounts, health, home
 from workspace.views import compute, data, environments, models
 
 handler404 = "studio.views.home.not_found"
+
+# django.contrib.auth's pages, with our sign-in page, and password reset only when e-mail is configured.
+RESET_PAGES = {"password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete"}
+account_urls = [path("login/", accounts.SignInView.as_view(), name="login")] + [
+    path(str(p.pattern), accounts.if_email(p.callback), name=p.name) if p.name in RESET_PAGES else p
+    for p in auth_urls.urlpatterns
+    if p.name != "login"
+]
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include(account_urls)),
     path("models/", models.model_list, name="models"),
     path("models/register/", models.model_register, name="model-register"),
     path("models/<str:name>/<str:version>/", models.model_detail, name="model-detail"),

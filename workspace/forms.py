@@ -5,15 +5,25 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from engine import reading
-from workspace import registry, storage
-from workspace.models import NAME_VALIDATOR, Dataset, Datastore
+from workspace import limits, registry, storage
+from workspace.models import NAME_VALIDATOR, Dataset, Datastore, check_local_root
+
+
+def description_field() -> forms.CharField:
+    """Every form's Description: a few lines, at most settings.DESCRIPTION_MAX_CHARS characters."""
+    return forms.CharField(
+        label="Description",
+        required=False,
+        max_length=settings.DESCRIPTION_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class RegisterModelForm(forms.Form):
     MLFLOW, CUSTOM = "mlflow", "custom"
 
     name = forms.CharField(label="Name", max_length=255, validators=[NAME_VALIDATOR])
-    description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = description_field()
     model_type = forms.ChoiceField(
         label="Model type",
         widget=forms.RadioSelect,
@@ -73,8 +83,10 @@ class DatastoreForm(forms.ModelForm):
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Stored encrypted; never shown again. Leave empty when editing to keep the stored one.",
+        help_text="Stored encrypted; never shown again. Leave empty when editing to keep the stored one (not when "
+        "the account URL, container or authentication changes).",
     )
+    description = description_field()
 
     class Meta:
         model = Datastore
@@ -84,7 +96,6 @@ class DatastoreForm(forms.ModelForm):
             "root": "An absolute folder on the server, inside an allowed root; empty: a new folder under the data directory.",
             "account_url": "e.g. https://<account>.blob.core.windows.net (not needed with a connection string).",
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -117,17 +128,10 @@ class DatastoreForm(forms.ModelForm):
         if not path.is_absolute():
             self.add_error("root", ValidationError("Give an absolute folder.", code="root_not_absolute"))
             return
-        allowed = [Path(r).resolve() for r in settings.LOCAL_DATASTORE_ROOTS or [settings.STUDIO_HOME]]
-        resolved = path.resolve()
-        if not any(resolved == a or a in resolved.parents for a in allowed):
-            self.add_error(
-                "root",
-                ValidationError(
-                    "The folder must be inside %(allowed)s.",
-                    code="root_not_allowed",
-                    params={"allowed": ", ".join(str(a) for a in allowed)},
-                ),
-            )
+        try:
+            check_local_root(path)
+        except ValidationError as exc:
+            self.add_error("root", exc)
 
     def _check_blob(self, data):
         credential_type, secret = data["credential_type"], data.get("secret", "")
@@ -145,26 +149,41 @@ class DatastoreForm(forms.ModelForm):
             self.instance.set_secret("")
         elif secret:
             self.instance.set_secret(secret)
-        elif not (
-            self.instance.pk
-            and self.instance.has_secret
-            and Datastore.objects.filter(pk=self.instance.pk, credential_type=credential_type).exists()
-        ):
+        elif not self._keeps_stored_secret(data):
+            changed = self.instance.pk and self.instance.has_secret
             self.add_error(
                 "secret",
                 ValidationError(
-                    "Give the %(what)s.",
+                    "Give the %(what)s%(again)s.",
                     code="secret_required",
-                    params={"what": dict(Datastore.CREDENTIAL_TYPES)[credential_type].lower()},
+                    params={
+                        "what": dict(Datastore.CREDENTIAL_TYPES)[credential_type].lower(),
+                        "again": " again: the account URL, container or authentication changed" if changed else "",
+                    },
                 ),
             )
+
+    def _keeps_stored_secret(self, data) -> bool:
+        """An empty secret keeps the stored one only where it was meant to go: the same account URL, container
+        and kind of credential (else the connection test would send it to a host the editor chose)."""
+        return bool(
+            self.instance.pk
+            and self.instance.has_secret
+            and Datastore.objects.filter(
+                pk=self.instance.pk,
+                credential_type=data["credential_type"],
+                account_url=data.get("account_url", ""),
+                container=data.get("container", ""),
+            ).exists()
+        )
 
     def _test_connection(self, store):
         try:
             client = store.client()
             if store.kind == Datastore.AZURE_BLOB:
                 client.check()
-        except storage.StorageError as exc:
+        except (storage.StorageError, ValidationError) as exc:
+            exc = exc.messages[0] if isinstance(exc, ValidationError) else exc
             self.add_error(
                 None,
                 ValidationError("Connection test failed: %(error)s", code="connection_failed", params={"error": exc}),
@@ -198,7 +217,7 @@ class DatasetForm(forms.Form):
         validators=[NAME_VALIDATOR],
         help_text="An existing name gets a new version; versions never change.",
     )
-    description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = description_field()
     type = forms.ChoiceField(label="Type", choices=Dataset.TYPES)
     source = forms.ChoiceField(label="Source", choices=SOURCES, initial="datastore", widget=forms.RadioSelect)
     datastore = forms.ModelChoiceField(label="Datastore", queryset=Datastore.objects.all(), required=False)
@@ -233,6 +252,10 @@ class DatasetForm(forms.Form):
             self.add_error("files", ValidationError("A uri_file dataset holds exactly one file.", code="one_file"))
         for upload in uploads:
             self._check_file(upload.name, upload.size, "files")
+        try:
+            limits.check_upload_size(sum(upload.size for upload in uploads))
+        except ValidationError as exc:
+            self.add_error("files", exc)
 
     def _check_file(self, name, size, field):
         ext = reading.extension(name)

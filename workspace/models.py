@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.dispatch import Signal
 
-from workspace import storage
+from workspace import limits, registry, storage
 from workspace.roles import Role  # noqa: F401  (the roles' model: workspace/roles.py)
 from workspace.secrets import decrypt, encrypt
 
@@ -24,6 +24,58 @@ DEFAULT_DATASTORE = "workspaceblobstore"
 # Sent when a datastore is about to be deleted: each receiver answers the reasons it is still in use (a list of
 # sentences), so layers above (jobs reading or writing it) keep it without this module knowing them.
 datastore_in_use = Signal()
+
+
+def local_roots() -> list[Path]:
+    """The folders a local datastore may be rooted in: settings.LOCAL_DATASTORE_ROOTS, else STUDIO_HOME/datastores."""
+    roots = settings.LOCAL_DATASTORE_ROOTS or [Path(settings.STUDIO_HOME) / "datastores"]
+    return [Path(r).resolve() for r in roots]
+
+
+def _sqlite_file(uri: str) -> list[Path]:
+    return [Path(uri.removeprefix("sqlite:///"))] if uri.startswith("sqlite:///") else []
+
+
+def server_files() -> tuple[list[Path], list[Path]]:
+    """The Studio's own files, that no datastore may reach: (files and folders a datastore root may not contain,
+    folders it may not be inside either). A datastore able to write static files or code is a stored XSS or worse."""
+    from django.db import connections
+
+    home = Path(settings.STUDIO_HOME)
+    folders = [Path(settings.STATIC_ROOT), home / "code", home / "envs", home / "model-cache", home / "mlartifacts"]
+    folders += [Path(registry.artifact_location().removeprefix("file://"))]
+    files = [Path(settings.SECRET_KEY_FILE), home / "secret_key", Path(settings.BASE_DIR) / "studio"]
+    files += _sqlite_file(registry.tracking_uri()) + _sqlite_file(registry.registry_uri())
+    for alias in connections:
+        db = connections[alias].settings_dict
+        if db["ENGINE"].endswith("sqlite3"):
+            files.append(Path(db["NAME"]))
+    return [p.resolve() for p in files + folders], [p.resolve() for p in folders]
+
+
+def _overlaps(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def check_local_root(root: Path) -> Path:
+    """A local datastore's folder, resolved (symlinks followed), if it is inside an allowed root and reaches none
+    of the Studio's own files; else ValidationError."""
+    resolved, allowed = Path(root).resolve(), local_roots()
+    if not any(_overlaps(resolved, a) for a in allowed):
+        raise ValidationError(
+            "The folder must be inside %(allowed)s.",
+            code="root_not_allowed",
+            params={"allowed": ", ".join(str(a) for a in allowed)},
+        )
+    contained, around = server_files()
+    reached = [p for p in contained if _overlaps(p, resolved)] + [p for p in around if _overlaps(resolved, p)]
+    if reached:
+        raise ValidationError(
+            "The folder %(root)s would reach the Studio's own files (%(what)s): choose another folder.",
+            code="root_protected",
+            params={"root": str(resolved), "what": str(reached[0])},
+        )
+    return resolved
 
 
 class Datastore(models.Model):
@@ -125,6 +177,11 @@ class Datastore(models.Model):
         return Path(self.root) if self.root else Path(settings.STUDIO_HOME) / "datastores" / self.name
 
     def client(self):
+        if self.kind == self.LOCAL and self.root:  # an empty root is the Studio's own datastores/<name> folder
+            try:
+                check_local_root(self.local_root())
+            except ValidationError as exc:
+                raise storage.StorageError(f"Datastore '{self.name}' cannot be used: {exc.messages[0]}") from exc
         return storage.client_for(self)
 
     def uri(self, path=""):
@@ -220,6 +277,7 @@ class Dataset(models.Model):
     def register_upload(cls, *, name, uploads, type, description="", user=None) -> "Dataset":
         """Store uploaded files in the default datastore under datasets/<name>/<version>/ and register them.
         If anything fails, the files written so far are removed: no half-created dataset."""
+        limits.check_upload_size(sum(upload.size for upload in uploads))
         store = Datastore.get_default()
         client = store.client()
         with transaction.atomic():

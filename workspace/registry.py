@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from engine.host import HostError
+from workspace.limits import check_description
 from workspace.redact import redact
 from workspace.storage import first_line
 
@@ -255,6 +256,7 @@ def register_custom(name: str, fileobj, filename: str, description: str = "") ->
 def register_folder(name: str, model_dir: Path, description: str = "") -> ModelVersion:
     import mlflow
 
+    check_description(description)
     configure()
     c = client()
     with mlflow.start_run(experiment_id=_experiment_id(), run_name=f"upload-{name}") as run:

@@ -122,6 +122,7 @@ def clean_path(path: str) -> str:
 class LocalStore:
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.skipped: list[str] = []  # what the last list() left out: entries leading outside the datastore
 
     def _full(self, path: str) -> Path:
         full = (self.root / clean_path(path)).resolve()
@@ -139,17 +140,26 @@ class LocalStore:
         return self._full(path).is_dir()
 
     def list(self, path: str = "") -> list[Entry]:
-        """Direct children of a folder, folders first, then files, by name."""
+        """Direct children of a folder, folders first, then files, by name. An entry that leads outside the datastore
+        (a symlink) is left out, and its path kept in self.skipped for the caller to report."""
         full = self._full(path)
         if not full.is_dir():
             raise StorageError(f"Folder '{path}' does not exist.")
-        base = clean_path(path)
-        entries = [
-            _local_entry(posixpath.join(base, child.name) if base else child.name, child)
-            for child in full.iterdir()
-            if not child.name.startswith(".")
-        ]
+        base, root, entries, self.skipped = clean_path(path), self.root.resolve(), [], []
+        for child in full.iterdir():
+            if child.name.startswith("."):
+                continue
+            name = posixpath.join(base, child.name) if base else child.name
+            target = child.resolve()
+            if target != root and root not in target.parents:
+                self.skipped.append(name)
+                continue
+            entries.append(_local_entry(name, child))
         return sorted(entries, key=lambda e: (not e.is_dir, e.path))
+
+    def local_path(self, path: str) -> Path:
+        """The file on this machine's disk, for readers that open it themselves: refused outside the datastore."""
+        return self._full(path)
 
     def files(self, path: str) -> list[Entry]:
         """The files a job input names: the file itself, or the files directly in the folder (not nested ones)."""
@@ -293,10 +303,15 @@ class BlobStore:
             "max_chunk_get_size": self.CHUNK,
         }
         if credential_type == self.CONNECTION_STRING:
-            self.client = ContainerClient.from_connection_string(secret, container, **options)
+            try:
+                self.client = ContainerClient.from_connection_string(secret, container, **options)
+            except ValueError as exc:  # the SDK's words for a malformed string never quote the string itself
+                raise StorageError(f"The connection string is not valid: {first_line(exc)}") from None
             endpoint = urlsplit(self.client.url)  # the account's URL for messages: no query (a SAS may be there)
             self.account_url = f"{endpoint.scheme}://{endpoint.netloc}{endpoint.path.rsplit('/', 1)[0]}"
+            self._check_public()
             return
+        self._check_public()
         credential = None
         if credential_type == self.ACCOUNT_KEY:
             credential = {"account_name": _account_name(self.account_url), "account_key": secret}
@@ -304,10 +319,19 @@ class BlobStore:
             credential = secret.lstrip("?")
         self.client = ContainerClient(self.account_url, container, credential=credential, **options)
 
+    def _check_public(self):
+        """The private-address rule holds for every URL this client calls, a connection string's BlobEndpoint
+        included: the account's URL is checked before any request."""
+        try:
+            check_public_url(self.account_url)
+        except ValidationError as exc:
+            raise StorageError(exc.messages[0]) from None
+
     @contextmanager
     def _errors(self, path: str = "", writing: bool = False):
         """Translate the SDK's exceptions into StorageError messages a user can act on. A write the account refuses
-        (a read-only SAS, a key without the right, a locked container: 401/403) is OutputNotWritable."""
+        (a read-only SAS, a key without the right, a locked container: 401/403) is OutputNotWritable. Whatever
+        else the SDK raises (a reply that is not Blob Storage's XML) is a StorageError too, never a crash."""
         from azure.core.exceptions import AzureError
 
         try:
@@ -316,6 +340,13 @@ class BlobStore:
             if writing and getattr(exc, "status_code", None) in (401, 403):
                 raise OutputNotWritable(f"Cannot write '{path}': {self._message(exc, path)}") from exc
             raise StorageError(self._message(exc, path)) from exc
+        except (StorageError, ValidationError):
+            raise
+        except Exception as exc:
+            raise StorageError(
+                f"Azure Blob Storage error on container '{self.container}' at {self.account_url}: "
+                f"{redact(first_line(exc))}"
+            ) from exc
 
     def _message(self, exc, path: str) -> str:
         from azure.core import exceptions as az

@@ -6,6 +6,7 @@ from jobs.forms import CreateJobForm, _datastore_choices
 from jobs.inputs import DATASTORE_URI
 from jobs.schedules.models import PRESETS, Schedule, validate_cron
 from workspace import storage
+from workspace.forms import description_field
 from workspace.models import Datastore
 
 CUSTOM = "custom"
@@ -43,6 +44,8 @@ class ScheduleForm(forms.ModelForm):
         help_text="minute hour day-of-month month day-of-week, in UTC; e.g. 30 6 * * 1-5 for 06:30 on weekdays.",
     )
 
+    description = description_field()
+
     field_order = [
         "name",
         "description",
@@ -69,7 +72,6 @@ class ScheduleForm(forms.ModelForm):
             "cron",
         ]
         labels = {"name": "Schedule name"}
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, endpoint, **kwargs):
         super().__init__(*args, **kwargs)

@@ -34,6 +34,16 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// The datastore browser's Pick (studio/_datastore_browser.html) fills its target input and says it changed; here, not
+// in an onclick attribute, which the Content-Security-Policy does not run.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button.pick[data-target]");
+  const target = button && document.getElementById(button.dataset.target);
+  if (!target) return;
+  target.value = button.dataset.value;
+  target.dispatchEvent(new Event("change", { bubbles: true }));
+});
+
 // A datastore choice reloads the datastore browser beside it (see jobs/create.html).
 document.addEventListener("change", (event) => {
   const select = event.target.closest("select[data-browse]");

@@ -132,10 +132,8 @@ def test_a_parquet_output_holds_a_key_typed_differently_in_each_file(endpoint):
         ("scores.csv", "parquet", "scores.parquet"),
         ("scores.CSV", "jsonl", "scores.jsonl"),
         ("scores.parquet", "csv", "scores.csv"),
-        ("scores.txt", "parquet", "scores.txt"),
-        ("scores", "jsonl", "scores"),
     ],
-)
+)  # a name with no format's extension (scores.txt, help.html) is refused: tests/test_security_datastores.py
 def test_a_chosen_output_file_name_takes_the_formats_extension_in_place_of_another_formats(
     endpoint, name, fmt, expected
 ):

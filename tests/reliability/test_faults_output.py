@@ -35,12 +35,13 @@ def writes_refused(folder: Path):
 
 
 @pytest.fixture
-def small_disk(tmp_path, request):
-    """A local datastore on a tmpfs of the given size (a disk that fills up); unmounted when the test ends."""
+def small_disk(tmp_path, request, studio_home):
+    """A local datastore on a tmpfs of the given size (a disk that fills up), in the allowed datastores/ folder;
+    unmounted when the test ends."""
 
     def mount(size: str) -> Datastore:
-        folder = tmp_path / "small-disk"
-        folder.mkdir()
+        folder = studio_home / "datastores" / f"small-disk-{tmp_path.name}"
+        folder.mkdir(parents=True)
         if os.geteuid() != 0:
             pytest.skip("a small disk to fill needs `mount -t tmpfs`, which needs root")
         done = subprocess.run(

@@ -76,13 +76,13 @@ def test_private_account_urls_are_refused_unless_allowed(signed_in, azurite, set
     assert not Datastore.objects.filter(name="lake").exists()
 
 
-def test_a_local_datastore_must_stay_inside_the_data_directory(signed_in, studio_home):
+def test_a_local_datastore_must_stay_inside_the_allowed_root(signed_in, studio_home):
     form = {"name": "scratch", "kind": "local", "root": "/etc", "credential_type": "none"}
     r = signed_in.post("/data/datastores/register/", form)
-    assert "The folder must be inside" in r.content.decode()
-    r = signed_in.post("/data/datastores/register/", dict(form, root=str(studio_home / "scratch")))
+    assert f"The folder must be inside {studio_home / 'datastores'}" in r.content.decode()
+    r = signed_in.post("/data/datastores/register/", dict(form, root=str(studio_home / "datastores" / "scratch")))
     assert r.status_code == 302
-    assert (studio_home / "scratch").is_dir()
+    assert (studio_home / "datastores" / "scratch").is_dir()
 
 
 def test_a_datastore_in_use_is_not_deleted(signed_in):

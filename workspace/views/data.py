@@ -89,10 +89,12 @@ def datastore_browse(request, name):
     Include it with: <div hx-get="{% url 'datastore-browse' name %}?target=id_input" hx-trigger="load"></div>
     """
     store = get_object_or_404(Datastore, name=name)
-    path, error, entries = request.GET.get("path", ""), "", []
+    path, error, entries, skipped = request.GET.get("path", ""), "", [], []
     try:
         path = storage.clean_path(path)
-        entries = store.client().list(path)
+        client = store.client()
+        entries = client.list(path)
+        skipped = getattr(client, "skipped", [])
     except (storage.StorageError, ValidationError) as exc:
         error = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
     context = {
@@ -100,6 +102,7 @@ def datastore_browse(request, name):
         "path": path,
         "entries": entries,
         "error": error,
+        "skipped": skipped,
         "target": request.GET.get("target", ""),
         "fill": "path" if request.GET.get("fill") == "path" else "uri",
     }
