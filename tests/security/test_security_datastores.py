@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from jobs.submit import submit_job
-from tests.fixtures_azurite import KEY, azurite, azurite_server  # noqa: F401
+from tests.fixtures.azurite import KEY
 from workspace.models import Datastore
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import CommandError
 
-from tests.fixtures_api import api, run, token  # noqa: F401  (fixtures)
+from tests.fixtures.api import run
 from workspace.models import Dataset, Datastore
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import sign_in
-from tests.fixtures_api import api, token  # noqa: F401  (fixtures)
 
 POLICY = "default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 MAIN_PAGES = ["/", "/models/", "/endpoints/", "/data/", "/environments/", "/compute/", "/jobs/", "/account/tokens/"]
@@ -55,7 +54,7 @@ def test_the_admins_pages_hold_nothing_inline_either(client, django_user_model):
 
 
 def test_no_template_has_an_inline_script_style_or_handler():
-    templates = Path(__file__).resolve().parent.parent / "templates"
+    templates = Path(__file__).resolve().parents[2] / "templates"
     found = {str(t.relative_to(templates)): INLINE.findall(t.read_text()) for t in templates.rglob("*.html")}
     assert not {name: hits for name, hits in found.items() if hits}
 
