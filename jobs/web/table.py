@@ -31,6 +31,8 @@ COLUMNS = (
     "mini_batches_done",
     "mini_batches_failed",
     "rows_out",
+    "files_total",
+    "files_failed",
     "retry_of",
 )
 NAME = "~name~"  # a placeholder reverse() keeps as is; each row's job name (quoted) takes its place
@@ -49,6 +51,8 @@ class Row:
     submitted: str
     duration: str  # "12.3 s", "" before the job starts
     percent: int
+    outcome: str  # the bar's style once finished: BatchJob.outcome
+    outcome_text: str
     running: bool  # not finished: the throughput cell shows an ETA (or a dash) and the chart
     rate: str  # "8.0 rows/s", "" when unknown
     eta: str  # "ETA 2 min", "ETA —"
@@ -84,6 +88,8 @@ def _row(job, now, urls: dict, status: str) -> Row:
         submitted=timezone.localtime(job.created).strftime("%Y-%m-%d %H:%M:%S"),
         duration=f"{duration:.1f} s" if duration else "",
         percent=job.progress_percent,
+        outcome=job.outcome,
+        outcome_text=job.outcome_text,
         running=running,
         rate=tp.rate_text,
         eta=f"ETA {tp.eta or '—'}" if running and tp.rate else "",
