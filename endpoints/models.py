@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from endpoints import code
 from engine import formats
 from engine.formats import RESERVED_COLUMNS
 from workspace.compute.models import Worker
@@ -250,6 +251,11 @@ class BatchDeployment(models.Model):
     @property
     def is_custom(self):
         return bool(self.scoring_script)
+
+    @cached_property
+    def code_tree(self):
+        """The code folder's folders and files, the scoring script marked (the deployment's Code + environment)."""
+        return code.tree(self.code_path, self.scoring_script)
 
     @property
     def model_label(self):

@@ -159,6 +159,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # The largest model file or zip Models -> + Register accepts.
 MODEL_UPLOAD_MAX_BYTES = envint("MODEL_UPLOAD_MAX_BYTES", 512 * 1024 * 1024)
+# A deployment's code folder (the wizard's Code upload, files or a .zip): what it may unpack to, and how many files.
+CODE_UPLOAD_MAX_BYTES = envint("CODE_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+CODE_UPLOAD_MAX_FILES = envint("CODE_UPLOAD_MAX_FILES", 1000)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -108,7 +108,7 @@ def code_step(**fields):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return {
-        "scoring_script": SimpleUploadedFile("score.py", JOBLIB_SCORE),
+        "code": SimpleUploadedFile("score.py", JOBLIB_SCORE),
         "environment_mode": "existing",
         "environment": "studio:1",
         **fields,
