@@ -1,5 +1,7 @@
 """The endpoint wizard's step forms, and the small forms of the endpoint page."""
 
+import difflib
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -476,6 +478,8 @@ class ComputeStepForm(forms.Form):
         help_text="The worker pool the jobs run on.",
     )
     instance_count = forms.IntegerField(label="Instance count", initial=1, min_value=1, max_value=64)
+    # the name of a cluster the site does not know, warned about once: Next again with it goes on
+    confirm_compute = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -493,6 +497,23 @@ class ComputeStepForm(forms.Form):
                 for name, count in self.known_clusters
             )
             + ". A new name is served once a machine runs its qcluster."
+        )
+
+    def clean_compute(self):
+        """A name no worker serves, no deployment uses and nobody registered is most likely mistyped: say so, with the
+        known ones, before jobs wait on it for ever; the same name sent again is meant."""
+        name = self.cleaned_data["compute"]
+        known = [known for known, _ in self.known_clusters]
+        if name in known or self.data.get("confirm_compute") == name:
+            return name
+        self.data = self.data.copy()
+        self.data["confirm_compute"] = name  # the page asks again with it: Next now means "yes, this one"
+        close = difflib.get_close_matches(name, known, n=1)
+        raise ValidationError(
+            "No worker serves compute cluster '%(name)s'. Known clusters: %(known)s.%(hint)s Press Next again to use "
+            "'%(name)s' anyway: its jobs wait in Queued until a machine runs a qcluster for it.",
+            code="unknown_compute",
+            params={"name": name, "known": ", ".join(known), "hint": f" Did you mean '{close[0]}'?" if close else ""},
         )
 
 

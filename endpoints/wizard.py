@@ -206,7 +206,11 @@ def _code_files(state: dict) -> str:
 
 def _shown(form, name) -> bool:
     """A field the Review lists: one with a value that means something (summary_only writes no output file)."""
-    if name in ("endpoint_mode", "scoring_script", "code") or form.cleaned_data.get(name) in (None, "", {}, []):
+    if (
+        name in ("endpoint_mode", "scoring_script", "code")
+        or form.fields[name].widget.is_hidden
+        or form.cleaned_data.get(name) in (None, "", {}, [])
+    ):
         return False
     return not (name == "output_file_name" and form.cleaned_data.get("output_action") == BatchDeployment.SUMMARY_ONLY)
 
