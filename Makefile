@@ -47,6 +47,7 @@ node_modules/.bin/azurite-blob: package.json
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py seed_demo
 	PORT=$(PORT) $(PY) manage.py run_studio

@@ -13,6 +13,7 @@ from engine import envbuild, formats
 from workspace import registry
 from workspace.compute.live import live_workers
 from workspace.environments import Environment
+from workspace.forms import MultipleFileField
 
 # Path segments under /endpoints/ that an endpoint cannot be named, or its page would be unreachable.
 RESERVED_NAMES = {"create"}
@@ -307,23 +308,6 @@ def check_requirements(text: str, field: str) -> str:
                 params={"field": field, "n": number, "line": line, "error": exc},
             ) from exc
     return text
-
-
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one input (Django's documented recipe): a list of uploads."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        if isinstance(data, (list, tuple)):
-            return [super(MultipleFileField, self).clean(d, initial) for d in data]
-        return [super().clean(data, initial)] if data else []
 
 
 class CodeStepForm(forms.Form):
