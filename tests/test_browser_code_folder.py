@@ -8,7 +8,7 @@ import pytest
 
 from endpoints.models import BatchDeployment
 from tests.conftest import sign_in
-from tests.fixtures_ui import JOBLIB_SCORE, custom_model  # noqa: F401
+from tests.fixtures_ui import JOBLIB_SCORE, custom_model, screenshot  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -77,5 +77,6 @@ def test_a_zipped_code_folder_is_checked_deployed_and_shown_as_a_tree(page, live
     items = [t.split("\n")[0].strip() for t in tree.get_by_role("listitem").all_inner_texts()]
     assert [i.split(" ")[0] for i in items] == ["lib/", "__init__.py", "rounding.py", "labels.py", "score.py"]
     tree.get_by_role("listitem").filter(has_text="score.py (scoring script)").wait_for()
+    screenshot(page, "deployment-code-folder")
     deployment = BatchDeployment.objects.get(endpoint__name="iris-folder", name="blue")
     assert deployment.scoring_script == "score.py"

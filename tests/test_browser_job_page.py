@@ -23,11 +23,15 @@ def _middle_colour(locator) -> tuple:
 
 def _job(endpoint, name, status, mini_batches, files_failed):
     now = timezone.now()
+    deployment = endpoint.default_deployment
     job = BatchJob.objects.create(
         name=name,
         endpoint=endpoint,
         endpoint_name=endpoint.name,
-        deployment_name="blue",
+        deployment=deployment,
+        deployment_name=deployment.name,
+        model_uri=f"models:/{deployment.model_name}/{deployment.model_version}",
+        compute=deployment.compute,
         input_uri="azureml://datastores/workspaceblobstore/paths/big/",
         output_datastore="workspaceblobstore",
         output_path=f"jobs/{name}",
@@ -38,7 +42,8 @@ def _job(endpoint, name, status, mini_batches, files_failed):
         files_failed=files_failed,
         mini_batches_total=mini_batches,
         mini_batches_done=mini_batches,
-        settings={"output_file_name": "predictions.csv", "mini_batch_size": 1},
+        rows_out=100 * (mini_batches - files_failed),
+        settings={**deployment.effective_settings({}), "mini_batch_size": 1},
     )
     return job
 
