@@ -65,15 +65,6 @@ def store_code(folder: Path, scoring_script: str) -> str:
     return str(target)
 
 
-def store_script(name: str, content: bytes) -> str:
-    """Snapshot a single uploaded scoring script."""
-    if not name.endswith(".py") or "/" in name or "\\" in name:
-        raise ValidationError("Upload a Python file (.py).", code="scoring_script_not_python")
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / name).write_bytes(content)
-        return store_code(Path(tmp), name)
-
-
 def _too_big():
     return ValidationError(
         "The code unpacks to more than %(mb)d MB: upload the scoring code only (the model is registered apart).",

@@ -381,6 +381,8 @@ class CodeStepForm(forms.Form):
         if "code" in self.errors:
             return
         uploads, script = data.get("code") or [], data.get("scoring_script", "")
+        if not uploads and self.files.getlist("scoring_script"):  # posted as before code folders: the script alone
+            uploads, script = self.files.getlist("scoring_script"), ""
         try:
             if uploads:
                 self.stored = store_upload(uploads, script)

@@ -22,7 +22,8 @@ function uploadStatus(form) {
 
 function showPage(xhr, form) {
   const url = xhr.responseURL || form.action || location.href;
-  if (url !== location.href) history.pushState(null, "", url);
+  // replaced, not pushed: a pushed entry would share this document, and Back would change the address only
+  if (url !== location.href) history.replaceState(null, "", url);
   document.open();
   document.write(xhr.responseText);
   document.close();
