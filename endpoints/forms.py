@@ -489,7 +489,7 @@ class ComputeStepForm(forms.Form):
         """A name no worker serves, no deployment uses and nobody registered is most likely mistyped: say so, with the
         known ones, before jobs wait on it for ever; the same name sent again is meant."""
         name = self.cleaned_data["compute"]
-        known = [known for known, _ in self.known_clusters]
+        known = [cluster for cluster, _ in self.known_clusters]
         if name in known or self.data.get("confirm_compute") == name:
             return name
         self.data = self.data.copy()

@@ -189,7 +189,9 @@ def summary(state: dict, checked: dict) -> list[tuple[str, list[tuple[str, objec
     for step, form in checked.items():
         rows = [(form.fields[name].label, _display(form, name)) for name in form.fields if _shown(form, name)]
         if step == "code":
-            rows[:0] = [("Code", _code_files(state)), ("Scoring script", state["code"].get("scoring_script"))]
+            files = [e.path for e in code.tree(state["code"].get("code_path", "")) if not e.is_folder]
+            shown = [("Code", _listed(files))] if len(files) > 1 else []  # the script alone: its row says it all
+            rows[:0] = [*shown, ("Scoring script", state["code"].get("scoring_script"))]
         sections.append((TITLES[step], rows))
     if state["is_mlflow"]:
         sections.insert(-1, (TITLES["code"], [("Scoring script and environment", "generated for the MLflow model")]))
@@ -198,10 +200,9 @@ def summary(state: dict, checked: dict) -> list[tuple[str, list[tuple[str, objec
     return sections
 
 
-def _code_files(state: dict) -> str:
-    files = [e.path for e in code.tree(state["code"].get("code_path", "")) if not e.is_folder]
-    shown = ", ".join(files[:8]) + (f" and {len(files) - 8} more" if len(files) > 8 else "")
-    return f"{len(files)} file{'s' if len(files) != 1 else ''}: {shown}"
+def _listed(files: list[str], first: int = 8) -> str:
+    more = f" and {len(files) - first} more" if len(files) > first else ""
+    return f"{len(files)} files: {', '.join(files[:first])}{more}"
 
 
 def _shown(form, name) -> bool:
