@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint lock install install-test bench bench-smoke clean
+.PHONY: run test lint lock install install-test bench bench-smoke screenshots clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,7 @@ node_modules/.bin/azurite-blob: package.json
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py seed_demo
 	PORT=$(PORT) $(PY) manage.py run_studio
@@ -67,6 +68,11 @@ test: install-test
 	fi
 	$(PY) -m pytest -n $(TEST_WORKERS) -m "not integration and not browser and not bench" $(PYTEST_ARGS)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "(integration or browser) and not bench" $(PYTEST_ARGS)
+
+# docs/screenshots/*.png anew (docs/SCREENSHOTS.md): only this target writes them, not `make test`.
+SCREENSHOT_TESTS = $(shell grep -l "screenshot.page, " tests/test_*.py)
+screenshots: install-test
+	STUDIO_SCREENSHOTS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "" $(SCREENSHOT_TESTS) $(PYTEST_ARGS)
 
 # The benchmark at its smallest scale, as a test (make bench runs it at full scale).
 bench-smoke: install-test

@@ -1,17 +1,19 @@
 """The endpoint wizard's step forms, and the small forms of the endpoint page."""
 
+import difflib
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 
-from endpoints.code import store_script
+from endpoints.code import check_script, store_upload
 from endpoints.models import COMPUTE_NAME_VALIDATOR, BatchDeployment, BatchEndpoint, known_clusters, split_columns
 from engine import envbuild, formats
 from workspace import registry
 from workspace.compute.live import live_workers
 from workspace.environments import Environment, model_requirements
-from workspace.forms import description_field
+from workspace.forms import MultipleFileField, description_field
 
 # Path segments under /endpoints/ that an endpoint cannot be named, or its page would be unreachable.
 RESERVED_NAMES = {"create"}
@@ -319,10 +321,18 @@ class CodeStepForm(forms.Form):
 
     EXISTING, NEW = "existing", "new"
 
-    scoring_script = forms.FileField(
+    code = MultipleFileField(
+        label="Code",
+        required=False,
+        help_text="The scoring script alone, several files of the code folder (the script and the modules it imports), "
+        "or a .zip of the folder, as Azure's code_configuration.code.",
+    )
+    scoring_script = forms.CharField(
         label="Scoring script",
         required=False,
-        help_text="A .py file with init() and run(mini_batch); the model's folder is in $AZUREML_MODEL_DIR.",
+        max_length=255,
+        help_text="The file in the code with init() and run(mini_batch), e.g. score.py or src/score.py; left empty: "
+        "the only .py file at the top, or score.py. The model's folder is in $AZUREML_MODEL_DIR.",
     )
     environment_mode = forms.ChoiceField(
         label="Environment",
@@ -350,26 +360,19 @@ class CodeStepForm(forms.Form):
         help_text="Or paste a conda environment file: the packages of its pip section are installed.",
     )
 
-    def __init__(self, *args, stored_script="", **kwargs):
+    def __init__(self, *args, stored_script="", stored_path="", **kwargs):
         super().__init__(*args, **kwargs)
-        self.stored_script = stored_script
+        self.stored_script, self.stored_path = stored_script, stored_path
         self.stored = None
         if stored_script:
-            self.fields["scoring_script"].help_text = f"Uploaded: {stored_script}. Upload another to replace it."
+            self.fields["code"].help_text = f"Uploaded: {stored_script}. Upload again to replace the code."
+            self.fields["scoring_script"].initial = stored_script
         self.fields["environment"].choices = environment_choices()
         self.fields["environment"].initial = "studio:1"
 
-    def clean_scoring_script(self):
-        """Snapshot the upload (content-addressed, so a repeated upload costs nothing): (code_path, script name)."""
-        upload = self.cleaned_data.get("scoring_script")
-        if upload:
-            self.stored = (store_script(upload.name, upload.read()), upload.name)
-        return upload
-
     def clean(self):
         data = super().clean()
-        if not data.get("scoring_script") and not self.stored_script and "scoring_script" not in self.errors:
-            self.add_error("scoring_script", "Upload the scoring script: this model is not an MLflow model.")
+        self._clean_code(data)
         if data.get("environment_mode") == self.NEW:
             data["environment"] = ""
             self._clean_new_environment(data)
@@ -377,6 +380,25 @@ class CodeStepForm(forms.Form):
             data.update(new_environment_name="", pip_requirements="", conda_file="")
             self._clean_existing_environment(data)
         return data
+
+    def _clean_code(self, data):
+        """Snapshot the upload (content-addressed, so a repeated upload costs nothing): self.stored is (code_path,
+        scoring script). Without a new upload, another scoring script is looked for in the code uploaded before."""
+        if "code" in self.errors:
+            return
+        uploads, script = data.get("code") or [], data.get("scoring_script", "")
+        if not uploads and self.files.getlist("scoring_script"):  # posted as before code folders: the script alone
+            uploads, script = self.files.getlist("scoring_script"), ""
+        try:
+            if uploads:
+                self.stored = store_upload(uploads, script)
+            elif self.stored_path:
+                self.stored = (self.stored_path, check_script(self.stored_path, script or self.stored_script))
+            else:
+                self.add_error("code", "Upload the scoring script: this model is not an MLflow model.")
+        except ValidationError as exc:
+            field = "scoring_script" if exc.code in ("scoring_script_missing", "scoring_script_ambiguous") else "code"
+            self.add_error(field, exc)
 
     def _clean_existing_environment(self, data):
 
@@ -450,6 +472,8 @@ class ComputeStepForm(forms.Form):
         help_text="The worker pool the jobs run on.",
     )
     instance_count = forms.IntegerField(label="Instance count", initial=1, min_value=1, max_value=64)
+    # the name of a cluster the site does not know, warned about once: Next again with it goes on
+    confirm_compute = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -467,6 +491,23 @@ class ComputeStepForm(forms.Form):
                 for name, count in self.known_clusters
             )
             + ". A new name is served once a machine runs its qcluster."
+        )
+
+    def clean_compute(self):
+        """A name no worker serves, no deployment uses and nobody registered is most likely mistyped: say so, with the
+        known ones, before jobs wait on it for ever; the same name sent again is meant."""
+        name = self.cleaned_data["compute"]
+        known = [cluster for cluster, _ in self.known_clusters]
+        if name in known or self.data.get("confirm_compute") == name:
+            return name
+        self.data = self.data.copy()
+        self.data["confirm_compute"] = name  # the page asks again with it: Next now means "yes, this one"
+        close = difflib.get_close_matches(name, known, n=1)
+        raise ValidationError(
+            "No worker serves compute cluster '%(name)s'. Known clusters: %(known)s.%(hint)s Press Next again to use "
+            "'%(name)s' anyway: its jobs wait in Queued until a machine runs a qcluster for it.",
+            code="unknown_compute",
+            params={"name": name, "known": ", ".join(known), "hint": f" Did you mean '{close[0]}'?" if close else ""},
         )
 
 

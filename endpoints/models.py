@@ -7,9 +7,10 @@ from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from endpoints import code
 from engine import formats
 from engine.formats import RESERVED_COLUMNS
-from workspace.compute.models import Worker
+from workspace.compute.models import ComputeCluster, Worker
 from workspace.environments import Environment, validate_environment  # noqa: F401  (migrations name it here)
 
 ENDPOINT_NAME_VALIDATOR = RegexValidator(
@@ -274,6 +275,11 @@ class BatchDeployment(models.Model):
     def is_custom(self):
         return bool(self.scoring_script)
 
+    @cached_property
+    def code_tree(self):
+        """The code folder's folders and files, the scoring script marked (the deployment's Code + environment)."""
+        return code.tree(self.code_path, self.scoring_script)
+
     @property
     def model_label(self):
         return f"{self.model_name}:{self.model_version}"
@@ -383,10 +389,12 @@ def split_columns(text: str) -> list[str]:
 
 
 def known_clusters() -> list[str]:
-    """Every compute cluster the site knows: the default, those workers served, those deployments name."""
+    """Every compute cluster the site knows: the default, those registered, those workers served, those deployments
+    name."""
     return sorted(
         {
             settings.DEFAULT_COMPUTE,
+            *ComputeCluster.objects.values_list("name", flat=True),
             *Worker.objects.values_list("cluster", flat=True).distinct(),
             *BatchDeployment.objects.values_list("compute", flat=True).distinct(),
         }

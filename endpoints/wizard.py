@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from endpoints import forms
+from endpoints import code, forms
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs import queue
 from workspace import registry
@@ -127,7 +127,11 @@ def build_form(step: str, state: dict, data=None, files=None):
             endpoint=endpoint, offer_default=endpoint is not None, custom=not state["is_mlflow"], **kwargs
         )
     if step == "code":
-        return forms.CodeStepForm(stored_script=state["code"].get("scoring_script", ""), **kwargs)
+        return forms.CodeStepForm(
+            stored_script=state["code"].get("scoring_script", ""),
+            stored_path=state["code"].get("code_path", ""),
+            **kwargs,
+        )
     if step == "compute":
         return forms.ComputeStepForm(**kwargs)
     raise KeyError(step)
@@ -148,6 +152,7 @@ def accept(state: dict, step: str, form, posted) -> None:
     if step == "code":
         if form.stored:
             state["code"] = {"code_path": form.stored[0], "scoring_script": form.stored[1]}
+            state["data"]["code"]["scoring_script"] = form.stored[1]
     if step == "endpoint" and state["data"]["endpoint"].get("endpoint_mode") == forms.EndpointStepForm.EXISTING:
         state["data"]["endpoint"]["endpoint_name"] = ""
 
@@ -184,7 +189,9 @@ def summary(state: dict, checked: dict) -> list[tuple[str, list[tuple[str, objec
     for step, form in checked.items():
         rows = [(form.fields[name].label, _display(form, name)) for name in form.fields if _shown(form, name)]
         if step == "code":
-            rows.insert(0, ("Scoring script", state["code"].get("scoring_script")))
+            files = [e.path for e in code.tree(state["code"].get("code_path", "")) if not e.is_folder]
+            shown = [("Code", _listed(files))] if len(files) > 1 else []  # the script alone: its row says it all
+            rows[:0] = [*shown, ("Scoring script", state["code"].get("scoring_script"))]
         sections.append((TITLES[step], rows))
     if state["is_mlflow"]:
         sections.insert(-1, (TITLES["code"], [("Scoring script and environment", "generated for the MLflow model")]))
@@ -193,9 +200,18 @@ def summary(state: dict, checked: dict) -> list[tuple[str, list[tuple[str, objec
     return sections
 
 
+def _listed(files: list[str], first: int = 8) -> str:
+    more = f" and {len(files) - first} more" if len(files) > first else ""
+    return f"{len(files)} files: {', '.join(files[:first])}{more}"
+
+
 def _shown(form, name) -> bool:
     """A field the Review lists: one with a value that means something (summary_only writes no output file)."""
-    if name in ("endpoint_mode", "scoring_script") or form.cleaned_data.get(name) in (None, "", {}, []):
+    if (
+        name in ("endpoint_mode", "scoring_script", "code")
+        or form.fields[name].widget.is_hidden
+        or form.cleaned_data.get(name) in (None, "", {}, [])
+    ):
         return False
     return not (name == "output_file_name" and form.cleaned_data.get("output_action") == BatchDeployment.SUMMARY_ONLY)
 

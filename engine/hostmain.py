@@ -122,7 +122,9 @@ class ScriptScorer:
 
     def __init__(self, code_path: str, scoring_script: str):
         path = Path(code_path) / scoring_script
-        sys.path.insert(0, code_path)
+        # As on Azure: the script imports its helper modules from the code folder (and from its own folder, when
+        # it is in a subfolder such as src/score.py).
+        sys.path[:0] = [str(path.parent)] + ([code_path] if path.parent != Path(code_path) else [])
         spec = importlib.util.spec_from_file_location(path.stem, path)
         self.module = importlib.util.module_from_spec(spec)
         sys.modules[path.stem] = self.module

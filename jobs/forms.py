@@ -247,7 +247,9 @@ class CreateJobForm(JobInputForm):
             return None
 
     def _field_of(self, code: str) -> str | None:
-        if code.startswith("input_") or (code == "unknown_datastore" and not self.cleaned_data.get("enable_output")):
+        if code.startswith(("input_", "url_")) or (
+            code == "unknown_datastore" and not self.cleaned_data.get("enable_output")
+        ):
             return INPUT_FIELDS.get(self.cleaned_data.get("input_type"))
         return REFUSAL_FIELDS.get(code) or ("output_path" if code.startswith("output_") else None)
 

@@ -262,6 +262,27 @@ class BatchJob(NamedPage, DeploymentRun):
             return 100 if self.succeeded else 0
         return int(100 * (self.mini_batches_done + self.mini_batches_failed) / self.mini_batches_total)
 
+    @property
+    def outcome(self) -> str:
+        """How the progress bar reads once the job is over (a full blue bar said all was well when every file had
+        failed): 'failed' (the job failed, or every file did), 'partial' (some files failed), 'canceled', or ''."""
+        if not self.is_finished:
+            return ""
+        if self.status == Status.FAILED or (self.files_total and self.files_failed >= self.files_total):
+            return "failed"
+        if self.files_failed or self.status == Status.COMPLETED_WITH_ERRORS:
+            return "partial"
+        return "canceled" if self.status == Status.CANCELED else ""
+
+    @property
+    def outcome_text(self) -> str:
+        """The words beside the bar: what the full bar means."""
+        if self.files_total and self.files_failed >= self.files_total:
+            return "every file failed"
+        if self.files_failed:
+            return f"{self.files_failed} of {self.files_total} files failed"
+        return {"failed": "failed", "partial": "completed with errors", "canceled": "canceled"}.get(self.outcome, "")
+
     def files_done(self) -> int:
         """Files scored by the mini-batches that completed, their failed files left out: counted in the database,
         over every mini-batch (the job page lists only the first ones)."""

@@ -204,6 +204,9 @@ MAX_REQUEST_BYTES = max(MODEL_UPLOAD_MAX_BYTES, DATASET_UPLOAD_MAX_BYTES) + DATA
 # How deeply an API request's JSON may nest, and how long a description may be.
 API_MAX_JSON_DEPTH = envint("API_MAX_JSON_DEPTH", 32)
 DESCRIPTION_MAX_CHARS = envint("DESCRIPTION_MAX_CHARS", 10_000)
+# A deployment's code folder (the wizard's Code upload, files or a .zip): what it may unpack to, and how many files.
+CODE_UPLOAD_MAX_BYTES = envint("CODE_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+CODE_UPLOAD_MAX_FILES = envint("CODE_UPLOAD_MAX_FILES", 1000)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

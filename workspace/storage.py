@@ -548,7 +548,9 @@ def check_public_url(url: str) -> str:
         ip = getattr(ip, "ipv4_mapped", None) or ip
         if not ip.is_global:
             raise ValidationError(
-                "'%(url)s' points at a private, loopback or link-local address (%(ip)s): only public URLs may be read.",
+                "'%(url)s' points at a private, loopback or link-local address (%(ip)s): only public URLs may be read. "
+                "An administrator can allow private addresses (a storage emulator, a server on the internal network) "
+                "by starting the Studio with ALLOW_PRIVATE_URLS=1.",
                 code="url_private",
                 params={"url": url, "ip": str(ip)},
             )

@@ -33,6 +33,8 @@ COLUMNS = (
     "mini_batches_done",
     "mini_batches_failed",
     "rows_out",
+    "files_total",
+    "files_failed",
     "retry_of",
     "created_by",
 )
@@ -53,6 +55,8 @@ class Row:
     created_by: str  # the user's name, "" for the operator or a schedule without one
     duration: str  # "12.3 s", "" before the job starts
     percent: int
+    outcome: str  # the bar's style once finished: BatchJob.outcome
+    outcome_text: str
     running: bool  # not finished: the throughput cell shows an ETA (or a dash) and the chart
     rate: str  # "8.0 rows/s", "" when unknown
     eta: str  # "ETA 2 min", "ETA —"
@@ -95,6 +99,8 @@ def _row(job, now, urls: dict, status: str) -> Row:
         created_by=job.creator_name,
         duration=f"{duration:.1f} s" if duration else "",
         percent=job.progress_percent,
+        outcome=job.outcome,
+        outcome_text=job.outcome_text,
         running=running,
         rate=tp.rate_text,
         eta=f"ETA {tp.eta or '—'}" if running and tp.rate else "",

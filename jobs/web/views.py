@@ -173,10 +173,25 @@ def _preview(job, file=None):
         return None, str(exc)
 
 
-def _error_summary(job, limit=50):
+ERROR_SEARCH_SCAN = 2000  # mini-batches a search of the error summary reads at most
+
+
+def _error_summary(job, limit=50, search=""):
     """The first lines of the error summary, read from the first mini-batches with errors only (the job page is polled
-    every 2 s: a job whose every file failed has as many), and how many lines there are in all."""
-    mini_batches = list(job.mini_batches_with_errors()[:limit])
+    every 2 s: a job whose every file failed has as many), and how many lines there are in all. A search keeps the
+    lines whose file, error or message has the text (case aside); the count is then of those."""
+    with_errors = job.mini_batches_with_errors()
+    if search:
+        found = with_errors.filter(
+            Q(file_errors__icontains=search) | Q(error__icontains=search) | Q(files__icontains=search)
+        )
+        lines = _error_lines(list(found[:ERROR_SEARCH_SCAN]))
+        lines = [e for e in lines if any(search.lower() in str(v).lower() for v in e.values())]
+        return lines[:limit], len(lines)
+    return _error_lines(list(with_errors[:limit]))[:limit], job.error_count()
+
+
+def _error_lines(mini_batches) -> list[dict]:
     errors = [
         {"file": e.get("file", ""), "mini_batch": mb.index, "type": e.get("type", ""), "message": e.get("message", "")}
         for mb in mini_batches
@@ -188,7 +203,7 @@ def _error_summary(job, limit=50):
         for mb in mini_batches
         if mb.status == MiniBatch.FAILED and mb.error
     ]
-    return errors[:limit], job.error_count()
+    return errors
 
 
 def started_by(job) -> list[tuple[str, str, str]]:
@@ -215,9 +230,13 @@ def started_by(job) -> list[tuple[str, str, str]]:
 def job_detail(request, name):
     job = _get_job(name)
     failed_only = request.GET.get("mini_batches") == "failed"
+    by_duration = request.GET.get("sort") == "duration"
     shown = job.mini_batches.filter(status=MiniBatch.FAILED) if failed_only else job.mini_batches.all()
+    if by_duration:  # the slowest first
+        shown = shown.order_by("-seconds", "index")
     mini_batches = Paginator(shown, MINI_BATCH_ROWS).get_page(request.GET.get("page"))
-    errors, error_count = _error_summary(job)
+    error_search = request.GET.get("errors", "").strip()[:200]
+    errors, error_count = _error_summary(job, search=error_search)
     may = roles.can(request.user, RUN_JOBS, job)  # cancel or retry: one's own job, or an Owner
     retryable = job.can_retry and may
     preview, preview_error = _preview(job)
@@ -227,6 +246,8 @@ def job_detail(request, name):
         "started_by": started_by(job),
         "mini_batches": mini_batches,
         "failed_only": failed_only,
+        "by_duration": by_duration,
+        "error_search": error_search,
         "files_done": job.files_done(),
         "throughput": throughput.measure(job, throughput.load([job.pk])[job.pk]),
         "errors": errors,

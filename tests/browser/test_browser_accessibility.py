@@ -78,7 +78,7 @@ def test_every_control_on_every_main_page_has_a_label(
         if step == "deployment":
             page.get_by_label("Deployment name").fill("a11y")
         if step == "code":
-            page.get_by_label("Scoring script").set_input_files(
+            page.get_by_label("Code", exact=True).set_input_files(
                 files=[{"name": "score.py", "mimeType": "text/x-python", "buffer": b"def run(b):\n    return b\n"}]
             )
         page.get_by_role("button", name="Next").click()
@@ -183,7 +183,7 @@ def test_the_code_step_works_with_the_keyboard_only(page, live_server, user, end
     page.keyboard.press("Enter")
 
     page.get_by_role("heading", name="Code + environment").wait_for()
-    _tab_to(page, "Scoring script")
+    _tab_to(page, "Code")
     with page.expect_file_chooser(timeout=60_000) as chooser:  # a loaded machine opens it slowly
         page.keyboard.press("Space")  # the file dialog opens from the keyboard
     chooser.value.set_files(

@@ -40,7 +40,7 @@ def test_a_custom_model_is_deployed_with_a_scoring_script_and_scores_files(
     _next(page)
 
     page.get_by_role("heading", name="Code + environment").wait_for()
-    page.get_by_label("Scoring script").set_input_files(
+    page.get_by_label("Code", exact=True).set_input_files(
         files=[{"name": "score.py", "mimeType": "text/x-python", "buffer": JOBLIB_SCORE}]
     )
     assert page.get_by_label("Registered environment").input_value() == "studio:1"

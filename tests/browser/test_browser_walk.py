@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import sign_in
-
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+from tests.fixtures.ui import screenshot
 
 
 @pytest.mark.browser
@@ -37,8 +36,7 @@ def test_newcomer_scores_the_demo_data_in_the_browser(page, live_server, user, d
 
     page.get_by_role("link", name="iris-walk", exact=True).click()  # back to the endpoint's Runs tab
     page.get_by_role("cell", name="Completed").wait_for(timeout=90000)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "runs-tab.png"), full_page=True)
+    screenshot(page, "runs-tab")
 
     page.locator("table.jobs a").first.click()
     with page.expect_download() as download:

@@ -119,6 +119,8 @@ def test_make_run_serves_the_demo_and_the_readmes_first_walk_scores_it(studio):
     password = re.search(r"Created admin user 'admin' with password: (\S+)", output)
     assert password, output
     assert "Registered demo model iris-classifier:1" in output and "demo/iris" in output
+    # the static files are collected into STUDIO_HOME/staticfiles: WhiteNoise warned "No directory at" without them
+    assert (home / "staticfiles" / "studio" / "studio.css").is_file()
 
     browser = Browser(base)
     browser.get("/accounts/login/")
@@ -163,3 +165,4 @@ def test_make_run_serves_the_demo_and_the_readmes_first_walk_scores_it(studio):
     wait_for(lambda: not _processes_of(home), timeout=30, message="every process of make run to stop")
     assert not _answers(base + "/accounts/login/")
     assert "Stopping the web server and the workers" in text()
+    assert "No directory at" not in text()

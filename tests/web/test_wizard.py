@@ -540,7 +540,7 @@ def test_back_from_the_code_step_keeps_what_was_entered(to_code_step):
 def test_the_code_step_refuses_a_non_python_file(to_code_step):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = wizard_post(to_code_step, "code", code_step(scoring_script=SimpleUploadedFile("x.txt", b"hi")))
+    response = wizard_post(to_code_step, "code", code_step(code=SimpleUploadedFile("x.txt", b"hi")))
     assert "Upload a Python file" in response.content.decode()
 
 
