@@ -1,14 +1,11 @@
 """A Reader and a Contributor in the browser: who created each job is shown, the buttons a role may not press are not
 there, and a Contributor cancels their own job but is offered nothing on another user's."""
 
-import pytest
 from playwright.sync_api import expect
 
 from jobs.models import BatchJob, Status
 from tests.conftest import sign_in
 from workspace import roles
-
-pytestmark = pytest.mark.browser
 
 
 def _job(endpoint, name, owner):

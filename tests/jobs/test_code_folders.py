@@ -13,7 +13,7 @@ from endpoints import code
 from endpoints.models import BatchDeployment
 from jobs.models import Status
 from jobs.submit import submit_job
-from tests.fixtures_engine import drive, output_frame
+from tests.fixtures.engine import drive, output_frame
 
 SCORE = b"""import os
 

@@ -1,13 +1,9 @@
 """docs/screenshots/*.png are written by `make screenshots` only (STUDIO_SCREENSHOTS=1), not by every test run that
 passes through a page: `make test` rewrote the tracked files. Also the home page's screenshot on a first visit."""
 
-import pytest
-
 from tests import fixtures_ui
 from tests.conftest import sign_in
-from tests.fixtures_ui import screenshot
-
-pytestmark = pytest.mark.browser
+from tests.fixtures.ui import screenshot
 
 
 def test_a_test_run_leaves_the_screenshots_alone_unless_asked(page, tmp_path, monkeypatch):

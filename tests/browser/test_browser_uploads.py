@@ -3,12 +3,8 @@ files show how much has gone, then the page the server answers with, as a plain 
 
 import re
 
-import pytest
-
 from tests.conftest import sign_in
 from workspace.models import Dataset
-
-pytestmark = pytest.mark.browser
 
 MB = 1024 * 1024
 

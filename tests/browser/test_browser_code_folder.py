@@ -4,13 +4,9 @@ scoring script chosen inside it; the deployment shows the folder as a tree with 
 import io
 import zipfile
 
-import pytest
-
 from endpoints.models import BatchDeployment
 from tests.conftest import sign_in
-from tests.fixtures_ui import JOBLIB_SCORE, custom_model, screenshot  # noqa: F401
-
-pytestmark = pytest.mark.browser
+from tests.fixtures.ui import JOBLIB_SCORE, screenshot
 
 LABELS = b'NAMES = {0: "setosa", 1: "versicolor", 2: "virginica"}\n'
 

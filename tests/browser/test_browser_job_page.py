@@ -4,15 +4,12 @@ bar), 500 mini-batches sorted by duration, and the failed files searched by name
 import io
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 from PIL import Image
 
 from jobs.models import BatchJob, MiniBatch, Status
 from tests.conftest import sign_in
-from tests.fixtures_ui import screenshot
-
-pytestmark = pytest.mark.browser
+from tests.fixtures.ui import screenshot
 
 
 def _middle_colour(locator) -> tuple:

@@ -1,13 +1,9 @@
 """What the Studio refuses or doubts, said where the user looks, in headless Chromium: a mistyped compute cluster in
 the endpoint wizard, and a URL at a private address (with the setting that allows it)."""
 
-import pytest
-
 from endpoints.models import BatchDeployment
 from tests.conftest import sign_in
 from workspace.compute.models import ComputeCluster
-
-pytestmark = pytest.mark.browser
 
 
 def _to_compute_step(page, live_server, model):
