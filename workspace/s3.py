@@ -141,13 +141,13 @@ class S3Store:
         with self._errors():
             self.client.list_objects_v2(Bucket=self.bucket, MaxKeys=1)
 
-    def _head(self, path: str):
-        """The object's metadata, or None when no object has this key."""
+    def _head(self, path: str, writing: bool = False):
+        """The object's metadata, or None when no object has this key. writing: the check before a write."""
         from botocore.exceptions import ClientError
 
         if not path:
             return None
-        with self._errors(path):
+        with self._errors(path, writing):
             try:
                 return self.client.head_object(Bucket=self.bucket, Key=path)
             except ClientError as exc:
@@ -239,7 +239,7 @@ class S3Store:
         from botocore.exceptions import ClientError
 
         path = clean_path(path)
-        if self._head(path) is not None:
+        if self._head(path, writing=True) is not None:
             raise OutputExists(f"Output file '{path}' already exists.")
         with self._errors(path, writing=True):
             try:

@@ -90,6 +90,22 @@ def test_a_failing_check_saves_nothing(signed_in, s3, overrides, message):
     assert not Datastore.objects.filter(name="lake").exists()
 
 
+def test_a_wrong_secret_access_key_saves_nothing(signed_in, s3_strict):
+    form = {
+        "name": "lake",
+        "kind": "s3",
+        "endpoint_url": s3_strict.endpoint_url,
+        "bucket": s3_strict.bucket,
+        "access_key_id": s3_strict.admin[0],
+        "secret_access_key": "not-the-secret",
+    }
+    r = signed_in.post("/data/datastores/register/", form)
+    assert "Connection test failed: S3 authentication failed" in r.content.decode()
+    assert not Datastore.objects.filter(name="lake").exists()
+    r = signed_in.post("/data/datastores/register/", dict(form, secret_access_key=s3_strict.admin[1]))
+    assert r.status_code == 302
+
+
 def test_private_endpoints_are_refused_unless_allowed(signed_in, s3, settings):
     settings.ALLOW_PRIVATE_URLS = False
     r = signed_in.post("/data/datastores/register/", _s3_form(s3, s3.bucket()))

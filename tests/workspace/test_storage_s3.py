@@ -80,7 +80,7 @@ def test_the_conditional_write_refuses_an_object_that_appeared_after_the_check(s
     """Another writer creates the object between our check and our upload: S3's If-None-Match: * refuses ours."""
     src = tmp_path / "src"
     src.write_bytes(b"ours\n")
-    monkeypatch.setattr(S3Store, "_head", lambda self, path: None)  # the check saw nothing
+    monkeypatch.setattr(S3Store, "_head", lambda self, path, writing=False: None)  # the check saw nothing
     store.write("out/predictions.csv", b"theirs\n")
     with pytest.raises(storage.OutputExists):
         store.create_from_file("out/predictions.csv", src)
@@ -94,7 +94,7 @@ def test_a_large_file_is_published_in_parts_and_never_over_another(store, tmp_pa
     src.write_bytes(data)
     store.create_from_file("out/big.csv", src)
     assert store.read_bytes("out/big.csv") == data
-    monkeypatch.setattr(S3Store, "_head", lambda self, path: None)
+    monkeypatch.setattr(S3Store, "_head", lambda self, path, writing=False: None)
     with pytest.raises(storage.OutputExists):
         store.create_from_file("out/big.csv", src)
     uploads = store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", [])
@@ -102,7 +102,7 @@ def test_a_large_file_is_published_in_parts_and_never_over_another(store, tmp_pa
 
 
 def test_of_two_concurrent_publishers_exactly_one_wins(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(S3Store, "_head", lambda self, path: None)
+    monkeypatch.setattr(S3Store, "_head", lambda self, path, writing=False: None)
     outcomes = []
 
     def publish(i):
@@ -151,6 +151,27 @@ def test_anonymous_access_lists_a_public_bucket_only(s3):
     assert anonymous.anonymous and [e.path for e in anonymous.files("p")] == ["p/a.csv"]
     with pytest.raises(storage.StorageError, match=f"The bucket '{private}' .* does not allow anonymous access"):
         S3Store(s3.endpoint_url, private).read_bytes("p/a.csv")
+
+
+def test_a_wrong_secret_says_authentication_failed(s3_strict):
+    key_id, _ = s3_strict.admin
+    with pytest.raises(storage.StorageError, match="S3 authentication failed .*SignatureDoesNotMatch"):
+        S3Store(s3_strict.endpoint_url, s3_strict.bucket, REGION, key_id, "not-the-secret").check()
+    S3Store(s3_strict.endpoint_url, s3_strict.bucket, REGION, *s3_strict.admin).check()
+
+
+def test_a_read_only_key_cannot_write_and_says_so(s3_strict, tmp_path):
+    store = S3Store(s3_strict.endpoint_url, s3_strict.bucket, REGION, *s3_strict.reader)
+    assert store.read_bytes("in/a.csv") == b"x\n1\n"
+    (tmp_path / "out.csv").write_bytes(b"y\n")
+    for write in (
+        lambda: store.write("out/.staging/part-000000.csv", b"y\n"),
+        lambda: store.create_from_file("out/predictions.csv", tmp_path / "out.csv"),
+    ):
+        with pytest.raises(storage.OutputNotWritable, match="S3 authentication failed") as refused:
+            write()
+        assert not refused.value.disk_full
+    assert not S3Store(s3_strict.endpoint_url, s3_strict.bucket, REGION, *s3_strict.admin).exists("out")
 
 
 def test_an_unreachable_endpoint_is_named(settings):
