@@ -71,7 +71,7 @@ class S3Store:
             # Checksums only where S3 requires them: many S3-compatible stores refuse the newer default ones
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
-            signature_version=UNSIGNED if self.anonymous else None,
+            signature_version=UNSIGNED if self.anonymous else "s3v4",
         )
         self.client = boto3.session.Session().client(
             "s3",

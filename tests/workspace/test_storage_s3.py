@@ -174,6 +174,15 @@ def test_a_read_only_key_cannot_write_and_says_so(s3_strict, tmp_path):
     assert not S3Store(s3_strict.endpoint_url, s3_strict.bucket, REGION, *s3_strict.admin).exists("out")
 
 
+def test_a_presigned_url_is_read_as_a_public_url_its_signature_kept_apart(s3, store):
+    from workspace.models import source_client
+
+    presigned = store.client.generate_presigned_url("get_object", Params={"Bucket": store.bucket, "Key": "in/a.csv"})
+    url, query = storage.split_sas(presigned)
+    assert "X-Amz-Signature" not in url and "X-Amz-Signature=" in query
+    assert source_client("", query).read_bytes(url) == b"x,y\n1,2\n"
+
+
 def test_an_unreachable_endpoint_is_named(settings):
     settings.ALLOW_PRIVATE_URLS = True
     with pytest.raises(storage.StorageError, match="Cannot reach the S3 endpoint http://127.0.0.1:9"):
