@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.fixtures.compare",
     "tests.fixtures.engine",
     "tests.fixtures.resume",
+    "tests.fixtures.s3",
     "tests.fixtures.ui",
 ]
 

@@ -31,9 +31,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Datastore)
 class DatastoreAdmin(ReadOnlyAdmin):
-    list_display = ("name", "kind", "location", "credential_type", "is_default", "updated")
+    list_display = ("name", "kind", "location", "authentication", "is_default", "updated")
     list_filter = ("kind", "credential_type", "is_default")
-    search_fields = ("name", "description", "root", "account_url", "container")
+    search_fields = ("name", "description", "root", "account_url", "container", "endpoint_url", "bucket")
     exclude = ("secret_encrypted",)  # never shown, even encrypted
 
 

@@ -1,8 +1,10 @@
+import json
 from pathlib import Path
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 
 from engine import reading
 from workspace import limits, registry, storage
@@ -75,9 +77,22 @@ class RegisterModelForm(forms.Form):
         return registry.register_zip(data["name"], upload, data["description"])
 
 
+BUCKET_VALIDATOR = RegexValidator(
+    r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+    "Bucket names are 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit.",
+    code="invalid_bucket",
+)
+
+
 class DatastoreForm(forms.ModelForm):
     """Register or edit a datastore; the connection is tested before anything is saved."""
 
+    # The fields each kind keeps; the others are emptied (and hidden by the page's script).
+    KIND_FIELDS = {
+        Datastore.LOCAL: ["root"],
+        Datastore.AZURE_BLOB: ["account_url", "container", "credential_type", "secret"],
+        Datastore.S3: ["endpoint_url", "bucket", "region", "access_key_id", "secret_access_key"],
+    }
     secret = forms.CharField(
         label="Account key, SAS token or connection string",
         required=False,
@@ -87,18 +102,57 @@ class DatastoreForm(forms.ModelForm):
         "the account URL, container or authentication changes).",
     )
     description = description_field()
+    secret_access_key = forms.CharField(
+        label="Secret access key",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Stored encrypted; never shown again. Leave empty when editing to keep the stored one.",
+    )
 
     class Meta:
         model = Datastore
-        fields = ["name", "description", "kind", "root", "account_url", "container", "credential_type"]
-        labels = {"root": "Folder (local)", "account_url": "Account URL", "credential_type": "Authentication"}
+        fields = [
+            "name",
+            "description",
+            "kind",
+            "root",
+            "account_url",
+            "container",
+            "credential_type",
+            "endpoint_url",
+            "bucket",
+            "region",
+            "access_key_id",
+        ]
+        labels = {
+            "root": "Folder (local)",
+            "account_url": "Account URL",
+            "credential_type": "Authentication",
+            "endpoint_url": "Endpoint URL",
+            "bucket": "Bucket",
+            "region": "Region",
+            "access_key_id": "Access key ID",
+        }
         help_texts = {
             "root": "An absolute folder on the server, inside an allowed root; empty: a new folder under the data directory.",
             "account_url": "e.g. https://<account>.blob.core.windows.net (not needed with a connection string).",
+            "endpoint_url": "e.g. https://s3.eu-west-1.amazonaws.com, or an S3-compatible store such as "
+            "https://minio.example.com:9000; empty: AWS S3.",
+            "region": "e.g. eu-west-1; empty: us-east-1. Most S3-compatible stores accept any.",
+            "access_key_id": "Leave it and the secret access key empty for a public bucket (anonymous access).",
         }
+
+    field_order = [*Meta.fields[:7], "secret", *Meta.fields[7:], "secret_access_key"]
+
+    @property
+    def kind_fields(self) -> str:
+        """KIND_FIELDS for the page's script (data-fields): it shows only the chosen kind's fields."""
+        return json.dumps(self.KIND_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["credential_type"].required = False  # not asked for a local folder or S3
         if self.instance.pk:
             # Jobs and datasets refer to a datastore by name.
             self.fields["name"].disabled = True
@@ -107,15 +161,19 @@ class DatastoreForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        if data["kind"] == Datastore.LOCAL:
-            data.update(account_url="", container="", credential_type="none")
+        kind, data["credential_type"] = data["kind"], data.get("credential_type") or "none"
+        for other, fields in self.KIND_FIELDS.items():  # what another kind would keep is emptied
+            for field in fields if other != kind else ():
+                data[field] = "none" if field == "credential_type" else ""
+        if kind == Datastore.LOCAL:
             self.instance.set_secret("")
             self._check_local_root(data.get("root", ""))
+        elif kind == Datastore.S3:
+            self._check_s3(data)
         else:
-            data["root"] = ""
             self._check_blob(data)
         if not self.errors:
-            fields = ["name", "kind", "root", "account_url", "container", "credential_type"]
+            fields = [f for f in self.Meta.fields if f != "description"]
             self._test_connection(
                 Datastore(secret_encrypted=self.instance.secret_encrypted, **{f: data[f] for f in fields})
             )
@@ -177,10 +235,52 @@ class DatastoreForm(forms.ModelForm):
             ).exists()
         )
 
+    def _check_s3(self, data):
+        if not data.get("bucket"):
+            self.add_error("bucket", ValidationError("Give the bucket name.", code="bucket_required"))
+        else:
+            try:
+                BUCKET_VALIDATOR(data["bucket"])
+            except ValidationError as exc:
+                self.add_error("bucket", exc)
+        if data.get("endpoint_url"):
+            try:
+                storage.check_public_url(data["endpoint_url"])
+            except ValidationError as exc:
+                self.add_error("endpoint_url", exc)
+        key_id, secret = data.get("access_key_id", ""), data.get("secret_access_key", "")
+        if not key_id:
+            if secret:
+                self.add_error(
+                    "access_key_id",
+                    ValidationError(
+                        "Give the access key ID of this secret access key (or leave both empty for anonymous access).",
+                        code="access_key_id_required",
+                    ),
+                )
+            self.instance.set_secret("")
+        elif secret:
+            self.instance.set_secret(secret)
+        elif not (
+            self.instance.pk
+            and self.instance.has_secret
+            and Datastore.objects.filter(
+                pk=self.instance.pk,
+                kind=Datastore.S3,
+                endpoint_url=data.get("endpoint_url", ""),
+                bucket=data.get("bucket", ""),
+                access_key_id=key_id,
+            ).exists()
+        ):
+            again = " again: the endpoint URL, bucket or access key ID changed" if self.instance.has_secret else ""
+            self.add_error(
+                "secret_access_key", ValidationError(f"Give the secret access key{again}.", code="secret_required")
+            )
+
     def _test_connection(self, store):
         try:
             client = store.client()
-            if store.kind == Datastore.AZURE_BLOB:
+            if store.kind != Datastore.LOCAL:
                 client.check()
         except (storage.StorageError, ValidationError) as exc:
             exc = exc.messages[0] if isinstance(exc, ValidationError) else exc

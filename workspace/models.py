@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.dispatch import Signal
 
-from workspace import limits, registry, storage
+from workspace import limits, registry, s3, storage
 from workspace.roles import Role  # noqa: F401  (the roles' model: workspace/roles.py)
 from workspace.secrets import decrypt, encrypt
 
@@ -81,7 +81,8 @@ def check_local_root(root: Path) -> Path:
 class Datastore(models.Model):
     LOCAL = "local"
     AZURE_BLOB = "azure_blob"
-    KINDS = [(LOCAL, "Local folder"), (AZURE_BLOB, "Azure Blob Storage")]
+    S3 = "s3"
+    KINDS = [(LOCAL, "Local folder"), (AZURE_BLOB, "Azure Blob Storage"), (S3, "Amazon S3 (or S3-compatible)")]
     CREDENTIAL_TYPES = [
         ("account_key", "Account key"),
         ("sas", "SAS token"),
@@ -97,7 +98,13 @@ class Datastore(models.Model):
     account_url = models.CharField(max_length=500, blank=True)
     container = models.CharField(max_length=63, blank=True)
     credential_type = models.CharField(max_length=20, choices=CREDENTIAL_TYPES, default="none")
-    # Fernet token of the account key / SAS token / connection string; never rendered, never logged.
+    # s3: the endpoint (empty: AWS itself), bucket, region (empty: us-east-1) and access key ID (empty: anonymous).
+    endpoint_url = models.CharField(max_length=500, blank=True)
+    bucket = models.CharField(max_length=63, blank=True)
+    region = models.CharField(max_length=50, blank=True)
+    access_key_id = models.CharField(max_length=128, blank=True)
+    # Fernet token of the account key / SAS token / connection string / S3 secret access key; never rendered,
+    # never logged.
     secret_encrypted = models.TextField(blank=True, editable=False)
     is_default = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
@@ -131,6 +138,8 @@ class Datastore(models.Model):
         return bool(self.secret_encrypted)
 
     def location(self) -> str:
+        if self.kind == self.S3:
+            return f"s3://{self.bucket}" + (f" at {self.endpoint_url.rstrip('/')}" if self.endpoint_url else "")
         if self.kind == self.AZURE_BLOB:
             return (
                 f"{self.account_url.rstrip('/')}/{self.container}"
@@ -138,6 +147,13 @@ class Datastore(models.Model):
                 else f"container {self.container}"
             )
         return str(self.local_root())
+
+    @property
+    def authentication(self) -> str:
+        """How the Studio signs in to the datastore, in the words of the form ("" for a local folder)."""
+        if self.kind == self.S3:
+            return "None (anonymous, public bucket)" if not self.access_key_id else "Access key"
+        return self.get_credential_type_display() if self.kind == self.AZURE_BLOB else ""
 
     def users(self) -> list[str]:
         """What keeps this datastore from being deleted: being the default, datasets, jobs."""
@@ -182,6 +198,8 @@ class Datastore(models.Model):
                 check_local_root(self.local_root())
             except ValidationError as exc:
                 raise storage.StorageError(f"Datastore '{self.name}' cannot be used: {exc.messages[0]}") from exc
+        if self.kind == self.S3:
+            return s3.S3Store(self.endpoint_url, self.bucket, self.region, self.access_key_id, self.get_secret())
         return storage.client_for(self)
 
     def uri(self, path=""):

@@ -5,8 +5,12 @@ MLflow's errors quote the tracking URI, password included."""
 import logging
 import re
 
-# SAS query parameters (sig) and connection-string fields that are credentials on their own.
-SECRET_FIELDS = re.compile(r"(?i)\b(sig|AccountKey|SharedAccessSignature|SharedAccessKey)=([^&;\s\"']+)")
+# SAS query parameters (sig), an S3 presigned URL's signature (SigV4) and session token, and
+# connection-string fields that are credentials on their own.
+SECRET_FIELDS = re.compile(
+    r"(?i)\b(sig|X-Amz-Signature|X-Amz-Security-Token|AccountKey|SharedAccessSignature|SharedAccessKey)"
+    r"=([^&;\s\"']+)"
+)
 # user:password@ in a URL (a registry or database URI quoted by an exception message)
 URL_USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+@")
 
