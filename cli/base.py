@@ -1,33 +1,88 @@
-"""What the `az ml`-like management commands share: subcommands, JSON output, errors as CommandError."""
+"""What the `az ml`-like management commands share: subcommands (Azure's hyphenated names, the underscore ones
+too), `-o/--output` and `--query` on every one of them, `--web`, `--yes`, `--no-wait`, errors as CommandError."""
 
-import json
+import os
+import webbrowser
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from cli import azure_yaml
+from cli import azure_yaml, output
+
+
+def add_output_arguments(parser):
+    """Azure's global arguments, on every subcommand."""
+    parser.add_argument("-o", "--output", choices=output.FORMATS, default="json", help="Output format (default: json).")
+    parser.add_argument("--query", help="JMESPath query string, e.g. status or [].name (see http://jmespath.org/).")
 
 
 class AzCommand(BaseCommand):
     """A command with `az ml`-style subcommands: each `handle_<action>` method is one, its options added by
-    `add_<action>_arguments(parser)`."""
+    `add_<action>_arguments(parser)`. `list_jobs` is reachable as `list-jobs` (Azure's) and `list_jobs`."""
 
     actions: tuple[str, ...] = ()
+    output_format = "json"
+    query = None
 
     def add_arguments(self, parser):
-        subparsers = parser.add_subparsers(dest="action", required=True, metavar="{" + ",".join(self.actions) + "}")
-        for action in self.actions:
-            sub = subparsers.add_parser(action, help=getattr(self, f"handle_{action}").__doc__)
+        names = [action.replace("_", "-") for action in self.actions]
+        subparsers = parser.add_subparsers(dest="action", required=True, metavar="{" + ",".join(names) + "}")
+        for action, name in zip(self.actions, names):
+            aliases = [action] if action != name else []
+            sub = subparsers.add_parser(name, aliases=aliases, help=getattr(self, f"handle_{action}").__doc__)
+            add_output_arguments(sub)
             getattr(self, f"add_{action}_arguments", lambda p: None)(sub)
 
-    def handle(self, *args, action, **options):
+    def handle(self, *args, action, output="json", query=None, **options):
+        self.output_format, self.query = output, query
         try:
-            return getattr(self, f"handle_{action}")(**options)
+            return self.run_action(action.replace("-", "_"), options)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
 
-    def print_json(self, data):
-        self.stdout.write(json.dumps(data, indent=2, default=str))
+    def run_action(self, action: str, options: dict):
+        return getattr(self, f"handle_{action}")(**options)
+
+    def emit(self, data):
+        """Print a result as Azure's CLI does: --query applied, then the -o format."""
+        text = output.render(data, self.output_format, self.query)
+        if text:
+            self.stdout.write(text, ending="")
+
+    print_json = emit
+
+    def say(self, message: str):
+        """A line for people (not a result): on standard error, so that -o/--query output stays parseable."""
+        self.stderr.write(message)
+
+    def web(self, path: str):
+        """--web: the Studio page's URL (settings.STUDIO_URL), opened where a browser can be."""
+        url = settings.STUDIO_URL + path
+        self.say(f"Studio: {url}")
+        if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+            webbrowser.open(url)
+        return url
+
+
+def add_name_argument(parser, help="The name."):
+    parser.add_argument("-n", "--name", required=True, help=help)
+
+
+def add_web_argument(parser):
+    parser.add_argument("--web", "-w", action="store_true", help="Show the Studio page's URL (and open it).")
+
+
+def add_yes_argument(parser):
+    parser.add_argument(
+        "-y", "--yes", action="store_true", help="Do not prompt for confirmation (the command never prompts)."
+    )
+
+
+def add_no_wait_argument(parser):
+    parser.add_argument(
+        "--no-wait", action="store_true", help="Accepted for Azure's scripts: the operation is done when it returns."
+    )
 
 
 def add_file_arguments(parser, name_help="The name (overrides the file's)."):
@@ -50,7 +105,7 @@ def document(options, **names) -> azure_yaml.Document:
     else:
         doc = azure_yaml.loads("", source="command line", sets=sets)
     for key, option in names.items():
-        if options.get(option):
+        if options.get(option) not in (None, ""):
             doc.set(key, options[option])
     return doc
 

@@ -169,12 +169,22 @@ def custom_model(db, studio_home, tmp_path_factory):
     return registry.register_folder("iris-custom", folder)
 
 
-def run(*args) -> str:
-    """A management command's standard output, as a script would read it."""
+def run_both(*args) -> tuple[str, str]:
+    """A management command's standard output and standard error."""
     from io import StringIO
 
     from django.core.management import call_command
 
     out, err = StringIO(), StringIO()
     call_command(*args, stdout=out, stderr=err)
-    return out.getvalue()
+    return out.getvalue(), err.getvalue()
+
+
+def run(*args) -> str:
+    """A management command's standard output, as a script would read it."""
+    return run_both(*args)[0]
+
+
+def invoke(*args) -> str:
+    """`batch-endpoint invoke ... --query name -o tsv`: the new job's name, as Azure's scripts read it."""
+    return run("batch-endpoint", "invoke", *args, "--query", "name", "-o", "tsv").strip()
