@@ -4,6 +4,7 @@ and every YAML key it lists is one the YAML reader accepts."""
 import json
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,11 +44,17 @@ def doc_yaml_keys() -> list[tuple[str, str]]:
     return keys
 
 
+@pytest.fixture(scope="module")
+def iris_model_folder(tmp_path_factory):
+    return demo.train_iris(tmp_path_factory.mktemp("iris") / "model")
+
+
 @pytest.fixture
-def world(endpoint, demo_model, demo_data, studio_home, tmp_path, monkeypatch):
+def world(endpoint, demo_model, demo_data, studio_home, iris_model_folder, tmp_path, monkeypatch):
     """What the table's commands name: an endpoint and deployment, a finished job with outputs, a queued job, a
     dataset, an environment, a compute cluster, and the YAML files and folders of a project."""
     store = Datastore.get_default()
+    store.client().delete("datasets")  # uploads persist across tests: a dataset re-created here is uploaded anew
     dataset = Dataset.register(
         name="iris-data", datastore=store, path=demo_data.split("/paths/", 1)[1], type=Dataset.URI_FOLDER
     )
@@ -64,7 +71,7 @@ def world(endpoint, demo_model, demo_data, studio_home, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "endpoint.yml").write_text(ENDPOINT_YML.format(name="heart-batch"))
     (tmp_path / "deployment.yml").write_text(DEPLOYMENT_YML.format(endpoint=endpoint.name, model=demo_model.name))
-    demo.train_iris(tmp_path / "model")
+    shutil.copytree(iris_model_folder, tmp_path / "model")
     (tmp_path / "custom-model").mkdir()
     (tmp_path / "custom-model" / "model.pkl").write_bytes(b"a custom model's own file")
     (tmp_path / "model.yml").write_text("name: heart-classifier\ntype: mlflow_model\npath: model\n")
@@ -93,7 +100,16 @@ def world(endpoint, demo_model, demo_data, studio_home, tmp_path, monkeypatch):
 
 def test_the_table_lists_every_group():
     groups = {command.split()[2] for command in doc_commands()}
-    assert groups == {"batch-endpoint", "batch-deployment", "job", "model", "data", "environment", "compute", "datastore"}
+    assert groups == {
+        "batch-endpoint",
+        "batch-deployment",
+        "job",
+        "model",
+        "data",
+        "environment",
+        "compute",
+        "datastore",
+    }
 
 
 @pytest.mark.django_db

@@ -16,7 +16,10 @@ def test_it_creates_shows_lists_updates_and_deletes_an_endpoint(tmp_path):
     path = tmp_path / "endpoint.yml"
     path.write_text(ENDPOINT_YML.format(name="heart-batch"))
     created = json.loads(run("batch_endpoint", "create", "-f", str(path)))
-    assert created["name"] == "heart-batch" and created["scoring_uri"] == "http://127.0.0.1:8000/api/v1/endpoints/heart-batch/jobs"
+    assert (
+        created["name"] == "heart-batch"
+        and created["scoring_uri"] == "http://127.0.0.1:8000/api/v1/endpoints/heart-batch/jobs"
+    )
     assert json.loads(run("batch_endpoint", "show", "-n", "heart-batch"))["description"] == "Iris scoring"
     run("batch_endpoint", "update", "-f", str(path), "--set", "description=Heart scoring")
     assert [e["description"] for e in json.loads(run("batch_endpoint", "list"))] == ["Heart scoring"]
