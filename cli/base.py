@@ -34,8 +34,8 @@ class AzCommand(BaseCommand):
             add_output_arguments(sub)
             getattr(self, f"add_{action}_arguments", lambda p: None)(sub)
 
-    def handle(self, *args, action, output="json", query=None, **options):
-        self.output_format, self.query = output, query
+    def handle(self, *args, action, **options):
+        self.output_format, self.query = options.pop("output", "json"), options.pop("query", None)
         try:
             return self.run_action(action.replace("-", "_"), options)
         except ValidationError as exc:
