@@ -298,6 +298,9 @@ def heart_project(tmp_path):
 @pytest.fixture
 def batch_cluster(transactional_db):
     """A real qcluster serving the deployments' `compute: azureml:batch-cluster` (Q_CLUSTER_NAME=batch-cluster)."""
+    from workspace.models import Datastore
+
+    Datastore.get_default().client().delete("datasets")  # uploads persist across tests; the dataset is made anew
     cluster = QCluster(cluster="batch-cluster")
     yield cluster
     cluster.stop()
