@@ -34,6 +34,7 @@ lint: $(VENV)/.installed-test
 	$(PY) -m tools.import_cycles
 
 install: $(VENV)/.installed
+	@tools/bin/install-az $(VENV) $(AZ)
 
 install-test: $(VENV)/.installed-test node_modules/.bin/azurite-blob
 	@if [ ! -x /usr/bin/chromium ]; then \

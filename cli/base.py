@@ -1,39 +1,55 @@
-"""What the `az ml`-like management commands share: subcommands, JSON output, errors as CommandError."""
+"""What the `az ml`-like management commands share: subcommands (Azure's hyphenated names, the underscore ones
+too), `-o/--output` and `--query` on every one of them, `--web`, `--yes`, `--no-wait`, errors as CommandError."""
 
-import json
 import logging
 import os
+import webbrowser
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from cli import azure_yaml
+from cli import azure_yaml, output
 from workspace import roles
+
+
+def add_output_arguments(parser):
+    """Azure's global arguments, on every subcommand."""
+    parser.add_argument("-o", "--output", choices=output.FORMATS, default="json", help="Output format (default: json).")
+    parser.add_argument("--query", help="JMESPath query string, e.g. status or [].name (see http://jmespath.org/).")
 
 
 class AzCommand(BaseCommand):
     """A command with `az ml`-style subcommands: each `handle_<action>` method is one, its options added by
-    `add_<action>_arguments(parser)`. `rules` names the action (workspace/roles.py) each needs: a command acts as
-    the user STUDIO_USER names, with their role, or else as the operator (an Owner)."""
+    `add_<action>_arguments(parser)`. `list_jobs` is reachable as `list-jobs` (Azure's) and `list_jobs`. `rules`
+    names the action (workspace/roles.py) each needs: a command acts as the user STUDIO_USER names, with their role,
+    or else as the operator (an Owner)."""
 
     actions: tuple[str, ...] = ()
     rules: dict[str, str] = {}
     user = roles.OPERATOR
+    output_format = "json"
+    query = None
 
     def add_arguments(self, parser):
-        subparsers = parser.add_subparsers(dest="action", required=True, metavar="{" + ",".join(self.actions) + "}")
-        for action in self.actions:
-            sub = subparsers.add_parser(action, help=getattr(self, f"handle_{action}").__doc__)
+        names = [action.replace("_", "-") for action in self.actions]
+        subparsers = parser.add_subparsers(dest="action", required=True, metavar="{" + ",".join(names) + "}")
+        for action, name in zip(self.actions, names):
+            aliases = [action] if action != name else []
+            sub = subparsers.add_parser(name, aliases=aliases, help=getattr(self, f"handle_{action}").__doc__)
+            add_output_arguments(sub)
             getattr(self, f"add_{action}_arguments", lambda p: None)(sub)
 
     def handle(self, *args, action, **options):
+        self.output_format, self.query = options.pop("output", "json"), options.pop("query", None)
         self.user = acting_user()
+        action = action.replace("-", "_")
         try:
             roles.require(self.user, self.rules.get(action, "an action without a rule"))
             with showing_builds(self):
-                return getattr(self, f"handle_{action}")(**options)
+                return self.run_action(action, options)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         except PermissionDenied as exc:
@@ -44,8 +60,48 @@ class AzCommand(BaseCommand):
         """Who the things this command makes are recorded as created by (None: the operator)."""
         return None if self.user is roles.OPERATOR else self.user
 
-    def print_json(self, data):
-        self.stdout.write(json.dumps(data, indent=2, default=str))
+    def run_action(self, action: str, options: dict):
+        return getattr(self, f"handle_{action}")(**options)
+
+    def emit(self, data):
+        """Print a result as Azure's CLI does: --query applied, then the -o format."""
+        text = output.render(data, self.output_format, self.query)
+        if text:
+            self.stdout.write(text, ending="")
+
+    print_json = emit
+
+    def say(self, message: str):
+        """A line for people (not a result): on standard error, so that -o/--query output stays parseable."""
+        self.stderr.write(message)
+
+    def web(self, path: str):
+        """--web: the Studio page's URL (settings.STUDIO_URL), opened where a browser can be."""
+        url = settings.STUDIO_URL + path
+        self.say(f"Studio: {url}")
+        if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+            webbrowser.open(url)
+        return url
+
+
+def add_name_argument(parser, help="The name."):
+    parser.add_argument("-n", "--name", required=True, help=help)
+
+
+def add_web_argument(parser):
+    parser.add_argument("--web", "-w", action="store_true", help="Show the Studio page's URL (and open it).")
+
+
+def add_yes_argument(parser):
+    parser.add_argument(
+        "-y", "--yes", action="store_true", help="Do not prompt for confirmation (the command never prompts)."
+    )
+
+
+def add_no_wait_argument(parser):
+    parser.add_argument(
+        "--no-wait", action="store_true", help="Accepted for Azure's scripts: the operation is done when it returns."
+    )
 
 
 def acting_user():
@@ -79,7 +135,7 @@ def document(options, **names) -> azure_yaml.Document:
     else:
         doc = azure_yaml.loads("", source="command line", sets=sets)
     for key, option in names.items():
-        if options.get(option):
+        if options.get(option) not in (None, ""):
             doc.set(key, options[option])
     return doc
 

@@ -317,6 +317,8 @@ COMPUTE_HEARTBEAT_SECONDS = envfloat("COMPUTE_HEARTBEAT_SECONDS", 5)
 WEB_HOST = os.environ.get("HOST", "127.0.0.1")
 WEB_PORT = os.environ.get("PORT", "8000")
 WEB_WORKERS = int(os.environ.get("WEB_WORKERS") or 2)
+# The Studio's address as its users reach it: the command line's --web links and absolute scoring_uri values.
+STUDIO_URL = os.environ.get("STUDIO_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -192,6 +192,11 @@ def test_a_model_reference_names_a_version_or_the_latest(endpoint, demo_model, t
         (
             ("type: model", "type: pipeline"),
             "unsupported_type",
+            "file.yml, line 5: pipeline component deployments (type: pipeline) are not supported yet",
+        ),
+        (
+            ("type: model", "type: batch"),
+            "unsupported_type",
             "file.yml, line 5: only model deployments are supported",
         ),
         (("@latest", "@production"), "unknown_label", "file.yml, line 6: only the label '@latest' is known"),
@@ -272,7 +277,6 @@ def test_a_list_given_plainly_in_set_says_how_to_write_it(endpoint, demo_model, 
     "text,code,message",
     [
         ("name: ab\n", "endpoint_name_length", "line 1: 'name': The name must be 3 to 32 characters long."),
-        ("name: iris-endpoint\n", "endpoint_exists", "line 1: an endpoint named 'iris-endpoint' already exists."),
         ("name: fresh-one\nauth_mode: magic\n", "invalid_choice", "line 2: auth_mode must be one of"),
         (
             "name: fresh-one\ndefaults:\n  deployment: blue\n",
@@ -288,6 +292,13 @@ def test_bad_endpoint_files_are_refused(endpoint, tmp_path, text, code, message)
         azure_yaml.save_endpoint(_from_yaml(tmp_path, text), create=True)
     assert err.value.code == code
     assert message in err.value.messages[0]
+
+
+@pytest.mark.django_db
+def test_create_of_an_existing_endpoint_updates_it_as_azures_does(endpoint, tmp_path):
+    azure_yaml.save_endpoint(_from_yaml(tmp_path, "name: iris-endpoint\ndescription: re-run\n"), create=True)
+    endpoint.refresh_from_db()
+    assert endpoint.description == "re-run" and endpoint.deployments.count() == 1
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 
 from endpoints.models import BatchEndpoint
 from jobs.models import BatchJob
-from tests.fixtures.api import ENDPOINT_YML, run
+from tests.fixtures.api import ENDPOINT_YML, invoke, run, run_both
 from workspace.models import Datastore
 
 
@@ -16,11 +16,14 @@ def test_it_creates_shows_lists_updates_and_deletes_an_endpoint(tmp_path):
     path = tmp_path / "endpoint.yml"
     path.write_text(ENDPOINT_YML.format(name="heart-batch"))
     created = json.loads(run("batch_endpoint", "create", "-f", str(path)))
-    assert created["name"] == "heart-batch" and created["scoring_uri"] == "/api/v1/endpoints/heart-batch/jobs"
+    assert (
+        created["name"] == "heart-batch"
+        and created["scoring_uri"] == "http://127.0.0.1:8000/api/v1/endpoints/heart-batch/jobs"
+    )
     assert json.loads(run("batch_endpoint", "show", "-n", "heart-batch"))["description"] == "Iris scoring"
     run("batch_endpoint", "update", "-f", str(path), "--set", "description=Heart scoring")
     assert [e["description"] for e in json.loads(run("batch_endpoint", "list"))] == ["Heart scoring"]
-    assert "Deleted" in run("batch_endpoint", "delete", "-n", "heart-batch")
+    assert "Deleted" in run_both("batch_endpoint", "delete", "-n", "heart-batch")[1]
     assert not BatchEndpoint.objects.exists()
 
 
@@ -43,9 +46,7 @@ def test_errors_name_the_line_and_fail_the_command(tmp_path):
 
 @pytest.mark.django_db
 def test_invoke_prints_the_job_name_and_takes_azures_options(endpoint, demo_data):
-    name = run(
-        "batch_endpoint",
-        "invoke",
+    name = invoke(
         "-n",
         endpoint.name,
         "--input",
@@ -56,7 +57,7 @@ def test_invoke_prints_the_job_name_and_takes_azures_options(endpoint, demo_data
         "azureml://datastores/workspaceblobstore/paths/cli/out",
         "--max-retries",
         "0",
-    ).strip()
+    )
     job = BatchJob.objects.get(name=name)
     assert (job.mini_batches_total, job.settings["max_retries"], job.output_path) == (5, 0, "cli/out")
     listed = json.loads(run("batch_endpoint", "list_jobs", "-n", endpoint.name))
@@ -65,9 +66,7 @@ def test_invoke_prints_the_job_name_and_takes_azures_options(endpoint, demo_data
 
 @pytest.mark.django_db
 def test_invoke_takes_the_output_options(endpoint, demo_data):
-    name = run(
-        "batch_endpoint",
-        "invoke",
+    name = invoke(
         "-n",
         endpoint.name,
         "--input",
@@ -77,7 +76,7 @@ def test_invoke_takes_the_output_options(endpoint, demo_data):
         "--passthrough-columns",
         "sepal length (cm)",
         "--write-manifest",
-    ).strip()
+    )
     job = BatchJob.objects.get(name=name)
     assert job.settings["output_file_name"] == "predictions.jsonl"
     assert job.overrides == {
@@ -94,7 +93,7 @@ def test_invoke_uploads_a_local_folder_first(endpoint, tmp_path):
     (tmp_path / "in" / "a.csv").write_text(
         "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)\n1,2,3,4\n"
     )
-    name = run("batch_endpoint", "invoke", "-n", endpoint.name, "--input", str(tmp_path / "in")).strip()
+    name = invoke("-n", endpoint.name, "--input", str(tmp_path / "in"))
     job = BatchJob.objects.get(name=name)
     assert job.input_uri.startswith("azureml://datastores/workspaceblobstore/paths/uploads/")
     folder = job.input_uri.split("/paths/", 1)[1]

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
-from tests.fixtures.api import run
+from tests.fixtures.api import invoke, run, run_both
 from workspace.models import Datastore
 
 
@@ -70,7 +70,7 @@ def test_download_fetches_the_manifest_and_success_marker_of_a_job_that_writes_t
 
 @pytest.mark.django_db
 def test_cancel_cancels_once(job):
-    assert "Cancel requested" in run("job", "cancel", "-n", job.name)
+    assert "Cancel requested" in run_both("job", "cancel", "-n", job.name)[1]
     job.refresh_from_db()
     assert job.status in (Status.CANCEL_REQUESTED, Status.CANCELED)
     BatchJob.objects.filter(pk=job.pk).update(status=Status.CANCELED)
@@ -86,7 +86,7 @@ def test_an_unknown_job_is_an_error():
 
 @pytest.mark.integration
 def test_a_script_invokes_streams_and_downloads_a_real_job(endpoint, demo_data, qcluster, tmp_path):
-    name = run("batch_endpoint", "invoke", "-n", endpoint.name, "--input", demo_data).strip()
+    name = invoke("-n", endpoint.name, "--input", demo_data)
     out = run("job", "stream", "-n", name, "--interval", "0.2")
     assert f"Job {name} Completed" in out, qcluster.output()[-3000:]
     assert "100%  Completed" in out and "mini-batches 3/3 (0 failed)" in out

@@ -1,31 +1,49 @@
-"""`az ml environment create`: an environment from a conda file's pip section, built now."""
+"""`az ml environment`: create (a conda file's pip section, built now), list, show."""
 
-from cli import azure_yaml
-from cli.base import AzCommand, add_file_arguments, build_environment, document
-from workspace.roles import MANAGE_ENVIRONMENTS
+from django.core.management.base import CommandError
+
+from cli import azure_yaml, shapes
+from cli.base import AzCommand, add_file_arguments, add_name_argument, build_environment, document
+from cli.management.commands.model import add_version_arguments
+from workspace.environments import Environment
+from workspace.roles import MANAGE_ENVIRONMENTS, VIEW
 
 
 class Command(AzCommand):
-    help = "Create environments (like `az ml environment create`)."
-    actions = ("create",)
-    rules = {"create": MANAGE_ENVIRONMENTS}
+    help = "Create and look up environments (like `az ml environment`)."
+    actions = ("create", "list", "show")
+    rules = {"create": MANAGE_ENVIRONMENTS, "list": VIEW, "show": VIEW}
 
     def add_create_arguments(self, parser):
         add_file_arguments(parser)
         parser.add_argument("--conda-file", dest="conda_file", help="A conda YAML whose pip section is installed.")
+        parser.add_argument("-i", "--image", help="Accepted for Azure's scripts: the workers' Python is the base.")
+        parser.add_argument("-v", "--version")
         parser.add_argument("--no-build", action="store_true", help="Register only; build later.")
+
+    def add_list_arguments(self, parser):
+        parser.add_argument("-n", "--name", help="This environment's versions.")
+
+    def add_show_arguments(self, parser):
+        add_name_argument(parser)
+        add_version_arguments(parser)
 
     def handle_create(self, no_build=False, **options):
         """Register (or reuse) an environment version and build it."""
-        env = azure_yaml.register_environment(document(options, name="name", conda_file="conda_file"))
+        doc = document(options, name="name", conda_file="conda_file", image="image", version="version")
+        env = azure_yaml.register_environment(doc)
         if not no_build:
             build_environment(self, env)
-        self.print_json(
-            {
-                "name": env.name,
-                "version": env.version,
-                "id": f"azureml:{env.label}",
-                "state": env.state,
-                "requirements": env.requirements.splitlines(),
-            }
-        )
+        self.emit(shapes.environment(env))
+
+    def handle_list(self, name=None, **options):
+        """List the environments."""
+        found = Environment.objects.all()
+        self.emit([shapes.environment(e) for e in (found.filter(name=name) if name else found)])
+
+    def handle_show(self, name, version=None, label=None, **options):
+        """Show one version of an environment (default: the latest)."""
+        env = Environment.lookup(f"{name}:{version}" if version else name)
+        if env is None:
+            raise CommandError(f"There is no environment '{name}'" + (f" version {version}." if version else "."))
+        self.emit(shapes.environment(env))

@@ -1,4 +1,4 @@
-"""`az ml job` for batch jobs: show|stream|download|cancel|retry."""
+"""`az ml job` for batch jobs: list|show|stream|download|cancel|retry."""
 
 import time
 from pathlib import Path
@@ -6,17 +6,19 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from api.serializers import job_json
-from cli.base import AzCommand
+from cli import shapes
+from cli.base import AzCommand, add_name_argument, add_web_argument
 from endpoints.models import BatchDeployment
 from jobs import lifecycle, outputs, retries
 from jobs.bad_records import plural
-from jobs.models import ERRORS_FILE, BatchJob
+from jobs.models import BatchJob
 from workspace import roles, storage
 from workspace.models import Datastore
 from workspace.roles import RUN_JOBS, VIEW
 
 BAR_WIDTH = 30
+OUTPUT_NAME = "score"  # a batch job's one named output, as Azure names it
+STAGING = ".staging"
 
 
 def get_job(name) -> BatchJob:
@@ -36,18 +38,51 @@ def progress_line(job) -> str:
     )
 
 
+def job_files(job, client) -> list[str]:
+    """Every file the job wrote into its output folder (the scoring script's own files too), staging aside."""
+    folder = job.output_path.rstrip("/")
+    try:
+        found = list(outputs.walk(client, folder))
+    except storage.StorageError:
+        return []
+    return sorted(path for path in found if not path[len(folder) + 1 :].startswith(STAGING + "/"))
+
+
+def download_targets(job, files: list[str], root: Path, output_name: str | None, every: bool):
+    """(datastore path, local path) pairs in Azure's layout: `--output-name score` puts the output under
+    <root>/named-outputs/score/ (logs aside); `--all` adds the logs under <root>/artifacts/; neither: everything
+    under <root>/<job name>/ (this Studio's own layout, kept for its existing scripts)."""
+    folder = job.output_path.rstrip("/")
+    for path in files:
+        relative = path[len(folder) + 1 :]
+        is_log = relative.startswith("logs/")
+        if output_name or every:
+            if not is_log:
+                yield path, root / "named-outputs" / OUTPUT_NAME / relative
+            elif every:
+                yield path, root / "artifacts" / relative
+        else:
+            yield path, root / job.name / relative
+
+
 class Command(AzCommand):
-    help = "Show, follow, download or cancel batch jobs (like `az ml job`)."
-    actions = ("show", "stream", "download", "cancel", "retry")
-    rules = {"show": VIEW, "stream": VIEW, "download": VIEW, "cancel": RUN_JOBS, "retry": RUN_JOBS}
+    help = "List, show, follow, download or cancel batch jobs (like `az ml job`)."
+    actions = ("list", "show", "stream", "download", "cancel", "retry")
+    rules = {"list": VIEW, "show": VIEW, "stream": VIEW, "download": VIEW, "cancel": RUN_JOBS, "retry": RUN_JOBS}
+
+    def add_list_arguments(self, parser):
+        parser.add_argument("--max-results", "-r", type=int, help="At most this many jobs, newest first.")
+        parser.add_argument("--all-results", action="store_true", help="Every job (the default here).")
 
     def add_show_arguments(self, parser):
-        parser.add_argument("-n", "--name", required=True)
+        add_name_argument(parser)
+        add_web_argument(parser)
 
-    add_cancel_arguments = add_show_arguments
+    def add_cancel_arguments(self, parser):
+        add_name_argument(parser)
 
     def add_retry_arguments(self, parser):
-        parser.add_argument("-n", "--name", required=True)
+        add_name_argument(parser)
         parser.add_argument("--error-threshold", type=int, help="The retry's error threshold (default: the job's).")
         parser.add_argument(
             "--error-threshold-unit",
@@ -56,18 +91,30 @@ class Command(AzCommand):
         )
 
     def add_stream_arguments(self, parser):
-        parser.add_argument("-n", "--name", required=True)
+        add_name_argument(parser)
         parser.add_argument("--interval", type=float, default=1.0, help="Seconds between updates.")
 
     def add_download_arguments(self, parser):
-        parser.add_argument("-n", "--name", required=True)
+        add_name_argument(parser)
+        parser.add_argument("-p", "--download-path", default=".", help="Folder to download into.")
         parser.add_argument(
-            "-p", "--download-path", default=".", help="Folder to download into (a <job-name> folder is made there)."
+            "--output-name", choices=[OUTPUT_NAME], help="The named output: files go to <path>/named-outputs/score/."
+        )
+        parser.add_argument(
+            "--all", action="store_true", help="The output (named-outputs/score/) and the logs (artifacts/logs/)."
         )
 
-    def handle_show(self, name, **options):
+    def handle_list(self, max_results=None, **options):
+        """List jobs, newest first."""
+        jobs = BatchJob.objects.order_by("-created")
+        self.emit([shapes.job(j, detail=False) for j in (jobs[:max_results] if max_results else jobs)])
+
+    def handle_show(self, name, web=False, **options):
         """Show a job: status, counts, timings, errors."""
-        self.print_json(job_json(get_job(name)))
+        job = get_job(name)
+        if web:
+            self.web(job.get_absolute_url())
+        self.emit(shapes.job(job))
 
     def handle_stream(self, name, interval, **options):
         """Follow a job until it ends; exit status 0 only when it Completed."""
@@ -98,25 +145,17 @@ class Command(AzCommand):
                 f"{job.output_uri}errors.csv"
             )
 
-    def handle_download(self, name, download_path, **options):
-        """Download a job's output file, errors.csv, manifest.json and _SUCCESS (when it has them) and logs."""
+    def handle_download(self, name, download_path, output_name=None, all=False, **options):
+        """Download every file a job wrote: its output, errors.csv, the scoring script's own files, the logs."""
         job = get_job(name)
         client = Datastore.objects.get(name=job.output_datastore).client()
-        folder = job.output_path.rstrip("/")
-        names = dict.fromkeys([name for name in job.output_files() if not name.startswith("logs/")] + [ERRORS_FILE])
-        wanted = [f"{folder}/{name}" for name in names if client.exists(f"{folder}/{name}")]
-        try:
-            wanted += list(outputs.walk(client, f"{folder}/logs"))
-        except storage.StorageError:
-            pass
-        if not wanted:
+        targets = list(download_targets(job, job_files(job, client), Path(download_path), output_name, all))
+        if not targets:
             raise CommandError(f"Job {job.name} has no outputs yet ({job.status}).")
-        target = Path(download_path) / job.name
-        for path in wanted:
-            local = target / path[len(folder) + 1 :]
+        for path, local in targets:
             local.parent.mkdir(parents=True, exist_ok=True)
             local.write_bytes(client.read_bytes(path))
-            self.stdout.write(str(local))
+            self.say(str(local))
 
     def handle_cancel(self, name, **options):
         """Cancel a job."""
@@ -124,7 +163,7 @@ class Command(AzCommand):
         roles.require(self.user, RUN_JOBS, job)
         if not lifecycle.cancel(job):
             raise CommandError(f"Job {job.name} has already finished ({job.status}).")
-        self.stdout.write(f"Cancel requested for {job.name}: {job.status}.")
+        self.say(f"Cancel requested for {job.name}: {job.status}.")
 
     def handle_retry(self, name, error_threshold=None, error_threshold_unit=None, **options):
         """Retry failed: a new job runs the mini-batches that did not succeed and reuses the others' output."""
@@ -138,4 +177,4 @@ class Command(AzCommand):
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        self.print_json(job_json(retry))
+        self.emit(shapes.job(retry))

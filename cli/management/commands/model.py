@@ -1,29 +1,55 @@
-"""`az ml model create` for the Studio's MLflow registry."""
+"""`az ml model` for the Studio's MLflow registry: create|list|show."""
 
-from cli import azure_yaml
-from cli.base import AzCommand, add_file_arguments, document
-from workspace.roles import REGISTER_ASSETS
+from django.core.management.base import CommandError
+
+from cli import azure_yaml, shapes
+from cli.base import AzCommand, add_file_arguments, add_name_argument, document
+from workspace import registry
+from workspace.roles import REGISTER_ASSETS, VIEW
+
+
+def add_version_arguments(parser):
+    parser.add_argument("-v", "--version", help="The version (default: the latest).")
+    parser.add_argument("-l", "--label", choices=["latest"], help="latest: the newest version.")
 
 
 class Command(AzCommand):
-    help = "Register models (like `az ml model create`)."
-    actions = ("create",)
-    rules = {"create": REGISTER_ASSETS}
+    help = "Register and look up models (like `az ml model`)."
+    actions = ("create", "list", "show")
+    rules = {"create": REGISTER_ASSETS, "list": VIEW, "show": VIEW}
 
     def add_create_arguments(self, parser):
         add_file_arguments(parser)
         parser.add_argument("-p", "--path", help="An MLflow model folder or a zip of one (overrides the file's path).")
+        parser.add_argument("-t", "--type", choices=azure_yaml.MODEL_TYPES, help="Default: mlflow_model.")
+        parser.add_argument("-v", "--version", help="The version it must get (the registry numbers versions).")
+        parser.add_argument("-d", "--description")
+
+    def add_list_arguments(self, parser):
+        parser.add_argument("-n", "--name", help="This model's versions, newest first.")
+
+    def add_show_arguments(self, parser):
+        add_name_argument(parser)
+        add_version_arguments(parser)
 
     def handle_create(self, **options):
         """Register a model folder (or zip) as the model's next version."""
-        doc = document(options, name="name", path="path")
-        model = azure_yaml.register_model(doc)
-        self.print_json(
-            {
-                "name": model.name,
-                "version": model.version,
-                "id": f"azureml:{model.label}",
-                "flavor": model.flavor,
-                "description": model.description,
-            }
-        )
+        doc = document(options, name="name", path="path", type="type", version="version", description="description")
+        self.emit(shapes.model(azure_yaml.register_model(doc)))
+
+    def handle_list(self, name=None, **options):
+        """List the models (each by its latest version), or one model's versions."""
+        try:
+            if name:
+                self.emit([shapes.model(v) for v in registry.list_versions(name)])
+            else:
+                self.emit([shapes.model_summary(row) for row in registry.list_models()])
+        except registry.RegistryError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def handle_show(self, name, version=None, label=None, **options):
+        """Show one version of a model."""
+        try:
+            self.emit(shapes.model(registry.get_version(name, version or "latest")))
+        except registry.RegistryError as exc:
+            raise CommandError(str(exc)) from exc
