@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from cli import output
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
-from tests.fixtures_api import DEPLOYMENT_YML, invoke, run, run_both
+from tests.fixtures.api import DEPLOYMENT_YML, invoke, run, run_both
 from workspace.compute.models import ComputeCluster
 from workspace.models import Datastore
 

@@ -13,13 +13,13 @@ import yaml
 from cli import azure_workspace, azure_yaml
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
-from tests.fixtures_api import DEPLOYMENT_YML, ENDPOINT_YML, run_both
+from tests.fixtures.api import DEPLOYMENT_YML, ENDPOINT_YML, run_both
 from workspace import demo
 from workspace.compute.models import ComputeCluster
 from workspace.environments import Environment
 from workspace.models import Dataset, Datastore
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "AZURE-MIGRATION.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "AZURE-MIGRATION.md"
 PRINTS_NO_RESULT = ("delete", "stream", "download", "cancel")  # what these print is for people (stderr) or files
 
 
