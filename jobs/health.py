@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 from django_q.brokers import get_broker
 
-from jobs.models import MiniBatch
+from jobs.models import BatchJob, MiniBatch, Status
 from workspace.compute.live import live_workers
 
 RECLAIM_EVERY = timedelta(minutes=1)  # jobs.queue.ensure_reclaim's schedule
@@ -75,3 +75,34 @@ def _broker() -> str:
         return "ok" if get_broker().ping() else "does not answer"
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}"
+
+
+def served_by(cluster: str) -> list[str]:
+    """The compute clusters whose work the pool serving `cluster` takes."""
+    return [cluster]
+
+
+def stalled(clusters: list[str], since, quiet: timedelta, now=None) -> str:
+    """Why the pool serving `clusters`, started at `since`, looks wedged ('' if it does not): a mini-batch sent to
+    it after it started has waited `quiet` unclaimed, while none of its mini-batches runs or ended meanwhile and no
+    job of it is being finalized. Tasks waiting, workers idle, nothing moving."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=float(settings.JOBS_LEASE_SECONDS))
+    batches = MiniBatch.objects.filter(job__compute__in=clusters)
+    # A queued mini-batch's lease started when it was queued (or its task sent again).
+    waiting = batches.filter(
+        status=MiniBatch.QUEUED, lease_until__gte=since + lease, lease_until__lt=now - quiet + lease
+    ).count()
+    if not waiting:
+        return ""
+    moving = (
+        batches.filter(status=MiniBatch.RUNNING, lease_until__gte=now).exists()
+        or batches.filter(finished__gte=now - quiet).exists()
+        or BatchJob.objects.filter(compute__in=clusters, status=Status.FINALIZING, lease_until__gte=now).exists()
+    )
+    if moving:
+        return ""
+    return (
+        f"{waiting} mini-batch(es) of {', '.join(clusters)} waited more than {quiet.total_seconds():.0f} s "
+        "while its workers took nothing"
+    )

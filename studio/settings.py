@@ -252,6 +252,10 @@ JOBS_INIT_TIMEOUT = envfloat("JOBS_INIT_TIMEOUT", 600)
 JOBS_KEEP_PARTS_DAYS = envfloat("JOBS_KEEP_PARTS_DAYS", 7)
 # How often each worker process writes its heartbeat (the Compute page's live workers).
 COMPUTE_HEARTBEAT_SECONDS = envfloat("COMPUTE_HEARTBEAT_SECONDS", 5)
+# `manage.py workers`: the supervisor restarts a pool that has left work sent to it waiting this long with nothing
+# running, and gives stale work back to the queue itself this often (docs/RELIABILITY.md).
+COMPUTE_STALL_SECONDS = envfloat("COMPUTE_STALL_SECONDS", 30)
+COMPUTE_RECLAIM_SECONDS = envfloat("COMPUTE_RECLAIM_SECONDS", 15)
 
 # `manage.py run_studio` (make run): where gunicorn listens, and how many web processes it starts.
 WEB_HOST = os.environ.get("HOST", "127.0.0.1")
@@ -266,6 +270,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {
         "django-q": {"level": os.environ.get("Q_LOG_LEVEL", "WARNING")},
+        # `manage.py workers` says when it starts and restarts its pool.
+        "workspace.compute.supervisor": {"level": os.environ.get("Q_LOG_LEVEL", "INFO")},
         # urllib3 logs each request's URL at DEBUG, a SAS token's signature included: redacted at the source,
         # so that no handler (a file, a log collector, a test's capture) ever sees it.
         "urllib3.connectionpool": {"filters": ["redact"]},
