@@ -9,7 +9,7 @@ from endpoints.code import store_script
 from endpoints.models import COMPUTE_NAME_VALIDATOR, BatchDeployment, BatchEndpoint, known_clusters, split_columns
 from engine import envbuild, formats
 from workspace import registry
-from workspace.compute.live import live_workers
+from workspace.compute.live import live_workers, serving
 from workspace.environments import Environment
 
 # Path segments under /endpoints/ that an endpoint cannot be named, or its page would be unreachable.
@@ -444,9 +444,9 @@ class ComputeStepForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        live = [w.cluster for w in live_workers()]
+        live = live_workers()
         # (name, live workers) of every cluster the site knows: offered as the field's suggestions
-        self.known_clusters = [(name, live.count(name)) for name in known_clusters()]
+        self.known_clusters = [(name, len(serving(name, live))) for name in known_clusters()]
         field = self.fields["compute"]
         field.widget.attrs["list"] = "known-clusters"
         field.help_text = (

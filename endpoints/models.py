@@ -9,7 +9,7 @@ from django.utils.functional import cached_property
 
 from engine import formats
 from engine.formats import RESERVED_COLUMNS
-from workspace.compute.models import Worker
+from workspace.compute.models import ComputeCluster, Worker
 from workspace.environments import Environment, validate_environment  # noqa: F401  (migrations name it here)
 
 ENDPOINT_NAME_VALIDATOR = RegexValidator(
@@ -357,10 +357,12 @@ def split_columns(text: str) -> list[str]:
 
 
 def known_clusters() -> list[str]:
-    """Every compute cluster the site knows: the default, those workers served, those deployments name."""
+    """Every compute cluster the site knows: the default, those registered, those workers served, those deployments
+    name."""
     return sorted(
         {
             settings.DEFAULT_COMPUTE,
+            *ComputeCluster.objects.values_list("name", flat=True),
             *Worker.objects.values_list("cluster", flat=True).distinct(),
             *BatchDeployment.objects.values_list("compute", flat=True).distinct(),
         }

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 
 from jobs.models import BatchJob, MiniBatch, Status
-from workspace.compute.live import live_workers
+from workspace.compute.live import live_workers, one_pool, serving
 
 RECLAIM_EVERY = timedelta(minutes=1)  # jobs.queue.ensure_reclaim's schedule
 
@@ -44,11 +44,10 @@ def readiness(now=None) -> Readiness:
         return found
     found.checks["broker"] = _broker()
     workers = live_workers()
-    served = {w.cluster for w in workers}
     found.checks["workers"] = "ok" if workers else "no live worker: jobs wait until `manage.py qcluster` runs"
     waiting = MiniBatch.objects.filter(status=MiniBatch.QUEUED, lease_until__lt=now - stuck_after())
     for cluster in waiting.values_list("job__compute", flat=True):
-        if cluster in served:
+        if serving(cluster, workers):
             found.stuck[cluster] = found.stuck.get(cluster, 0) + 1
     if found.stuck:
         found.checks["queue"] = "; ".join(
@@ -77,18 +76,20 @@ def _broker() -> str:
         return f"unreachable: {type(exc).__name__}"
 
 
-def served_by(cluster: str) -> list[str]:
-    """The compute clusters whose work the pool serving `cluster` takes."""
-    return [cluster]
+def served_by(cluster: str) -> list[str] | None:
+    """The compute clusters whose work the pool serving `cluster` takes (None: all of them, embedded mode)."""
+    return None if one_pool() else [cluster]
 
 
-def stalled(clusters: list[str], since, quiet: timedelta, now=None) -> str:
+def stalled(clusters: list[str] | None, since, quiet: timedelta, now=None) -> str:
     """Why the pool serving `clusters`, started at `since`, looks wedged ('' if it does not): a mini-batch sent to
     it after it started has waited `quiet` unclaimed, while none of its mini-batches runs or ended meanwhile and no
     job of it is being finalized. Tasks waiting, workers idle, nothing moving."""
     now = now or timezone.now()
     lease = timedelta(seconds=float(settings.JOBS_LEASE_SECONDS))
-    batches = MiniBatch.objects.filter(job__compute__in=clusters)
+    batches, jobs = MiniBatch.objects.all(), BatchJob.objects.all()
+    if clusters is not None:
+        batches, jobs = batches.filter(job__compute__in=clusters), jobs.filter(compute__in=clusters)
     # A queued mini-batch's lease started when it was queued (or its task sent again).
     waiting = batches.filter(
         status=MiniBatch.QUEUED, lease_until__gte=since + lease, lease_until__lt=now - quiet + lease
@@ -98,11 +99,11 @@ def stalled(clusters: list[str], since, quiet: timedelta, now=None) -> str:
     moving = (
         batches.filter(status=MiniBatch.RUNNING, lease_until__gte=now).exists()
         or batches.filter(finished__gte=now - quiet).exists()
-        or BatchJob.objects.filter(compute__in=clusters, status=Status.FINALIZING, lease_until__gte=now).exists()
+        or jobs.filter(status=Status.FINALIZING, lease_until__gte=now).exists()
     )
     if moving:
         return ""
     return (
-        f"{waiting} mini-batch(es) of {', '.join(clusters)} waited more than {quiet.total_seconds():.0f} s "
+        f"{waiting} mini-batch(es) of {', '.join(clusters or ['every cluster'])} waited more than {quiet.total_seconds():.0f} s "
         "while its workers took nothing"
     )

@@ -370,6 +370,18 @@ def _resend_lost_tasks(now):
             queue.run_later(mb.job, mb.pk, mb.index)
 
 
+def resend_queued(clusters: list[str] | None):
+    """The pool serving these clusters (None: every one) was restarted: the tasks it had taken died with it (the ORM
+    broker would hand them out again only after Q_RETRY). Send every queued mini-batch's task again now."""
+    queued = MiniBatch.objects.filter(status=MiniBatch.QUEUED)
+    if clusters is not None:
+        queued = queued.filter(job__compute__in=clusters)
+    for mb in queued.select_related("job"):
+        if queued.filter(pk=mb.pk, lease_until=mb.lease_until).update(lease_until=lifecycle.lease_end()):
+            queue.run_later(mb.job, mb.pk, mb.index)
+    reclaim_stale()
+
+
 def finalize(job_id: int):
     """Join the parts in input order into the output file, created atomically, never over an existing file.
 

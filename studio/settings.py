@@ -182,6 +182,8 @@ MLFLOW_REGISTRY_URI = os.environ.get("MLFLOW_REGISTRY_URI", "")
 # The default compute cluster a deployment runs on, and the one this process serves when it runs qcluster.
 DEFAULT_COMPUTE = "cpu-cluster"
 Q_CLUSTER_NAME = os.environ.get("Q_CLUSTER_NAME", DEFAULT_COMPUTE)
+# One machine (no REDIS_URL): its one pool, serving Q_CLUSTER_NAME's queue, takes the tasks of every compute cluster.
+COMPUTE_ONE_POOL = envbool("COMPUTE_ONE_POOL", "0" if os.environ.get("REDIS_URL") else "1")
 Q_CLUSTER = {
     # One shared name (the signing salt and stats key) for every cluster of this site.
     "name": "batch-studio",

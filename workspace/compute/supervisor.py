@@ -6,7 +6,7 @@ What it watches, every second:
   killed (the supervisor is the child subreaper of the tree, so orphans come back to it) and a new pool starts;
 - `stalled()` says work waits that the pool should have taken, while nothing runs (tasks waiting, workers idle,
   nothing moving): the pool is wedged, it is restarted the same way.
-And every `reclaim_every` seconds it runs `reclaim()` in a thread (stale leases back to Pending, lost tasks sent
+After a restart `restarted()` sends again the tasks the old pool had taken. And every `reclaim_every` seconds it runs `reclaim()` in a thread (stale leases back to Pending, lost tasks sent
 again): what the pool's own every-minute schedule does, without the pool.
 
 Restarts back off (1 s doubling to 30 s) when a new pool dies at once, say on a broken setting.
@@ -46,12 +46,13 @@ class Supervisor:
         *,
         stalled: Callable[[datetime], str] = lambda since: "",
         reclaim: Callable[[], None] = lambda: None,
+        restarted: Callable[[], None] = lambda: None,
         check_every: float = 1.0,
         reclaim_every: float = 15.0,
         env: dict | None = None,
     ):
         self.argv, self.env = argv, env
-        self.stalled, self.reclaim = stalled, reclaim
+        self.stalled, self.reclaim, self.restarted = stalled, reclaim, restarted
         self.check_every, self.reclaim_every = check_every, reclaim_every
         self.proc: subprocess.Popen | None = None
         self.started: datetime | None = None
@@ -105,6 +106,7 @@ class Supervisor:
             self._backoff = 1.0
         if not self._stopping:
             self.start_pool()
+            self._ask(self.restarted)
 
     # The loop
     def run(self):

@@ -5,7 +5,7 @@ from django.shortcuts import render
 
 from endpoints.models import known_clusters
 from jobs.models import BatchJob, MiniBatch, Status
-from workspace.compute.live import live_workers
+from workspace.compute.live import live_workers, serving
 from workspace.compute.models import Worker
 
 
@@ -37,7 +37,7 @@ def overview() -> list[dict]:
     )
     clusters = []
     for name in names:
-        workers = [w for w in live if w.cluster == name]
+        workers = serving(name, live)
         for w in workers:
             w.mini_batches = [mb for mb in running if mb.worker == w.worker_id]
         clusters.append(

@@ -36,5 +36,6 @@ class Command(BaseCommand):
             env=env,
             stalled=lambda since: health.stalled(health.served_by(cluster), since=since, quiet=quiet),
             reclaim=tasks.reclaim_stale,
+            restarted=lambda: tasks.resend_queued(health.served_by(cluster)),
             reclaim_every=settings.COMPUTE_RECLAIM_SECONDS,
         ).run()
