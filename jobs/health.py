@@ -44,11 +44,8 @@ def readiness(now=None) -> Readiness:
         return found
     found.checks["broker"] = _broker()
     workers = live_workers()
-    found.checks["workers"] = "ok" if workers else "no live worker: jobs wait until `manage.py qcluster` runs"
-    waiting = MiniBatch.objects.filter(status=MiniBatch.QUEUED, lease_until__lt=now - stuck_after())
-    for cluster in waiting.values_list("job__compute", flat=True):
-        if serving(cluster, workers):
-            found.stuck[cluster] = found.stuck.get(cluster, 0) + 1
+    found.checks["workers"] = "ok" if workers else "no live worker: jobs wait until `manage.py workers` runs"
+    found.stuck = stuck(workers, now)
     if found.stuck:
         found.checks["queue"] = "; ".join(
             f"{count} mini-batch(es) of {cluster} waited more than {stuck_after().total_seconds():.0f} s with live "
@@ -57,6 +54,16 @@ def readiness(now=None) -> Readiness:
         )
     else:
         found.checks["queue"] = "ok"
+    return found
+
+
+def stuck(workers: list, now=None) -> dict[str, int]:
+    """{cluster: mini-batches waiting past stuck_after()} of the clusters that live `workers` serve: a wedged pool."""
+    found = {}
+    waiting = MiniBatch.objects.filter(status=MiniBatch.QUEUED, lease_until__lt=(now or timezone.now()) - stuck_after())
+    for cluster in waiting.values_list("job__compute", flat=True):
+        if serving(cluster, workers):
+            found[cluster] = found.get(cluster, 0) + 1
     return found
 
 

@@ -18,7 +18,7 @@ from jobs.schedules.models import ScheduleRun
 from jobs.web import charts, table
 from studio.views.buttons import button_of
 from workspace import storage
-from workspace.compute.live import live_workers
+from workspace.compute.live import live_workers, no_worker_warning
 from workspace.models import Datastore
 
 PAGE_SIZE = 25
@@ -98,7 +98,13 @@ def job_create(request, name):
         if job:
             messages.success(request, f"Job {job.name} submitted.")
             return redirect(job)
-    return render(request, "jobs/create.html", {"form": form, "endpoint": endpoint})
+    return render(request, "jobs/create.html", {"form": form, "endpoint": endpoint, "unserved": _unserved(endpoint)})
+
+
+def _unserved(endpoint) -> list[tuple[str, str]]:
+    """(deployment, warning) of the endpoint's deployments whose compute cluster no live worker serves."""
+    warnings = [(d.name, no_worker_warning(d.compute)) for d in endpoint.deployments.all()]
+    return [(name, warning) for name, warning in warnings if warning]
 
 
 @button_of("endpoints:create-job", "Preview")

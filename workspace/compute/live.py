@@ -55,3 +55,25 @@ def live_workers(cluster_name: str | None = None) -> list:
         if alive is not None:
             workers = [w for w in workers if (w.host, w.pid) in alive]
     return workers if cluster_name is None else serving(cluster_name, workers)
+
+
+def no_worker_warning(cluster: str) -> str:
+    """What to tell whoever sends work to `cluster` when no live worker takes it ('' when one does)."""
+    if live_workers(cluster):
+        return ""
+    if one_pool():
+        return (
+            f"No live workers: jobs on {cluster} wait in Queued until this machine's workers run "
+            "(`make run`, or `python manage.py workers`)."
+        )
+    return (
+        f"No live workers on compute cluster {cluster}: its jobs wait in Queued until a machine runs "
+        f"`Q_CLUSTER_NAME={cluster} python manage.py workers`."
+    )
+
+
+def warn_if_unserved(cluster: str, write):
+    """write(the warning) when no live worker takes `cluster`'s jobs: the command line's create, invoke and stream."""
+    warning = no_worker_warning(cluster)
+    if warning:
+        write(warning)

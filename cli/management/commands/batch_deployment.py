@@ -7,6 +7,7 @@ from cli import azure_yaml
 from cli.base import AzCommand, add_file_arguments, build_environment, document
 from cli.management.commands.batch_endpoint import get_endpoint
 from endpoints.forms import deployment_delete_refusal
+from workspace.compute.live import warn_if_unserved
 from workspace.environments import Environment
 
 
@@ -44,6 +45,7 @@ class Command(AzCommand):
         if not no_build and deployment.environment:
             build_environment(self, Environment.lookup(deployment.environment))
         self.print_json(deployment_json(deployment))
+        warn_if_unserved(deployment.compute, self.stderr.write)
 
     def handle_create(self, **options):
         """Create a deployment from Azure's deployment YAML."""

@@ -13,6 +13,7 @@ from cli.base import AzCommand, add_file_arguments, document
 from endpoints.models import OUTPUT_OPTIONS, OVERRIDABLE, BatchEndpoint, split_columns
 from engine import formats
 from jobs.submit import submit_job
+from workspace.compute.live import warn_if_unserved
 from workspace.models import Datastore
 
 UPLOAD_FOLDER = "uploads"
@@ -132,3 +133,4 @@ class Command(AzCommand):
             **output,
         )
         self.stdout.write(job.name)
+        warn_if_unserved(job.compute, self.stderr.write)
