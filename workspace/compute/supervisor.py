@@ -6,7 +6,8 @@ What it watches, every second:
   killed (the supervisor is the child subreaper of the tree, so orphans come back to it) and a new pool starts;
 - `stalled()` says work waits that the pool should have taken, while nothing runs (tasks waiting, workers idle,
   nothing moving): the pool is wedged, it is restarted the same way.
-After a restart `restarted()` sends again the tasks the old pool had taken. And every `reclaim_every` seconds it runs `reclaim()` in a thread (stale leases back to Pending, lost tasks sent
+After a restart `restarted()` sends again the tasks the old pool had taken; whenever processes of the tree are gone
+(a worker killed, or the whole tree at a restart), `lost()` gives back at once the mini-batches they ran. And every `reclaim_every` seconds it runs `reclaim()` in a thread (stale leases back to Pending, lost tasks sent
 again): what the pool's own every-minute schedule does, without the pool.
 
 Restarts back off (1 s doubling to 30 s) when a new pool dies at once, say on a broken setting.
@@ -16,6 +17,7 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -30,6 +32,13 @@ log = logging.getLogger(__name__)
 PR_SET_CHILD_SUBREAPER = 36
 STOP_GRACE_SECONDS = 10
 MAX_BACKOFF_SECONDS = 30
+
+
+def _running(p: psutil.Process) -> bool:
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def _become_subreaper():
@@ -47,12 +56,14 @@ class Supervisor:
         stalled: Callable[[datetime], str] = lambda since: "",
         reclaim: Callable[[], None] = lambda: None,
         restarted: Callable[[], None] = lambda: None,
+        lost: Callable[[list[str]], None] = lambda worker_ids: None,
         check_every: float = 1.0,
         reclaim_every: float = 15.0,
         env: dict | None = None,
     ):
         self.argv, self.env = argv, env
-        self.stalled, self.reclaim, self.restarted = stalled, reclaim, restarted
+        self.stalled, self.reclaim, self.restarted, self.lost = stalled, reclaim, restarted, lost
+        self._seen: set[int] = set()
         self.check_every, self.reclaim_every = check_every, reclaim_every
         self.proc: subprocess.Popen | None = None
         self.started: datetime | None = None
@@ -93,6 +104,7 @@ class Supervisor:
         if self.proc:
             self.proc.wait()
         self._reap()
+        self._report_gone()
 
     def restart(self, why: str):
         self.restarts += 1
@@ -124,6 +136,7 @@ class Supervisor:
 
     def check(self):
         self._reap()
+        self._report_gone()
         code = self.proc.poll()
         if code is not None:
             self.restart(f"its main process exited with code {code}")
@@ -148,6 +161,14 @@ class Supervisor:
             return ""
         finally:
             connections.close_all()
+
+    def _report_gone(self):
+        """Processes of the tree that are gone since the last look: `lost()` gives back the work they ran."""
+        alive = {p.pid for p in self.tree() if _running(p)}
+        gone, self._seen = self._seen - alive, alive
+        if gone:
+            host = socket.gethostname()
+            self._ask(self.lost, [f"{host}:{pid}" for pid in sorted(gone)])
 
     def _reap(self):
         """Orphans of the pool that died come back to the subreaper: collect them (never the pool's main process,

@@ -37,5 +37,6 @@ class Command(BaseCommand):
             stalled=lambda since: health.stalled(health.served_by(cluster), since=since, quiet=quiet),
             reclaim=tasks.reclaim_stale,
             restarted=lambda: tasks.resend_queued(health.served_by(cluster)),
+            lost=tasks.reclaim_dead,
             reclaim_every=settings.COMPUTE_RECLAIM_SECONDS,
         ).run()

@@ -1,0 +1,118 @@
+"""Chaos, bounded in time: CHAOS_JOBS jobs (20) run while a loop SIGKILLs a random process of the worker machine's
+tree (the pool's main process, its Sentinel, pusher, monitor, an idle or busy worker, a scoring host) every few
+seconds. Then every job has ended Completed, every input row is in its output exactly once, none stayed stuck."""
+
+import os
+import random
+import signal
+import threading
+import time
+from collections import Counter
+
+import psutil
+import pytest
+
+from jobs.models import Status
+from jobs.submit import submit_job
+from tests.conftest import DISTRIBUTED, QCluster, wait_for
+from tests.fixtures_distributed import count_rows, record, write_iris_files
+from workspace.compute.models import Worker
+from workspace.models import Datastore
+
+JOBS = int(os.environ.get("CHAOS_JOBS", "20"))
+KILL_EVERY = float(os.environ.get("CHAOS_KILL_EVERY", "4"))
+KILLING_FOR = float(os.environ.get("CHAOS_SECONDS", "120"))
+AFTER_CHAOS = 300  # every job must end within this once the killing stops (a bound, not a measurement)
+LEASE = 6
+
+
+def kind(proc: psutil.Process, workers: set[int]) -> str:
+    """What a process of the machine's tree is: workers are known by their heartbeats, the rest by where they sit."""
+    try:
+        if proc.pid in workers:
+            return "worker"
+        if proc.ppid() in workers:
+            return "scoring host"
+        children = proc.children()
+        if {c.pid for c in children} & workers:
+            return "Sentinel"
+        if any({g.pid for g in c.children()} & workers for c in children):
+            return "pool main"
+        return "pusher or monitor"
+    except psutil.Error:
+        return "gone"
+
+
+class Killer(threading.Thread):
+    def __init__(self, machine):
+        super().__init__(daemon=True)
+        self.machine, self.kills, self.stop = machine, Counter(), threading.Event()
+
+    def run(self):
+        supervisor = self.machine.proc.pid
+        while not self.stop.wait(KILL_EVERY * random.uniform(0.5, 1.5)):
+            try:
+                tree = psutil.Process(supervisor).children(recursive=True)
+            except psutil.Error:
+                return
+            if not tree:
+                continue
+            workers = set(Worker.objects.values_list("pid", flat=True))
+            victim = random.choice(tree)
+            what = kind(victim, workers)
+            try:
+                victim.send_signal(signal.SIGKILL)
+                self.kills[what] += 1
+            except psutil.Error:
+                pass
+
+
+@pytest.mark.integration
+def test_jobs_under_random_sigkills_all_complete_with_every_row_once(transactional_db, endpoint, monkeypatch, settings):
+    monkeypatch.setenv("JOBS_LEASE_SECONDS", str(LEASE))
+    monkeypatch.setenv("JOBS_HEARTBEAT_SECONDS", "1")
+    settings.JOBS_LEASE_SECONDS, settings.JOBS_HEARTBEAT_SECONDS = LEASE, 1
+    dep = endpoint.default_deployment
+    dep.mini_batch_size, dep.max_retries = 2, 10  # every kill of a busy worker or host costs an attempt
+    dep.save()
+    source = write_iris_files(Datastore.get_default(), "chaos/in", 4)
+    machines = [QCluster(), *([QCluster()] if DISTRIBUTED else [])]
+    killer = Killer(machines[0])
+    started = time.monotonic()
+    jobs = []
+    try:
+        wait_for(lambda: Worker.objects.exists(), timeout=90, message="a worker")
+        killer.start()
+        while time.monotonic() - started < KILLING_FOR or len(jobs) < JOBS:
+            if len(jobs) < JOBS:
+                jobs.append(submit_job(endpoint, input_uri=source))
+            time.sleep(KILLING_FOR / JOBS)
+        killer.stop.set()
+        killer.join()
+
+        def all_ended():
+            for job in jobs:
+                job.refresh_from_db()
+            return all(job.is_finished for job in jobs)
+
+        wait_for(all_ended, timeout=AFTER_CHAOS, interval=1, message=lambda: machines[0].output()[-4000:])
+    finally:
+        killer.stop.set()
+        for m in machines:
+            m.stop()
+    rows = [count_rows(j) for j in jobs]
+    figures = {
+        "mode": "distributed" if DISTRIBUTED else "embedded",
+        "jobs": len(jobs),
+        "statuses": dict(Counter(j.status for j in jobs)),
+        "kills": dict(killer.kills),
+        "rows_expected": sum(r["expected"] for r in rows),
+        "rows_lost": sum(r["lost"] for r in rows),
+        "rows_duplicated": sum(r["duplicated"] for r in rows),
+        "restarts": machines[0].output().count("restarting the worker pool"),
+        "seconds": round(time.monotonic() - started),
+    }
+    record("chaos", figures)
+    assert figures["statuses"] == {Status.COMPLETED: len(jobs)}, figures
+    assert (figures["rows_lost"], figures["rows_duplicated"]) == (0, 0), figures
+    assert sum(killer.kills.values()) >= KILLING_FOR / KILL_EVERY / 2, figures
