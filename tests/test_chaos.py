@@ -26,20 +26,20 @@ AFTER_CHAOS = 300  # every job must end within this once the killing stops (a bo
 LEASE = 6
 
 
-def kind(proc: psutil.Process, workers: set[int]) -> str:
-    """What a process of the machine's tree is: workers are known by their heartbeats, the rest by where they sit."""
+def kind(proc: psutil.Process, supervisor: int, workers: set[int]) -> str:
+    """Where a process sits in the machine's tree: supervisor > pool main > Sentinel > workers, pusher, monitor >
+    scoring hosts (workers are known by their heartbeats)."""
     try:
-        if proc.pid in workers:
-            return "worker"
-        if proc.ppid() in workers:
-            return "scoring host"
-        children = proc.children()
-        if {c.pid for c in children} & workers:
-            return "Sentinel"
-        if any({g.pid for g in c.children()} & workers for c in children):
+        lineage = [p.pid for p in proc.parents()]
+        depth = lineage.index(supervisor)
+        if depth == 0:
             return "pool main"
-        return "pusher or monitor"
-    except psutil.Error:
+        if depth == 1:
+            return "Sentinel"
+        if depth == 2:
+            return "worker" if proc.pid in workers else "pusher or monitor"
+        return "scoring host"
+    except (psutil.Error, ValueError):
         return "gone"
 
 
@@ -59,7 +59,7 @@ class Killer(threading.Thread):
                 continue
             workers = set(Worker.objects.values_list("pid", flat=True))
             victim = random.choice(tree)
-            what = kind(victim, workers)
+            what = kind(victim, supervisor, workers)
             try:
                 victim.send_signal(signal.SIGKILL)
                 self.kills[what] += 1
