@@ -111,6 +111,7 @@ def stalled(clusters: list[str] | None, since, quiet: timedelta, now=None) -> st
     if moving:
         return ""
     return (
-        f"{waiting} mini-batch(es) of {', '.join(clusters or ['every cluster'])} waited more than {quiet.total_seconds():.0f} s "
+        f"{waiting} mini-batch(es) of {', '.join(clusters or ['every cluster'])} waited more than "
+        f"{quiet.total_seconds():.0f} s "
         "while its workers took nothing"
     )

@@ -6,9 +6,10 @@ What it watches, every second:
   killed (the supervisor is the child subreaper of the tree, so orphans come back to it) and a new pool starts;
 - `stalled()` says work waits that the pool should have taken, while nothing runs (tasks waiting, workers idle,
   nothing moving): the pool is wedged, it is restarted the same way.
-After a restart `restarted()` sends again the tasks the old pool had taken; whenever processes of the tree are gone
-(a worker killed, or the whole tree at a restart), `lost()` gives back at once the mini-batches they ran. And every `reclaim_every` seconds it runs `reclaim()` in a thread (stale leases back to Pending, lost tasks sent
-again): what the pool's own every-minute schedule does, without the pool.
+After a restart `restarted()` sends again the tasks the old pool had taken. Whenever processes of the tree are gone
+(a worker killed, or the whole tree at a restart), `lost()` gives back at once the mini-batches they ran. And every
+`reclaim_every` seconds it runs `reclaim()` in a thread (stale leases back to Pending, lost tasks sent again): what
+the pool's own every-minute schedule does, without the pool.
 
 Restarts back off (1 s doubling to 30 s) when a new pool dies at once, say on a broken setting.
 """
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import psutil
-from django.db import connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
@@ -149,18 +150,23 @@ class Supervisor:
             self._reclaiming and self._reclaiming.is_alive()
         ):
             self._last_reclaim = time.monotonic()
-            self._reclaiming = threading.Thread(target=self._ask, args=(self.reclaim,), daemon=True)
+            self._reclaiming = threading.Thread(target=self._reclaim_once, daemon=True)
             self._reclaiming.start()
 
     def _ask(self, func, *args):
-        """Call func with a database connection of this thread's own, closed after: the database may be away."""
+        """func(*args), or "" when it fails: the database or the broker may be away for a while."""
+        close_old_connections()  # one broken by a database restart is replaced
         try:
             return func(*args)
         except Exception as exc:
             log.warning("supervisor: %s failed: %s", getattr(func, "__name__", func), exc)
             return ""
+
+    def _reclaim_once(self):
+        try:
+            self._ask(self.reclaim)
         finally:
-            connections.close_all()
+            connections.close_all()  # this thread's own
 
     def _report_gone(self):
         """Processes of the tree that are gone since the last look: `lost()` gives back the work they ran."""
