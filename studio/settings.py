@@ -258,6 +258,8 @@ COMPUTE_HEARTBEAT_SECONDS = envfloat("COMPUTE_HEARTBEAT_SECONDS", 5)
 # running, and gives stale work back to the queue itself this often (docs/RELIABILITY.md).
 COMPUTE_STALL_SECONDS = envfloat("COMPUTE_STALL_SECONDS", 30)
 COMPUTE_RECLAIM_SECONDS = envfloat("COMPUTE_RECLAIM_SECONDS", 15)
+# The pool's task queue: one an idle worker's SIGKILL cannot wedge (0: django-q2's own; for the tests of the supervisor).
+COMPUTE_HEALING_QUEUE = envbool("COMPUTE_HEALING_QUEUE", "1")
 
 # `manage.py run_studio` (make run): where gunicorn listens, and how many web processes it starts.
 WEB_HOST = os.environ.get("HOST", "127.0.0.1")

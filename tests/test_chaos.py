@@ -11,6 +11,7 @@ from collections import Counter
 
 import psutil
 import pytest
+from django.db import connection
 
 from jobs.models import Status
 from jobs.submit import submit_job
@@ -46,25 +47,29 @@ def kind(proc: psutil.Process, supervisor: int, workers: set[int]) -> str:
 class Killer(threading.Thread):
     def __init__(self, machine):
         super().__init__(daemon=True)
-        self.machine, self.kills, self.stop = machine, Counter(), threading.Event()
+        self.machine, self.kills, self.errors, self.stop = machine, Counter(), Counter(), threading.Event()
 
     def run(self):
-        supervisor = self.machine.proc.pid
         while not self.stop.wait(KILL_EVERY * random.uniform(0.5, 1.5)):
             try:
-                tree = psutil.Process(supervisor).children(recursive=True)
-            except psutil.Error:
-                return
-            if not tree:
-                continue
-            workers = set(Worker.objects.values_list("pid", flat=True))
-            victim = random.choice(tree)
-            what = kind(victim, supervisor, workers)
-            try:
-                victim.send_signal(signal.SIGKILL)
-                self.kills[what] += 1
-            except psutil.Error:
-                pass
+                self.kill_one()
+            except Exception as exc:  # the thread goes on: a kill it could not make is counted, not fatal
+                self.errors[f"{type(exc).__name__}: {exc}"[:200]] += 1
+        connection.close()
+
+    def kill_one(self):
+        supervisor = self.machine.proc.pid
+        tree = psutil.Process(supervisor).children(recursive=True)
+        if not tree:
+            return
+        workers = set(Worker.objects.values_list("pid", flat=True))
+        victim = random.choice(tree)
+        what = kind(victim, supervisor, workers)
+        try:
+            victim.send_signal(signal.SIGKILL)
+            self.kills[what] += 1
+        except psutil.Error:
+            pass
 
 
 @pytest.mark.integration
@@ -106,6 +111,7 @@ def test_jobs_under_random_sigkills_all_complete_with_every_row_once(transaction
         "jobs": len(jobs),
         "statuses": dict(Counter(j.status for j in jobs)),
         "kills": dict(killer.kills),
+        "killer_errors": dict(killer.errors),
         "rows_expected": sum(r["expected"] for r in rows),
         "rows_lost": sum(r["lost"] for r in rows),
         "rows_duplicated": sum(r["duplicated"] for r in rows),

@@ -107,6 +107,21 @@ def _trial(endpoint, source, machine, victim_of, what: str, trial: int) -> dict:
     ],
 )
 def test_after_a_sigkill_in_the_pool_every_job_completes(transactional_db, endpoint, what, victim_of, trials):
+    _run_trials(endpoint, what, victim_of, trials)
+
+
+@pytest.mark.integration
+def test_the_supervisor_alone_heals_a_pool_wedged_by_the_kill_of_an_idle_worker(
+    transactional_db, endpoint, monkeypatch
+):
+    """django-q2's own task queue, which the kill wedges: the supervisor sees work waiting with nothing running,
+    restarts the pool and sends its tasks again."""
+    monkeypatch.setenv("COMPUTE_HEALING_QUEUE", "0")
+    monkeypatch.setenv("COMPUTE_STALL_SECONDS", "15")
+    _run_trials(endpoint, "idle worker (django-q2's own queue)", idle_worker, 2)
+
+
+def _run_trials(endpoint, what, victim_of, trials):
     source = write_iris_files(Datastore.get_default(), "healing/idle", 4)
     machines = [QCluster(command=COMMAND), *([QCluster(command=COMMAND)] if DISTRIBUTED else [])]
     try:
@@ -114,5 +129,6 @@ def test_after_a_sigkill_in_the_pool_every_job_completes(transactional_db, endpo
     finally:
         for m in machines:
             m.stop()
+    figures[-1]["pool_restarts"] = machines[0].output().count("restarting the worker pool")
     record("pool_kill", {"mode": MODE, "killed": what, "trials": figures})
     assert len(figures) == trials

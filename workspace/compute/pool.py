@@ -15,6 +15,7 @@ stopped taking work.
 
 from multiprocessing.reduction import ForkingPickler
 
+from django.conf import settings
 from django_q import cluster as q_cluster
 from django_q.queues import Queue
 
@@ -48,6 +49,7 @@ class HealingQueue(Queue):
 
 def run():
     """Run django-q2's cluster in this process as `manage.py qcluster` does (the cluster named by Q_CLUSTER_NAME),
-    with HealingQueue queues."""
-    q_cluster.Queue = HealingQueue  # the Sentinel builds its task and result queues from this name
+    with HealingQueue queues (COMPUTE_HEALING_QUEUE=0: django-q2's own, the supervisor alone then heals a wedge)."""
+    if settings.COMPUTE_HEALING_QUEUE:
+        q_cluster.Queue = HealingQueue  # the Sentinel builds its task and result queues from this name
     q_cluster.Cluster().start()

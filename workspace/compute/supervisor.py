@@ -107,11 +107,11 @@ class Supervisor:
         self._reap()
         self._report_gone()
 
-    def restart(self, why: str):
+    def restart(self, why: str, grace: float = STOP_GRACE_SECONDS):
         self.restarts += 1
         log.error("restarting the worker pool (%s)", why)
         quick_death = time.monotonic() - self._born < MAX_BACKOFF_SECONDS
-        self.kill_pool(grace=STOP_GRACE_SECONDS if self.proc.poll() is None else 0)
+        self.kill_pool(grace=grace if self.proc.poll() is None else 0)
         if quick_death:
             self._sleep(self._backoff)
             self._backoff = min(MAX_BACKOFF_SECONDS, self._backoff * 2)
@@ -144,7 +144,7 @@ class Supervisor:
             return
         why = self._ask(self.stalled, self.started)
         if why:
-            self.restart(why)
+            self.restart(why, grace=0)  # nothing runs, and a wedged pool would not stop: its workers cannot read STOP
             return
         if time.monotonic() - self._last_reclaim >= self.reclaim_every and not (
             self._reclaiming and self._reclaiming.is_alive()
