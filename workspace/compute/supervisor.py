@@ -11,7 +11,7 @@ After a restart `restarted()` sends again the tasks the old pool had taken. When
 `reclaim_every` seconds it runs `reclaim()` in a thread (stale leases back to Pending, lost tasks sent again): what
 the pool's own every-minute schedule does, without the pool.
 
-Restarts back off (1 s doubling to 30 s) when a new pool dies at once, say on a broken setting.
+Restarts back off (1 s doubling to 30 s) when a new pool fails on its own at once, say on a broken setting.
 """
 
 import ctypes
@@ -110,9 +110,12 @@ class Supervisor:
     def restart(self, why: str, grace: float = STOP_GRACE_SECONDS):
         self.restarts += 1
         log.error("restarting the worker pool (%s)", why)
-        quick_death = time.monotonic() - self._born < MAX_BACKOFF_SECONDS
-        self.kill_pool(grace=grace if self.proc.poll() is None else 0)
-        if quick_death:
+        # A pool that failed on its own soon after it started (a broken setting, the database away) is a crash loop:
+        # back off. One killed by a signal (SIGKILL: the OOM killer, an operator) starts again at once.
+        code = self.proc.poll()
+        crashed = code is not None and code > 0 and time.monotonic() - self._born < MAX_BACKOFF_SECONDS
+        self.kill_pool(grace=grace if code is None else 0)
+        if crashed:
             self._sleep(self._backoff)
             self._backoff = min(MAX_BACKOFF_SECONDS, self._backoff * 2)
         else:
