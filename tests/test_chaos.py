@@ -63,8 +63,13 @@ class Killer(threading.Thread):
         if not tree:
             return
         workers = set(Worker.objects.values_list("pid", flat=True))
-        victim = random.choice(tree)
-        what = kind(victim, supervisor, workers)
+        # A kind of process at random, then one of that kind: a pool that has just restarted is a tree of one, and
+        # picking among processes alone would mostly kill that pool's main process.
+        kinds = {}
+        for proc in tree:
+            kinds.setdefault(kind(proc, supervisor, workers), []).append(proc)
+        what = random.choice(sorted(kinds))
+        victim = random.choice(kinds[what])
         try:
             victim.send_signal(signal.SIGKILL)
             self.kills[what] += 1
