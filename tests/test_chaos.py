@@ -63,11 +63,12 @@ class Killer(threading.Thread):
         if not tree:
             return
         workers = set(Worker.objects.values_list("pid", flat=True))
-        # A kind of process at random, then one of that kind: a pool that has just restarted is a tree of one, and
-        # picking among processes alone would mostly kill that pool's main process.
+        # A kind of process at random, then one of that kind, in a pool that runs (has workers).
         kinds = {}
         for proc in tree:
             kinds.setdefault(kind(proc, supervisor, workers), []).append(proc)
+        if "worker" not in kinds:
+            return  # a pool still starting: killing its main process again and again would test only that
         what = random.choice(sorted(kinds))
         victim = random.choice(kinds[what])
         try:
