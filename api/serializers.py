@@ -3,6 +3,7 @@
 from django.urls import reverse
 
 from jobs.models import BatchJob
+from workspace.compute.live import no_worker_warning
 
 SETTING_FIELDS = (
     "max_concurrency_per_instance",
@@ -87,6 +88,7 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
         "name": job.name,
         "endpoint_name": job.endpoint_name,
         "deployment_name": job.deployment_name,
+        "compute": job.compute,
         "status": job.status,
         "error": job.error or None,
         "retry_of": job.retry_of.name if job.retry_of_id else None,
@@ -127,6 +129,8 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
     }
     if detail:
         data["errors"] = job_errors(job)
+        # A job waiting on a cluster that no live worker serves would wait silently.
+        data["warnings"] = [] if job.is_finished else [w for w in [no_worker_warning(job.compute)] if w]
     return data
 
 

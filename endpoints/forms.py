@@ -11,7 +11,7 @@ from endpoints.code import check_script, store_upload
 from endpoints.models import COMPUTE_NAME_VALIDATOR, BatchDeployment, BatchEndpoint, known_clusters, split_columns
 from engine import envbuild, formats
 from workspace import registry
-from workspace.compute.live import live_workers
+from workspace.compute.live import live_workers, serving
 from workspace.environments import Environment, model_requirements
 from workspace.forms import MultipleFileField, description_field
 
@@ -477,9 +477,9 @@ class ComputeStepForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        live = [w.cluster for w in live_workers()]
+        live = live_workers()
         # (name, live workers) of every cluster the site knows: offered as the field's suggestions
-        self.known_clusters = [(name, live.count(name)) for name in known_clusters()]
+        self.known_clusters = [(name, len(serving(name, live))) for name in known_clusters()]
         field = self.fields["compute"]
         field.widget.attrs["list"] = "known-clusters"
         field.help_text = (

@@ -9,7 +9,7 @@ from endpoints.forms import DefaultDeploymentForm, deployment_delete_refusal
 from endpoints.models import BatchEndpoint
 from jobs.models import FINISHED
 from studio.views.access import requires
-from workspace.compute.live import live_workers
+from workspace.compute.live import live_workers, serving
 from workspace.roles import MANAGE_ENDPOINTS, VIEW
 
 
@@ -27,14 +27,16 @@ def endpoint_list(request):
 def endpoint_detail(request, name):
     endpoint = _get_endpoint(name)
     deployments = list(endpoint.deployments.all())
-    served = {w.cluster for w in live_workers()}
+    live = live_workers()
     return render(
         request,
         "endpoints/detail.html",
         {
             "endpoint": endpoint,
             "deployments": deployments,
-            "unserved": {d.compute for d in deployments} - served,  # clusters without a live worker: jobs would wait
+            "unserved": {
+                d.compute for d in deployments if not serving(d.compute, live)
+            },  # clusters without a live worker: jobs would wait
             "creating": any(d.provisioning_state == "Creating" for d in deployments),
             "scoring_uri": request.build_absolute_uri(endpoint.scoring_uri_path),
             "tab": "details",

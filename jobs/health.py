@@ -15,8 +15,8 @@ from django.db import connection
 from django.utils import timezone
 from django_q.brokers import get_broker
 
-from jobs.models import MiniBatch
-from workspace.compute.live import live_workers
+from jobs.models import BatchJob, MiniBatch, Status
+from workspace.compute.live import live_workers, one_pool, serving
 
 RECLAIM_EVERY = timedelta(minutes=1)  # jobs.queue.ensure_reclaim's schedule
 
@@ -44,12 +44,8 @@ def readiness(now=None) -> Readiness:
         return found
     found.checks["broker"] = _broker()
     workers = live_workers()
-    served = {w.cluster for w in workers}
-    found.checks["workers"] = "ok" if workers else "no live worker: jobs wait until `manage.py qcluster` runs"
-    waiting = MiniBatch.objects.filter(status=MiniBatch.QUEUED, lease_until__lt=now - stuck_after())
-    for cluster in waiting.values_list("job__compute", flat=True):
-        if cluster in served:
-            found.stuck[cluster] = found.stuck.get(cluster, 0) + 1
+    found.checks["workers"] = "ok" if workers else "no live worker: jobs wait until `manage.py workers` runs"
+    found.stuck = stuck(workers, now)
     if found.stuck:
         found.checks["queue"] = "; ".join(
             f"{count} mini-batch(es) of {cluster} waited more than {stuck_after().total_seconds():.0f} s with live "
@@ -58,6 +54,16 @@ def readiness(now=None) -> Readiness:
         )
     else:
         found.checks["queue"] = "ok"
+    return found
+
+
+def stuck(workers: list, now=None) -> dict[str, int]:
+    """{cluster: mini-batches waiting past stuck_after()} of the clusters that live `workers` serve: a wedged pool."""
+    found = {}
+    waiting = MiniBatch.objects.filter(status=MiniBatch.QUEUED, lease_until__lt=(now or timezone.now()) - stuck_after())
+    for cluster in waiting.values_list("job__compute", flat=True):
+        if serving(cluster, workers):
+            found[cluster] = found.get(cluster, 0) + 1
     return found
 
 
@@ -75,3 +81,37 @@ def _broker() -> str:
         return "ok" if get_broker().ping() else "does not answer"
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}"
+
+
+def served_by(cluster: str) -> list[str] | None:
+    """The compute clusters whose work the pool serving `cluster` takes (None: all of them, embedded mode)."""
+    return None if one_pool() else [cluster]
+
+
+def stalled(clusters: list[str] | None, since, quiet: timedelta, now=None) -> str:
+    """Why the pool serving `clusters`, started at `since`, looks wedged ('' if it does not): a mini-batch sent to
+    it after it started has waited `quiet` unclaimed, while none of its mini-batches runs or ended meanwhile and no
+    job of it is being finalized. Tasks waiting, workers idle, nothing moving."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=float(settings.JOBS_LEASE_SECONDS))
+    batches, jobs = MiniBatch.objects.all(), BatchJob.objects.all()
+    if clusters is not None:
+        batches, jobs = batches.filter(job__compute__in=clusters), jobs.filter(compute__in=clusters)
+    # A queued mini-batch's lease started when it was queued (or its task sent again).
+    waiting = batches.filter(
+        status=MiniBatch.QUEUED, lease_until__gte=since + lease, lease_until__lt=now - quiet + lease
+    ).count()
+    if not waiting:
+        return ""
+    moving = (
+        batches.filter(status=MiniBatch.RUNNING, lease_until__gte=now).exists()
+        or batches.filter(finished__gte=now - quiet).exists()
+        or jobs.filter(status=Status.FINALIZING, lease_until__gte=now).exists()
+    )
+    if moving:
+        return ""
+    return (
+        f"{waiting} mini-batch(es) of {', '.join(clusters or ['every cluster'])} waited more than "
+        f"{quiet.total_seconds():.0f} s "
+        "while its workers took nothing"
+    )

@@ -4,11 +4,13 @@ from django.conf import settings
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from workspace.compute.live import queue_of
+
 RECLAIM = "jobs.tasks.reclaim_stale"
 
 
 def _send(func: str, *args, cluster: str, name: str, **kwargs):
-    async_task(func, *args, **kwargs, q_options={"cluster": cluster, "task_name": name})
+    async_task(func, *args, **kwargs, q_options={"cluster": queue_of(cluster), "task_name": name})
 
 
 def dispatch_later(job):
@@ -46,6 +48,7 @@ def preview_later(preview):
 def ensure_reclaim(cluster: str):
     """Every minute, on this cluster's workers, mini-batches whose worker vanished are given back to the queue.
     One schedule per cluster, so a site whose jobs all run on another cluster than the default still recovers."""
+    cluster = queue_of(cluster)
     Schedule.objects.get_or_create(
         func=RECLAIM,
         cluster=cluster,

@@ -329,11 +329,11 @@ def _check_threshold(job_id):
         lifecycle.fail_running(job_id, reason, errors_file=True)
 
 
-def _reclaim(stale) -> set[int]:
+def _reclaim(stale, why="the lease of {worker} passed (worker lost)") -> set[int]:
     """Mini-batches whose worker vanished (lease passed): back to Pending, or Failed once out of attempts."""
     jobs = set()
     for mb in stale.select_related("job"):
-        reason = f"the lease of {mb.worker} passed (worker lost)"
+        reason = why.format(worker=mb.worker)
         if _give_up_or_retry(mb, mb.worker, reason, "WorkerLost"):
             _check_threshold(mb.job_id)
         jobs.add(mb.job_id)
@@ -368,6 +368,28 @@ def _resend_lost_tasks(now):
     for mb in lifecycle.lapsed(queued, now).select_related("job"):
         if lifecycle.take_lapsed(queued.filter(pk=mb.pk), now):
             queue.run_later(mb.job, mb.pk, mb.index)
+
+
+def reclaim_dead(worker_ids: list[str]):
+    """Worker processes ("host:pid") seen to die (their supervisor watched them go): the mini-batches they ran go
+    back to the queue now, not once their lease has passed."""
+    jobs = _reclaim(
+        MiniBatch.objects.filter(status=MiniBatch.RUNNING, worker__in=worker_ids), "worker {worker} died (SIGKILL?)"
+    )
+    for job in BatchJob.objects.filter(pk__in=jobs):
+        queue.dispatch_later(job)
+
+
+def resend_queued(clusters: list[str] | None):
+    """The pool serving these clusters (None: every one) was restarted: the tasks it had taken died with it (the ORM
+    broker would hand them out again only after Q_RETRY). Send every queued mini-batch's task again now."""
+    queued = MiniBatch.objects.filter(status=MiniBatch.QUEUED)
+    if clusters is not None:
+        queued = queued.filter(job__compute__in=clusters)
+    for mb in queued.select_related("job"):
+        if queued.filter(pk=mb.pk, lease_until=mb.lease_until).update(lease_until=lifecycle.lease_end()):
+            queue.run_later(mb.job, mb.pk, mb.index)
+    reclaim_stale()
 
 
 def finalize(job_id: int):

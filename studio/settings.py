@@ -241,6 +241,8 @@ MLFLOW_REGISTRY_URI = os.environ.get("MLFLOW_REGISTRY_URI", "")
 # The default compute cluster a deployment runs on, and the one this process serves when it runs qcluster.
 DEFAULT_COMPUTE = "cpu-cluster"
 Q_CLUSTER_NAME = os.environ.get("Q_CLUSTER_NAME", DEFAULT_COMPUTE)
+# One machine (no REDIS_URL): its one pool, serving Q_CLUSTER_NAME's queue, takes the tasks of every compute cluster.
+COMPUTE_ONE_POOL = envbool("COMPUTE_ONE_POOL", "0" if os.environ.get("REDIS_URL") else "1")
 Q_CLUSTER = {
     # One shared name (the signing salt and stats key) for every cluster of this site.
     "name": "batch-studio",
@@ -312,6 +314,12 @@ JOBS_INIT_TIMEOUT = envfloat("JOBS_INIT_TIMEOUT", 600)
 JOBS_KEEP_PARTS_DAYS = envfloat("JOBS_KEEP_PARTS_DAYS", 7)
 # How often each worker process writes its heartbeat (the Compute page's live workers).
 COMPUTE_HEARTBEAT_SECONDS = envfloat("COMPUTE_HEARTBEAT_SECONDS", 5)
+# `manage.py workers`: the supervisor restarts a pool that has left work sent to it waiting this long with nothing
+# running, and gives stale work back to the queue itself this often (docs/RELIABILITY.md).
+COMPUTE_STALL_SECONDS = envfloat("COMPUTE_STALL_SECONDS", 30)
+COMPUTE_RECLAIM_SECONDS = envfloat("COMPUTE_RECLAIM_SECONDS", 15)
+# The pool's task queue: one an idle worker's SIGKILL cannot wedge (0: django-q2's own; for the tests of the supervisor).
+COMPUTE_HEALING_QUEUE = envbool("COMPUTE_HEALING_QUEUE", "1")
 
 # `manage.py run_studio` (make run): where gunicorn listens, and how many web processes it starts.
 WEB_HOST = os.environ.get("HOST", "127.0.0.1")
@@ -328,6 +336,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {
         "django-q": {"level": os.environ.get("Q_LOG_LEVEL", "WARNING")},
+        # `manage.py workers` says when it starts and restarts its pool.
+        "workspace.compute.supervisor": {"level": os.environ.get("Q_LOG_LEVEL", "INFO")},
         # urllib3 logs each request's URL at DEBUG, a SAS token's signature included: redacted at the source,
         # so that no handler (a file, a log collector, a test's capture) ever sees it.
         "urllib3.connectionpool": {"filters": ["redact"]},

@@ -142,12 +142,13 @@ def _qcluster_env(cluster=None):
 
 
 class QCluster:
-    """A real `manage.py qcluster` process serving the test database."""
+    """A real worker machine serving the test database: `manage.py workers` (django-q2's qcluster under the
+    supervisor, as `make run` and docs/DEPLOY.md start it), or with command="qcluster" django-q2's own alone."""
 
-    def __init__(self, cluster=None):
+    def __init__(self, cluster=None, command="workers"):
         self.log = tempfile.NamedTemporaryFile(prefix="qcluster-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+            [sys.executable, str(ROOT / "manage.py"), command],
             cwd=ROOT,
             env=_qcluster_env(cluster),
             stdout=self.log,

@@ -6,8 +6,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from endpoints.models import COMPUTE_NAME_VALIDATOR
 from engine import reading
 from workspace import limits, registry, storage
+from workspace.compute.models import ComputeCluster
 from workspace.models import NAME_VALIDATOR, Dataset, Datastore, check_local_root
 
 
@@ -400,3 +402,32 @@ class DatasetForm(forms.Form):
             else:
                 self._check_file(entries[0].path, entries[0].size, "path")
         self.entries = entries
+
+
+class ComputeClusterForm(forms.ModelForm):
+    """The Compute page's + New: a compute cluster registered by name, with Azure's labels."""
+
+    class Meta:
+        model = ComputeCluster
+        fields = ["name", "min_instances", "max_instances", "description"]
+        labels = {
+            "name": "Compute name",
+            "min_instances": "Minimum number of nodes",
+            "max_instances": "Maximum number of nodes",
+            "description": "Description",
+        }
+        help_texts = {"name": "The Q_CLUSTER_NAME its worker machines run with; deployments name it as compute."}
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].validators.append(COMPUTE_NAME_VALIDATOR)
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("min_instances"), data.get("max_instances")
+        if high is not None and high < 1:
+            self.add_error("max_instances", "A cluster has at least one node at most: 1 or more.")
+        elif low is not None and high is not None and low > high:
+            self.add_error("min_instances", f"The minimum ({low}) cannot be above the maximum ({high}).")
+        return data

@@ -19,7 +19,7 @@ from jobs.web import charts, table
 from studio.views.access import requires
 from studio.views.buttons import button_of
 from workspace import roles, storage
-from workspace.compute.live import live_workers
+from workspace.compute.live import live_workers, no_worker_warning
 from workspace.models import Datastore
 from workspace.roles import RUN_JOBS, VIEW
 
@@ -106,7 +106,13 @@ def job_create(request, name):
         if job:
             messages.success(request, f"Job {job.name} submitted.")
             return redirect(job)
-    return render(request, "jobs/create.html", {"form": form, "endpoint": endpoint})
+    return render(request, "jobs/create.html", {"form": form, "endpoint": endpoint, "unserved": _unserved(endpoint)})
+
+
+def _unserved(endpoint) -> list[tuple[str, str]]:
+    """(deployment, warning) of the endpoint's deployments whose compute cluster no live worker serves."""
+    warnings = [(d.name, no_worker_warning(d.compute)) for d in endpoint.deployments.all()]
+    return [(name, warning) for name, warning in warnings if warning]
 
 
 @requires(RUN_JOBS)

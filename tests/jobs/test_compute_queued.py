@@ -14,7 +14,12 @@ def _status(job):
 
 
 @pytest.mark.integration
-def test_a_job_waits_for_a_worker_then_completes(transactional_db, endpoint, demo_data, signed_in):
+def test_a_job_waits_for_a_worker_then_completes(
+    transactional_db, endpoint, demo_data, signed_in, settings, monkeypatch
+):
+    # Each machine serves its own cluster, as with many machines (embedded, the one local pool serves every cluster).
+    settings.COMPUTE_ONE_POOL = False
+    monkeypatch.setenv("COMPUTE_ONE_POOL", "0")
     dep = endpoint.default_deployment
     dep.compute = "gpu-cluster"
     dep.save()

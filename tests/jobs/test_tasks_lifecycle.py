@@ -157,16 +157,19 @@ def test_a_lost_worker_on_the_last_attempt_fails_the_files(endpoint, demo_data):
     assert "WorkerLost" in read_output(job, "logs/error_summary.csv").decode()
 
 
-def test_every_cluster_a_job_runs_on_gets_a_reclaim_schedule(endpoint, demo_data):
+@pytest.mark.parametrize("one_pool, schedule_on", [(False, "gpu-cluster"), (True, "cpu-cluster")])
+def test_every_cluster_a_job_runs_on_gets_a_reclaim_schedule(endpoint, demo_data, settings, one_pool, schedule_on):
+    """On many machines each cluster's own workers run its schedule; on one (embedded), the local pool runs them."""
     from django_q.models import Schedule
 
     from endpoints.models import BatchDeployment
 
+    settings.COMPUTE_ONE_POOL, settings.Q_CLUSTER_NAME = one_pool, "cpu-cluster"
     BatchDeployment.objects.filter(pk=endpoint.default_deployment_id).update(compute="gpu-cluster")
     endpoint.default_deployment.refresh_from_db()
     submit_job(endpoint, input_uri=demo_data)
     submit_job(endpoint, input_uri=demo_data)
-    assert Schedule.objects.filter(func="jobs.tasks.reclaim_stale", cluster="gpu-cluster").count() == 1
+    assert Schedule.objects.filter(func="jobs.tasks.reclaim_stale", cluster=schedule_on).count() == 1
 
 
 def _queued_tasks(func):

@@ -50,7 +50,7 @@ def _waiting_job(endpoint, waited_seconds):
 
 
 @pytest.mark.integration
-def test_readyz_is_ready_with_a_live_worker_and_unready_when_queued_work_is_not_taken(client, endpoint, qcluster):
+def test_readyz_is_ready_with_a_live_worker_and_unready_when_queued_work_is_not_taken(client, user, endpoint, qcluster):
     ready = wait_for(lambda: (r := client.get("/readyz")).status_code == 200 and r, timeout=60, message="ready")
     assert ready.json() == {
         "status": "ready",
@@ -58,11 +58,18 @@ def test_readyz_is_ready_with_a_live_worker_and_unready_when_queued_work_is_not_
     }
     # A mini-batch nobody claimed, not even reclaim_stale (which sends a lapsed one again every minute): what a
     # wedged pool leaves, while its workers still beat.
-    _waiting_job(endpoint, waited_seconds=600)
+    job = _waiting_job(endpoint, waited_seconds=600)
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "1 mini-batch(es) of cpu-cluster waited more than" in response.json()["checks"]["queue"]
     assert response.json()["checks"]["workers"] == "ok"
+    # The Compute page says so from the same reading.
+    client.force_login(user)
+    assert "cpu-cluster is stuck: 1 mini-batch waited unclaimed" in client.get("/compute/").content.decode()
+    # With no restart by hand: `manage.py workers` gives the mini-batch back to its pool itself (reclaim_stale in
+    # the supervisor), the pool takes it, and /readyz is ready again.
+    wait_for(lambda: job.mini_batches.get().attempts >= 1, timeout=120, message="the pool to take the mini-batch")
+    assert client.get("/readyz").status_code == 200
 
 
 @pytest.mark.django_db

@@ -16,6 +16,7 @@ from cli.base import (
 from cli.management.commands.batch_endpoint import get_endpoint
 from endpoints.forms import deployment_delete_refusal
 from jobs.models import BatchJob
+from workspace.compute.live import warn_if_unserved
 from workspace.environments import Environment
 from workspace.roles import MANAGE_ENDPOINTS, VIEW
 
@@ -76,6 +77,7 @@ class Command(AzCommand):
         if not no_build and deployment.environment:
             build_environment(self, Environment.lookup(deployment.environment))
         self.emit(shapes.deployment(deployment))
+        warn_if_unserved(deployment.compute, self.stderr.write)
 
     def handle_create(self, **options):
         """Create a deployment from Azure's deployment YAML, or update the one of that name."""

@@ -20,6 +20,7 @@ from cli.base import (
 from endpoints.models import OUTPUT_OPTIONS, OVERRIDABLE, BatchEndpoint, split_columns
 from engine import formats
 from jobs.submit import submit_job
+from workspace.compute.live import warn_if_unserved
 from workspace.models import Datastore
 from workspace.roles import MANAGE_ENDPOINTS, RUN_JOBS, VIEW
 
@@ -188,3 +189,4 @@ class Command(AzCommand):
             **output,
         )
         self.emit(shapes.job(job, detail=False))
+        warn_if_unserved(job.compute, self.stderr.write)

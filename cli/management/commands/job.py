@@ -13,6 +13,7 @@ from jobs import lifecycle, outputs, retries
 from jobs.bad_records import plural
 from jobs.models import BatchJob
 from workspace import roles, storage
+from workspace.compute.live import warn_if_unserved
 from workspace.models import Datastore
 from workspace.roles import RUN_JOBS, VIEW
 
@@ -119,6 +120,8 @@ class Command(AzCommand):
     def handle_stream(self, name, interval, **options):
         """Follow a job until it ends; exit status 0 only when it Completed."""
         job = get_job(name)
+        if not job.is_finished:
+            warn_if_unserved(job.compute, self.stderr.write)
         tty = self.stdout.isatty()
         last = None
         while True:
