@@ -16,7 +16,7 @@ from django.db import connection
 from jobs.models import Status
 from jobs.submit import submit_job
 from tests.conftest import DISTRIBUTED, QCluster, wait_for
-from tests.fixtures_distributed import count_rows, record, write_iris_files
+from tests.fixtures.distributed import count_rows, record, write_iris_files
 from workspace.compute.models import Worker
 from workspace.models import Datastore
 

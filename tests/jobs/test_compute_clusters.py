@@ -12,7 +12,6 @@ from django.core.management.base import CommandError
 
 from jobs.models import BatchJob, Status
 from tests.conftest import DISTRIBUTED, QCluster, wait_for
-from tests.fixtures_api import api, token  # noqa: F401
 from workspace.compute.models import ComputeCluster
 
 # Azure's heart-classifier batch deployment (azureml-examples, endpoints/batch/deploy-models/heart-classifier-mlflow),
