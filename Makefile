@@ -71,7 +71,7 @@ test: install-test
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "(integration or browser) and not bench" $(PYTEST_ARGS)
 
 # docs/screenshots/*.png anew (docs/SCREENSHOTS.md): only this target writes them, not `make test`.
-SCREENSHOT_TESTS = $(shell grep -rl --include="test_*.py" "screenshot(page, " tests)
+SCREENSHOT_TESTS = $(shell grep -rl --include="test_*.py" "screenshot.page, " tests)
 screenshots: install-test
 	STUDIO_SCREENSHOTS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "" $(SCREENSHOT_TESTS) $(PYTEST_ARGS)
 
