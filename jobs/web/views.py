@@ -71,6 +71,11 @@ def endpoint_metrics(request, name):
     their data tables, and how they ended."""
     endpoint = get_object_or_404(BatchEndpoint, name=name)
     finished = BatchJob.objects.filter(endpoint=endpoint, status__in=FINISHED, started__isnull=False)
+    # One deployment's jobs (?deployment=blue), as Azure's per-deployment monitoring; every job by default.
+    deployments = sorted(set(finished.values_list("deployment_name", flat=True)) - {""})
+    deployment = request.GET.get("deployment", "")
+    if deployment:
+        finished = finished.filter(deployment_name=deployment)
     jobs = list(
         finished.order_by("-finished").only(
             "name", "status", "started", "finished", "rows_out", "files_total", "files_failed"
@@ -93,6 +98,8 @@ def endpoint_metrics(request, name):
             {"title": title, "unit": unit, "chart": charts.bars(points, unit)} for title, unit, points in series
         ],
         "outcomes": Counter(job.get_status_display() for job in jobs).most_common(),
+        "deployments": deployments,
+        "deployment": deployment,
     }
     return render(request, "endpoints/metrics.html", context)
 

@@ -22,13 +22,13 @@ def test_bars_scale_the_tallest_to_the_top_and_read_their_values():
     assert charts.reading(1234.5, "rows") == "1,234 rows" and charts.reading(2.25, "%") == "2.2 %"
 
 
-def _job(endpoint, i, status, seconds, rows, files_failed=0, files_total=10):
+def _job(endpoint, i, status, seconds, rows, files_failed=0, files_total=10, deployment="blue"):
     end = timezone.now() - timedelta(minutes=60 - i)
     return BatchJob.objects.create(
         name=f"metric-job-{i}",
         endpoint=endpoint,
         endpoint_name=endpoint.name,
-        deployment_name="blue",
+        deployment_name=deployment,
         input_uri="x",
         output_datastore="workspaceblobstore",
         output_path=f"jobs/m{i}",
@@ -69,6 +69,24 @@ def test_the_metrics_tab_charts_the_last_finished_jobs(signed_in, endpoint):
     assert page.index("metric-job-1: 12 s") < page.index("metric-job-3: 4 s")  # oldest on the left
     assert "metric-running" not in page
     assert '<a href="/jobs/metric-job-3/">metric-job-3</a>' in page  # the data table links each job
+
+
+@pytest.mark.django_db
+def test_the_metrics_tab_charts_one_deployment_when_asked(signed_in, endpoint):
+    _job(endpoint, 1, Status.COMPLETED, 12, 150)
+    _job(endpoint, 2, Status.COMPLETED, 40, 90, deployment="green")
+    url = f"/endpoints/{endpoint.name}/metrics/"
+    page = signed_in.get(url).content.decode()
+    assert '<label for="metrics-deployment">Deployment</label>' in page
+    assert '<option value="">All deployments</option>' in page and '<option value="green">green</option>' in page
+    assert "The last 2 finished jobs, oldest on the left:" in page
+
+    green = signed_in.get(url, {"deployment": "green"}).content.decode()
+    assert "The last 1 finished job of deployment green, oldest on the left:" in green
+    assert "metric-job-2: 40 s" in green and "metric-job-1" not in green
+    assert '<option value="green" selected>green</option>' in green
+    gone = signed_in.get(url, {"deployment": "red"}).content.decode()
+    assert "No finished jobs yet on deployment red" in gone
 
 
 @pytest.mark.django_db
