@@ -67,7 +67,9 @@ def test_azures_batch_cluster_deployment_runs_on_one_machine_with_no_extra_step(
         wait_for(lambda: signed_in.get("/readyz").status_code == 200, timeout=90, message="a live worker")
         shown, warned = _heart_deployment(tmp_path, endpoint, demo_model)
         assert json.loads(shown)["compute"] == "azureml:batch-cluster" and warned == ""
-        name, warned = cli("batch_endpoint", "invoke", "-n", endpoint.name, "--input", demo_data, "--query", "name", "-o", "tsv")
+        name, warned = cli(
+            "batch_endpoint", "invoke", "-n", endpoint.name, "--input", demo_data, "--query", "name", "-o", "tsv"
+        )
         assert warned == ""
         job = BatchJob.objects.get(name=name.strip())
         assert job.compute == "batch-cluster"
@@ -93,7 +95,9 @@ def test_a_cluster_no_live_worker_serves_is_said_at_create_invoke_stream_api_and
     settings.COMPUTE_ONE_POOL = False  # many machines: each serves its own cluster
     shown, warned = _heart_deployment(tmp_path, endpoint, demo_model)
     assert NO_WORKER in warned and "Q_CLUSTER_NAME=batch-cluster python manage.py workers" in warned
-    name, warned = cli("batch_endpoint", "invoke", "-n", endpoint.name, "--input", demo_data, "--query", "name", "-o", "tsv")
+    name, warned = cli(
+        "batch_endpoint", "invoke", "-n", endpoint.name, "--input", demo_data, "--query", "name", "-o", "tsv"
+    )
     assert NO_WORKER in warned
     job = BatchJob.objects.get(name=name.strip())
     answer = api.get(f"/api/v1/jobs/{job.name}").json()
