@@ -1,4 +1,4 @@
-"""Azure's heart-classifier-mlflow `deploy-and-run.sh` runs to the end with only `az ml` replaced by
+"""Azure's heart-classifier-mlflow and custom-outputs-parquet `deploy-and-run.sh` run to the end with only `az ml` replaced by
 `python manage.py` (and once as it is, through Batch Studio's `az` entry point, tools/bin/az), against a real
 qcluster and MLflow registry; its outputs are checked row by row against the model called directly.
 
@@ -354,4 +354,174 @@ def test_azures_heart_classifier_script_runs_to_the_end(heart_project, batch_clu
         assert written["prediction"].tolist() == expected[f"heart-unlabeled-{i}.csv"]
     assert not (score / "logs").exists()  # logs are not part of the named output
     # The endpoint is gone (--yes); the jobs are kept.
+    assert "Deleted batch endpoint heart-classifier-" in done.stderr
+
+
+# Azure's custom-outputs-parquet example (cli/endpoints/batch/deploy-models/custom-outputs-parquet/deploy-and-run.sh):
+# a Custom model (a pickled scikit-learn pipeline), a scoring script that writes one Parquet file per input into
+# the job's output folder itself, and `output_action: summary_only`. Its commands in their order, re-typed; the
+# differences, as above, are the `JOB_NAME = $(...)` assignment and the public-URL input (a local folder here).
+PARQUET_SCRIPT = r"""
+set -e
+
+ENDPOINT_SUFIX=$(cat /dev/urandom | tr -dc 'a-zA-Z0-9' | fold -w ${1:-5} | head -n 1)
+ENDPOINT_NAME="heart-classifier-$ENDPOINT_SUFIX"
+
+MODEL_NAME='heart-classifier-sklpipe'
+az ml model create --name $MODEL_NAME --type "custom_model" --path "model"
+
+echo "Creating compute"
+az ml compute create -n batch-cluster --type amlcompute --min-instances 0 --max-instances 5
+
+echo "Creating batch endpoint $ENDPOINT_NAME"
+az ml batch-endpoint create -n $ENDPOINT_NAME -f endpoint.yml
+
+echo "Creating batch deployment $DEPLOYMENT_NAME for endpoint $ENDPOINT_NAME"
+az ml batch-deployment create --file deployment.yml --endpoint-name $ENDPOINT_NAME --set-default
+
+echo "Update the batch deployment as default for the endpoint"
+DEPLOYMENT_NAME="classifier-xgboost-custom"
+az ml batch-endpoint update --name $ENDPOINT_NAME --set defaults.deployment_name=$DEPLOYMENT_NAME
+
+echo "Showing details of the batch endpoint"
+az ml batch-endpoint show --name $ENDPOINT_NAME
+
+echo "Showing details of the batch deployment"
+az ml batch-deployment show --name $DEPLOYMENT_NAME --endpoint-name $ENDPOINT_NAME
+
+echo "Invoking batch endpoint"
+# Batch Studio: an assignment, and the local data folder for the public URL.
+JOB_NAME=$(az ml batch-endpoint invoke --name $ENDPOINT_NAME --input data | jq -r '.name')
+echo "$JOB_NAME" >> jobs.txt  # test only
+
+echo "Showing job detail"
+az ml job show -n $JOB_NAME --web
+
+echo "List all jobs under the batch deployment"
+az ml batch-deployment list-jobs --name $DEPLOYMENT_NAME --endpoint-name $ENDPOINT_NAME --query [].name
+
+echo "Stream job logs to console"
+az ml job stream -n $JOB_NAME
+
+STATUS=$(az ml job show -n $JOB_NAME --query status -o tsv)
+echo $STATUS
+if [[ $STATUS == "Completed" ]]
+then
+  echo "Job completed"
+elif [[ $STATUS ==  "Failed" ]]
+then
+  echo "Job failed"
+  exit 1
+else
+  echo "Job status not failed or completed"
+  exit 2
+fi
+
+echo "Download scores to local path"
+az ml job download --name $JOB_NAME --output-name score --download-path ./
+
+echo "Delete resources"
+az ml batch-endpoint delete --name $ENDPOINT_NAME --yes
+"""
+
+PARQUET_DEPLOYMENT_YML = """\
+$schema: https://azuremlschemas.azureedge.net/latest/batchDeployment.schema.json
+endpoint_name: heart-classifier-batch
+name: classifier-xgboost-custom
+type: model
+model: azureml:heart-classifier-sklpipe@latest
+environment:
+  name: batch-mlflow-xgboost
+  image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest
+  conda_file: environment/conda.yaml
+code_configuration:
+  code: code
+  scoring_script: batch_driver.py
+compute: azureml:batch-cluster
+resources:
+  instance_count: 2
+settings:
+  max_concurrency_per_instance: 2
+  mini_batch_size: 2
+  output_action: summary_only
+  retry_settings:
+    max_retries: 3
+    timeout: 300
+  error_threshold: -1
+  logging_level: info
+"""
+
+# Written for this test, to the example's contract: the pickled model found under AZUREML_MODEL_DIR, one Parquet
+# file of each input with its predictions, in AZUREML_BI_OUTPUT_PATH; run() returns the files it did.
+PARQUET_DRIVER = """\
+import glob
+import os
+import pickle
+from pathlib import Path
+
+import pandas as pd
+
+
+def init():
+    global model, output_path
+    output_path = os.environ["AZUREML_BI_OUTPUT_PATH"]
+    with open(sorted(glob.glob(os.environ["AZUREML_MODEL_DIR"] + "/*/*.pkl"))[-1], "rb") as fh:
+        model = pickle.load(fh)
+
+
+def run(mini_batch):
+    for file_path in mini_batch:
+        data = pd.read_csv(file_path)
+        data["prediction"] = model.predict(data)
+        data.to_parquet(os.path.join(output_path, Path(file_path).stem + ".parquet"))
+    return mini_batch
+"""
+
+
+@pytest.fixture
+def parquet_project(tmp_path):
+    """custom-outputs-parquet's folder: endpoint.yml, deployment.yml, code/, environment/, data/ and model/model.pkl
+    (a scikit-learn pipeline, pickled), and the pipeline itself to check against."""
+    import pickle
+
+    rng = np.random.default_rng(11)
+    train_heart_model(tmp_path / "mlflow-model", rng)
+    import mlflow.sklearn
+
+    pipeline = mlflow.sklearn.load_model(str(tmp_path / "mlflow-model"))
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.pkl").write_bytes(pickle.dumps(pipeline))
+    (tmp_path / "data").mkdir()
+    for i in range(FILES):
+        heart_frame(rng, ROWS).to_csv(tmp_path / "data" / f"heart-unlabeled-{i}.csv", index=False)
+    (tmp_path / "endpoint.yml").write_text(ENDPOINT_YML)
+    (tmp_path / "deployment.yml").write_text(PARQUET_DEPLOYMENT_YML)
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "batch_driver.py").write_text(PARQUET_DRIVER)
+    (tmp_path / "environment").mkdir()
+    (tmp_path / "environment" / "conda.yaml").write_text(CONDA_YML)
+    return tmp_path, pipeline
+
+
+@pytest.mark.integration
+def test_azures_custom_outputs_parquet_script_runs_to_the_end(parquet_project, batch_cluster):
+    project, pipeline = parquet_project
+    script = PARQUET_SCRIPT.replace("az ml ", f"python {ROOT}/manage.py ")
+    done = run_script(script, project, str(Path(sys.executable).parent))
+    log = f"stdout:\n{done.stdout[-4000:]}\nstderr:\n{done.stderr[-4000:]}\nqcluster:\n{batch_cluster.output()[-3000:]}"
+    assert done.returncode == 0, log
+    assert done.stdout.count("Job completed") == 1, log
+    (job,) = (project / "jobs.txt").read_text().split()
+    assert f'[\n  "{job}"\n]' in done.stdout  # list-jobs --query [].name
+
+    # summary_only: no predictions file; the script's own Parquet files are the named output, row by row right.
+    score = project / "named-outputs" / "score"
+    assert not (score / "predictions.csv").exists()
+    assert sorted(p.name for p in score.glob("*.parquet")) == [f"heart-unlabeled-{i}.parquet" for i in range(FILES)]
+    for i in range(FILES):
+        source = pd.read_csv(project / "data" / f"heart-unlabeled-{i}.csv")
+        written = pd.read_parquet(score / f"heart-unlabeled-{i}.parquet")
+        assert len(written) == ROWS
+        assert written["prediction"].tolist() == list(pipeline.predict(source))
+        pd.testing.assert_frame_equal(written.drop(columns="prediction"), source)
     assert "Deleted batch endpoint heart-classifier-" in done.stderr
