@@ -1,8 +1,8 @@
 """docs/screenshots/*.png are written by `make screenshots` only (STUDIO_SCREENSHOTS=1), not by every test run that
 passes through a page: `make test` rewrote the tracked files. Also the home page's screenshot on a first visit."""
 
-from tests import fixtures_ui
 from tests.conftest import sign_in
+from tests.fixtures import ui as fixtures_ui
 from tests.fixtures.ui import screenshot
 
 
