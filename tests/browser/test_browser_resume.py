@@ -72,7 +72,7 @@ def test_a_job_with_bad_rows_shows_completed_with_errors_and_its_errors_file(
     screenshot(page, "job-completed-with-errors")
 
     page.get_by_role("link", name=f"Runs of {picky_endpoint.name}").click()
-    page.get_by_role("cell", name="Completed with errors").wait_for()
+    page.get_by_role("cell", name="Completed with errors", exact=True).wait_for()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Jobs").click()
     page.get_by_label("Status").select_option("Completed with errors")
     page.get_by_role("button", name="Filter").click()

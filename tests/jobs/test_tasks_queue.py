@@ -11,8 +11,13 @@ from tests.fixtures.engine import output_exists, settled, write_inputs
 
 
 @pytest.mark.integration
-def test_cancel_stops_running_mini_batches_and_other_clusters_wait(transactional_db, slow_endpoint, monkeypatch):
+def test_cancel_stops_running_mini_batches_and_other_clusters_wait(
+    transactional_db, slow_endpoint, monkeypatch, settings
+):
     monkeypatch.setenv("JOBS_HEARTBEAT_SECONDS", "0.5")
+    # As on many machines: each pool serves its own cluster (one machine's pool serves them all, COMPUTE_ONE_POOL).
+    monkeypatch.setenv("COMPUTE_ONE_POOL", "0")
+    settings.COMPUTE_ONE_POOL = False
     deployment = slow_endpoint.default_deployment
     assert deployment.compute == "cpu-cluster"
     elsewhere = BatchDeployment.objects.create(

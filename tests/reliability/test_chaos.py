@@ -23,7 +23,7 @@ from workspace.models import Datastore
 JOBS = int(os.environ.get("CHAOS_JOBS", "20"))
 KILL_EVERY = float(os.environ.get("CHAOS_KILL_EVERY", "4"))
 KILLING_FOR = float(os.environ.get("CHAOS_SECONDS", "120"))
-AFTER_CHAOS = 300  # every job must end within this once the killing stops (a bound, not a measurement)
+AFTER_CHAOS = 600  # every job must end within this once the killing stops (a bound, not a measurement)
 LEASE = 6
 
 
