@@ -84,7 +84,7 @@ def world(endpoint, demo_model, demo_data, studio_home, iris_model_folder, tmp_p
     (tmp_path / "env.yml").write_text("name: sklearn-env\nconda_file: conda.yaml\n")
     (tmp_path / "compute.yml").write_text("name: gpu-cluster\ntype: amlcompute\nmin_instances: 0\nmax_instances: 2\n")
     (tmp_path / "datastore.yml").write_text(
-        yaml.safe_dump({"name": "localstore", "type": "local", "path": str(studio_home / "localstore")})
+        yaml.safe_dump({"name": "localstore", "type": "local", "path": str(studio_home / "datastores" / "localstore")})
     )
     return {
         "ENDPOINT_NAME": endpoint.name,

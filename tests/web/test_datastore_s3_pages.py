@@ -59,7 +59,7 @@ def test_a_blob_secret_is_not_kept_as_the_s3_one(signed_in, s3):
     store.set_secret("an-azure-account-key")
     store.save()
     r = signed_in.post("/data/datastores/lake/edit/", _s3_form(s3, s3.bucket(), secret_access_key=""))
-    assert "Give the secret access key." in r.content.decode()
+    assert "Give the secret access key again: the endpoint URL, bucket or access key ID changed." in r.content.decode()
 
 
 def test_an_anonymous_s3_datastore_stores_no_secret(signed_in, s3):
