@@ -20,16 +20,11 @@ from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
 from jobs.tasks import reclaim_stale
 from tests.conftest import DISTRIBUTED, ROOT, QCluster, _qcluster_env, wait_for
+from tests.fixtures import free_port
 from tests.fixtures.distributed import count_rows, record, write_iris_files
 from workspace.models import Datastore
 
 LEASE = 6
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _finished(job, last=[0.0]):
@@ -60,7 +55,7 @@ class RedisServer:
     """A private redis-server on a free port (the machine's own Redis is never restarted)."""
 
     def __init__(self, persistent=True):
-        self.port = _free_port()
+        self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="redis-fault-")
         self.persistent = persistent
         self.start()
@@ -210,7 +205,7 @@ def test_restarting_the_web_server_while_jobs_run_loses_nothing(short_leases, us
 
     _, token = AccessToken.issue(user, "fault-test")
     source = write_iris_files(Datastore.get_default(), "faults/web", 8)
-    port = _free_port()
+    port = free_port()
     web = _web_server(port)
     try:
         wait_for(lambda: _up(port), timeout=60, message="the web server to listen")
