@@ -351,6 +351,15 @@ def reclaim_stale():
         .exclude(mini_batches__status__in=[MiniBatch.QUEUED, MiniBatch.RUNNING])
         .values_list("pk", flat=True)
     )
+    # Active jobs with nothing left to run lost the dispatch that ends them (the last task's failed: the database
+    # dropped its connection, say): it finalizes them, or settles a requested cancel.
+    jobs |= set(
+        BatchJob.objects.filter(
+            status__in=[Status.QUEUED, Status.RUNNING, Status.CANCEL_REQUESTED], mini_batches__isnull=False
+        )
+        .exclude(mini_batches__status__in=[MiniBatch.PENDING, MiniBatch.QUEUED, MiniBatch.RUNNING])
+        .values_list("pk", flat=True)
+    )
     for job in BatchJob.objects.filter(pk__in=jobs):
         queue.dispatch_later(job)
     _resend_lost_tasks(now)

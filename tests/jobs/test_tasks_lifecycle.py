@@ -202,6 +202,27 @@ def test_an_active_job_whose_dispatch_was_lost_is_dispatched_again(endpoint, dem
     assert _queued_tasks("jobs.tasks.dispatch") == [(job.pk,)]
 
 
+def test_a_job_whose_last_dispatch_was_lost_after_every_mini_batch_ended_is_finished(
+    endpoint, demo_data, monkeypatch
+):
+    """The state a dropped database connection left (test_faults_services' pg_terminate_backend): the last task
+    recorded its mini-batch, then its dispatch failed, so the job stayed Running with nothing left to run."""
+    job = submit_job(endpoint, input_uri=demo_data)
+    tasks.dispatch(job.pk)
+    with monkeypatch.context() as m:
+        m.setattr(tasks, "dispatch", lambda job_id: None)  # every task's closing dispatch fails
+        while queued := job.mini_batches.filter(status=MiniBatch.QUEUED).first():
+            tasks.run_minibatch(queued.pk)
+            tasks.lifecycle.mark_queued(job)
+    job.refresh_from_db()
+    assert job.status == Status.RUNNING
+    assert set(job.mini_batches.values_list("status", flat=True)) == {MiniBatch.COMPLETED}
+    tasks.reclaim_stale()
+    assert _queued_tasks("jobs.tasks.dispatch") == [(job.pk,)]
+    drive(job)
+    assert job.status == Status.COMPLETED and len(output_frame(job)) == 150
+
+
 def test_a_job_whose_only_worker_machine_died_mid_job_is_taken_up_again(endpoint, demo_data, settings):
     """The state a SIGKILLed machine leaves (test_faults_sigkill's "stuck" trial): one mini-batch Completed, one
     Running on the dead machine, the rest Pending, none Queued, and no task of the job left in the broker."""
