@@ -202,9 +202,7 @@ def test_an_active_job_whose_dispatch_was_lost_is_dispatched_again(endpoint, dem
     assert _queued_tasks("jobs.tasks.dispatch") == [(job.pk,)]
 
 
-def test_a_job_whose_last_dispatch_was_lost_after_every_mini_batch_ended_is_finished(
-    endpoint, demo_data, monkeypatch
-):
+def test_a_job_whose_last_dispatch_was_lost_after_every_mini_batch_ended_is_finished(endpoint, demo_data, monkeypatch):
     """The state a dropped database connection left (test_faults_services' pg_terminate_backend): the last task
     recorded its mini-batch, then its dispatch failed, so the job stayed Running with nothing left to run."""
     job = submit_job(endpoint, input_uri=demo_data)
