@@ -53,8 +53,10 @@ run: install
 	$(PY) manage.py seed_demo
 	PORT=$(PORT) $(PY) manage.py run_studio
 
-# Distributed mode first (PostgreSQL + Redis + two qcluster processes), when both answer; then every test, embedded:
-# what needs no process of its own, then the real-process and browser tests. Each phase runs on two pytest-xdist
+# Distributed mode first (PostgreSQL + Redis + two qcluster processes), when both answer: tests/distributed/ and
+# the integration tests of the files marked `distributed` (the queue, the faults, the pool's healing, the basic
+# flows: what the broker and the database change); then every test, embedded: what needs no process of its own,
+# then the real-process and browser tests. Each phase runs on two pytest-xdist
 # workers: the real-process tests mostly wait (on a qcluster, a model load, a browser), so two at once nearly halve
 # the time on two cores. Q_PREFIX gives this run its own Redis keys (and each xdist worker its own, settings.py);
 # the test database name carries the pid. --dist loadfile keeps a file's tests (and module fixtures) on one worker.
@@ -64,7 +66,7 @@ TEST_WORKERS ?= 2
 test: install-test
 	@if $(PY) -m tests.fixtures.distributed "$(DIST_DATABASE_URL)" "$(DIST_REDIS_URL)"; then \
 	  DATABASE_URL="$(DIST_DATABASE_URL)" REDIS_URL="$(DIST_REDIS_URL)" Q_PREFIX="test-$$$$" \
-	    $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "integration and not browser and not bench" $(PYTEST_ARGS); \
+	    $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "distributed and integration and not browser and not bench" $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; \
 	fi
 	$(PY) -m pytest -n $(TEST_WORKERS) -m "not integration and not browser and not bench" $(PYTEST_ARGS)

@@ -36,7 +36,7 @@ pytest_plugins = [
 # Markers every test of a folder carries (a test may add more of its own, e.g. integration).
 FOLDER_MARKERS = {
     "browser": ("browser",),
-    "distributed": ("integration",),
+    "distributed": ("integration", "distributed"),
 }
 
 

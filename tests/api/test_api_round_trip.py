@@ -9,6 +9,8 @@ from tests.conftest import wait_for
 from tests.fixtures.api import check_response, invoke_body
 from workspace.models import Datastore
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 
 @pytest.mark.integration
 def test_a_pipeline_scores_files_through_the_api_alone(client, user, endpoint, demo_data, qcluster):

@@ -14,6 +14,8 @@ from jobs.models import BatchJob, Status
 from tests.conftest import DISTRIBUTED, QCluster, wait_for
 from workspace.compute.models import ComputeCluster
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 # Azure's heart-classifier batch deployment (azureml-examples, endpoints/batch/deploy-models/heart-classifier-mlflow),
 # on the demo model.
 HEART_DEPLOYMENT_YML = """\

@@ -7,6 +7,8 @@ from jobs.submit import submit_job
 from tests.conftest import QCluster, wait_for
 from workspace.compute.live import live_workers
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 
 def _status(job):
     job.refresh_from_db()

@@ -11,6 +11,8 @@ from jobs.submit import submit_job
 from tests.conftest import wait_for
 from workspace.models import Dataset, Datastore
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 
 def _finished(job):
     job.refresh_from_db()

@@ -9,6 +9,8 @@ from jobs.models import MiniBatch, Status
 from tests.conftest import QCluster, wait_for
 from tests.fixtures.engine import output_exists, settled, write_inputs
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 
 @pytest.mark.integration
 def test_cancel_stops_running_mini_batches_and_other_clusters_wait(

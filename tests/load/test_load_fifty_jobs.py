@@ -15,6 +15,8 @@ from tests.conftest import wait_for
 from tests.fixtures.distributed import record, write_iris_files
 from workspace.models import Datastore
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 JOBS = 50
 
 

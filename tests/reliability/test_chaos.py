@@ -20,6 +20,8 @@ from tests.fixtures.distributed import count_rows, record, write_iris_files
 from workspace.compute.models import Worker
 from workspace.models import Datastore
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 JOBS = int(os.environ.get("CHAOS_JOBS", "20"))
 KILL_EVERY = float(os.environ.get("CHAOS_KILL_EVERY", "4"))
 KILLING_FOR = float(os.environ.get("CHAOS_SECONDS", "120"))

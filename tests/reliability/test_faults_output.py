@@ -15,6 +15,8 @@ from tests.fixtures.distributed import count_rows, record
 from tests.fixtures.engine import settled
 from workspace.models import Datastore
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 
 @contextmanager
 def writes_refused(folder: Path):

@@ -24,6 +24,8 @@ from tests.fixtures import free_port
 from tests.fixtures.distributed import count_rows, record, write_iris_files
 from workspace.models import Datastore
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 LEASE = 6
 
 

@@ -15,6 +15,8 @@ from tests.conftest import DISTRIBUTED, QCluster, wait_for
 from tests.fixtures.distributed import count_rows, record, write_iris_files
 from workspace.models import Datastore
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 TRIALS = int(os.environ.get("FAULT_TRIALS", "3"))
 LEASE = 6
 STUCK_AFTER = int(os.environ.get("FAULT_STUCK_AFTER", "240"))

@@ -9,6 +9,8 @@ from django.utils import timezone
 from jobs.models import BatchJob, MiniBatch, Status
 from tests.conftest import wait_for
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 
 @pytest.mark.django_db
 def test_healthz_answers_without_sign_in(client):

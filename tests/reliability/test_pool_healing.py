@@ -19,6 +19,8 @@ from workspace.compute.live import live_workers
 from workspace.compute.models import Worker
 from workspace.models import Datastore
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 TRIALS = int(os.environ.get("POOL_KILL_TRIALS", "10"))
 AFTER_KILL = 120  # every job sent after a kill must end within this (a bound, not a measurement)
 MODE = "distributed" if DISTRIBUTED else "embedded"

@@ -11,6 +11,8 @@ from jobs.submit import submit_job
 from tests.conftest import QCluster, wait_for
 from tests.fixtures.engine import output_frame, write_inputs
 
+pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
+
 
 @pytest.fixture
 def short_leases(monkeypatch, settings):
