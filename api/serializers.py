@@ -109,6 +109,7 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
             "mini_batches_done": job.mini_batches_done,
             "mini_batches_failed": job.mini_batches_failed,
             "rows_out": job.rows_out,
+            "rows_in_progress": job.rows_in_progress,  # scored so far by the running mini-batches
             "rows_failed": job.rows_failed,
             "files_partial": job.files_partial,
         },

@@ -155,9 +155,11 @@ class ScoringHost:
         on_wait: Callable[[], None] = lambda: None,
         output_format: str = "csv",
         passthrough=(),
+        on_progress: Callable[[int], None] = lambda rows: None,
     ) -> dict:
         """Score one mini-batch of (name, local path) files. Raises HostError: after a timeout or a crash
-        the host is gone; after an exception in run() it stays warm, as Azure keeps its process."""
+        the host is gone; after an exception in run() it stays warm, as Azure keeps its process. on_progress(rows)
+        hears the rows scored so far, about every second of a long mini-batch (MLflow models)."""
         return self._call(
             {
                 "op": "run",
@@ -171,12 +173,17 @@ class ScoringHost:
             timeout,
             on_wait,
             "the mini-batch",
+            on_progress,
         )
 
-    def _call(self, message: dict, timeout: float, on_wait, what: str) -> dict:
+    def _call(self, message: dict, timeout: float, on_wait, what: str, on_progress=lambda rows: None) -> dict:
+        deadline = time.monotonic() + timeout
         try:
             self._send(message)
-            reply = self._receive(timeout, on_wait, what)
+            reply = self._receive(deadline, timeout, on_wait, what)
+            while reply.get("op") == "progress":
+                on_progress(reply["rows"])
+                reply = self._receive(deadline, timeout, on_wait, what)
         except BaseException:
             self.stop()
             raise
@@ -194,8 +201,7 @@ class ScoringHost:
         except (BrokenPipeError, OSError) as exc:
             raise self._crashed() from exc
 
-    def _receive(self, timeout: float, on_wait, what: str) -> dict:
-        deadline = time.monotonic() + timeout
+    def _receive(self, deadline: float, timeout: float, on_wait, what: str) -> dict:
         late = f"{what} did not finish within the timeout of {timeout:g} s; the scoring host was stopped."
         size = HEADER.unpack(self._read_exact(HEADER.size, deadline, on_wait, late))[0]
         return pickle.loads(self._read_exact(size, deadline, on_wait, late))

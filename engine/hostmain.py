@@ -19,6 +19,7 @@ from pathlib import Path
 
 from engine.host import HEADER
 
+PROGRESS_SECONDS = 1.0
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
@@ -88,7 +89,7 @@ class MlflowScorer:
 
         self.model = loader.load(model_dir)
 
-    def run(self, request: dict, log) -> dict:
+    def run(self, request: dict, log, progress=lambda rows: None) -> dict:
         from engine import formats, scoring
 
         files = [(name, Path(path)) for name, path in request["files"]]  # Parquet is streamed from its path
@@ -103,6 +104,7 @@ class MlflowScorer:
             tensor=self.model.tensor,
             passthrough=request.get("passthrough", ()),
             isolate_until=until,
+            progress=progress,
         )
         part = (
             formats.encode(result.frame, request.get("output_format", "csv"))
@@ -134,7 +136,7 @@ class ScriptScorer:
         if callable(getattr(self.module, "init", None)):
             self.module.init()
 
-    def run(self, request: dict, log) -> dict:
+    def run(self, request: dict, log, progress=lambda rows: None) -> dict:
         result = self.module.run([path for _, path in request["files"]])
         if result is None:
             raise TypeError("run(mini_batch) returned None; return a list or a pandas DataFrame.")
@@ -190,7 +192,20 @@ def _make_scorer(request: dict):
     return MlflowScorer(request["model_dir"])
 
 
-def handle(request: dict, state: dict) -> dict:
+class Progress:
+    """Rows scored so far in the mini-batch, sent to the worker as {"op": "progress", "rows": n} before the reply,
+    at most every PROGRESS_SECONDS (the worker writes it to the mini-batch with its heartbeat)."""
+
+    def __init__(self, send):
+        self.send, self.last = send, 0.0
+
+    def __call__(self, rows: int):
+        if time.monotonic() - self.last >= PROGRESS_SECONDS:
+            self.last = time.monotonic()
+            self.send({"op": "progress", "rows": rows})
+
+
+def handle(request: dict, state: dict, send=lambda message: None) -> dict:
     capture = Capture(request.get("level", "info"))
     started = time.perf_counter()
     with capturing(capture):
@@ -199,7 +214,7 @@ def handle(request: dict, state: dict) -> dict:
                 state["scorer"] = _make_scorer(request)
                 reply = {"ok": True}
             else:
-                reply = {"ok": True, **state["scorer"].run(request, capture.add)}
+                reply = {"ok": True, **state["scorer"].run(request, capture.add, Progress(send))}
         except Exception as exc:  # the script's own error: the attempt fails, the traceback goes to the log
             capture.add("error", traceback.format_exc())
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
@@ -214,7 +229,7 @@ def main():
     os.dup2(2, 1)
     state: dict = {}
     while (request := _read(requests)) is not None:
-        _write(replies, handle(request, state))
+        _write(replies, handle(request, state, lambda message: _write(replies, message)))
 
 
 if __name__ == "__main__":

@@ -154,6 +154,7 @@ def score_isolating(
     tensor: dict | None = None,
     passthrough=(),
     until: float | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[pd.DataFrame | None, list]:
     """score_file, but a tabular file whose rows fail is halved until only its bad rows are set aside
     (see isolate). Returns the good rows' predictions and the bad rows (isolate.RowError). data: the file's bytes,
@@ -164,10 +165,12 @@ def score_isolating(
     elif isinstance(data, Path) and reading.extension(name) in reading.STREAMED and _large(data):
         try:
             return _score_frames(
-                name, reading.text_batches(data), [], predict, inputs, output_names, passthrough, until
+                name, reading.text_batches(data), [], predict, inputs, output_names, passthrough, until, progress
             )
         except reading.NotStreamable:  # the file as a whole, as before: strict checks, bad records set aside
-            return score_isolating(name, data.read_bytes(), predict, inputs, output_names, tensor, passthrough, until)
+            return score_isolating(
+                name, data.read_bytes(), predict, inputs, output_names, tensor, passthrough, until, progress
+            )
     else:
         if isinstance(data, Path):
             data = data.read_bytes()
@@ -179,16 +182,19 @@ def score_isolating(
             _checked(name, frame, inputs, passthrough)
             return None, bad
         frames = [frame]
-    return _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until)
+    return _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until, progress)
 
 
-def _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until):
-    """The predictions of a file's frames (one, or its batches) one after the other, and every row set aside."""
+def _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until, progress=None):
+    """The predictions of a file's frames (one, or its batches) one after the other, and every row set aside.
+    progress(rows) is told the rows of each frame as it is scored (a streamed file's batches, one by one)."""
     scored = []
     for frame in frames:
         out, found = _score_rows_isolating(name, frame, predict, inputs, output_names, passthrough, until)
         scored += [out] if out is not None else []
         bad += found
+        if progress is not None:
+            progress(0 if out is None else len(out))
     return isolate.concat(scored), sorted(bad, key=lambda error: error.row)
 
 
@@ -239,26 +245,43 @@ def score_batch(
     tensor: dict | None = None,
     passthrough=(),
     isolate_until: float | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> BatchResult:
     """Score files one by one; a file that fails is reported and skipped, the others still count. Bad-record
     isolation stops at isolate_until (time.monotonic()): the file being isolated then fails as a whole. A file is
-    given as a function returning its bytes, or as its local path."""
+    given as a function returning its bytes, or as its local path. progress(rows) is called with the rows scored so
+    far in the mini-batch, after each file and each batch of a streamed file."""
     started = time.perf_counter()
     frames, results = [], []
+    done = in_file = 0  # rows of the files scored, rows of the file being scored
+
+    def scored_more(rows: int):
+        nonlocal in_file
+        in_file += rows
+        if progress is not None:
+            progress(done + in_file)
+
     for name, load in files:
         try:
             data = load if isinstance(load, Path) else load()
-            out, bad = score_isolating(name, data, predict, inputs, output_names, tensor, passthrough, isolate_until)
+            out, bad = score_isolating(
+                name, data, predict, inputs, output_names, tensor, passthrough, isolate_until, scored_more
+            )
         except FileError as exc:
             log("warning", f"{name}: {exc.kind}: {exc.message}")
             results.append(FileResult(name, error=exc))
+            in_file = 0
             continue
         except Exception as exc:  # reading from storage failed
             err = FileError(name, f"{type(exc).__name__}: {exc}", type(exc).__name__)
             log("warning", f"{name}: {err.kind}: {err.message}")
             results.append(FileResult(name, error=err))
+            in_file = 0
             continue
         scored = 0 if out is None else len(out)
+        done, in_file = done + scored, 0
+        if progress is not None:
+            progress(done)
         log("debug", f"{name}: {scored} rows scored")
         if bad:
             log(

@@ -115,9 +115,10 @@ def output_options(settings: dict) -> dict:
     }
 
 
-def score(job, mb, journal, on_wait, client=datastore_client) -> Outcome:
+def score(job, mb, journal, on_wait, client=datastore_client, on_progress=lambda rows: None) -> Outcome:
     """Run one mini-batch in the job's scoring host (started and init()-ed on first use in this process).
-    client(name) gives a datastore's client (a task passes one that looks each up once)."""
+    client(name) gives a datastore's client (a task passes one that looks each up once); on_progress(rows) hears
+    the rows scored so far."""
     level = job.settings.get("logging_level", "info")
     spec = spec_for(job)
     host, started = pool().get(spec, on_wait, level)
@@ -134,6 +135,7 @@ def score(job, mb, journal, on_wait, client=datastore_client) -> Outcome:
         level=level,
         timeout=float(job.settings["timeout"]),
         on_wait=on_wait,
+        on_progress=on_progress,
         **output_options(job.settings),
     )
     if isinstance(source, storage.LocalStore):  # its own files: no copies, no temporary folder

@@ -83,10 +83,11 @@ class Lease:
 
     rows: the row, filtered on what makes it still ours (say Running on this worker). field, stamp(): the column
     renewed and its new value (lease_until, the lease's end, by default). With `held`, the row is ours only while
-    the column still holds the value this lease wrote last (a claim stamped with the time it was renewed)."""
+    the column still holds the value this lease wrote last (a claim stamped with the time it was renewed). also():
+    more columns written with each renewal (a mini-batch's rows scored so far)."""
 
-    def __init__(self, rows, field: str = "lease_until", stamp=lease_end, held=_UNTRACKED):
-        self.rows, self.field, self.stamp, self.held = rows, field, stamp, held
+    def __init__(self, rows, field: str = "lease_until", stamp=lease_end, held=_UNTRACKED, also=dict):
+        self.rows, self.field, self.stamp, self.held, self.also = rows, field, stamp, held, also
         self.next_beat = time.monotonic() + hosting.heartbeat_seconds()
 
     def due(self) -> bool:
@@ -102,7 +103,7 @@ class Lease:
     def renew(self) -> bool:
         """Renew now; False when the row is no longer ours (nothing was updated)."""
         value = self.stamp()
-        if not self._ours().update(**{self.field: value}):
+        if not self._ours().update(**{self.field: value}, **self.also()):
             return False
         if self.held is not _UNTRACKED:
             self.held = value

@@ -257,6 +257,14 @@ class BatchJob(NamedPage, DeploymentRun):
         return (self.finished or timezone.now()) - self.started
 
     @property
+    def rows_in_progress(self) -> int:
+        """Rows its running mini-batches have scored so far (not yet in rows_out): a long mini-batch shows progress."""
+        if self.is_finished:
+            return 0
+        running = self.mini_batches.filter(status=MiniBatch.RUNNING)
+        return running.aggregate(n=models.Sum("rows_so_far"))["n"] or 0
+
+    @property
     def progress_percent(self):
         if not self.mini_batches_total:
             return 100 if self.succeeded else 0
@@ -329,6 +337,8 @@ class MiniBatch(models.Model):
     error = models.TextField(blank=True)
     file_errors = models.JSONField(default=list, blank=True)
     rows_out = models.PositiveIntegerField(default=0)
+    # Rows the running attempt has scored so far (its heartbeat writes them); read only while the mini-batch runs.
+    rows_so_far = models.PositiveIntegerField(default=0)
     files_failed = models.PositiveIntegerField(default=0)
     rows_failed = models.PositiveIntegerField(default=0)
     # The folder of this mini-batch's part and errors files when they are not in its job's staging
@@ -383,6 +393,7 @@ class MiniBatch(models.Model):
                 worker=worker,
                 started=now,
                 lease_until=now + timedelta(seconds=lease_seconds),
+                rows_so_far=0,
             )
         )
 

@@ -76,7 +76,16 @@ class Heartbeat(lifecycle.Lease):
 
     def __init__(self, job_id: int, mini_batch_id: int, worker: str):
         self.job_id, self.mini_batch_id, self.worker = job_id, mini_batch_id, worker
-        super().__init__(MiniBatch.objects.filter(pk=mini_batch_id, status=MiniBatch.RUNNING, worker=worker))
+        self.scored = 0
+        super().__init__(
+            MiniBatch.objects.filter(pk=mini_batch_id, status=MiniBatch.RUNNING, worker=worker),
+            also=lambda: {"rows_so_far": self.scored},
+        )
+
+    def progress(self, rows: int):
+        """The host's rows scored so far: written with the next renewal (the job page and the API show them)."""
+        self.scored = rows
+        self()
 
     def __call__(self):
         if not self.due():
@@ -151,7 +160,8 @@ class Lane:
         journal.write("info", f"mini-batch {mb.index} attempt {mb.attempts} on {me}: {len(mb.files)} files")
         journal.write("debug", "files: " + ", ".join(mb.files))
         try:
-            outcome = hosting.score(job, mb, journal, Heartbeat(job.pk, mb.pk, me), self.client)
+            beat = Heartbeat(job.pk, mb.pk, me)
+            outcome = hosting.score(job, mb, journal, beat, self.client, on_progress=beat.progress)
             _write_staging(self.client(job.output_datastore), job, mb, outcome)
         except Aborted as exc:
             journal.write("warning", f"attempt {mb.attempts} stopped: {exc}")
@@ -190,6 +200,7 @@ class Lane:
                 worker=self.worker,
                 started=now,
                 lease_until=lifecycle.lease_end(now=now),
+                rows_so_far=0,
             ):
                 return MiniBatch(
                     pk=pk,

@@ -244,6 +244,14 @@ def measure(
     )
 
 
+def rows_in_progress(job_ids: list[int]) -> dict[int, int]:
+    """Rows the running mini-batches of these jobs have scored so far, per job: one query."""
+    if not job_ids:
+        return {}
+    running = MiniBatch.objects.filter(job_id__in=job_ids, status=MiniBatch.RUNNING, rows_so_far__gt=0)
+    return dict(running.order_by().values("job_id").annotate(n=Sum("rows_so_far")).values_list("job_id", "n"))
+
+
 def annotate(jobs, now: datetime | None = None) -> None:
     """Sets job.throughput on each job of a page: running ones get their last minutes' chart and ETA from one
     query; finished ones only their average, from their own row (finished retries': the rows they ran, one query)."""

@@ -184,3 +184,23 @@ def test_an_mlflow_model_scores_files_in_the_host(pool, tmp_path):
 )
 def test_run_results_become_csv_rows(result, csv):
     assert hostmain.to_csv(result).decode() == csv
+
+
+def test_an_mlflow_mini_batch_reports_its_rows_scored_so_far(pool, tmp_path):
+    """Progress inside a mini-batch: the host tells the worker the rows scored so far before its reply (the first
+    file's at once, then at most once a second)."""
+    from sklearn.datasets import load_iris
+
+    from workspace import demo
+
+    model = demo.train_iris(tmp_path / "iris" / "model")
+    files = []
+    for i in range(3):
+        path = tmp_path / f"iris-{i}.csv"
+        load_iris(as_frame=True).data.iloc[: 10 * (i + 1)].to_csv(path, index=False)
+        files.append((f"d/iris-{i}.csv", str(path)))
+    heard = []
+    host, _ = pool.get(HostSpec.build(sys.executable, model))
+    reply = host.run(files, output_action="append_row", level="info", timeout=30, on_progress=heard.append)
+    assert reply["rows_out"] == 60
+    assert heard[0] == 10 and heard == sorted(heard) and heard[-1] <= 60

@@ -48,3 +48,29 @@ def test_parts_round_trip_through_csv_with_a_header():
     frame = scoring.score_file("a.csv", b"x\n1\n2\n", double, INPUTS)
     back = pd.read_csv(io.BytesIO(scoring.to_csv_bytes(frame, header=True)))
     assert back["prediction"].tolist() == [2.0, 4.0]
+
+
+def test_progress_hears_the_rows_scored_so_far_file_by_file_and_batch_by_batch(tmp_path, monkeypatch):
+    """A streamed file reports each record batch; the count never goes back, and a failed file adds nothing."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from engine import reading, scoring
+
+    monkeypatch.setattr(reading, "BATCH_ROWS", 100)
+    big = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"x": [float(i) for i in range(250)]}), big, row_group_size=100)
+    small = tmp_path / "small.csv"
+    small.write_text("x\n1\n2\n3\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("y\n1\n")
+    heard = []
+    result = scoring.score_batch(
+        [("small.csv", small), ("bad.csv", bad), ("big.parquet", big)],
+        lambda frame: frame["x"] * 2,
+        inputs=[{"name": "x", "type": "double"}],
+        progress=heard.append,
+    )
+    assert result.rows_out == 253
+    assert heard == sorted(heard) and heard[0] == 3 and heard[-1] == 253, heard
+    assert len([n for n in heard if 3 < n < 253]) >= 2  # the Parquet file's batches, one by one
