@@ -8,6 +8,7 @@ Every refusal is a coded ValidationError naming the key and the line it is on, b
 written by hand and read by CI logs.
 """
 
+import datetime
 import difflib
 import functools
 from dataclasses import dataclass, field
@@ -567,6 +568,7 @@ DATA_SCHEMA = {**COMMON, "name": str, "version": (str, int), "type": str, "path"
 DATA_TYPES = ("uri_folder", "uri_file")
 DATA_FORM_KEYS = {
     "name": "name",
+    "version": "version",
     "description": "description",
     "type": "type",
     "path": "path",
@@ -580,6 +582,8 @@ def register_dataset(doc: Document, user=None):
     uploaded to the default datastore, registered through the Studio's own dataset form."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    if isinstance(doc.get("version"), datetime.date):  # YAML reads an unquoted 2024-01-15 as a date
+        doc.data["version"] = doc.get("version").isoformat()
     check(doc, DATA_SCHEMA)
     name = _required(doc, "name")
     kind = doc.get("type", "uri_folder")
@@ -590,17 +594,10 @@ def register_dataset(doc: Document, user=None):
             "invalid_choice",
             types=", ".join(DATA_TYPES),
         )
-    if doc.has("version") and str(doc.get("version")) != str(Dataset.next_version(name)):
-        raise doc.error(
-            "version",
-            "dataset '%(name)s' gets version %(expected)s next, not %(version)s.",
-            "version_mismatch",
-            name=name,
-            expected=Dataset.next_version(name),
-            version=doc.get("version"),
-        )
     path = _required(doc, "path")
-    fields = {"name": name, "description": doc.get("description", ""), "type": kind}
+    # Any version Azure allows ("3", "v1.2", "2024-01-15") that is not taken; none: the next integer.
+    version = str(doc.get("version")) if doc.has("version") and doc.get("version") is not None else ""
+    fields = {"name": name, "version": version, "description": doc.get("description", ""), "type": kind}
     match = DATASTORE_URI.match(path)
     files = {}
     if match:
@@ -629,7 +626,13 @@ def register_dataset(doc: Document, user=None):
             problem=" ".join(errors[0].messages),
         )
     data = form.cleaned_data
-    common = {"name": data["name"], "type": data["type"], "description": data["description"], "user": user}
+    common = {
+        "name": data["name"],
+        "version": data["version"],
+        "type": data["type"],
+        "description": data["description"],
+        "user": user,
+    }
     if data["source"] == "upload":
         return Dataset.register_upload(uploads=data["files"], **common)
     return Dataset.register(datastore=data["datastore"], path=data["path"], **common)
