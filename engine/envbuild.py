@@ -63,9 +63,9 @@ class CondaFileError(ValueError):
     """A conda file whose dependencies cannot become pip requirements. line: the 1-based line of the dependency in
     the file (None when unknown); index: its place in `dependencies:` (for a file inline in another YAML)."""
 
-    def __init__(self, message: str, line: int | None = None, index: int | None = None):
-        super().__init__(message)
-        self.line, self.index = line, index
+    def __init__(self, reason: str, line: int | None = None, index: int | None = None):
+        super().__init__(f"line {line}: {reason}" if line else reason)
+        self.reason, self.line, self.index = reason, line, index
 
 
 # Conda packages whose pip name differs (conda-forge's names for the same project).

@@ -262,7 +262,7 @@ def requirements_from_conda(text: str, where: Callable[[envbuild.CondaFileError 
         raise ValidationError(
             "%(where)s: %(problem)s",
             code="conda_dependency_unsupported" if exc.index is not None else "invalid_conda_file",
-            params={"where": where(exc), "problem": str(exc)},
+            params={"where": where(exc), "problem": exc.reason},
         ) from exc
 
 
