@@ -8,6 +8,7 @@ Every refusal is a coded ValidationError naming the key and the line it is on, b
 written by hand and read by CI logs.
 """
 
+import datetime
 import difflib
 import functools
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from endpoints.models import BatchDeployment, BatchEndpoint
 from engine import envbuild
 from jobs.inputs import DATASTORE_URI
 from workspace import registry
-from workspace.environments import Environment
+from workspace.environments import Environment, at_line, require_packages, requirements_from_conda
 from workspace.forms import DatasetForm
 from workspace.models import Dataset, Datastore
 
@@ -143,6 +144,10 @@ def _record_lines(doc: Document, node, prefix: str = ""):
                 raise doc.error(key, "'%(key)s' is given twice.", "duplicate_key")
             seen.add(key)
             _record_lines(doc, value_node, key)
+    elif isinstance(node, yaml.SequenceNode):  # list items as key[0], key[1]...: a conda file's dependencies
+        for index, item in enumerate(node.value):
+            doc.lines[f"{prefix}[{index}]"] = item.start_mark.line + 1
+            _record_lines(doc, item, f"{prefix}[{index}]")
 
 
 def loads(text: str, source: str = "<yaml>", folder: Path | None = None, sets=()) -> Document:
@@ -394,32 +399,69 @@ def _environment_reference(doc: Document, key: str) -> str:
 
 
 def _conda_requirements(doc: Document, key: str) -> str:
-    """The pip section of the conda file (a path beside the YAML, or inline); its python pin must hold here."""
+    """The packages of the conda file (a path beside the YAML, or inline): its pip section and its conda
+    dependencies mapped to pip, refused by file and line when pip cannot install one; its python pin must hold
+    here; a file that lists no package is refused (no_packages)."""
     value = doc.get(key)
-    path = doc.folder / value if not isinstance(value, dict) else None
+    if isinstance(value, dict):  # inline: its lines are the document's own
+        text, name = yaml.safe_dump(value, sort_keys=False), ""
+
+        def where(error):
+            return doc.where(f"{key}.dependencies[{error.index}]" if error and error.index is not None else key)
+
+    else:
+        path = doc.folder / value
+        try:
+            text, name = path.read_text(), str(value)
+        except OSError as exc:
+            raise doc.error(
+                key, "cannot read %(path)s: %(error)s", "path_not_found", path=path, error=exc.strerror
+            ) from exc
+
+        def where(error):
+            return at_line(name, error)
+
     try:
-        text = yaml.safe_dump(value) if path is None else path.read_text()
-        requirements = envbuild.pip_section(text)
-    except OSError as exc:
-        raise doc.error(
-            key, "cannot read %(path)s: %(error)s", "path_not_found", path=path, error=exc.strerror
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise doc.error(key, "%(path)s is not valid YAML: %(error)s", "invalid_yaml", path=path, error=exc) from exc
-    if problem := envbuild.python_problem(envbuild.conda_python(text), f"The conda file {path or ''}".strip()):
+        requirements = requirements_from_conda(text, where)
+    except ValidationError as exc:
+        if not name:  # inline: the message names the document's line already
+            raise
+        raise doc.error(key, "%(problem)s", exc.code, problem=" ".join(exc.messages)) from exc
+    if problem := envbuild.python_problem(envbuild.conda_python(text), f"The conda file {name}".strip()):
         raise doc.error(key, "%(problem)s", "python_unsatisfiable", problem=problem)
+    try:
+        require_packages(requirements, f"The conda file {name}".strip())
+    except ValidationError as exc:
+        raise doc.error(key, "%(problem)s", exc.code, problem=" ".join(exc.messages)) from exc
     return requirements
+
+
+IMAGE_ONLY = (
+    "an image alone gives no packages: Batch Studio has no container runtime and does not run %(image)s; it builds "
+    "an environment from a conda file's packages (its pip: list, and name=version dependencies) over the workers' "
+    "own Python. Add conda_file: a conda YAML listing the packages the scoring script imports, or leave the "
+    "environment out (azureml:studio) to run on the workers' own packages."
+)
 
 
 def register_environment(doc: Document, prefix: str = "", default_name: str = ""):
     """`az ml environment create -f env.yml` (or a deployment's inline `environment:`): a jobs.Environment
-    holding the conda file's pip requirements. Same name and requirements: the existing version is reused."""
+    holding the conda file's packages as pip requirements. Same name and requirements: the existing version is
+    reused. An image without a conda file is refused (there is no container runtime to run it)."""
     key = functools.partial(_prefixed, prefix)
     if not prefix:
         check(doc, ENVIRONMENT_SCHEMA)
     name = doc.get(key("name")) or default_name or _required(doc, key("name"))
-    # `image` names an Azure container image: we run the workers' Python with the pip section on top.
-    requirements = _conda_requirements(doc, key("conda_file")) if doc.has(key("conda_file")) else ""
+    # `image` names an Azure container image: we run the workers' Python with the conda file's packages on top.
+    if not doc.has(key("conda_file")):
+        if doc.get(key("image")):
+            raise doc.error(key("image"), IMAGE_ONLY, "image_only_environment", image=doc.get(key("image")))
+        raise doc.error(
+            key("conda_file"),
+            "'%(key)s' is required: a conda YAML listing the packages the scoring script imports.",
+            "required",
+        )
+    requirements = _conda_requirements(doc, key("conda_file"))
     versions = Environment.objects.filter(name=name)
     if doc.has(key("version")):
         version = str(doc.get(key("version")))
@@ -567,6 +609,7 @@ DATA_SCHEMA = {**COMMON, "name": str, "version": (str, int), "type": str, "path"
 DATA_TYPES = ("uri_folder", "uri_file")
 DATA_FORM_KEYS = {
     "name": "name",
+    "version": "version",
     "description": "description",
     "type": "type",
     "path": "path",
@@ -580,6 +623,8 @@ def register_dataset(doc: Document, user=None):
     uploaded to the default datastore, registered through the Studio's own dataset form."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    if isinstance(doc.get("version"), datetime.date):  # YAML reads an unquoted 2024-01-15 as a date
+        doc.data["version"] = doc.get("version").isoformat()
     check(doc, DATA_SCHEMA)
     name = _required(doc, "name")
     kind = doc.get("type", "uri_folder")
@@ -590,17 +635,10 @@ def register_dataset(doc: Document, user=None):
             "invalid_choice",
             types=", ".join(DATA_TYPES),
         )
-    if doc.has("version") and str(doc.get("version")) != str(Dataset.next_version(name)):
-        raise doc.error(
-            "version",
-            "dataset '%(name)s' gets version %(expected)s next, not %(version)s.",
-            "version_mismatch",
-            name=name,
-            expected=Dataset.next_version(name),
-            version=doc.get("version"),
-        )
     path = _required(doc, "path")
-    fields = {"name": name, "description": doc.get("description", ""), "type": kind}
+    # Any version Azure allows ("3", "v1.2", "2024-01-15") that is not taken; none: the next integer.
+    version = str(doc.get("version")) if doc.has("version") and doc.get("version") is not None else ""
+    fields = {"name": name, "version": version, "description": doc.get("description", ""), "type": kind}
     match = DATASTORE_URI.match(path)
     files = {}
     if match:
@@ -629,7 +667,13 @@ def register_dataset(doc: Document, user=None):
             problem=" ".join(errors[0].messages),
         )
     data = form.cleaned_data
-    common = {"name": data["name"], "type": data["type"], "description": data["description"], "user": user}
+    common = {
+        "name": data["name"],
+        "version": data["version"],
+        "type": data["type"],
+        "description": data["description"],
+        "user": user,
+    }
     if data["source"] == "upload":
         return Dataset.register_upload(uploads=data["files"], **common)
     return Dataset.register(datastore=data["datastore"], path=data["path"], **common)

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 BUILD_TIMEOUT = 1800
 
 
@@ -57,17 +59,149 @@ def log_path(root: Path, requirements: str) -> Path:
 # --- what a conda file or a requirements list asks of this machine --------------------------------------------
 
 
+class CondaFileError(ValueError):
+    """A conda file whose dependencies cannot become pip requirements. line: the 1-based line of the dependency in
+    the file (None when unknown); index: its place in `dependencies:` (for a file inline in another YAML)."""
+
+    def __init__(self, reason: str, line: int | None = None, index: int | None = None):
+        super().__init__(f"line {line}: {reason}" if line else reason)
+        self.reason, self.line, self.index = reason, line, index
+
+
+# Conda packages whose pip name differs (conda-forge's names for the same project).
+CONDA_TO_PIP_NAMES = {"pytorch": "torch", "py-xgboost": "xgboost", "py-lightgbm": "lightgbm"}
+CONDA_NOTE = "# from conda: "  # how a requirement mapped from a conda dependency says so (build logs show it)
+_CONDA_NAME = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<spec>.*)$")
+_CONDA_VERSION = re.compile(r"^[0-9][0-9A-Za-z.+!_-]*?(?:\.?\*)?$")
+_PIP_DEP = re.compile(r"^pip(?![\w.-])", re.IGNORECASE)
+
+
+def conda_to_pip(dependency: str) -> str:
+    """The pip requirement a conda dependency means: `numpy` → `numpy`, `numpy=1.26` (conda's "1.26.*") →
+    `numpy==1.26.*`, `numpy==1.26.4` and `numpy>=1.2,<2` as they are, `pytorch=2.1` → `torch==2.1.*`.
+    ValueError (the reason) for what pip cannot install: a channel (`conda-forge::x`), a build string
+    (`numpy=1.26=py39_0`), conda's `name version` or bracket forms, alternatives (`|`)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    text = dependency.strip()
+    if "::" in text:
+        channel, _, package = text.partition("::")
+        raise ValueError(
+            f"'{text}' asks for conda channel {channel}: Batch Studio installs packages with pip from the "
+            f"package index, not from conda channels. List it under pip: (e.g. - pip: [{package.split('=')[0]}]), "
+            f"or remove it."
+        )
+    match = _CONDA_NAME.match(text)
+    if not match:
+        raise ValueError(f"'{text}' is not a conda package name.")
+    name, spec = CONDA_TO_PIP_NAMES.get(match["name"].lower(), match["name"]), match["spec"].strip()
+    how = f"write it as {match['name']}=<version> or list its pip requirement under pip:"
+    if any(c in spec for c in "[]|") or (spec and spec[0] not in "=<>!~"):
+        raise ValueError(f"'{text}' uses a conda-only version form pip cannot read: {how}.")
+    if spec.startswith("=") and not spec.startswith("=="):
+        version = spec[1:].strip()
+        if "=" in version:
+            raise ValueError(f"'{text}' pins a conda build string, which pip does not know: {how}.")
+        if not _CONDA_VERSION.match(version):
+            raise ValueError(f"'{text}' is not a version pip can read: {how}.")
+        spec = f"=={version.removesuffix('*').removesuffix('.')}.*"
+    requirement = f"{name}{spec.replace(' ', '')}"
+    try:
+        Requirement(requirement)
+    except InvalidRequirement as exc:
+        raise ValueError(f"'{text}' is not a version pip can read ({exc}): {how}.") from exc
+    return requirement
+
+
+@dataclass
+class CondaPackages:
+    """What a conda file asks for: its pip requirements (those mapped from conda dependencies first, each noted
+    with the conda line it came from), its python pin, and the (conda dependency, pip requirement) pairs."""
+
+    lines: list[str]
+    python: str | None
+    mapped: list[tuple[str, str]]
+
+    @property
+    def requirements(self) -> str:
+        return "\n".join(self.lines)
+
+
+def conda_packages(conda_yaml: str) -> CondaPackages:
+    """Read a conda environment file. Its pip section is kept as is; `python` is the pin (python_problem checks
+    it) and `pip` the builder's own; every other dependency is mapped to pip (conda_to_pip) or refused
+    (CondaFileError, with its line). yaml.YAMLError for a file that is not YAML."""
+    node = yaml.compose(conda_yaml or "", Loader=yaml.SafeLoader)
+    data = yaml.safe_load(conda_yaml or "")
+    if data is None:
+        return CondaPackages([], None, [])
+    if not isinstance(data, dict):
+        raise CondaFileError("a conda file is a mapping (name:, channels:, dependencies:), not a list or a value.")
+    items = data.get("dependencies") or []
+    if not isinstance(items, list):
+        raise CondaFileError("'dependencies' must be a list.", _line_of(node))
+    lines_of = _item_lines(node)
+    conda, pip, mapped, python = [], [], [], None
+    for index, dep in enumerate(items):
+        line = lines_of[index] if index < len(lines_of) else None
+        if isinstance(dep, dict) and set(dep) == {"pip"} and isinstance(dep["pip"], list | type(None)):
+            pip += [str(requirement) for requirement in dep["pip"] or []]
+            continue
+        if not isinstance(dep, str | int | float) or isinstance(dep, bool):
+            raise CondaFileError(
+                f"each dependency is a package (numpy=1.26) or the pip: list, not {dep!r}.",
+                line,
+                index,
+            )
+        dep = str(dep).strip()
+        if (found := _PYTHON_DEP.match(dep)) and python is None:
+            python = found["spec"].strip()
+        elif not _PIP_DEP.match(dep):
+            try:
+                requirement = conda_to_pip(dep)
+            except ValueError as exc:
+                raise CondaFileError(str(exc), line, index) from exc
+            mapped.append((dep, requirement))
+            conda.append(f"{requirement}  {CONDA_NOTE}{dep}")
+    return CondaPackages(conda + pip, python, mapped)
+
+
+def _dependencies_node(node):
+    """The key and value nodes of a conda file's `dependencies:` (None, None without one)."""
+    for key_node, value_node in node.value if isinstance(node, yaml.MappingNode) else []:
+        if key_node.value == "dependencies":
+            return key_node, value_node
+    return None, None
+
+
+def _line_of(node) -> int | None:
+    key_node, _ = _dependencies_node(node)
+    return key_node.start_mark.line + 1 if key_node is not None else None
+
+
+def _item_lines(node) -> list[int]:
+    """The line of each item of a conda file's `dependencies:` list."""
+    _, value_node = _dependencies_node(node)
+    return [item.start_mark.line + 1 for item in value_node.value] if isinstance(value_node, yaml.SequenceNode) else []
+
+
 def pip_section(conda_yaml: str) -> str:
-    """The pip requirements of a conda environment YAML (its `dependencies: - pip: [...]`)."""
-    for dep in _conda_dependencies(conda_yaml):
-        if isinstance(dep, dict) and "pip" in dep:
-            return "\n".join(dep["pip"])
-    return ""
+    """The pip requirements a conda environment YAML comes to: its `dependencies: - pip: [...]`, after its other
+    dependencies mapped to pip (conda_packages); CondaFileError (a ValueError) for one pip cannot install."""
+    return conda_packages(conda_yaml).requirements
+
+
+def conda_mappings(requirements: str) -> list[tuple[str, str]]:
+    """The (conda dependency, pip requirement) pairs noted in requirements made from a conda file."""
+    pairs = []
+    for raw in (requirements or "").splitlines():
+        requirement, sep, conda = raw.partition(CONDA_NOTE)
+        if sep:
+            pairs.append((conda.strip(), requirement.split("#", 1)[0].strip()))
+    return pairs
 
 
 def _conda_dependencies(conda_yaml: str) -> list:
-    import yaml
-
     data = yaml.safe_load(conda_yaml) or {}
     return (data.get("dependencies") if isinstance(data, dict) else None) or []
 
@@ -203,13 +337,15 @@ def build(root: Path, requirements: str, on_line: Callable[[str], None] | None =
     """The environment for these requirements under root/<hash>, built now unless it already is. on_line(line) gets
     each line of the build's output as it comes (progress); the whole log is also kept in log_path(root, ...)."""
     target = Path(root) / content_hash(requirements)
+    on_line = on_line or (lambda line: None)
+    log = [f"From the conda file: {conda} is installed as pip's {pip}" for conda, pip in conda_mappings(requirements)]
+    for line in log:
+        on_line(line)
     if python_of(target).exists():
-        return BuildResult(True, python_of(target), f"Reused the environment built at {target}.")
+        return BuildResult(True, python_of(target), "\n".join([*log, f"Reused the environment built at {target}."]))
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     Path(root).mkdir(parents=True, exist_ok=True)
-    log: list[str] = []
-    on_line = on_line or (lambda line: None)
     lines = normalise(requirements)
     ok = _run([sys.executable, "-m", "venv", "--without-pip", str(tmp)], log, on_line)
     if ok:

@@ -1,7 +1,8 @@
 """Resolving a job's input to a fixed list of files (a snapshot taken at submit).
 
 Inputs:
-- a dataset: azureml:<name>:<version>, azureml:<name>@latest, or plain <name>:<version> / <name>@latest;
+- a dataset: azureml:<name>:<version> (any version string: 3, v1.2, 2024-01-15), azureml:<name>@latest (the most
+  recently created version), or plain <name>:<version> / <name>@latest;
 - a datastore path: azureml://datastores/<name>/paths/<path>;
 - a public URL: http(s)://... to one file, or to a public Azure Blob container or prefix (listed anonymously).
 

@@ -6,8 +6,10 @@ below endpoints and jobs, which both need it.
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -94,7 +96,9 @@ class Environment(models.Model):
 
     @classmethod
     def register(cls, name: str, requirements: str, description: str = ""):
-        """The environment `name` with these requirements: the existing version, else a new one."""
+        """The environment `name` with these requirements: the existing version, else a new one. Requirements that
+        install nothing are refused (require_packages): an environment is never Ready with nothing in it."""
+        require_packages(requirements)
         existing, version = cls.next_version(name, requirements)
         return existing or cls.objects.create(
             name=name, version=version, requirements=requirements, description=description
@@ -131,6 +135,17 @@ class Environment(models.Model):
         return env
 
     @property
+    def installs_nothing(self) -> bool:
+        """A venv with no packages of its own: the workers' own packages, under another name (made before such
+        environments were refused; its page says so)."""
+        return not self.is_studio and not envbuild.normalise(self.requirements)
+
+    @property
+    def conda_mappings(self) -> list[tuple[str, str]]:
+        """The (conda dependency, pip requirement) pairs its requirements were mapped from, for its page."""
+        return envbuild.conda_mappings(self.requirements)
+
+    @property
     def failure_reason(self) -> str:
         """What went wrong, from the build log: the failed step's own error and pip's ERROR lines, else its end."""
         return envbuild.failure_summary(self.build_log) or "see the build log"
@@ -149,6 +164,10 @@ class Environment(models.Model):
         each line of output is logged (the command line shows them) and the log so far saved every few seconds
         (the environment's page shows it)."""
         if self.is_studio:
+            return self
+        if not envbuild.normalise(self.requirements):  # registered before such environments were refused
+            self.state, self.build_log = self.FAILED, NO_PACKAGES % {"where": f"Environment {self.label}"}
+            self.save(update_fields=["state", "build_log", "updated"])
             return self
         self.content_hash = envbuild.content_hash(self.requirements)
         self.state = self.BUILDING
@@ -180,10 +199,9 @@ class Environment(models.Model):
 
 
 def model_requirements(model_name: str, model_version: str) -> str:
-    """The pip requirements of an MLflow model's folder: requirements.txt, else conda.yaml's pip section. Its
-    conda.yaml's (or python_env.yaml's) python pin must hold for this machine's Python: else ValidationError."""
-    import yaml
-
+    """The pip requirements of an MLflow model's folder: requirements.txt, else conda.yaml's packages
+    (requirements_from_conda). Its conda.yaml's (or python_env.yaml's) python pin must hold for this machine's
+    Python: else ValidationError."""
     label = f"Model {model_name}:{model_version}"
     try:
         folder = registry.model_dir(model_name, model_version)
@@ -208,9 +226,49 @@ def model_requirements(model_name: str, model_version: str) -> str:
     if problem := envbuild.python_problem(pin, where):
         raise ValidationError(problem, code="python_unsatisfiable")
     requirements = folder / "requirements.txt"
-    return (
-        requirements.read_text() if requirements.is_file() else envbuild.pip_section(conda_text) if conda_text else ""
-    )
+    if requirements.is_file():
+        return requirements.read_text()
+    return requirements_from_conda(conda_text, lambda error: at_line(f"{label}'s conda.yaml", error))
+
+
+NO_PACKAGES = (
+    "%(where)s lists no packages to install. Batch Studio has no container runtime: it builds an environment from "
+    "the packages of a conda file (its pip: list, and name=version dependencies) over the workers' own Python. "
+    "List the packages the scoring script imports, or use the workers' own environment (studio, or no environment)."
+)
+
+
+def require_packages(requirements: str, where: str = "The environment"):
+    """Refuse requirements that install nothing (an image alone, a conda file of only python and pip): such an
+    environment would be Ready with nothing in it."""
+    if not envbuild.normalise(requirements):
+        raise ValidationError(NO_PACKAGES, code="no_packages", params={"where": where})
+
+
+def requirements_from_conda(text: str, where: Callable[[envbuild.CondaFileError | None], str]) -> str:
+    """The pip requirements of a conda file: its pip: list, its other dependencies mapped to pip (the requirement
+    notes the conda line; the build log shows the mapping). A dependency pip cannot install (a channel such as
+    conda-forge::x, a build string) is refused, coded; where(error) names the file and the error's line (None: the
+    file as a whole)."""
+    try:
+        return envbuild.conda_packages(text).requirements
+    except yaml.YAMLError as exc:
+        raise ValidationError(
+            "%(where)s is not valid YAML: %(error)s",
+            code="invalid_conda_file",
+            params={"where": where(None), "error": exc},
+        ) from exc
+    except envbuild.CondaFileError as exc:
+        raise ValidationError(
+            "%(where)s: %(problem)s",
+            code="conda_dependency_unsupported" if exc.index is not None else "invalid_conda_file",
+            params={"where": where(exc), "problem": exc.reason},
+        ) from exc
+
+
+def at_line(name: str, error: envbuild.CondaFileError | None) -> str:
+    """ "conda.yaml, line 7" for an error on line 7 of conda.yaml; the name alone without one."""
+    return f"{name}, line {error.line}" if error is not None and error.line else name
 
 
 def envbuild_root():

@@ -10,7 +10,7 @@ from endpoints.models import COMPUTE_NAME_VALIDATOR
 from engine import reading
 from workspace import limits, registry, storage
 from workspace.compute.models import ComputeCluster
-from workspace.models import NAME_VALIDATOR, Dataset, Datastore, check_local_root
+from workspace.models import DATASET_VERSION_VALIDATOR, NAME_VALIDATOR, Dataset, Datastore, check_local_root
 
 
 def description_field() -> forms.CharField:
@@ -319,6 +319,14 @@ class DatasetForm(forms.Form):
         validators=[NAME_VALIDATOR],
         help_text="An existing name gets a new version; versions never change.",
     )
+    version = forms.CharField(
+        label="Version",
+        required=False,
+        max_length=30,
+        validators=[DATASET_VERSION_VALIDATOR],
+        help_text="Optional, as in Azure: any version not taken yet (3, v1.2, 2024-01-15). "
+        "Left empty: the next number after the highest numbered version.",
+    )
     description = description_field()
     type = forms.ChoiceField(label="Type", choices=Dataset.TYPES)
     source = forms.ChoiceField(label="Source", choices=SOURCES, initial="datastore", widget=forms.RadioSelect)
@@ -337,6 +345,11 @@ class DatasetForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data.get("version") and data.get("name"):
+            try:
+                data["version"] = Dataset.check_version(data["name"], data["version"])
+            except ValidationError as exc:
+                self.add_error("version", exc)
         if self.errors:
             return data
         if data["source"] == "upload":

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.dispatch import Signal
 
 from workspace import limits, registry, s3, storage
@@ -18,6 +18,14 @@ NAME_VALIDATOR = RegexValidator(
     r"^[a-zA-Z][a-zA-Z0-9_-]{0,254}$",
     "Use letters, digits, '-' and '_', starting with a letter.",
     code="invalid_name",
+)
+
+# A data asset's version, as Azure allows: any string of letters, digits, '.', '-' and '_' up to 30 characters
+# ("3", "v1.2", "2024-01-15"); at least one letter or digit (it names the upload folder: never "." or "..").
+DATASET_VERSION_VALIDATOR = RegexValidator(
+    r"^(?=.*[a-zA-Z0-9])[a-zA-Z0-9._-]{1,30}$",
+    "A version is up to 30 letters, digits, '.', '-' and '_' (e.g. 3, v1.2, 2024-01-15).",
+    code="invalid_version",
 )
 
 DEFAULT_DATASTORE = "workspaceblobstore"
@@ -214,7 +222,7 @@ class Dataset(models.Model):
     GLOB_CHARS = set("*?[")
 
     name = models.CharField(max_length=255, validators=[NAME_VALIDATOR])
-    version = models.PositiveIntegerField()
+    version = models.CharField(max_length=30, validators=[DATASET_VERSION_VALIDATOR])
     description = models.TextField(blank=True)
     type = models.CharField(max_length=20, choices=TYPES, default=URI_FOLDER)
     datastore = models.ForeignKey(Datastore, on_delete=models.PROTECT, related_name="datasets")
@@ -224,7 +232,7 @@ class Dataset(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
-        ordering = ["name", "-version"]
+        ordering = ["name", "-created", "-id"]  # newest first: versions are strings, "latest" the last created
         constraints = [models.UniqueConstraint(fields=["name", "version"], name="dataset_name_version")]
 
     def __str__(self):
@@ -244,26 +252,65 @@ class Dataset(models.Model):
         super().save(*args, **kwargs)
 
     @classmethod
-    def next_version(cls, name: str) -> int:
-        latest = cls.objects.filter(name=name).aggregate(models.Max("version"))["version__max"]
-        return (latest or 0) + 1
+    def next_version(cls, name: str) -> str:
+        """The version a new one gets when none is given: the next integer after the highest integer version
+        ("v1.2" and "2024-01-15" do not count), as Azure numbers them."""
+        versions = cls.objects.filter(name=name).values_list("version", flat=True)
+        return str(max((int(v) for v in versions if v.isdigit()), default=0) + 1)
+
+    @classmethod
+    def check_version(cls, name: str, version: str) -> str:
+        """A version given for a new one: Azure's characters, not the label "latest", not taken (ValidationError)."""
+        version = str(version).strip()
+        DATASET_VERSION_VALIDATOR(version)
+        if version.lower() == "latest":
+            raise ValidationError(
+                "'latest' names the most recent version (azureml:<name>@latest); choose another version.",
+                code="reserved_version",
+            )
+        if cls.objects.filter(name=name, version=version).exists():
+            raise ValidationError(
+                "Dataset '%(name)s' already has a version %(version)s; versions never change: give another one, "
+                "or leave the version empty for the next number (%(next)s).",
+                code="dataset_version_exists",
+                params={"name": name, "version": version, "next": cls.next_version(name)},
+            )
+        return version
+
+    @classmethod
+    def latest(cls, name: str):
+        """The most recently created version (Azure's @latest), or None."""
+        return cls.objects.filter(name=name).select_related("datastore").order_by("-created", "-id").first()
 
     @classmethod
     def lookup(cls, name: str, version: str | int | None = None) -> "Dataset":
-        """A version ("3"), or the latest when version is None or "latest"."""
-        versions = cls.objects.filter(name=name).select_related("datastore")
-        if not versions.exists():
+        """A version ("3", "v1.2"), or the latest (the most recently created) when version is None or "latest"."""
+        latest = cls.latest(name)
+        if latest is None:
             raise ValidationError("Dataset '%(name)s' does not exist.", code="unknown_dataset", params={"name": name})
         if version in (None, "", "latest"):
-            return versions.order_by("-version").first()
-        found = versions.filter(version=int(version)).first() if str(version).isdigit() else None
+            return latest
+        found = cls.objects.filter(name=name, version=str(version)).select_related("datastore").first()
         if found is None:
             raise ValidationError(
                 "Dataset '%(name)s' has no version %(version)s (latest is %(latest)s).",
                 code="unknown_dataset_version",
-                params={"name": name, "version": version, "latest": versions.order_by("-version").first().version},
+                params={"name": name, "version": version, "latest": latest.version},
             )
         return found
+
+    def _create(self):
+        """Insert this new version; a version taken meanwhile (two registrations at once) is refused, coded."""
+        try:
+            with transaction.atomic():
+                self.save(force_insert=True)
+        except IntegrityError as exc:
+            raise ValidationError(
+                "Dataset '%(name)s' already has a version %(version)s; versions never change: give another one.",
+                code="dataset_version_exists",
+                params={"name": self.name, "version": self.version},
+            ) from exc
+        return self
 
     def split_glob(self) -> tuple[str, str]:
         """(folder, pattern) when the last path segment is a glob such as "in/*.csv", else (path, "")."""
@@ -278,28 +325,35 @@ class Dataset(models.Model):
         return [e for e in entries if not pattern or fnmatch.fnmatchcase(posixpath.basename(e.path), pattern)]
 
     @classmethod
-    def register(cls, *, name, datastore, path, type, description="", user=None, uploaded=False) -> "Dataset":
-        with transaction.atomic():
-            return cls.objects.create(
-                name=name,
-                version=cls.next_version(name),
-                datastore=datastore,
-                path=path,
-                type=type,
-                description=description,
-                created_by=user,
-                uploaded=uploaded,
-            )
+    def _version_for(cls, name: str, version) -> str:
+        return cls.next_version(name) if version in (None, "") else cls.check_version(name, version)
 
     @classmethod
-    def register_upload(cls, *, name, uploads, type, description="", user=None) -> "Dataset":
+    def register(
+        cls, *, name, datastore, path, type, description="", user=None, uploaded=False, version=None
+    ) -> "Dataset":
+        """A new version of dataset `name`: `version` when given (any string Azure allows, not taken), else the
+        next integer."""
+        return cls(
+            name=name,
+            version=cls._version_for(name, version),
+            datastore=datastore,
+            path=path,
+            type=type,
+            description=description,
+            created_by=user,
+            uploaded=uploaded,
+        )._create()
+
+    @classmethod
+    def register_upload(cls, *, name, uploads, type, description="", user=None, version=None) -> "Dataset":
         """Store uploaded files in the default datastore under datasets/<name>/<version>/ and register them.
         If anything fails, the files written so far are removed: no half-created dataset."""
         limits.check_upload_size(sum(upload.size for upload in uploads))
         store = Datastore.get_default()
         client = store.client()
         with transaction.atomic():
-            version = cls.next_version(name)
+            version = cls._version_for(name, version)
             folder = f"datasets/{name}/{version}"
             if client.exists(folder):
                 raise ValidationError(
@@ -315,7 +369,7 @@ class Dataset(models.Model):
                     )
                     client.write(names[-1], b"".join(upload.chunks()))
                 path = names[0] if type == cls.URI_FILE else folder
-                return cls.objects.create(
+                return cls(
                     name=name,
                     version=version,
                     datastore=store,
@@ -324,7 +378,7 @@ class Dataset(models.Model):
                     description=description,
                     created_by=user,
                     uploaded=True,
-                )
+                )._create()
             except BaseException:
                 client.delete(folder)
                 raise

@@ -40,7 +40,7 @@ def test_a_dataset_upload_shows_its_progress_then_the_dataset(page, live_server,
     assert page.get_by_role("button", name="Create").is_disabled()  # not sent twice
     page.get_by_role("status").filter(has_text="Registered dataset iris-big version 1.").wait_for(timeout=60_000)
     assert page.url.endswith("/data/datasets/iris-big/1/")
-    assert Dataset.objects.get(name="iris-big").version == 1
+    assert Dataset.objects.get(name="iris-big").version == "1"
 
 
 def test_a_refused_upload_shows_the_form_again_with_its_errors(page, live_server, user, demo_model):

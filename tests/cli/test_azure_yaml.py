@@ -328,6 +328,28 @@ def test_an_environment_is_reused_for_the_same_requirements_and_immutable(tmp_pa
     assert (first.label, again.label, inline.label) == ("env-a:1", "env-a:1", "env-a:2")
     with pytest.raises(ValidationError) as err:
         azure_yaml.register_environment(
-            _from_yaml(tmp_path, "name: env-a\nversion: 1\nconda_file:\n  dependencies: []\n")
+            _from_yaml(tmp_path, "name: env-a\nversion: 1\nconda_file:\n  dependencies: [six]\n")
         )
     assert err.value.code == "environment_exists" and "line 2" in err.value.messages[0]
+
+
+@pytest.mark.django_db
+def test_an_inline_conda_file_names_the_line_of_the_dependency_it_refuses(tmp_path):
+    text = (
+        "name: inline\n"
+        "conda_file:\n"
+        "  channels: [conda-forge]\n"
+        "  dependencies:\n"
+        "    - python=3.11\n"
+        "    - conda-forge::lightgbm\n"
+    )
+    with pytest.raises(ValidationError) as err:
+        azure_yaml.register_environment(_from_yaml(tmp_path, text))
+    assert err.value.code == "conda_dependency_unsupported"
+    assert err.value.messages[0].startswith("file.yml, line 6: 'conda-forge::lightgbm' asks for conda channel")
+    mapped = azure_yaml.register_environment(_from_yaml(tmp_path, text.replace("conda-forge::lightgbm", "six=1.16")))
+    assert mapped.requirements == "six==1.16.*  # from conda: six=1.16"
+    with pytest.raises(ValidationError) as err:
+        azure_yaml.register_environment(_from_yaml(tmp_path, "name: inline\nconda_file:\n  dependencies: [python]\n"))
+    assert err.value.code == "no_packages" and err.value.messages[0].startswith("file.yml, line 2: ")
+    assert list(Environment.objects.filter(name="inline")) == [mapped]

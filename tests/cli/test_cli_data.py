@@ -39,3 +39,21 @@ def test_an_empty_datastore_path_is_refused_by_line(tmp_path):
     with pytest.raises(CommandError, match="data.yml, line 3: "):
         run("data", "create", "-f", str(tmp_path / "data.yml"))
     assert not Dataset.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_version_azure_allows_is_kept_and_a_taken_one_refused_by_line(demo_data, tmp_path):
+    (tmp_path / "data.yml").write_text(f"name: iris\nversion: v1.2\npath: {demo_data}\n")
+    shown = json.loads(run("data", "create", "-f", str(tmp_path / "data.yml")))
+    assert (shown["version"], shown["id"]) == ("v1.2", "azureml:iris:v1.2")
+    with pytest.raises(CommandError, match=r"data.yml, line 2: Dataset 'iris' already has a version v1.2"):
+        run("data", "create", "-f", str(tmp_path / "data.yml"))
+    shown = json.loads(run("data", "create", "-f", str(tmp_path / "data.yml"), "--set", "version=2024-01-15"))
+    assert shown["version"] == "2024-01-15"
+    (tmp_path / "next.yml").write_text(f"name: iris\npath: {demo_data}\n")
+    assert json.loads(run("data", "create", "-f", str(tmp_path / "next.yml")))["version"] == "1"
+    assert json.loads(run("data", "show", "-n", "iris"))["version"] == "1"  # the latest: the last created
+    assert json.loads(run("data", "show", "-n", "iris", "-v", "v1.2"))["version"] == "v1.2"
+    with pytest.raises(CommandError, match=r"--set version: A version is up to 30 letters, digits"):
+        run("data", "create", "-f", str(tmp_path / "data.yml"), "--set", "version=bad/one")
+    assert sorted(Dataset.objects.values_list("version", flat=True)) == ["1", "2024-01-15", "v1.2"]

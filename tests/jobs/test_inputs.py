@@ -58,6 +58,36 @@ def test_datasets_resolve_by_version_or_latest(store, uri):
 
 
 @pytest.mark.parametrize(
+    "uri,path",
+    [
+        ("azureml:iris:2024-01-15", "in/a.csv"),
+        ("iris:2024-01-15", "in/a.csv"),
+        ("azureml:iris:v1.2", "in/*.parquet"),
+        ("azureml:iris:10", "in/a.csv"),
+        ("azureml:iris@latest", "in"),  # the most recently created, although "10" is the highest number
+        ("iris@latest", "in"),
+    ],
+)
+def test_datasets_resolve_by_a_string_version_or_the_latest_created(store, uri, path):
+    Dataset.register(name="iris", datastore=store, path="in/a.csv", type=Dataset.URI_FILE, version="2024-01-15")
+    Dataset.register(name="iris", datastore=store, path="in/*.parquet", type=Dataset.URI_FOLDER, version="v1.2")
+    Dataset.register(name="iris", datastore=store, path="in/a.csv", type=Dataset.URI_FILE, version="10")
+    Dataset.register(name="iris", datastore=store, path="in", type=Dataset.URI_FOLDER, version="3")
+    resolved = inputs.resolve(uri)
+    assert resolved.path == path and resolved.datastore == "workspaceblobstore"
+    assert resolved.uri == (f"azureml:iris:{uri.rpartition(':')[2]}" if "@" not in uri else "azureml:iris:3")
+
+
+def test_an_unknown_string_version_names_the_latest(store):
+    Dataset.register(name="iris", datastore=store, path="in", type=Dataset.URI_FOLDER, version="v2")
+    Dataset.register(name="iris", datastore=store, path="in", type=Dataset.URI_FOLDER, version="2024-01-15")
+    assert _refused("azureml:iris:v1") == (
+        "unknown_dataset_version",
+        "Dataset 'iris' has no version v1 (latest is 2024-01-15).",
+    )
+
+
+@pytest.mark.parametrize(
     "uri,code,message",
     [
         ("azureml://datastores/workspaceblobstore/paths/../secrets", "path_traversal", "may not contain '..'"),

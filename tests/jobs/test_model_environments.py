@@ -185,6 +185,24 @@ def test_a_model_pinning_a_python_this_machine_cannot_provide_is_refused(tmp_pat
     assert not BatchDeployment.objects.exists() and not Environment.objects.exclude(name="studio").exists()
 
 
+def test_a_model_whose_conda_yaml_asks_for_a_conda_channel_is_refused_by_line(tmp_path, empty_endpoint):
+    from workspace import demo
+
+    folder = demo.train_iris(tmp_path / "iris-channel")
+    (folder / "requirements.txt").unlink()  # conda.yaml alone says what the model needs
+    conda = folder / "conda.yaml"
+    lines = conda.read_text().splitlines()
+    at = lines.index("dependencies:") + 2  # the line after the python pin
+    conda.write_text("\n".join([*lines[:at], "- conda-forge::lightgbm", *lines[at:]]) + "\n")
+    model = registry.register_folder("iris-channel", folder)
+    with pytest.raises(CommandError) as refused:
+        create_deployment(tmp_path, empty_endpoint, model)
+    assert f"Model iris-channel:{model.version}'s conda.yaml, line {at + 1}: 'conda-forge::lightgbm' asks" in str(
+        refused.value
+    )
+    assert not BatchDeployment.objects.exists() and not Environment.objects.exclude(name="studio").exists()
+
+
 def test_a_conda_file_pinning_a_python_this_machine_cannot_provide_is_refused(tmp_path):
     (tmp_path / "conda.yaml").write_text(f"name: old\ndependencies:\n  - python={OTHER}\n  - pip:\n    - six\n")
     (tmp_path / "env.yml").write_text(

@@ -511,6 +511,10 @@ def test_a_requirement_that_cannot_be_installed_fails_the_deployment_not_the_job
         ({"new_environment_name": "e", "pip_requirements": "--index-url http://evil/"}, "pip options"),
         ({"new_environment_name": "e", "conda_file": "dependencies: [python=3.11]"}, "has no pip section"),
         ({"new_environment_name": "e", "conda_file": "dependencies: [oops"}, "not a conda environment YAML"),
+        (
+            {"new_environment_name": "e", "conda_file": "dependencies:\n  - python=3.11\n  - conda-forge::lightgbm\n"},
+            "line 3: &#x27;conda-forge::lightgbm&#x27; asks for conda channel conda-forge",
+        ),
         ({"new_environment_name": "bad name", "pip_requirements": "six"}, "Start with a letter or digit"),
     ],
 )
@@ -519,6 +523,16 @@ def test_the_code_step_checks_a_new_environment(to_code_step, fields, message):
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not Environment.objects.exclude(name="studio").exists()
+
+
+def test_a_conda_dependency_in_the_code_step_becomes_its_pip_requirement(to_code_step):
+    conda = "dependencies:\n  - python=3.11\n  - six=1.16\n"
+    response = wizard_post(
+        to_code_step, "code", code_step(environment_mode="new", new_environment_name="conda-six", conda_file=conda)
+    )
+    assert response["Location"] == "/endpoints/create/compute/"
+    _finish(to_code_step)
+    assert Environment.objects.get(name="conda-six").requirements == "six==1.16.*  # from conda: six=1.16"
 
 
 def test_back_from_the_code_step_keeps_what_was_entered(to_code_step):

@@ -77,3 +77,20 @@ def test_a_job_failed_on_its_threshold_before_the_field_still_offers_its_errors_
 
     assert BatchJob.objects.get(name="threshold").has_errors_file
     assert not BatchJob.objects.get(name="other").has_errors_file
+
+
+@pytest.mark.django_db(transaction=True)
+def test_integer_dataset_versions_become_the_same_strings_and_latest_stays_the_newest():
+    old = _migrate([("studio", "0005_datastore_s3")])
+    store = old.get_model("studio", "Datastore").objects.create(name="old-store", kind="local")
+    datasets = old.get_model("studio", "Dataset").objects
+    for version in (1, 2, 10):
+        datasets.create(name="iris", version=version, datastore=store, path=f"v{version}")
+
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+    from workspace.models import Dataset
+
+    assert sorted(Dataset.objects.values_list("version", flat=True)) == ["1", "10", "2"]
+    assert Dataset.lookup("iris", "10").path == "v10" and Dataset.lookup("iris", "latest").version == "10"
+    assert Dataset.next_version("iris") == "11"

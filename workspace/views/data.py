@@ -25,7 +25,7 @@ PREVIEW_MAX_BYTES = 20 * 1024 * 1024
 def data_home(request):
     default_store = Datastore.get_default()
     latest = {}
-    for ds in Dataset.objects.select_related("datastore"):  # ordered by name, -version: the first is the latest
+    for ds in Dataset.objects.select_related("datastore"):  # ordered by name, newest first: the first is the latest
         latest.setdefault(ds.name, ds)
     return render(
         request,
@@ -115,7 +115,13 @@ def dataset_register(request):
     form = DatasetForm(request.POST or None, request.FILES or None, initial={"name": request.GET.get("name", "")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        common = {"name": data["name"], "type": data["type"], "description": data["description"], "user": request.user}
+        common = {
+            "name": data["name"],
+            "version": data["version"],
+            "type": data["type"],
+            "description": data["description"],
+            "user": request.user,
+        }
         try:
             if data["source"] == "upload":
                 dataset = Dataset.register_upload(uploads=data["files"], **common)
@@ -149,7 +155,7 @@ def dataset_detail(request, name, version):
             "files": files,
             "error": error,
             "preview": preview,
-            "versions": Dataset.objects.filter(name=name).order_by("-version"),
+            "versions": Dataset.objects.filter(name=name),
         },
     )
 

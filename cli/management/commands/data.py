@@ -18,7 +18,11 @@ class Command(AzCommand):
             "-p", "--path", help="A local file or folder (uploaded), or azureml://datastores/<name>/paths/<path>."
         )
         parser.add_argument("-t", "--type", choices=azure_yaml.DATA_TYPES)
-        parser.add_argument("-v", "--version", help="The version it must get (versions are numbered in order).")
+        parser.add_argument(
+            "-v",
+            "--version",
+            help="Its version, any string Azure allows (3, v1.2, 2024-01-15) not taken yet; default: the next number.",
+        )
         parser.add_argument("-d", "--description")
 
     def add_list_arguments(self, parser):
@@ -35,7 +39,7 @@ class Command(AzCommand):
 
     def handle_list(self, name=None, **options):
         """List the datasets (each by its latest version), or one dataset's versions."""
-        found = Dataset.objects.select_related("datastore").order_by("name", "-version")
+        found = Dataset.objects.select_related("datastore")  # newest first in each name
         if name:
             self.emit([shapes.data(d) for d in found.filter(name=name)])
         else:

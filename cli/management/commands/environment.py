@@ -1,4 +1,4 @@
-"""`az ml environment`: create (a conda file's pip section, built now), list, show."""
+"""`az ml environment`: create (a conda file's packages, built now), list, show."""
 
 from django.core.management.base import CommandError
 
@@ -16,8 +16,16 @@ class Command(AzCommand):
 
     def add_create_arguments(self, parser):
         add_file_arguments(parser)
-        parser.add_argument("--conda-file", dest="conda_file", help="A conda YAML whose pip section is installed.")
-        parser.add_argument("-i", "--image", help="Accepted for Azure's scripts: the workers' Python is the base.")
+        parser.add_argument(
+            "--conda-file",
+            dest="conda_file",
+            help="A conda YAML: its pip section and name=version dependencies are installed (with pip).",
+        )
+        parser.add_argument(
+            "-i",
+            "--image",
+            help="Accepted for Azure's scripts but not run (no container runtime): --conda-file is required.",
+        )
         parser.add_argument("-v", "--version")
         parser.add_argument("--no-build", action="store_true", help="Register only; build later.")
 
