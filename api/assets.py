@@ -1,11 +1,11 @@
 """The workspace's assets over the REST API: models, data assets, environments, compute, datastores. Each write calls
 what the Studio's page or the `az ml` command calls, so that its checks and coded errors are theirs."""
 
-import shutil
 import tempfile
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
@@ -34,16 +34,29 @@ MODEL_JSON_KEYS = {"name", "path", "type", "description", "version"}
 # --- models -------------------------------------------------------------------------------------------
 
 
-def _copy_folder(client, path: str, dest: Path):
+def _copy(client, path: str, target: Path, budget: list[int]):
+    """One datastore file copied, within what is left of the upload limit (the Models page's, for a zip)."""
+    with client.open(path) as source, open(target, "wb") as out:
+        while chunk := source.read(1024 * 1024):
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise ValidationError(
+                    "The model is larger than the %(mb)d MB limit.",
+                    code="too_large",
+                    params={"mb": settings.MODEL_UPLOAD_MAX_BYTES // (1024 * 1024)},
+                )
+            out.write(chunk)
+
+
+def _copy_folder(client, path: str, dest: Path, budget: list[int]):
     """A datastore folder, nested folders too, copied to dest (an MLflow model folder may nest)."""
     for entry in client.list(path):
         target = dest / entry.name
         if entry.is_dir:
             target.mkdir()
-            _copy_folder(client, entry.path, target)
+            _copy_folder(client, entry.path, target, budget)
         else:
-            with client.open(entry.path) as source, open(target, "wb") as out:
-                shutil.copyfileobj(source, out)
+            _copy(client, entry.path, target, budget)
 
 
 def _register_from_datastore(doc) -> registry.ModelVersion:
@@ -63,13 +76,13 @@ def _register_from_datastore(doc) -> registry.ModelVersion:
     client, path = store.client(), storage.clean_path(match["path"])
     with tempfile.TemporaryDirectory(prefix="api-model-") as tmp:
         local = Path(tmp) / (Path(path).name or "model")
+        budget = [settings.MODEL_UPLOAD_MAX_BYTES]
         try:
             if path.lower().endswith(".zip"):
-                with client.open(path) as source, open(local, "wb") as out:
-                    shutil.copyfileobj(source, out)
+                _copy(client, path, local, budget)
             else:
                 local.mkdir()
-                _copy_folder(client, path, local)
+                _copy_folder(client, path, local, budget)
         except storage.StorageError as exc:
             raise doc.error("path", "%(problem)s", "path_not_found", problem=str(exc)) from exc
         doc.folder, doc.data["path"] = Path(tmp), local.name

@@ -76,6 +76,15 @@ def test_a_model_folder_in_a_datastore_is_registered_as_model_create_registers_o
     _refused(_post(api, "/api/v1/models", missing), 400, "path_not_found")
 
 
+def test_a_model_in_a_datastore_over_the_upload_limit_is_refused(api, settings):
+    settings.MODEL_UPLOAD_MAX_BYTES = 1024 * 1024
+    Datastore.get_default().client().write("models/big/model.pkl", b"0" * (1024 * 1024 + 1))
+    body = {"name": "big", "type": "custom_model", "path": "azureml://datastores/workspaceblobstore/paths/models/big"}
+    assert "larger than the 1 MB limit" in _refused(_post(api, "/api/v1/models", body), 400, "too_large")
+    with pytest.raises(registry.RegistryError):
+        registry.get_version("big", "latest")
+
+
 # --- data assets --------------------------------------------------------------------------------------
 
 
