@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.urls import reverse
 
-from api.auth import ApiError, json_body
+from api.auth import ApiError, parse_json
 from cli import azure_yaml
 
 SOURCE = "request body"
@@ -14,18 +14,19 @@ PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
 
-def document(request, **fixed) -> azure_yaml.Document:
+def document(request, field: str = "", **fixed) -> azure_yaml.Document:
     """The body as Azure's YAML file (JSON is YAML), read by cli.azure_yaml so that its checks and coded errors are
-    the command line's. `fixed` are the keys the URL names (name=..., endpoint_name=...): the body may repeat them,
-    not contradict them."""
-    body = json_body(request)  # JSON only (and its limits): a YAML body could hold anchors that expand past them
+    the command line's; or, given `field`, the JSON in that field of a multipart body. `fixed` are the keys the URL
+    names (name=..., endpoint_name=...): the body may repeat them, not contradict them."""
+    text = request.POST.get(field, "") if field else request.body.decode()
+    body = parse_json(text)  # JSON only (and its limits): a YAML body could hold anchors that expand past them
     for key, value in fixed.items():
         if key in body and body[key] != value:
             raise ApiError(
                 400, "name_mismatch", f"The body's {key} '{body[key]}' is not the URL's '{value}': leave it out."
             )
     try:  # the lines of the keys, for the messages; a key given twice is refused here
-        doc = azure_yaml.loads(request.body.decode() if body else "", source=SOURCE)
+        doc = azure_yaml.loads(text if body else "", source=SOURCE)
     except ValidationError as exc:
         if exc.code != "invalid_yaml":
             raise

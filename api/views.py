@@ -12,6 +12,7 @@ from api.auth import ApiError, api_view, json_body, optional_json_body
 from api.bodies import answer, document, page, refuse_server_paths
 from api.serializers import azure_job_json, comparison_json, deployment_json, endpoint_json
 from cli import azure_yaml
+from endpoints.code import store_upload
 from endpoints.forms import deployment_delete_refusal
 from endpoints.models import BatchEndpoint
 from jobs import comparison as comparisons
@@ -44,12 +45,27 @@ def _deployment_answer(request, deployment, created: bool) -> JsonResponse:
     return answer(deployment_json(deployment), created, request, "api:deployment", *args)
 
 
-def _refuse_server_files(doc):
+def _deployment_document(request, **fixed):
     """A deployment body names registered models and environments: no model folder, code folder or conda file on the
-    server (an inline environment's conda_file as a mapping is fine)."""
+    server (an inline environment's conda_file as a mapping is fine). A scoring script's code comes as the wizard's
+    does: multipart/form-data with the JSON in `deployment` and the code in `code` (a .zip of the folder, or files),
+    snapshotted as the wizard snapshots it; code_configuration.scoring_script picks the script inside."""
+    multipart = request.method == "POST" and request.content_type == "multipart/form-data"  # Django parses POST's
+    doc = document(request, "deployment" if multipart else "", **fixed)
     model = "model" if isinstance(doc.get("model"), dict) else None
     conda = "environment.conda_file" if isinstance(doc.get("environment.conda_file"), str) else None
-    refuse_server_paths(doc, *[key for key in (model, "code_configuration", conda) if key])
+    refuse_server_paths(doc, *[key for key in (model, "code_configuration.code", conda) if key])
+    uploads = request.FILES.getlist("code") if multipart else []
+    if uploads:
+        script = doc.get("code_configuration.scoring_script") or ""
+        try:
+            code_path, script = store_upload(uploads, script if isinstance(script, str) else "")
+        except ValidationError as exc:
+            raise doc.error(
+                "code_configuration", "'%(key)s': %(problem)s", exc.code or "invalid", problem=" ".join(exc.messages)
+            ) from exc
+        doc.data["code_configuration"] = {"code": code_path, "scoring_script": script}
+    return doc
 
 
 @api_view("GET", require=VIEW)
@@ -104,8 +120,7 @@ def deployment_list(request, name):
     taken). The first deployment of an endpoint becomes its default, as in the Studio's wizard."""
     endpoint = _endpoint(name)
     if request.method == "POST":
-        doc = document(request, endpoint_name=endpoint.name)
-        _refuse_server_files(doc)
+        doc = _deployment_document(request, endpoint_name=endpoint.name)
         deployment = doc.get("name")
         if isinstance(deployment, str) and endpoint.deployments.filter(name=deployment).exists():
             raise ApiError(
@@ -133,8 +148,7 @@ def deployment_detail(request, name, deployment):
         exists = endpoint.deployments.filter(name=deployment).exists()
         if request.method == "PATCH" and not exists:
             raise Http404(f"{endpoint.name} has no deployment named '{deployment}'.")
-        doc = document(request, endpoint_name=endpoint.name, name=deployment)
-        _refuse_server_files(doc)
+        doc = _deployment_document(request, endpoint_name=endpoint.name, name=deployment)
         return _deployment_answer(request, azure_yaml.save_deployment(doc, create=not exists), not exists)
     target = get_object_or_404(endpoint.deployments.select_related("endpoint"), name=deployment)
     if request.method == "DELETE":

@@ -2,6 +2,11 @@
 errors, 409 on a name taken (PUT creates or updates), the Studio's rules for deleting; every answer checked against
 openapi.yaml."""
 
+import io
+import json
+import zipfile
+from pathlib import Path
+
 import pytest
 
 from endpoints.models import BatchDeployment, BatchEndpoint
@@ -182,3 +187,40 @@ def test_writes_need_the_role_that_manages_endpoints(client, make_user, endpoint
     endpoint.refresh_from_db()
     assert endpoint.description == "Iris scoring" and endpoint.deployments.count() == 1
     assert BatchEndpoint.objects.count() == 1
+
+
+def _zip(files: dict) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    buffer.seek(0)
+    buffer.name = "code.zip"
+    return buffer
+
+
+SCORE = b"from helpers import ok\n\n\ndef init():\n    pass\n\n\ndef run(mini_batch):\n    return [ok(f) for f in mini_batch]\n"
+
+
+def test_a_scoring_scripts_code_comes_as_the_wizards_upload(api, endpoint, unpicklable_custom_model):
+    model = unpicklable_custom_model
+    body = {
+        "name": "custom",
+        "model": f"azureml:{model.name}:{model.version}",
+        "code_configuration": {"scoring_script": "src/score.py"},  # a script inside the folder, as Azure's
+    }
+    code = _zip({"src/score.py": SCORE, "helpers.py": b"def ok(f):\n    return f\n"})
+    url = f"{ENDPOINTS}/{endpoint.name}/deployments"
+    created = check_response(api.post(url, {"deployment": json.dumps(body), "code": code}))
+    assert created.status_code == 201, created.json()
+    assert created.json()["code_configuration"]["scoring_script"] == "src/score.py"
+    deployment = endpoint.deployments.get(name="custom")
+    assert (Path(deployment.code_path) / "helpers.py").is_file()
+
+    missing = _zip({"score.py": SCORE})
+    refused = check_response(api.post(url, {"deployment": json.dumps({**body, "name": "other"}), "code": missing}))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "scoring_script_missing")
+    assert "code_configuration" in refused.json()["error"]["message"]
+    no_code = check_response(api.post(url, {"deployment": json.dumps({**body, "name": "other"})}))
+    assert (no_code.status_code, no_code.json()["error"]["code"]) == (400, "required")
+    assert not endpoint.deployments.filter(name="other").exists()
