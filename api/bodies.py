@@ -18,8 +18,9 @@ def document(request, field: str = "", **fixed) -> azure_yaml.Document:
     """The body as Azure's YAML file (JSON is YAML), read by cli.azure_yaml so that its checks and coded errors are
     the command line's; or, given `field`, the JSON in that field of a multipart body. `fixed` are the keys the URL
     names (name=..., endpoint_name=...): the body may repeat them, not contradict them."""
-    text = request.POST.get(field, "") if field else request.body.decode()
-    body = parse_json(text)  # JSON only (and its limits): a YAML body could hold anchors that expand past them
+    raw = request.POST.get(field, "") if field else request.body
+    body = parse_json(raw)  # JSON only (and its limits): a YAML body could hold anchors that expand past them
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
     for key, value in fixed.items():
         if key in body and body[key] != value:
             raise ApiError(

@@ -75,8 +75,13 @@ def test_an_endpoint_body_is_checked_as_the_command_line_checks_a_file(api, body
 
 
 def test_a_body_that_is_not_json_or_names_another_endpoint_is_refused(api):
-    bad = check_response(api.post(ENDPOINTS, "name: fraud", content_type="application/json"))
-    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_json")
+    for body, code in [
+        ("name: fraud", "invalid_json"),
+        (b"\xff\xfe{", "invalid_json"),
+        ('{"name": "fraud", "name": "churn"}', "duplicate_key"),  # JSON keeps the last silently; YAML's reader says so
+    ]:
+        bad = check_response(api.post(ENDPOINTS, body, content_type="application/json"))
+        assert (bad.status_code, bad.json()["error"]["code"]) == (400, code), body
     other = _send(api, "put", f"{ENDPOINTS}/fraud", {"name": "churn"})
     assert (other.status_code, other.json()["error"]["code"]) == (400, "name_mismatch")
     assert not BatchEndpoint.objects.exists()
