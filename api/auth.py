@@ -53,8 +53,13 @@ def _bearer(request) -> str:
 
 
 def json_body(request) -> dict:
+    return parse_json(request.body)
+
+
+def parse_json(raw: bytes | str) -> dict:
+    """A JSON object within the API's limits (a body, or a multipart field holding one)."""
     try:
-        body = json.loads(request.body or b"{}")
+        body = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"The request body is not JSON: {exc}") from exc
     except RecursionError:

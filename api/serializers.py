@@ -2,8 +2,15 @@
 
 from django.urls import reverse
 
-from jobs.models import BatchJob
+from jobs.models import BatchJob, Status
 from workspace.compute.live import no_worker_warning
+
+# Azure's ids are resource paths; ours name one local workspace, so that scripts splitting an id on "/" still work.
+WORKSPACE_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/batch-studio"
+    "/providers/Microsoft.MachineLearningServices/workspaces/batch-studio"
+)
+JOB_TYPE = "Microsoft.MachineLearningServices/workspaces/jobs"
 
 SETTING_FIELDS = (
     "max_concurrency_per_instance",
@@ -132,6 +139,83 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
         data["errors"] = job_errors(job)
         # A job waiting on a cluster that no live worker serves would wait silently.
         data["warnings"] = [] if job.is_finished else [w for w in [no_worker_warning(job.compute)] if w]
+    return data
+
+
+def azure_job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
+    """The API's job: Azure's resource shape (id, name, type, properties) with job_json's flat fields beside it, which
+    clients of the Studio read. Azure has no "completed with errors": properties.status says Completed (the output
+    is published) and properties.completedWithErrors says that rows or files were set aside in errors.csv."""
+    data = job_json(job, base, detail)
+    with_errors = job.status == Status.COMPLETED_WITH_ERRORS
+    data.update(
+        id=f"{WORKSPACE_ID}/jobs/{job.name}",
+        type=JOB_TYPE,
+        properties={
+            "status": Status.COMPLETED.value if with_errors else job.status,
+            "completedWithErrors": with_errors,
+            "displayName": job.name,
+            "experimentName": job.endpoint_name,
+            "jobType": "Pipeline",
+            "creationTimeUtc": _iso(job.created),
+            "startTimeUtc": _iso(job.started),
+            "endTimeUtc": _iso(job.finished),
+            "properties": {"azureml.batchrun": "true", "azureml.deploymentname": job.deployment_name},
+        },
+    )
+    return data
+
+
+def model_version_json(version) -> dict:
+    """A registered model version, as the model list names it (azureml:<name>:<version> for a deployment)."""
+    return {
+        "name": version.name,
+        "version": str(version.version),
+        "id": f"azureml:{version.label}",
+        "type": "mlflow_model" if version.is_mlflow else "custom_model",
+        "description": version.description or "",
+    }
+
+
+def environment_json(env) -> dict:
+    return {
+        "name": env.name,
+        "version": str(env.version),
+        "id": f"azureml:{env.label}",
+        "description": env.description,
+        "requirements": env.requirements,
+        "status": env.state,
+    }
+
+
+def compute_json(cluster) -> dict:
+    return {
+        "name": cluster.name,
+        "type": cluster.type,
+        "description": cluster.description,
+        "min_instances": cluster.min_instances,
+        "max_instances": cluster.max_instances,
+    }
+
+
+def datastore_json(store) -> dict:
+    """A datastore without its secret: only whether it has one."""
+    data = {
+        "name": store.name,
+        "description": store.description,
+        "type": store.kind,
+        "is_default": store.is_default,
+        "has_secret": store.has_secret,
+        "uri": store.uri(""),
+    }
+    if store.kind == store.LOCAL:
+        data["path"] = store.root
+    elif store.kind == store.AZURE_BLOB:
+        data.update(
+            account_url=store.account_url, container_name=store.container, credential_type=store.credential_type
+        )
+    else:
+        data.update(endpoint_url=store.endpoint_url, bucket=store.bucket, region=store.region)
     return data
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api import schedules, views
+from api import assets, schedules, views
 
 app_name = "api"
 urlpatterns = [
@@ -22,6 +22,10 @@ urlpatterns = [
     path("schedules/<str:schedule>/run", schedules.schedule_run, name="schedule-run"),
     path("schedules/<str:schedule>/enable", schedules.schedule_enable, name="schedule-enable"),
     path("schedules/<str:schedule>/disable", schedules.schedule_disable, name="schedule-disable"),
-    path("models", views.model_list, name="models"),
-    path("datasets", views.dataset_list, name="datasets"),
+    path("models", assets.model_list, name="models"),
+    path("datasets", assets.dataset_list, name="datasets"),
+    path("environments", assets.environment_list, name="environments"),
+    path("compute", assets.compute_list, name="compute"),
+    path("datastores", assets.datastore_list, name="datastores"),
+    path("datastores/<str:name>", assets.datastore_detail, name="datastore"),
 ]

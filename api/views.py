@@ -4,23 +4,27 @@ from pathlib import Path
 
 import yaml
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from api import invoke as azure_invoke
 from api.auth import ApiError, api_view, json_body, optional_json_body
-from api.serializers import comparison_json, dataset_json, deployment_json, endpoint_json, job_json
+from api.bodies import answer, document, page, refuse_server_paths
+from api.serializers import azure_job_json, comparison_json, deployment_json, endpoint_json
+from cli import azure_yaml
+from endpoints.code import store_upload
+from endpoints.forms import deployment_delete_refusal
 from endpoints.models import BatchEndpoint
 from jobs import comparison as comparisons
 from jobs import lifecycle, retries
 from jobs.models import BatchJob, Comparison
 from jobs.submit import submit_job
-from workspace import registry, roles, storage
-from workspace.models import Dataset, Datastore
-from workspace.roles import RUN_JOBS, VIEW
+from workspace import roles, storage
+from workspace.models import Datastore
+from workspace.roles import MANAGE_ENDPOINTS, RUN_JOBS, VIEW
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
-PAGE_SIZE = 100
+WRITES = ("PUT", "PATCH")
 
 
 def _base(request) -> str:
@@ -31,13 +35,37 @@ def _endpoint(name) -> BatchEndpoint:
     return get_object_or_404(BatchEndpoint.objects.select_related("default_deployment"), name=name)
 
 
-def _page(request, queryset):
-    try:
-        top = min(max(int(request.GET.get("top", PAGE_SIZE)), 1), 1000)
-        skip = max(int(request.GET.get("skip", 0)), 0)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_paging", "top and skip must be integers.") from exc
-    return queryset[skip : skip + top]
+def _endpoint_answer(request, endpoint, created: bool) -> JsonResponse:
+    endpoint = _endpoint(endpoint.name)  # its default deployment as saved
+    return answer(endpoint_json(endpoint, _base(request)), created, request, "api:endpoint", endpoint.name)
+
+
+def _deployment_answer(request, deployment, created: bool) -> JsonResponse:
+    args = (deployment.endpoint.name, deployment.name)
+    return answer(deployment_json(deployment), created, request, "api:deployment", *args)
+
+
+def _deployment_document(request, **fixed):
+    """A deployment body names registered models and environments: no model folder, code folder or conda file on the
+    server (an inline environment's conda_file as a mapping is fine). A scoring script's code comes as the wizard's
+    does: multipart/form-data with the JSON in `deployment` and the code in `code` (a .zip of the folder, or files),
+    snapshotted as the wizard snapshots it; code_configuration.scoring_script picks the script inside."""
+    multipart = request.method == "POST" and request.content_type == "multipart/form-data"  # Django parses POST's
+    doc = document(request, "deployment" if multipart else "", **fixed)
+    model = "model" if isinstance(doc.get("model"), dict) else None
+    conda = "environment.conda_file" if isinstance(doc.get("environment.conda_file"), str) else None
+    refuse_server_paths(doc, *[key for key in (model, "code_configuration.code", conda) if key])
+    uploads = request.FILES.getlist("code") if multipart else []
+    if uploads:
+        script = doc.get("code_configuration.scoring_script") or ""
+        try:
+            code_path, script = store_upload(uploads, script if isinstance(script, str) else "")
+        except ValidationError as exc:
+            raise doc.error(
+                "code_configuration", "'%(key)s': %(problem)s", exc.code or "invalid", problem=" ".join(exc.messages)
+            ) from exc
+        doc.data["code_configuration"] = {"code": code_path, "scoring_script": script}
+    return doc
 
 
 @api_view("GET", require=VIEW)
@@ -45,27 +73,90 @@ def openapi(request):
     return JsonResponse(yaml.safe_load(OPENAPI_FILE.read_text()))
 
 
-@api_view("GET", require=VIEW)
+@api_view("GET", "POST", require={"GET": VIEW, "POST": MANAGE_ENDPOINTS})
 def endpoint_list(request):
+    """GET lists the endpoints; POST creates one from Azure's endpoint YAML as JSON (409 if the name is taken)."""
+    if request.method == "POST":
+        doc = document(request)
+        name = doc.get("name")
+        if isinstance(name, str) and BatchEndpoint.objects.filter(name__iexact=name).exists():
+            raise ApiError(
+                409,
+                "endpoint_exists",
+                f"A batch endpoint named '{name}' exists: PUT /api/v1/endpoints/{name} updates it.",
+            )
+        return _endpoint_answer(request, azure_yaml.save_endpoint(doc, create=True, user=request.user), True)
     endpoints = BatchEndpoint.objects.select_related("default_deployment")
     return JsonResponse({"value": [endpoint_json(e, _base(request)) for e in endpoints]})
 
 
-@api_view("GET", require=VIEW)
+@api_view(
+    "GET",
+    "PUT",
+    "PATCH",
+    "DELETE",
+    require={"GET": VIEW, "PUT": MANAGE_ENDPOINTS, "PATCH": MANAGE_ENDPOINTS, "DELETE": MANAGE_ENDPOINTS},
+)
 def endpoint_detail(request, name):
-    return JsonResponse(endpoint_json(_endpoint(name), _base(request)))
-
-
-@api_view("GET", require=VIEW)
-def deployment_list(request, name):
+    """PUT creates or updates (Azure's PUT), PATCH updates; both change only the keys the body names, as
+    `batch-endpoint update` does (defaults.deployment_name sets the default deployment). DELETE deletes the endpoint
+    and its deployments as the Studio's Delete does: its jobs are kept, and those still running run to their end."""
+    if request.method in WRITES:
+        exists = BatchEndpoint.objects.filter(name__iexact=name).exists()
+        if request.method == "PATCH" and not exists:
+            raise Http404(f"There is no batch endpoint named '{name}'.")
+        endpoint = azure_yaml.save_endpoint(document(request, name=name), create=not exists, user=request.user)
+        return _endpoint_answer(request, endpoint, not exists)
     endpoint = _endpoint(name)
+    if request.method == "DELETE":
+        endpoint.delete()
+        return HttpResponse(status=204)
+    return JsonResponse(endpoint_json(endpoint, _base(request)))
+
+
+@api_view("GET", "POST", require={"GET": VIEW, "POST": MANAGE_ENDPOINTS})
+def deployment_list(request, name):
+    """GET lists the endpoint's deployments; POST adds one from Azure's deployment YAML as JSON (409 if the name is
+    taken). The first deployment of an endpoint becomes its default, as in the Studio's wizard."""
+    endpoint = _endpoint(name)
+    if request.method == "POST":
+        doc = _deployment_document(request, endpoint_name=endpoint.name)
+        deployment = doc.get("name")
+        if isinstance(deployment, str) and endpoint.deployments.filter(name=deployment).exists():
+            raise ApiError(
+                409,
+                "deployment_exists",
+                f"{endpoint.name} has a deployment named '{deployment}': "
+                f"PUT /api/v1/endpoints/{endpoint.name}/deployments/{deployment} updates it.",
+            )
+        return _deployment_answer(request, azure_yaml.save_deployment(doc, create=True), True)
     return JsonResponse({"value": [deployment_json(d) for d in endpoint.deployments.select_related("endpoint")]})
 
 
-@api_view("GET", require=VIEW)
+@api_view(
+    "GET",
+    "PUT",
+    "PATCH",
+    "DELETE",
+    require={"GET": VIEW, "PUT": MANAGE_ENDPOINTS, "PATCH": MANAGE_ENDPOINTS, "DELETE": MANAGE_ENDPOINTS},
+)
 def deployment_detail(request, name, deployment):
+    """PUT creates or updates, PATCH updates (only the keys the body names); DELETE refuses, as the Studio does, the
+    default deployment while others remain and a deployment a schedule runs on (409 delete_refused)."""
     endpoint = _endpoint(name)
-    return JsonResponse(deployment_json(get_object_or_404(endpoint.deployments, name=deployment)))
+    if request.method in WRITES:
+        exists = endpoint.deployments.filter(name=deployment).exists()
+        if request.method == "PATCH" and not exists:
+            raise Http404(f"{endpoint.name} has no deployment named '{deployment}'.")
+        doc = _deployment_document(request, endpoint_name=endpoint.name, name=deployment)
+        return _deployment_answer(request, azure_yaml.save_deployment(doc, create=not exists), not exists)
+    target = get_object_or_404(endpoint.deployments.select_related("endpoint"), name=deployment)
+    if request.method == "DELETE":
+        if refusal := deployment_delete_refusal(target):
+            raise ApiError(409, "delete_refused", refusal)
+        target.delete()
+        return HttpResponse(status=204)
+    return JsonResponse(deployment_json(target))
 
 
 @api_view("GET", "POST", require={"GET": VIEW, "POST": RUN_JOBS})
@@ -73,8 +164,9 @@ def endpoint_jobs(request, name):
     """GET lists the endpoint's jobs; POST is the scoring URI: Azure's invoke."""
     endpoint = _endpoint(name)
     if request.method == "GET":
-        jobs = _page(request, endpoint.jobs.all())
-        return JsonResponse({"value": [job_json(j, _base(request), detail=False) for j in jobs]})
+        found = page(request, endpoint.jobs.all())
+        found["value"] = [azure_job_json(j, _base(request), detail=False) for j in found["value"]]
+        return JsonResponse(found)
     request_id = request.headers.get("repeatability-request-id", "").strip()
     if len(request_id) > 200:
         raise ApiError(400, "invalid_request_id", "repeatability-request-id is longer than 200 characters.")
@@ -86,7 +178,7 @@ def endpoint_jobs(request, name):
         request_id=request_id,
         **azure_invoke.parse(json_body(request)),
     )
-    data = job_json(job, _base(request))
+    data = azure_job_json(job, _base(request))
     response = JsonResponse(data, status=200 if replayed else 201)
     response["Location"] = data["urls"]["status"]
     if request_id:
@@ -96,7 +188,7 @@ def endpoint_jobs(request, name):
 
 @api_view("GET", require=VIEW)
 def job_detail(request, job):
-    return JsonResponse(job_json(get_object_or_404(BatchJob, name=job), _base(request)))
+    return JsonResponse(azure_job_json(get_object_or_404(BatchJob, name=job), _base(request)))
 
 
 @api_view("POST", require=RUN_JOBS)
@@ -105,7 +197,7 @@ def job_cancel(request, job):
     roles.require(request.user, RUN_JOBS, job)
     if not lifecycle.cancel(job):
         raise ApiError(409, "job_finished", f"Job {job.name} has already finished ({job.status}).")
-    return JsonResponse(job_json(job, _base(request)), status=202)
+    return JsonResponse(azure_job_json(job, _base(request)), status=202)
 
 
 @api_view("POST", require=RUN_JOBS)
@@ -116,7 +208,7 @@ def job_retry(request, job):
     roles.require(request.user, RUN_JOBS, job)
     threshold = azure_invoke.parse_settings(optional_json_body(request).get("settings"))
     retry = retries.retry(job, user=request.user, threshold=threshold)
-    return JsonResponse(job_json(retry, _base(request)), status=201)
+    return JsonResponse(azure_job_json(retry, _base(request)), status=201)
 
 
 @api_view("GET", require=VIEW)
@@ -157,20 +249,3 @@ def comparison_detail(request, pk):
         raise Http404("Comparison ids are numbers.")
     found = get_object_or_404(Comparison.objects.select_related("baseline", "candidate"), pk=pk)
     return JsonResponse(comparison_json(comparisons.refresh(found), _base(request)))
-
-
-@api_view("GET", require=VIEW)
-def model_list(request):
-    try:
-        models = registry.list_models()
-    except registry.RegistryError as exc:
-        raise ApiError(503, "registry_unavailable", str(exc)) from exc
-    return JsonResponse(
-        {"value": [{key: m[key] for key in ("name", "description", "versions", "latest")} for m in models]}
-    )
-
-
-@api_view("GET", require=VIEW)
-def dataset_list(request):
-    datasets = Dataset.objects.select_related("datastore")
-    return JsonResponse({"value": [dataset_json(d) for d in _page(request, datasets)]})

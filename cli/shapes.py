@@ -4,13 +4,8 @@ the API's own serializers so that the command line and the API agree on every va
 from django.conf import settings
 from django.urls import reverse
 
-from api.serializers import dataset_json, deployment_json, endpoint_json, job_json
+from api.serializers import WORKSPACE_ID, dataset_json, deployment_json, endpoint_json, job_json
 
-# Azure's ids are resource paths; ours name one local workspace, so that scripts splitting an id on "/" still work.
-WORKSPACE_ID = (
-    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/batch-studio"
-    "/providers/Microsoft.MachineLearningServices/workspaces/batch-studio"
-)
 AUTH_MODES = {"token": "aad_token"}  # what Azure's YAML calls our personal access tokens
 
 
