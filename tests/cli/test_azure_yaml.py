@@ -199,11 +199,25 @@ def test_a_model_reference_names_a_version_or_the_latest(endpoint, demo_model, t
             "unsupported_type",
             "file.yml, line 5: only model deployments are supported",
         ),
-        (("@latest", "@production"), "unknown_label", "file.yml, line 6: only the label '@latest' is known"),
+        (
+            ("@latest", "@production"),
+            "unknown_alias",
+            "file.yml, line 6: Model 'iris-classifier' has no alias 'production'. It has no aliases.",
+        ),
         (
             ("iris-classifier@latest", "nope:1"),
             "unknown_model",
-            "file.yml, line 6: Model 'nope' version 1 was not found",
+            "file.yml, line 6: There is no model 'nope' in the registry.",
+        ),
+        (
+            ("iris-classifier@latest", "iris-classifier:99"),
+            "unknown_version",
+            "file.yml, line 6: Model 'iris-classifier' has no version 99. Its versions: 1",
+        ),
+        (
+            ("azureml:iris-classifier@latest", "models:/iris-classifier"),
+            "invalid_model_uri",
+            "file.yml, line 6: 'models:/iris-classifier' is not a model reference (no version or alias after the name)",
         ),
         (
             ("output_action: append_row", "output_action: overwrite"),
