@@ -204,8 +204,8 @@ def resolve_version(ref: ModelReference | str) -> ModelReference:
         raise _unreachable(exc) from exc
     if not versions:
         raise ValidationError("Model '%(name)s' has no versions.", code="no_versions", params={"name": ref.name})
-    version = str(versions[0]) if ref.version == "latest" else ref.version
-    if int(version) not in versions:
+    version = str(versions[0]) if ref.version == "latest" else str(ref.version)
+    if not version.isdigit() or int(version) not in versions:
         raise ValidationError(
             "Model '%(name)s' has no version %(version)s. Its versions: %(known)s.",
             code="unknown_version",
@@ -221,7 +221,7 @@ def find(ref: ModelReference | str) -> ModelVersion:
         mv = client().get_model_version(resolved.name, resolved.version)
     except Exception as exc:
         raise _unreachable(exc) from exc
-    found = _describe(mv)
+    found = _describe(mv, example=True)
     found.alias = resolved.alias
     return found
 
@@ -291,7 +291,8 @@ def _experiment_id(name=UPLOAD_EXPERIMENT):
     return c.create_experiment(name, **kwargs)
 
 
-def _describe(mv) -> ModelVersion:
+def _describe(mv, example: bool = False) -> ModelVersion:
+    """A version as pages show it; example: read its input example too (one more download: a version's own page)."""
     from mlflow.models import Model
 
     out = ModelVersion(name=mv.name, version=str(mv.version), description=mv.description or "", source=mv.source or "")
@@ -315,7 +316,7 @@ def _describe(mv) -> ModelVersion:
     except Exception:  # a version whose MLmodel cannot be read is still listed
         out.flavor = "Custom"
         meta = None
-    if meta is not None and meta.saved_input_example_info:
+    if example and meta is not None and meta.saved_input_example_info:
         out.input_example = _input_example(mv, meta.saved_input_example_info.get("artifact_path", ""))
     return out
 

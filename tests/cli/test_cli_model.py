@@ -45,6 +45,15 @@ def test_the_yaml_tags_become_the_version_tags(model_project):
     model_project.write_text(text)
     shown = json.loads(run("model", "create", "-f", str(model_project)))
     assert registry.find(f"heart-classifier:{shown['version']}").tags == {"team": "cardio", "stage": "3"}
+    registry.set_alias("heart-classifier", "champion", shown["version"])
+    by_alias = json.loads(run("model", "show", "-n", "heart-classifier", "--label", "champion"))
+    assert (by_alias["version"], by_alias["tags"], by_alias["aliases"]) == (
+        shown["version"],
+        {"team": "cardio", "stage": "3"},
+        ["champion"],
+    )
+    with pytest.raises(CommandError, match="Model 'heart-classifier' has no alias 'gold'. Its aliases: champion."):
+        run("model", "show", "-n", "heart-classifier", "--label", "gold")
 
 
 @pytest.mark.django_db

@@ -104,6 +104,8 @@ def test_the_next_job_follows_the_alias_and_the_old_one_keeps_its_version(
     assert first.model_uri == f"models:/{name}/1" and first.model_display == f"{name}:1 (via @champion)"
     assert f"model {name}:1 (via @champion)" in client.get(f"/jobs/{first.name}/").content.decode()
     assert f"model {name}:2 (via @champion)" in client.get(f"/jobs/{second.name}/").content.decode()
+    runs = client.get(f"/endpoints/{endpoint.name}/runs/").content.decode()  # which version each job started with
+    assert f"{name}:1 (via @champion)" in runs and f"{name}:2 (via @champion)" in runs
     for job, version in ((first, "1"), (second, "2")):
         model = api.get(f"/api/v1/jobs/{job.name}").json()["model"]
         assert model == {"name": name, "version": version, "alias": "champion", "uri": f"models:/{name}/{version}"}

@@ -4,8 +4,11 @@ refused), deployed from the wizard as name@alias; and the model page's tags, run
 import tempfile
 from pathlib import Path
 
+import mlflow.sklearn
 import pytest
 from django.test import Client
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
 
 from endpoints.models import BatchEndpoint
 from tests.fixtures.ui import run_wizard
@@ -134,3 +137,16 @@ def test_the_wizard_deploys_an_alias_and_the_deployment_page_shows_its_version_n
     registry.set_alias(NAME, "champion", "1")
     page = signed_in.get("/endpoints/alias-wizard/").content.decode()
     assert "@champion" in page and "1 <small" in page  # what the alias names now, not when it was deployed
+
+
+@pytest.mark.parametrize("version", ["9", "abc"])
+def test_a_version_that_is_not_there_is_not_found(signed_in, two_versions, version):
+    assert signed_in.get(f"/models/{NAME}/{version}/").status_code == 404
+
+
+def test_latest_is_the_newest_version_with_its_input_example(signed_in, two_versions, tmp_path):
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    mlflow.sklearn.save_model(LogisticRegression(max_iter=300).fit(X, y), str(tmp_path / "m"), input_example=X.head(2))
+    version = registry.register_folder(NAME, tmp_path / "m").version
+    page = signed_in.get(f"/models/{NAME}/latest/").content.decode()
+    assert f"version {version}" in page and "sepal length (cm)" in page and "5.1" in page

@@ -36,11 +36,11 @@ def model_register(request):
 @requires(VIEW)
 def model_detail(request, name, version):
     try:
-        model = registry.get_version(name, version)
+        model = registry.find(registry.ModelReference(name, version))
         versions = registry.list_versions(name)
         aliases = registry.model_aliases(name)
-    except registry.RegistryError as exc:
-        raise Http404(str(exc)) from exc
+    except (ValidationError, registry.RegistryError) as exc:
+        raise Http404(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
     return render(
         request,
         "studio/model_detail.html",
