@@ -61,7 +61,7 @@ def deployment_json(deployment) -> dict:
         "endpoint_name": deployment.endpoint.name,
         "description": deployment.description,
         "type": "model",
-        "model": f"azureml:{deployment.model_name}:{deployment.model_version}",
+        "model": f"azureml:{deployment.model_display}",
         "compute": f"azureml:{deployment.compute}",
         "resources": {"instance_count": deployment.instance_count},
         "settings": settings,
@@ -96,6 +96,13 @@ def job_json(job: BatchJob, base: str = "", detail: bool = True) -> dict:
         "endpoint_name": job.endpoint_name,
         "deployment_name": job.deployment_name,
         "compute": job.compute,
+        # The exact version the job scored with, and the alias it was resolved from as the job started.
+        "model": {
+            "name": job.model_name,
+            "version": job.model_version,
+            "alias": job.model_alias or None,
+            "uri": job.model_uri,
+        },
         "status": job.status,
         "error": job.error or None,
         "retry_of": job.retry_of.name if job.retry_of_id else None,

@@ -321,25 +321,13 @@ def save_endpoint(doc: Document, *, create: bool, user=None) -> BatchEndpoint:
 # --- model --------------------------------------------------------------------------------------------
 
 
-def _model_reference(doc: Document, key: str) -> tuple[str, str]:
-    """`azureml:<name>:<version>` or `azureml:<name>@latest`, checked against the registry."""
-    reference = _strip_azureml(doc.get(key))
-    if "@" in reference:
-        name, _, label = reference.partition("@")
-        if label != "latest":
-            raise doc.error(key, "only the label '@latest' is known, not '@%(label)s'.", "unknown_label", label=label)
-        version = "latest"
-    else:
-        name, sep, version = reference.rpartition(":")
-        if not sep or not name or not version:
-            raise doc.error(
-                key, "'%(key)s' must be azureml:<name>:<version> or azureml:<name>@latest.", "invalid_model"
-            )
+def _model_reference(doc: Document, key: str) -> registry.ModelReference:
+    """`azureml:<name>:<version>`, `azureml:<name>@<alias>` (`@latest`: the newest version now), or MLflow's
+    `models:/<name>/<version>` and `models:/<name>@<alias>`, checked against the registry (registry.parse_model_uri)."""
     try:
-        found = registry.get_version(name, version)
-    except registry.RegistryError as exc:
-        raise doc.error(key, "%(problem)s", "unknown_model", problem=str(exc)) from exc
-    return found.name, found.version
+        return registry.resolve_version(registry.parse_model_uri(doc.get(key)))
+    except ValidationError as exc:
+        raise doc.error(key, "%(problem)s", exc.code, problem=" ".join(exc.messages)) from exc
 
 
 def _next_version(name: str) -> str:
@@ -380,10 +368,14 @@ def register_model(doc: Document, prefix: str = "", default_name: str = "") -> r
                 version=doc.get(key("version")),
             )
     description = doc.get(key("description"), "")
+    try:
+        tags = registry.check_tags(doc.get(key("tags")))  # the version's MLflow tags
+    except ValidationError as exc:
+        raise doc.error(key("tags"), "%(problem)s", exc.code, problem=" ".join(exc.messages)) from exc
     if path.is_dir():
-        return registry.register_folder(name, path, description)
+        return registry.register_folder(name, path, description, tags)
     with open(path, "rb") as fh:
-        return registry.register_zip(name, fh, description)
+        return registry.register_zip(name, fh, description, tags)
 
 
 # --- environment --------------------------------------------------------------------------------------
@@ -524,11 +516,12 @@ def _deployment_values(doc: Document, endpoint_name: str, name: str) -> tuple[di
     if doc.has("model"):
         if isinstance(doc.get("model"), dict):
             model = register_model(doc, "model", default_name=f"{endpoint_name}-{name}-model")
-            model_name, model_version = model.name, model.version
+            reference = registry.ModelReference(model.name, model.version)
         else:
-            model_name, model_version = _model_reference(doc, "model")
-        put("model_name", "model", model_name)
-        put("model_version", "model", model_version)
+            reference = _model_reference(doc, "model")
+        put("model_name", "model", reference.name)
+        put("model_version", "model", reference.version)
+        put("model_alias", "model", reference.alias)
     if doc.has("code_configuration"):
         code = _required(doc, "code_configuration.code")
         script = _required(doc, "code_configuration.scoring_script")

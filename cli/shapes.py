@@ -71,8 +71,10 @@ def model(mv) -> dict:
         "description": mv.description,
         "path": mv.source,
         "creation_context": {"created_at": _iso(mv.created) if hasattr(mv.created, "isoformat") else mv.created},
-        "tags": {},
+        "tags": dict(mv.tags),
         "properties": {},
+        "aliases": list(mv.aliases),  # MLflow's, beyond Azure
+        "job_name": mv.run_id or None,  # Azure's lineage: the run that logged the model
     }
 
 

@@ -20,11 +20,19 @@ RESERVED_NAMES = {"create"}
 
 
 def model_choices():
+    """Every version (name:version) and every alias (name@alias: its jobs follow the alias) of every model."""
     try:
         models = registry.list_models()
     except registry.RegistryError:
         return []
-    return [(f"{m['name']}:{v}", f"{m['name']}:{v}") for m in models for v in m["versions"]]
+    choices = []
+    for m in models:
+        choices += [
+            (f"{m['name']}@{alias}", f"{m['name']}@{alias} (now version {version}; jobs follow the alias)")
+            for alias, version in m.get("aliases", {}).items()
+        ]
+        choices += [(f"{m['name']}:{v}", f"{m['name']}:{v}") for v in m["versions"]]
+    return choices
 
 
 def _run_field_validators(model, field, value):
@@ -96,20 +104,19 @@ class EndpointStepForm(forms.Form):
 
 
 class ModelStepForm(forms.Form):
-    model = forms.ChoiceField(label="Model", help_text="A registered model and version.")
+    model = forms.ChoiceField(
+        label="Model",
+        help_text="A registered model and version, or an alias (each job uses the version it names then).",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = [("", "—")] + model_choices()
 
     def clean_model(self):
-        name, version = self.cleaned_data["model"].rsplit(":", 1)
-        try:
-            self.model_version = registry.get_version(name, version)
-        except registry.RegistryError as exc:
-            raise ValidationError(str(exc)) from exc
+        self.model_version = registry.find(self.cleaned_data["model"])
         if self.model_version.is_mlflow:  # a python pin this machine cannot satisfy: refused now, not at build
-            model_requirements(name, version)
+            model_requirements(self.model_version.name, self.model_version.version)
         return self.cleaned_data["model"]
 
 

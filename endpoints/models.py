@@ -10,6 +10,7 @@ from django.utils.functional import cached_property
 from endpoints import code
 from engine import formats
 from engine.formats import RESERVED_COLUMNS
+from workspace import registry
 from workspace.compute.models import ComputeCluster, Worker
 from workspace.environments import Environment, validate_environment  # noqa: F401  (migrations name it here)
 
@@ -141,7 +142,10 @@ class BatchDeployment(models.Model):
     name = models.CharField(max_length=32, validators=[validate_endpoint_length, DEPLOYMENT_NAME_VALIDATOR])
     description = models.TextField(blank=True)
     model_name = models.CharField(max_length=255)
+    # The version jobs score with; pinned to an alias (models:/name@champion), the version it pointed at when the
+    # deployment was saved (its environment is generated from it), each job resolving the alias again as it starts.
     model_version = models.CharField(max_length=20)
+    model_alias = models.CharField(max_length=255, blank=True)
     # Azure's code_configuration: a snapshot of the code folder (see endpoints.code) and the script in it.
     # Both empty for MLflow models: the scoring is generated.
     code_path = models.CharField(max_length=500, blank=True)
@@ -283,6 +287,47 @@ class BatchDeployment(models.Model):
     @property
     def model_label(self):
         return f"{self.model_name}:{self.model_version}"
+
+    @property
+    def model_reference(self) -> registry.ModelReference:
+        """What the deployment names: name@alias when pinned to an alias, else name:version."""
+        return registry.ModelReference(self.model_name, self.model_version, self.model_alias)
+
+    @property
+    def model_display(self) -> str:
+        """name@alias, or name:version, as pages and YAML name it."""
+        return self.model_reference.label
+
+    def set_model(self, reference: registry.ModelReference | str) -> registry.ModelReference:
+        """Deploy the model a reference names (models:/name/1, azureml:name@champion...), checked against the
+        registry: an alias is kept (each job resolves it again), 'latest' becomes the newest version now."""
+        resolved = registry.resolve_version(reference)
+        self.model_name, self.model_version, self.model_alias = resolved.name, resolved.version, resolved.alias
+        return resolved
+
+    @cached_property
+    def alias_now(self) -> dict:
+        """Pinned to an alias, what it points at now, for the deployment's page: {"version"} or {"error"}."""
+        if not self.model_alias:
+            return {}
+        try:
+            return {"version": self.resolve_model().version}
+        except ValidationError as exc:
+            return {"error": " ".join(exc.messages)}
+
+    def resolve_model(self) -> registry.ModelReference:
+        """The exact version a job started now scores with: the alias's version now when the deployment is pinned to
+        one (a coded ValidationError when the alias was removed), else the deployment's version (no registry call)."""
+        if not self.model_alias:
+            return registry.ModelReference(self.model_name, self.model_version)
+        try:
+            return registry.resolve_version(registry.ModelReference(self.model_name, alias=self.model_alias))
+        except ValidationError as exc:
+            raise ValidationError(
+                "Deployment '%(name)s' cannot run jobs: %(problem)s",
+                code=exc.code,
+                params={"name": self.name, "problem": " ".join(exc.messages)},
+            ) from exc
 
     @property
     def is_default(self):

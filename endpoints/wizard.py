@@ -4,6 +4,7 @@ session between steps, and the save at the end. No HTTP here: endpoints.views dr
 import uuid
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -65,10 +66,9 @@ def title(state: dict) -> str:
 
 
 def _is_mlflow(label: str) -> bool:
-    name, _, version = label.rpartition(":")
     try:
-        return registry.get_version(name, version).is_mlflow
-    except registry.RegistryError:
+        return registry.find(label).is_mlflow
+    except (ValidationError, registry.RegistryError):
         return True
 
 
@@ -235,7 +235,7 @@ def _display(form, name):
 def create(state: dict, checked: dict, user=None):
     """Create the endpoint (when new) and the deployment; returns the endpoint."""
     endpoint = target_endpoint(state)
-    model_name, model_version = checked["model"].cleaned_data["model"].rsplit(":", 1)
+    model = checked["model"].cleaned_data["model"]
     with transaction.atomic():
         if endpoint is None:
             data = checked["endpoint"].cleaned_data
@@ -244,7 +244,7 @@ def create(state: dict, checked: dict, user=None):
             )
         deployment = checked["deployment"].save(commit=False)
         deployment.endpoint = endpoint
-        deployment.model_name, deployment.model_version = model_name, model_version
+        deployment.set_model(model)
         if "code" in checked:
             deployment.code_path = state["code"]["code_path"]
             deployment.scoring_script = state["code"]["scoring_script"]

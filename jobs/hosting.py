@@ -58,10 +58,9 @@ def python_for(label: str) -> str:
 
 
 def spec_for(job) -> HostSpec:
-    name, version = job.model_uri.removeprefix("models:/").split("/", 1)
     return HostSpec.build(
         python_for(job.environment),
-        registry.model_dir(name, version),
+        registry.model_dir(job.model_name, job.model_version),
         job.code_path,
         job.scoring_script,
         job.settings.get("environment_variables"),

@@ -64,7 +64,9 @@ class DeploymentRun(models.Model):
     """What a run of a deployment scores with: its model, code, environment and settings, and the input,
     fixed when the run is asked for (editing the deployment later changes no job or preview)."""
 
+    # The exact version (models:/name/version), and the alias it was resolved from when the run started, if any.
     model_uri = models.CharField(max_length=300)
+    model_alias = models.CharField(max_length=255, blank=True)
     code_path = models.CharField(max_length=500, blank=True)
     scoring_script = models.CharField(max_length=255, blank=True)
     environment = models.CharField(max_length=255, blank=True)
@@ -109,11 +111,32 @@ class DeploymentRun(models.Model):
         """Where the engine reads the input files: the input datastore, or public URLs (with their SAS token)."""
         return source_client(self.input_datastore, decrypt(self.input_sas_encrypted))
 
+    @property
+    def model_name(self) -> str:
+        return self.model_uri.removeprefix("models:/").split("/", 1)[0]
+
+    @property
+    def model_version(self) -> str:
+        return self.model_uri.removeprefix("models:/").split("/", 1)[-1]
+
+    @property
+    def model_label(self) -> str:
+        """name:version, as the Studio names a model everywhere (the run stores MLflow's models:/name/version)."""
+        return f"{self.model_name}:{self.model_version}"
+
+    @property
+    def model_display(self) -> str:
+        """name:version, and the alias it was reached through: "iris:2 (via @champion)"."""
+        return f"{self.model_label} (via @{self.model_alias})" if self.model_alias else self.model_label
+
     @staticmethod
-    def of(deployment, effective: dict, resolved) -> dict:
-        """The fields for a run of deployment with these settings on this resolved input."""
+    def of(deployment, effective: dict, resolved, model=None) -> dict:
+        """The fields for a run of deployment with these settings on this resolved input; model: the exact version
+        (deployment.resolve_model(), resolved now when not given)."""
+        model = model or deployment.resolve_model()
         return {
-            "model_uri": f"models:/{deployment.model_name}/{deployment.model_version}",
+            "model_uri": f"models:/{model.name}/{model.version}",
+            "model_alias": model.alias,
             "code_path": deployment.code_path,
             "scoring_script": deployment.scoring_script,
             "environment": deployment.environment,
@@ -198,11 +221,6 @@ class BatchJob(NamedPage, DeploymentRun):
     @property
     def succeeded(self):
         return self.status in SUCCEEDED
-
-    @property
-    def model_label(self) -> str:
-        """name:version, as the Studio names a model everywhere (the job stores MLflow's models:/name/version)."""
-        return self.model_uri.removeprefix("models:/").replace("/", ":", 1)
 
     @property
     def can_retry(self):

@@ -165,8 +165,7 @@ def _timed(preview, data: bytes, on_wait) -> float | None:
 
 def signature_inputs(preview) -> list[dict] | None:
     """The model signature's columns ([{name, type, optional}]), read from its MLmodel file; None without."""
-    name, version = preview.model_uri.removeprefix("models:/").split("/", 1)
-    folder = registry.model_dir(name, version)
+    folder = registry.model_dir(preview.model_name, preview.model_version)
     if not (folder / "MLmodel").exists():
         return None
     from mlflow.models import Model

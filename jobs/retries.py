@@ -23,6 +23,7 @@ SNAPSHOT = (
     "endpoint_name",
     "deployment_name",
     "model_uri",
+    "model_alias",
     "code_path",
     "scoring_script",
     "environment",

@@ -104,6 +104,7 @@ def submit_job(
             return existing
     deployment = endpoint.resolve_deployment(deployment_name)
     deployment.check_ready()
+    model = deployment.resolve_model()  # pinned to an alias: the version it points at as this job starts
     effective = deployment.effective_settings(overrides)
     resolved = inputs.resolve(input_uri, every_file=deployment.is_custom)
     if only_files is not None:
@@ -122,7 +123,7 @@ def submit_job(
     batches = split(resolved.files, int(effective["mini_batch_size"]))
     try:
         return _create(
-            endpoint, deployment, effective, resolved, name, store, folder, batches, overrides, user, request_id
+            endpoint, deployment, model, effective, resolved, name, store, folder, batches, overrides, user, request_id
         )
     except IntegrityError:
         if not request_id:
@@ -131,7 +132,9 @@ def submit_job(
         return BatchJob.objects.get(endpoint_name=endpoint.name, request_id=request_id)
 
 
-def _create(endpoint, deployment, effective, resolved, name, store, folder, batches, overrides, user, request_id):
+def _create(
+    endpoint, deployment, model, effective, resolved, name, store, folder, batches, overrides, user, request_id
+):
     with transaction.atomic():
         job = BatchJob.objects.create(
             name=name,
@@ -139,7 +142,7 @@ def _create(endpoint, deployment, effective, resolved, name, store, folder, batc
             deployment=deployment,
             endpoint_name=endpoint.name,
             deployment_name=deployment.name,
-            **BatchJob.of(deployment, effective, resolved),
+            **BatchJob.of(deployment, effective, resolved, model),
             overrides={k: v for k, v in (overrides or {}).items() if v not in (None, "")},
             output_datastore=store.name,
             output_path=folder,

@@ -237,6 +237,8 @@ if envbool("TRUST_X_FORWARDED_PROTO", "0"):
 # MLflow registry: embedded SQLite store in the data directory unless MLFLOW_TRACKING_URI names a server.
 MLFLOW_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI", "")
 MLFLOW_REGISTRY_URI = os.environ.get("MLFLOW_REGISTRY_URI", "")
+# `make run`'s seed_demo registers its demo model on such a server only when asked (or with --into-tracking-server).
+STUDIO_SEED_EXTERNAL = envbool("STUDIO_SEED_EXTERNAL", "0")
 
 # The default compute cluster a deployment runs on, and the one this process serves when it runs qcluster.
 DEFAULT_COMPUTE = "cpu-cluster"

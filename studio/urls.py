@@ -24,6 +24,7 @@ urlpatterns = [
     path("models/", models.model_list, name="models"),
     path("models/register/", models.model_register, name="model-register"),
     path("models/<str:name>/<str:version>/", models.model_detail, name="model-detail"),
+    path("models/<str:name>/<str:version>/aliases/", models.model_alias, name="model-alias"),
     path("data/", data.data_home, name="data"),
     path("data/datastores/register/", data.datastore_register, name="datastore-register"),
     path("data/datastores/<str:name>/edit/", data.datastore_edit, name="datastore-edit"),

@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.fixtures.engine",
     "tests.fixtures.resume",
     "tests.fixtures.s3",
+    "tests.fixtures.tracking",
     "tests.fixtures.ui",
 ]
 

@@ -3,8 +3,11 @@
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
+
 from workspace import registry
 from workspace.models import Datastore
+from workspace.redact import redact
 
 DEMO_MODEL = "iris-classifier"
 DEMO_FOLDER = "demo/iris"
@@ -55,8 +58,33 @@ def available():
     return version, (Datastore.get_default().uri(DEMO_FOLDER) if data_ready() else None)
 
 
-def seed(stdout=None):
+def external_registry() -> str:
+    """The tracking server the Studio's registry is on when it is not the embedded one (MLFLOW_TRACKING_URI or
+    MLFLOW_REGISTRY_URI set), redacted for printing; '' for the embedded registry."""
+    uri = settings.MLFLOW_REGISTRY_URI or settings.MLFLOW_TRACKING_URI
+    return redact(uri) if uri else ""
+
+
+def seed(stdout=None, into_tracking_server: bool = False):
+    """The demo model and data. The model (and the experiment its upload run is logged in) goes into the embedded
+    registry only: a team's own tracking server gets none of it unless asked (into_tracking_server)."""
     say = stdout.write if stdout else print
+    external = external_registry()
+    if external and not into_tracking_server:
+        say(
+            f"Skipped the demo model {DEMO_MODEL} and its experiment {registry.UPLOAD_EXPERIMENT}: the registry is "
+            f"the tracking server at {external}, and the demo writes nothing there unless asked. To seed it there "
+            "too: manage.py seed_demo --into-tracking-server (or STUDIO_SEED_EXTERNAL=1 make run)."
+        )
+    else:
+        _seed_model(say)
+    store = Datastore.get_default().client()
+    if not store.exists(DEMO_FOLDER):
+        write_demo_files(store)
+        say(f"Wrote demo data to azureml://datastores/{Datastore.get_default().name}/paths/{DEMO_FOLDER}")
+
+
+def _seed_model(say):
     try:
         registry.get_version(DEMO_MODEL, "latest")
         say(f"Demo model {DEMO_MODEL} already registered.")
@@ -67,7 +95,3 @@ def seed(stdout=None):
                 DEMO_MODEL, Path(tmp) / "model", "Logistic regression on scikit-learn's iris data."
             )
         say(f"Registered demo model {version.label}.")
-    store = Datastore.get_default().client()
-    if not store.exists(DEMO_FOLDER):
-        write_demo_files(store)
-        say(f"Wrote demo data to azureml://datastores/{Datastore.get_default().name}/paths/{DEMO_FOLDER}")

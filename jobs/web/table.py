@@ -23,6 +23,8 @@ COLUMNS = (
     "endpoint_name",
     "deployment",
     "deployment_name",
+    "model_uri",
+    "model_alias",
     "input_uri",
     "output_datastore",
     "output_path",
@@ -49,6 +51,7 @@ class Row:
     retry_url: str  # "" unless the job can be retried (Failed or Canceled, not retried yet) by the one who looks
     endpoint_name: str
     deployment_name: str
+    model: str  # the exact version the job scored with: "iris:2 (via @champion)"
     input: str  # secrets redacted (BatchJob.input_display)
     output: str
     submitted: str
@@ -95,6 +98,7 @@ def _row(job, now, urls: dict, status: str, so_far: int = 0) -> Row:
         retry_url=urls["jobs:retry"].replace(NAME, name) if job.retryable else "",
         endpoint_name=job.endpoint_name if job.endpoint_id else f"{job.endpoint_name} (deleted)",
         deployment_name=job.deployment_name if job.deployment_id else f"{job.deployment_name} (deleted)",
+        model=job.model_display,
         input=job.input_display,
         output=job.output_uri,
         submitted=timezone.localtime(job.created).strftime("%Y-%m-%d %H:%M:%S"),

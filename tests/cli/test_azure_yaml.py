@@ -6,11 +6,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 
+from api.serializers import deployment_json
 from cli import azure_yaml
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.models import Environment
 from tests.fixtures.api import DEPLOYMENT_YML, ENDPOINT_YML, SCORE_PY, write_custom_project
 from tests.fixtures.ui import run_wizard
+from workspace import demo, registry
 
 SAME_AS_WIZARD_EXCLUDES = ("id", "endpoint", "created", "updated")
 
@@ -158,10 +160,28 @@ def test_a_model_reference_names_a_version_or_the_latest(endpoint, demo_model, t
         f"azureml:{demo_model.name}:{demo_model.version}",
         f"azureml:{demo_model.name}@latest",
         f"{demo_model.name}:{demo_model.version}",
+        f"models:/{demo_model.name}/{demo_model.version}",  # MLflow's: it read as a model named 'models'
+        f"models:/{demo_model.name}/latest",
     ):
         doc = azure_yaml.loads(f"endpoint_name: {endpoint.name}\nname: blue\nmodel: {reference}\n")
         deployment = azure_yaml.save_deployment(doc, create=False)
-        assert deployment.model_label == demo_model.label
+        assert deployment.model_label == demo_model.label and deployment.model_alias == ""
+
+
+@pytest.mark.django_db
+def test_a_model_reference_to_an_alias_pins_the_deployment_to_it(endpoint, tmp_path):
+    demo.train_iris(tmp_path / "model")
+    version = registry.register_folder("yaml-iris", tmp_path / "model")
+    registry.set_alias("yaml-iris", "champion", version.version)
+    for reference in ("azureml:yaml-iris@champion", "models:/yaml-iris@champion"):
+        doc = azure_yaml.loads(f"endpoint_name: {endpoint.name}\nname: blue\nmodel: {reference}\n")
+        deployment = azure_yaml.save_deployment(doc, create=False)
+        assert (deployment.model_name, deployment.model_version, deployment.model_alias) == (
+            "yaml-iris",
+            version.version,
+            "champion",
+        )
+        assert deployment_json(deployment)["model"] == "azureml:yaml-iris@champion"
 
 
 @pytest.mark.django_db
@@ -199,11 +219,25 @@ def test_a_model_reference_names_a_version_or_the_latest(endpoint, demo_model, t
             "unsupported_type",
             "file.yml, line 5: only model deployments are supported",
         ),
-        (("@latest", "@production"), "unknown_label", "file.yml, line 6: only the label '@latest' is known"),
+        (
+            ("@latest", "@production"),
+            "unknown_alias",
+            "file.yml, line 6: Model 'iris-classifier' has no alias 'production'. It has no aliases.",
+        ),
         (
             ("iris-classifier@latest", "nope:1"),
             "unknown_model",
-            "file.yml, line 6: Model 'nope' version 1 was not found",
+            "file.yml, line 6: There is no model 'nope' in the registry.",
+        ),
+        (
+            ("iris-classifier@latest", "iris-classifier:99"),
+            "unknown_version",
+            "file.yml, line 6: Model 'iris-classifier' has no version 99. Its versions: 1",
+        ),
+        (
+            ("azureml:iris-classifier@latest", "models:/iris-classifier"),
+            "invalid_model_uri",
+            "file.yml, line 6: 'models:/iris-classifier' is not a model reference (no version or alias after the name)",
         ),
         (
             ("output_action: append_row", "output_action: overwrite"),

@@ -19,6 +19,7 @@ MATRIX = {
     "models": R,
     "model-register": DS,
     "model-detail": R,
+    "model-alias": C,  # moving an alias changes what the deployments pinned to it score with
     "data": R,
     "datastore-register": OW,
     "datastore-edit": OW,

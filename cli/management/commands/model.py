@@ -10,7 +10,7 @@ from workspace.roles import REGISTER_ASSETS, VIEW
 
 def add_version_arguments(parser):
     parser.add_argument("-v", "--version", help="The version (default: the latest).")
-    parser.add_argument("-l", "--label", choices=["latest"], help="latest: the newest version.")
+    parser.add_argument("-l", "--label", help="latest: the newest version; or an MLflow alias (champion).")
 
 
 class Command(AzCommand):
@@ -49,7 +49,5 @@ class Command(AzCommand):
 
     def handle_show(self, name, version=None, label=None, **options):
         """Show one version of a model."""
-        try:
-            self.emit(shapes.model(registry.get_version(name, version or "latest")))
-        except registry.RegistryError as exc:
-            raise CommandError(str(exc)) from exc
+        pointer = f"@{label}" if label and not version else f":{version or 'latest'}"
+        self.emit(shapes.model(registry.find(f"azureml:{name}{pointer}")))

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jobs", "0013_batchjob_script_outputs"),
+        ("jobs", "0014_model_alias"),
     ]
 
     operations = [
