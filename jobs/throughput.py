@@ -83,24 +83,31 @@ def spans_of(rows) -> list[Span]:
     return [Span(s, f, r) for s, f, r in rows if s and f]
 
 
+# The Completed mini-batches a job ran itself. A retry's reused mini-batches (Completed without an attempt of their
+# own) ran in the first job, at its times: they are not part of this job's throughput.
+RAN_HERE = Q(status=MiniBatch.COMPLETED) & ~(Q(attempts=0) & ~Q(staging=""))
+
+
 def _ran_here(job_ids):
-    """The Completed mini-batches these jobs ran themselves. A retry's reused mini-batches (Completed without an
-    attempt of their own) ran in the first job, at its times: they are not part of this job's throughput."""
-    return MiniBatch.objects.filter(job_id__in=job_ids, status=MiniBatch.COMPLETED).exclude(
-        Q(attempts=0) & ~Q(staging="")
-    )
+    return MiniBatch.objects.filter(RAN_HERE, job_id__in=job_ids)
 
 
-def load(job_ids, since: datetime | None = None) -> dict[int, list[Span]]:
-    """Finished mini-batches of these jobs, in ONE query, grouped by job (only those finished after since)."""
+def load(job_ids, since: datetime | None = None, in_progress: dict | None = None) -> dict[int, list[Span]]:
+    """Finished mini-batches of these jobs, in ONE query, grouped by job (only those finished after since). With
+    in_progress (a dict), the same query also fills it with the rows each job's running mini-batches have scored so
+    far."""
     found = {job_id: [] for job_id in job_ids}
     if not found:
         return found
-    batches = _ran_here(found).filter(finished__isnull=False)
-    if since:
-        batches = batches.filter(finished__gte=since)
-    for job_id, started, finished, rows in batches.values_list("job_id", "started", "finished", "rows_out"):
-        found[job_id].extend(spans_of([(started, finished, rows)]))
+    done = Q(finished__isnull=False) & (Q(finished__gte=since) if since else Q())
+    running = Q(status=MiniBatch.RUNNING, rows_so_far__gt=0) if in_progress is not None else Q(pk__in=[])
+    batches = MiniBatch.objects.filter((RAN_HERE & done) | running, job_id__in=found)
+    fields = ("job_id", "started", "finished", "rows_out", "status", "rows_so_far")
+    for job_id, started, finished, rows, status, so_far in batches.values_list(*fields):
+        if status == MiniBatch.RUNNING and in_progress is not None:
+            in_progress[job_id] = in_progress.get(job_id, 0) + so_far
+        elif finished is not None:
+            found[job_id].extend(spans_of([(started, finished, rows)]))
     return found
 
 
@@ -244,14 +251,6 @@ def measure(
     )
 
 
-def rows_in_progress(job_ids: list[int]) -> dict[int, int]:
-    """Rows the running mini-batches of these jobs have scored so far, per job: one query."""
-    if not job_ids:
-        return {}
-    running = MiniBatch.objects.filter(job_id__in=job_ids, status=MiniBatch.RUNNING, rows_so_far__gt=0)
-    return dict(running.order_by().values("job_id").annotate(n=Sum("rows_so_far")).values_list("job_id", "n"))
-
-
 def annotate(jobs, now: datetime | None = None) -> None:
     """Sets job.throughput on each job of a page: running ones get their last minutes' chart and ETA from one
     query; finished ones only their average, from their own row (finished retries': the rows they ran, one query)."""
@@ -259,9 +258,11 @@ def annotate(jobs, now: datetime | None = None) -> None:
     jobs = list(jobs)
     since = now - RUNS_WINDOW
     running = {job.pk for job in jobs if not job.is_finished and job.started}
-    spans = load(running, since=since)
+    in_progress = {}
+    spans = load(running, since=since, in_progress=in_progress)
     retries = rows_ran([job.pk for job in jobs if job.is_finished and job.retry_of_id and job.started])
     for job in jobs:
+        job.rows_so_far = in_progress.get(job.pk, 0)  # the Runs tab's "rows scored so far"
         if job.pk in running:
             job.throughput = measure(job, spans[job.pk], now, start=since, bins=BINS)
         else:

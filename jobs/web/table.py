@@ -74,7 +74,6 @@ def rows(jobs, now=None, user=roles.OPERATOR) -> list[Row]:
     now = now or timezone.now()
     jobs = list(jobs)
     throughput.annotate(jobs, now)
-    in_progress = throughput.rows_in_progress([job.pk for job in jobs if not job.is_finished and job.started])
     creators = {job.created_by_id for job in jobs} - {None}
     names = dict(get_user_model().objects.filter(pk__in=creators).values_list("pk", "username")) if creators else {}
     for job in jobs:
@@ -83,10 +82,10 @@ def rows(jobs, now=None, user=roles.OPERATOR) -> list[Row]:
     # each URL reversed once per page, not once per row
     urls = {name: reverse(name, args=[NAME]) for name in ("jobs:detail", "jobs:retry")}
     statuses = {status: render_to_string("_status.html", {"status": status}) for status in {job.status for job in jobs}}
-    return [_row(job, now, urls, statuses[job.status], in_progress.get(job.pk, 0)) for job in jobs]
+    return [_row(job, now, urls, statuses[job.status]) for job in jobs]
 
 
-def _row(job, now, urls: dict, status: str, so_far: int = 0) -> Row:
+def _row(job, now, urls: dict, status: str) -> Row:
     tp = job.throughput
     running = not job.is_finished
     duration = ((job.finished or now) - job.started).total_seconds() if job.started else None
@@ -111,5 +110,5 @@ def _row(job, now, urls: dict, status: str, so_far: int = 0) -> Row:
         rate=tp.rate_text,
         eta=f"ETA {tp.eta or '—'}" if running and tp.rate else "",
         throughput=tp,
-        so_far=f"{so_far:,} rows scored so far" if so_far else "",
+        so_far=f"{job.rows_so_far:,} rows scored so far" if job.rows_so_far else "",
     )

@@ -107,8 +107,8 @@ def test_a_datastore_path_becomes_a_data_asset(api, demo_data):
             "invalid_choice",
         ),
         (
-            {"name": "d", "version": 3, "path": "azureml://datastores/workspaceblobstore/paths/demo/iris"},
-            "version_mismatch",
+            {"name": "d", "version": "v 1!", "path": "azureml://datastores/workspaceblobstore/paths/demo/iris"},
+            "invalid_version",
         ),
         ({"name": "d", "pth": "x"}, "unknown_key"),
     ],

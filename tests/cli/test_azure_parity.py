@@ -14,7 +14,7 @@ from cli import azure_workspace, azure_yaml
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
 from tests.fixtures.api import DEPLOYMENT_YML, ENDPOINT_YML, run_both
-from workspace import demo
+from workspace import demo, registry
 from workspace.compute.models import ComputeCluster
 from workspace.environments import Environment
 from workspace.models import Dataset, Datastore
@@ -91,7 +91,8 @@ def world(endpoint, demo_model, demo_data, studio_home, iris_model_folder, tmp_p
         "DEPLOYMENT_NAME": "blue",
         "JOB_NAME": finished.name,
         "QUEUED_JOB_NAME": queued.name,
-        "MODEL_NAME": demo_model.name,
+        # a model of its own: `model create` adds a version, which must not become the session's demo model's latest
+        "MODEL_NAME": registry.register_folder("parity-iris", iris_model_folder).name,
         "DATA_NAME": dataset.name,
         "ENVIRONMENT_NAME": "heart-env",
         "COMPUTE_NAME": "batch-cluster",
