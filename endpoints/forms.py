@@ -450,6 +450,10 @@ class CodeStepForm(forms.Form):
             if conda:
                 try:
                     pip = envbuild.pip_section(conda)
+                except envbuild.CondaFileError as exc:  # a dependency pip cannot install: named by its line
+                    raise ValidationError(
+                        "The conda file: %(error)s", code="conda_dependency_unsupported", params={"error": exc}
+                    ) from exc
                 except Exception as exc:  # yaml's errors, or a document that is not a mapping
                     raise ValidationError(
                         "The conda file is not a conda environment YAML: %(error)s",
@@ -460,9 +464,9 @@ class CodeStepForm(forms.Form):
                     raise ValidationError(problem, code="python_unsatisfiable")
                 if not envbuild.normalise(pip):
                     raise ValidationError(
-                        "The conda file has no pip section (dependencies: - pip: [...]): only its pip "
-                        "packages are installed.",
-                        code="no_pip_section",
+                        "The conda file lists no package to install: add its packages under dependencies "
+                        "(- numpy=1.26, or a - pip: [...] list).",
+                        code="no_packages",
                     )
             data["requirements"] = check_requirements(pip, "Conda file" if conda else "Pip requirements")
             self._refuse_known_failure(data)

@@ -509,11 +509,11 @@ def test_a_requirement_that_cannot_be_installed_fails_the_deployment_not_the_job
             "line 2: &#x27;not a requirement!&#x27;",
         ),
         ({"new_environment_name": "e", "pip_requirements": "--index-url http://evil/"}, "pip options"),
-        ({"new_environment_name": "e", "conda_file": "dependencies: [python=3.11]"}, "has no pip section"),
+        ({"new_environment_name": "e", "conda_file": "dependencies: [python=3.11]"}, "lists no package to install"),
         ({"new_environment_name": "e", "conda_file": "dependencies: [oops"}, "not a conda environment YAML"),
         (
             {"new_environment_name": "e", "conda_file": "dependencies:\n  - python=3.11\n  - conda-forge::lightgbm\n"},
-            "line 3: &#x27;conda-forge::lightgbm&#x27; asks for conda channel conda-forge",
+            "The conda file: line 3: &#x27;conda-forge::lightgbm&#x27; asks for conda channel conda-forge",
         ),
         ({"new_environment_name": "bad name", "pip_requirements": "six"}, "Start with a letter or digit"),
     ],
