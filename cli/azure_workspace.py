@@ -30,10 +30,20 @@ DATASTORE_SCHEMA = {
     "container_name": str,
     "endpoint": str,
     "protocol": str,
-    "credentials": {"account_key": str, "sas_token": str, "connection_string": str},
+    "credentials": {
+        "account_key": str,
+        "sas_token": str,
+        "connection_string": str,
+        "access_key_id": str,  # type: s3
+        "secret_access_key": str,
+    },
     "path": str,  # Batch Studio's own `type: local`: a folder on the server
+    # Batch Studio's own `type: s3`: a bucket of Amazon S3 or any S3-compatible store (docs/DATA.md)
+    "bucket": str,
+    "endpoint_url": str,
+    "region": str,
 }
-DATASTORE_TYPES = ("azure_blob", "local")
+DATASTORE_TYPES = ("azure_blob", "local", "s3")
 DATASTORE_FORM_KEYS = {
     "name": "name",
     "description": "description",
@@ -42,6 +52,11 @@ DATASTORE_FORM_KEYS = {
     "account_url": "account_name",
     "container": "container_name",
     "secret": "credentials",
+    "bucket": "bucket",
+    "endpoint_url": "endpoint_url",
+    "region": "region",
+    "access_key_id": "credentials.access_key_id",
+    "secret_access_key": "credentials.secret_access_key",
 }
 
 
@@ -81,7 +96,8 @@ def _datastore_fields(doc: Document) -> dict:
     if kind not in DATASTORE_TYPES:
         raise doc.error(
             "type",
-            "datastore type '%(type)s' is not supported: azure_blob, or local (a folder on the server).",
+            "datastore type '%(type)s' is not supported: azure_blob, s3 (Amazon S3 or S3-compatible), or local "
+            "(a folder on the server).",
             "invalid_choice",
             type=kind,
         )
@@ -89,6 +105,16 @@ def _datastore_fields(doc: Document) -> dict:
     if kind == Datastore.LOCAL:
         return {**fields, "root": doc.get("path", ""), "credential_type": "none"}
     credentials = doc.get("credentials") or {}
+    if kind == Datastore.S3:  # no credentials: anonymous access (public buckets)
+        return {
+            **fields,
+            "bucket": _required(doc, "bucket"),
+            "endpoint_url": doc.get("endpoint_url", ""),
+            "region": doc.get("region", ""),
+            "access_key_id": credentials.get("access_key_id", ""),
+            "secret_access_key": credentials.get("secret_access_key", ""),
+            "credential_type": "none",
+        }
     if len(credentials) > 1:
         raise doc.error("credentials", "give one of account_key, sas_token or connection_string.", "invalid")
     (kind_key, secret), *_ = credentials.items() or [("none", "")]

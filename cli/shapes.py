@@ -136,6 +136,13 @@ def datastore(store) -> dict:
     }
     if store.kind == store.LOCAL:
         shaped["path"] = str(store.local_root())
+    elif store.kind == store.S3:  # the access key ID, never the secret
+        shaped.update(
+            bucket=store.bucket,
+            endpoint_url=store.endpoint_url,
+            region=store.region,
+            credentials={"access_key_id": store.access_key_id} if store.access_key_id else "none",
+        )
     else:
         shaped.update(account_url=store.account_url, container_name=store.container, credentials=store.credential_type)
     return shaped
