@@ -63,6 +63,8 @@ run: install
 DIST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/studio
 DIST_REDIS_URL ?= redis://127.0.0.1:6379/1
 TEST_WORKERS ?= 2
+# Each phase lists its slowest tests (where the time goes) above pytest's closing line.
+PYTEST_ARGS ?= --durations=12
 test: install-test
 	@if $(PY) -m tests.fixtures.distributed "$(DIST_DATABASE_URL)" "$(DIST_REDIS_URL)"; then \
 	  DATABASE_URL="$(DIST_DATABASE_URL)" REDIS_URL="$(DIST_REDIS_URL)" Q_PREFIX="test-$$$$" \
