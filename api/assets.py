@@ -176,6 +176,22 @@ def compute_list(request):
     return JsonResponse({"value": [compute_json(c) for c in ComputeCluster.objects.all()]})
 
 
+@api_view("GET", "PUT", "DELETE", require={"GET": VIEW, "PUT": MANAGE_COMPUTE, "DELETE": MANAGE_COMPUTE})
+def compute_detail(request, name):
+    """PUT creates or updates a compute cluster from Azure's compute YAML as JSON, as `compute create` does (only the
+    keys the body names change); DELETE removes its registration as `compute delete` does (deployments naming it
+    keep their name; its workers keep running until stopped)."""
+    if request.method == "PUT":
+        exists = ComputeCluster.objects.filter(name=name).exists()
+        cluster = azure_workspace.save_compute(document(request, name=name), user=request.user)
+        return answer(compute_json(cluster), not exists, request, "api:compute-detail", cluster.name)
+    cluster = get_object_or_404(ComputeCluster, name=name)
+    if request.method == "DELETE":
+        cluster.delete()
+        return HttpResponse(status=204)
+    return JsonResponse(compute_json(cluster))
+
+
 # --- datastores ---------------------------------------------------------------------------------------
 
 

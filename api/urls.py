@@ -26,6 +26,7 @@ urlpatterns = [
     path("datasets", assets.dataset_list, name="datasets"),
     path("environments", assets.environment_list, name="environments"),
     path("compute", assets.compute_list, name="compute"),
+    path("compute/<str:name>", assets.compute_detail, name="compute-detail"),
     path("datastores", assets.datastore_list, name="datastores"),
     path("datastores/<str:name>", assets.datastore_detail, name="datastore"),
 ]

@@ -171,6 +171,22 @@ def test_a_compute_body_is_checked_as_the_compute_pages_new(api, body, code):
     assert not ComputeCluster.objects.exists()
 
 
+def test_a_compute_cluster_is_shown_updated_by_put_and_deleted(api):
+    url = "/api/v1/compute/gpu-cluster"
+    assert check_response(api.get(url)).status_code == 404
+    created = check_response(api.put(url, {"max_instances": 2}, content_type="application/json"))
+    assert created.status_code == 201 and created["Location"].endswith(url)
+    updated = check_response(api.put(url, {"description": "GPUs"}, content_type="application/json"))
+    assert updated.status_code == 200
+    shown = check_response(api.get(url)).json()
+    assert (shown["name"], shown["max_instances"], shown["description"]) == ("gpu-cluster", 2, "GPUs")
+    too_few = check_response(api.put(url, {"min_instances": 3}, content_type="application/json"))
+    _refused(too_few, 400, "invalid_range")
+    _refused(check_response(api.put(url, {"name": "other"}, content_type="application/json")), 400, "name_mismatch")
+    assert check_response(api.delete(url)).status_code == 204
+    assert not ComputeCluster.objects.exists() and api.get(url).status_code == 404
+
+
 # --- datastores ---------------------------------------------------------------------------------------
 
 

@@ -84,6 +84,7 @@ MATRIX = {
     "api:datasets": {"GET": R, "POST": DS},
     "api:environments": {"GET": R, "POST": C},
     "api:compute": {"GET": R, "POST": OW},
+    "api:compute-detail": {"GET": R, "PUT": OW, "DELETE": OW},
     "api:datastores": {"GET": R, "POST": OW},
     "api:datastore": {"GET": R, "PUT": OW, "DELETE": OW},
 }
