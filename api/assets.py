@@ -13,6 +13,7 @@ from api.auth import ApiError, api_view
 from api.bodies import answer, document, form_error, page, refuse_server_paths
 from api.serializers import compute_json, dataset_json, datastore_json, environment_json, model_version_json
 from cli import azure_workspace, azure_yaml
+from endpoints.models import BatchDeployment
 from jobs import queue
 from jobs.inputs import DATASTORE_URI
 from workspace import registry, storage
@@ -23,6 +24,7 @@ from workspace.models import Dataset, Datastore
 from workspace.roles import (
     MANAGE_COMPUTE,
     MANAGE_DATASTORES,
+    MANAGE_ENDPOINTS,
     MANAGE_ENVIRONMENTS,
     REGISTER_ASSETS,
     VIEW,
@@ -112,6 +114,48 @@ def model_list(request):
     )
 
 
+def _not_found(exc: ValidationError):
+    """A reference to nothing (unknown model, version, alias, dataset) is a 404, with its coded message."""
+    return ApiError(404, exc.code or "not_found", " ".join(exc.messages))
+
+
+@api_view("GET", require=VIEW)
+def model_detail(request, name, version):
+    """One model version (version "latest" the newest), with its aliases, tags, run and signature."""
+    try:
+        found = registry.find(registry.ModelReference(name=name, version=version))
+    except ValidationError as exc:
+        raise _not_found(exc) from exc
+    return JsonResponse(
+        {
+            **model_version_json(found),
+            "aliases": found.aliases,
+            "tags": found.tags,
+            "run_id": found.run_id,
+            "run_url": found.run_url,
+            "signature": {"inputs": found.signature_inputs, "outputs": found.signature_outputs},
+        }
+    )
+
+
+@api_view("PUT", "DELETE", require=MANAGE_ENDPOINTS)
+def model_alias(request, name, alias):
+    """PUT {"version": "2"} points the alias at that version (moving it), as the model page's Set alias does;
+    DELETE removes it. Deployments pinned to the alias use the version it names from their next job on."""
+    if request.method == "DELETE":
+        try:
+            registry.delete_alias(name, alias)
+        except ValidationError as exc:
+            raise _not_found(exc) if exc.code in ("unknown_alias", "unknown_model") else exc from exc
+        return HttpResponse(status=204)
+    doc = document(request)
+    azure_yaml.check(doc, {"version": (str, int)})
+    if not doc.has("version"):
+        raise doc.error("version", 'give the version the alias names: {"version": "2"}.', "required")
+    ref = registry.set_alias(name, alias, str(doc.get("version")))
+    return JsonResponse({"name": name, "alias": ref.alias, "version": str(ref.version)})
+
+
 # --- data assets --------------------------------------------------------------------------------------
 
 
@@ -148,6 +192,30 @@ def environment_list(request):
             queue.build_environment_later(env, settings.DEFAULT_COMPUTE)
         return answer(environment_json(env), env.pk not in known, request, "api:environments")
     return JsonResponse({"value": [environment_json(e) for e in Environment.objects.order_by("name", "version")]})
+
+
+@api_view("GET", require=VIEW)
+def dataset_detail(request, name, version):
+    """One data asset version ("latest": the most recently created)."""
+    try:
+        return JsonResponse(dataset_json(Dataset.lookup(name, version)))
+    except ValidationError as exc:
+        raise _not_found(exc) from exc
+
+
+@api_view("GET", require=VIEW)
+def environment_detail(request, name, version):
+    return JsonResponse(environment_json(get_object_or_404(Environment, name=name, version=version)))
+
+
+@api_view("POST", require=MANAGE_ENVIRONMENTS)
+def environment_rebuild(request, name, version):
+    """Build a Failed environment again, as its page's Build again does (202); 409 not_failed for any other state."""
+    env = get_object_or_404(Environment, name=name, version=version)
+    if not env.build_again():
+        raise ApiError(409, "not_failed", f"Environment {env.label} is {env.state}: only a Failed one is built again.")
+    queue.build_environment_later(env, BatchDeployment.compute_of_environment(env.label))
+    return JsonResponse(environment_json(env), status=202)
 
 
 # --- compute ------------------------------------------------------------------------------------------
@@ -193,6 +261,15 @@ def compute_detail(request, name):
 
 
 # --- datastores ---------------------------------------------------------------------------------------
+
+
+@api_view("POST", require=MANAGE_DATASTORES)
+def datastore_default(request, name):
+    """Make it the default datastore (the Data page's Set as default): job outputs and uploads go there."""
+    store = get_object_or_404(Datastore, name=name)
+    store.set_default()
+    store.refresh_from_db()
+    return JsonResponse(datastore_json(store))
 
 
 @api_view("GET", "POST", require={"GET": VIEW, "POST": MANAGE_DATASTORES})

@@ -223,6 +223,12 @@ class BatchDeployment(models.Model):
             except ValidationError as exc:
                 raise ValidationError({"output_file_name": exc}) from exc
 
+    @classmethod
+    def compute_of_environment(cls, label: str) -> str:
+        """Where an environment's build runs: the compute cluster of a deployment using it, else the default one."""
+        using = cls.objects.filter(environment=label).first()
+        return using.compute if using else settings.DEFAULT_COMPUTE
+
     def use_model_environment(self):
         """An MLflow deployment (no scoring script, no environment of its own) runs in the environment its model's
         requirements describe, as Azure generates one: the workers' own when they satisfy every requirement already

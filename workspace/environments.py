@@ -104,6 +104,15 @@ class Environment(models.Model):
             name=name, version=version, requirements=requirements, description=description
         )
 
+    def build_again(self) -> bool:
+        """A Failed environment back to Not started and claimed for its build (a package index that was unreachable, a
+        release published since): True for the one caller that should queue it; False unless it was Failed."""
+        if not Environment.objects.filter(pk=self.pk, state=self.FAILED).update(state=self.NOT_STARTED):
+            self.refresh_from_db()
+            return False
+        self.refresh_from_db()
+        return self.claim_build()
+
     def claim_build(self) -> bool:
         """Mark a NotStarted environment Building; True for the one caller that should queue its build."""
         if self.is_studio:

@@ -277,3 +277,53 @@ def test_a_contributor_may_not_change_or_delete_a_datastore(client, make_user):
     api = _as(client, make_user, "Contributor")
     _refused(check_response(api.put("/api/v1/datastores/x", {}, content_type="application/json")), 403, "forbidden")
     _refused(check_response(api.delete(f"/api/v1/datastores/{Datastore.get_default().name}")), 403, "forbidden")
+
+
+# --- what the pages show one by one, and their buttons -------------------------------------------------
+
+
+def test_a_model_version_is_shown_and_an_alias_set_moved_and_removed(api, demo_model):
+    url = f"/api/v1/models/{demo_model.name}"
+    shown = check_response(api.get(f"{url}/{demo_model.version}")).json()
+    assert (shown["name"], shown["version"], shown["aliases"]) == (demo_model.name, demo_model.version, [])
+    assert shown["signature"]["inputs"]
+    _refused(check_response(api.get(f"{url}/999")), 404, "unknown_version")
+    put = check_response(api.put(f"{url}/aliases/champion", {"version": demo_model.version}, "application/json"))
+    assert put.json() == {"name": demo_model.name, "alias": "champion", "version": demo_model.version}
+    assert registry.model_aliases(demo_model.name) == {"champion": demo_model.version}
+    assert check_response(api.get(f"{url}/{demo_model.version}")).json()["aliases"] == ["champion"]
+    _refused(
+        check_response(api.put(f"{url}/aliases/champion", {"version": "999"}, "application/json")),
+        400,
+        "unknown_version",
+    )
+    _refused(check_response(api.put(f"{url}/aliases/champion", {}, "application/json")), 400, "required")
+    assert check_response(api.delete(f"{url}/aliases/champion")).status_code == 204
+    assert registry.model_aliases(demo_model.name) == {}
+    _refused(check_response(api.delete(f"{url}/aliases/champion")), 404, "unknown_alias")
+
+
+def test_a_data_asset_version_is_shown(api, demo_data):
+    _post(api, "/api/v1/datasets", {"name": "rows", "version": "v1.2", "path": demo_data})
+    shown = check_response(api.get("/api/v1/datasets/rows/latest")).json()
+    assert (shown["name"], shown["version"]) == ("rows", "v1.2")
+    assert check_response(api.get("/api/v1/datasets/rows/v1.2")).json() == shown
+    _refused(check_response(api.get("/api/v1/datasets/rows/v9")), 404, "unknown_dataset_version")
+
+
+def test_a_failed_environment_is_built_again_and_a_ready_one_is_not(api):
+    env = Environment.register("sk", "scikit-learn")
+    Environment.objects.filter(pk=env.pk).update(state=Environment.FAILED)
+    url = f"/api/v1/environments/sk/{env.version}"
+    assert check_response(api.get(url)).json()["status"] == Environment.FAILED
+    rebuilt = check_response(api.post(f"{url}/rebuild"))
+    assert (rebuilt.status_code, rebuilt.json()["status"]) == (202, Environment.BUILDING)
+    _refused(check_response(api.post(f"{url}/rebuild")), 409, "not_failed")
+
+
+def test_a_datastore_becomes_the_default(api, studio_home):
+    store = Datastore.objects.create(name="second", kind=Datastore.LOCAL, root=str(studio_home / "datastores" / "2nd"))
+    answered = check_response(api.post("/api/v1/datastores/second/default"))
+    assert answered.status_code == 200 and answered.json()["is_default"] is True
+    assert Datastore.get_default() == store
+    assert check_response(api.post("/api/v1/datastores/nope/default")).status_code == 404

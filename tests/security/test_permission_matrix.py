@@ -81,12 +81,18 @@ MATRIX = {
     "api:schedule-enable": C,
     "api:schedule-disable": C,
     "api:models": {"GET": R, "POST": DS},
+    "api:model": R,
+    "api:model-alias": {"PUT": C, "DELETE": C},  # as the model page's Set alias
     "api:datasets": {"GET": R, "POST": DS},
+    "api:dataset": R,
     "api:environments": {"GET": R, "POST": C},
+    "api:environment": R,
+    "api:environment-rebuild": C,
     "api:compute": {"GET": R, "POST": OW},
     "api:compute-detail": {"GET": R, "PUT": OW, "DELETE": OW},
     "api:datastores": {"GET": R, "POST": OW},
     "api:datastore": {"GET": R, "PUT": OW, "DELETE": OW},
+    "api:datastore-default": OW,
 }
 # Not the Studio's rules: Django's sign-in pages (for everyone; password change for every signed-in user), the
 # probes (tests/test_health.py) and the admin (staff only; an Owner is staff: tests/test_roles.py).

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -34,13 +33,9 @@ def environment_detail(request, name, version):
 def environment_rebuild(request, name, version):
     """Build a Failed environment again (a package index that was unreachable, a release published since)."""
     env = get_object_or_404(Environment, name=name, version=version)
-    if env.state != Environment.FAILED:
+    if not env.build_again():
         messages.warning(request, f"Environment {env.label} is {env.state}: only a Failed one is built again.")
         return redirect(env)
-    Environment.objects.filter(pk=env.pk, state=Environment.FAILED).update(state=Environment.NOT_STARTED)
-    env.refresh_from_db()
-    if env.claim_build():
-        using = BatchDeployment.objects.filter(environment=env.label).first()
-        queue.build_environment_later(env, using.compute if using else settings.DEFAULT_COMPUTE)
-        messages.success(request, f"Environment {env.label} is being built again.")
+    queue.build_environment_later(env, BatchDeployment.compute_of_environment(env.label))
+    messages.success(request, f"Environment {env.label} is being built again.")
     return redirect(env)
