@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import posixpath
+import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +45,84 @@ def describe_skipped(summary: dict) -> str:
 
 
 def extension(name: str) -> str:
-    return posixpath.splitext(name.lower())[1]
+    return posixpath.splitext(split_entry(name)[0].lower())[1]
+
+
+# A range of a file's rows, as a mini-batch lists it (split_rows, docs/ENGINE.md "Splitting large files"):
+# `<path>#rows=<start>-<stop>`, rows start..stop-1 of the file, numbered from 0 as in the output's `row` column.
+_RANGE = re.compile(r"^(?P<path>.+)#rows=(?P<start>\d+)-(?P<stop>\d+)$")
+
+
+def range_entry(path: str, start: int, stop: int) -> str:
+    return f"{path}#rows={start}-{stop}"
+
+
+def split_entry(entry: str) -> tuple[str, tuple[int, int] | None]:
+    """A mini-batch's file entry as (path, (start, stop) or None for the whole file)."""
+    match = _RANGE.match(entry)
+    if match is None:
+        return entry, None
+    return match["path"], (int(match["start"]), int(match["stop"]))
+
+
+def file_path(entry: str) -> str:
+    """The file a mini-batch entry reads (a range's file)."""
+    return split_entry(entry)[0]
+
+
+def describe_entry(entry: str) -> str:
+    """'in/big.parquet rows 0–99999' for a range (its last row included), the path itself for a whole file."""
+    path, rows = split_entry(entry)
+    return path if rows is None else f"{path} rows {rows[0]}–{rows[1] - 1}"
+
+
+def row_ranges(group_rows: list[int], split_rows: int) -> list[tuple[int, int]]:
+    """A file's rows as (start, stop) ranges of whole row groups, each of about split_rows rows: a range takes the
+    next row group while it stays within split_rows (a row group larger than that is a range of its own). One range
+    (the whole file) when it does not exceed split_rows."""
+    ranges, start, rows = [], 0, 0
+    for count in group_rows:
+        if rows and rows + count > split_rows:
+            ranges.append((start, start + rows))
+            start, rows = start + rows, 0
+        rows += count
+    if rows or not ranges:
+        ranges.append((start, start + rows))
+    return ranges
+
+
+def parquet_row_groups(source) -> list[int]:
+    """The rows of each row group of a Parquet file (a path or a seekable binary file), from its footer alone."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_metadata(source)
+    return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+
+
+def _row_groups_of(name: str, parquet, rows: tuple[int, int]) -> list[int]:
+    """The row groups holding exactly rows start..stop-1; a file whose row groups no longer fall there (it changed
+    since the job was submitted) fails as a file."""
+    start, stop = rows
+    groups, first = [], 0
+    for index in range(parquet.metadata.num_row_groups):
+        count = parquet.metadata.row_group(index).num_rows
+        if start <= first and first + count <= stop:
+            groups.append(index)
+        first += count
+    held = sum(parquet.metadata.row_group(i).num_rows for i in groups)
+    if (
+        not groups
+        or held != stop - start
+        or sum(parquet.metadata.row_group(i).num_rows for i in range(groups[0])) != start
+    ):
+        raise FileError(
+            name,
+            f"rows {start}–{stop - 1} are not whole row groups of the file any more (it has "
+            f"{parquet.metadata.num_rows} rows in {parquet.metadata.num_row_groups} row groups): it changed since "
+            "the job was submitted.",
+            "FileChanged",
+        )
+    return groups
 
 
 def read_frame(name: str, data: bytes) -> pd.DataFrame:
@@ -72,11 +150,17 @@ def read_frame(name: str, data: bytes) -> pd.DataFrame:
 
 
 def parquet_batches(
-    name: str, path: Path, columns: list[str] | None, passthrough=(), rows: int | None = None
+    name: str,
+    path: Path,
+    columns: list[str] | None,
+    passthrough=(),
+    rows: int | None = None,
+    row_range: tuple[int, int] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """A Parquet file as frames of up to `rows` rows, indexed by their row in the file, holding only `columns` (the
     signature's, in the file's order; None: all) and the passthrough columns: memory is bounded by one batch of
-    them, not by the file. A passthrough column the file lacks fails it, naming the file's columns."""
+    them, not by the file. A passthrough column the file lacks fails it, naming the file's columns. row_range
+    (start, stop): only the row groups holding those rows (see row_ranges), still indexed by their row in the file."""
     import pyarrow.parquet as pq
 
     try:
@@ -95,9 +179,10 @@ def parquet_batches(
         if parquet.metadata.num_rows == 0:  # no batch: the checks still see the file's columns
             yield parquet.schema_arrow.empty_table().select(projection).to_pandas()
             return
-        start = 0
+        groups = None if row_range is None else _row_groups_of(name, parquet, row_range)
+        start = 0 if row_range is None else row_range[0]
         try:
-            for batch in parquet.iter_batches(batch_size=rows or BATCH_ROWS, columns=projection):
+            for batch in parquet.iter_batches(batch_size=rows or BATCH_ROWS, columns=projection, row_groups=groups):
                 frame = batch.to_pandas()
                 frame.index = pd.RangeIndex(start, start + len(frame))
                 start += len(frame)

@@ -33,7 +33,8 @@ class BatchResult:
     @property
     def row_errors(self) -> list[dict]:
         return [
-            {"file": f.name, "row": bad.row, "type": bad.kind, "message": bad.message}
+            # a range's rows are numbered in the whole file: they name the file
+            {"file": reading.file_path(f.name), "row": bad.row, "type": bad.kind, "message": bad.message}
             for f in self.files
             for bad in f.bad_rows
         ]
@@ -119,7 +120,7 @@ def _predict(name: str, model_input, predict: Callable, output_names, rows) -> p
             name, f"the model returned {len(out)} predictions for {len(model_input)} rows.", "PredictionCountMismatch"
         )
     out.insert(0, "row", np.asarray(rows))
-    out["file_name"] = name.rsplit("/", 1)[-1]
+    out["file_name"] = reading.file_path(name).rsplit("/", 1)[-1]
     return out
 
 
@@ -159,9 +160,15 @@ def score_isolating(
     """score_file, but a tabular file whose rows fail is halved until only its bad rows are set aside
     (see isolate). Returns the good rows' predictions and the bad rows (isolate.RowError). data: the file's bytes,
     or its local path (a Parquet file is then streamed in record batches of the columns the model needs, a large CSV
-    or JSON lines file in batches of rows)."""
+    or JSON lines file in batches of rows). name may be a range of a Parquet file's rows (reading.range_entry): only
+    its row groups are read, and its rows keep their numbers in the whole file."""
+    rows = reading.split_entry(name)[1]
+    if rows is not None and not (isinstance(data, Path) and reading.extension(name) in reading.PARQUET):
+        raise FileError(
+            name, "only a Parquet file given by its path can be scored in ranges of rows.", "UnsupportedRange"
+        )
     if isinstance(data, Path) and reading.extension(name) in reading.PARQUET:
-        frames, bad = reading.parquet_batches(name, data, _columns(inputs), passthrough), []
+        frames, bad = reading.parquet_batches(name, data, _columns(inputs), passthrough, row_range=rows), []
     elif isinstance(data, Path) and reading.extension(name) in reading.STREAMED and _large(data):
         try:
             return _score_frames(

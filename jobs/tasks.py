@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from engine import formats
+from engine import formats, reading
 from engine.host import Aborted
 from jobs import bad_records, hosting, kept, lifecycle, logs, outputs, queue
 from jobs.models import ERRORS_FILE, FINISHED, BatchJob, MiniBatch, Status
@@ -158,7 +158,7 @@ class Lane:
         mb.job = job
         journal = logs.Journal(job.settings.get("logging_level", "info"))
         journal.write("info", f"mini-batch {mb.index} attempt {mb.attempts} on {me}: {len(mb.files)} files")
-        journal.write("debug", "files: " + ", ".join(mb.files))
+        journal.write("debug", "files: " + ", ".join(reading.describe_entry(entry) for entry in mb.files))
         try:
             beat = Heartbeat(job.pk, mb.pk, me)
             outcome = hosting.score(job, mb, journal, beat, self.client, on_progress=beat.progress)
