@@ -157,7 +157,7 @@ class Lane:
         job, me = self.job, self.worker
         mb.job = job
         journal = logs.Journal(job.settings.get("logging_level", "info"))
-        journal.write("info", f"mini-batch {mb.index} attempt {mb.attempts} on {me}: {len(mb.files)} files")
+        journal.write("info", f"mini-batch {mb.index} attempt {mb.attempts} on {me}: {_what(mb.files)}")
         journal.write("debug", "files: " + ", ".join(reading.describe_entry(entry) for entry in mb.files))
         try:
             beat = Heartbeat(job.pk, mb.pk, me)
@@ -226,6 +226,13 @@ class Lane:
             .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, mini_batches__status=MiniBatch.QUEUED))
             .exists()
         )
+
+
+def _what(entries: list[str]) -> str:
+    """'3 files', or the range of a split file a mini-batch scores: 'in/big.parquet rows 2000–3999'."""
+    if len(entries) == 1 and reading.split_entry(entries[0])[1] is not None:
+        return reading.describe_entry(entries[0])
+    return f"{len(entries)} files"
 
 
 def _write_staging(store, job, mb, outcome):
