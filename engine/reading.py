@@ -49,12 +49,21 @@ def extension(name: str) -> str:
 
 
 # A range of a file's rows, as a mini-batch lists it (split_rows, docs/ENGINE.md "Splitting large files"):
-# `<path>#rows=<start>-<stop>`, rows start..stop-1 of the file, numbered from 0 as in the output's `row` column.
-_RANGE = re.compile(r"^(?P<path>.+)#rows=(?P<start>\d+)-(?P<stop>\d+)$")
+# `<path>#rows=<start>-<stop>`, rows start..stop-1 of the file, numbered from 0 as in the output's `row` column; a CSV
+# range adds the bytes its lines take: `<path>#rows=<start>-<stop>&bytes=<first>-<end>` (bytes first..end-1).
+_RANGE = re.compile(r"^(?P<path>.+)#rows=(?P<start>\d+)-(?P<stop>\d+)(?:&bytes=(?P<first>\d+)-(?P<end>\d+))?$")
+# How much of a CSV file estimates its bytes per row, and the chunks it is scanned in at submit.
+CSV_SAMPLE_BYTES, CSV_SCAN_BYTES = 64 << 10, 8 << 20
 
 
-def range_entry(path: str, start: int, stop: int) -> str:
-    return f"{path}#rows={start}-{stop}"
+def range_entry(path: str, start: int, stop: int, data: tuple[int, int] | None = None) -> str:
+    return f"{path}#rows={start}-{stop}" + (f"&bytes={data[0]}-{data[1]}" if data else "")
+
+
+def byte_range(entry: str) -> tuple[int, int] | None:
+    """A CSV range's bytes (first, end): its lines, without the header."""
+    match = _RANGE.match(entry)
+    return None if match is None or match["first"] is None else (int(match["first"]), int(match["end"]))
 
 
 def split_entry(entry: str) -> tuple[str, tuple[int, int] | None]:
@@ -89,6 +98,66 @@ def row_ranges(group_rows: list[int], split_rows: int) -> list[tuple[int, int]]:
     if rows or not ranges:
         ranges.append((start, start + rows))
     return ranges
+
+
+def csv_ranges(path: Path, split_rows: int) -> list[tuple[int, int, int, int]] | None:
+    """A CSV file's rows as (start, stop, first byte, end byte) ranges of split_rows rows (the last one fewer), or
+    None when it is not split: no more rows than split_rows by an estimate from its first CSV_SAMPLE_BYTES (no scan
+    then), or a file a line split could misread: a `"` anywhere (a quoted value may hold a newline), a blank line (the
+    parser skips it: lines would not be rows). Else the file is scanned in CSV_SCAN_BYTES chunks (newlines counted)."""
+    import numpy as np
+
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        sample = f.read(CSV_SAMPLE_BYTES)
+    header_end = sample.find(b"\n") + 1
+    lines = sample.count(b"\n", header_end)
+    if not header_end or size <= split_rows * (len(sample) - header_end) / max(lines, 1):
+        return None
+    starts, newlines, last = [header_end], 0, b""  # the byte where each range's first row starts
+    with open(path, "rb") as f:
+        offset = 0
+        while chunk := f.read(CSV_SCAN_BYTES):
+            window = last + chunk
+            if b'"' in chunk or b"\n\n" in window or b"\n\r\n" in window:
+                return None
+            at = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+            # newline number 1 + k * split_rows (1-based: the first ends the header) ends range k - 1's last row;
+            # at[i] is newline number newlines + 1 + i
+            first = (-newlines) % split_rows or (split_rows if newlines == 0 else 0)
+            starts += [offset + int(at[i]) + 1 for i in range(first, len(at), split_rows)]
+            newlines += len(at)
+            offset += len(chunk)
+            last = chunk[-2:]
+    rows = newlines - 1 + (0 if last.endswith(b"\n") else 1)
+    starts = [s for s in starts if s < size]
+    ranges = []
+    for k, first in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else size
+        ranges.append((k * split_rows, min((k + 1) * split_rows, rows), first, end))
+    return ranges if len(ranges) > 1 else None
+
+
+def csv_range_bytes(name: str, path: Path, entry: str) -> bytes:
+    """A CSV range as a file of its own: the header line (read from the file's start), then the range's lines."""
+    first, end = byte_range(entry)
+    with open(path, "rb") as f:
+        header = f.readline()
+        if first < len(header) or end > path.stat().st_size:
+            raise FileError(
+                name,
+                "the range's bytes are not in the file any more: it changed since the job was submitted.",
+                "FileChanged",
+            )
+        f.seek(first - 1)
+        before, body = f.read(1), f.read(end - first)
+        if before != b"\n" or (body[-1:] != b"\n" and end != path.stat().st_size):  # off its lines: the file moved
+            raise FileError(
+                name,
+                "the range's lines are not where they were: the file changed since the job was submitted.",
+                "FileChanged",
+            )
+        return header + body
 
 
 def parquet_row_groups(source) -> list[int]:
@@ -236,12 +305,16 @@ def _read_csv(data: bytes, skip=None, strict: bool = True) -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(data), index_col=False, skiprows=skip)
 
 
-def read_frame_isolating(name: str, data: bytes) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+def read_frame_isolating(name: str, data: bytes, offset: int = 0) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """read_frame, but a CSV file with records of more fields than its header (an unquoted comma) is read without
     them: the frame of the other records, indexed by their row in the file, and (row, message) of each one left out.
-    A file that still cannot be read fails as read_frame does."""
+    A file that still cannot be read fails as read_frame does. offset: the row in the whole file of data's first row
+    (a CSV range's, csv_range_bytes: rows and lines are numbered from it, a range having one line per row)."""
     try:
-        return read_frame(name, data), []
+        frame = read_frame(name, data)
+        if offset:
+            frame.index = pd.RangeIndex(offset, offset + len(frame))
+        return frame, []
     except FileError as exc:
         if extension(name) != ".csv" or exc.kind not in ("ParserError", "ParserWarning"):
             raise
@@ -256,8 +329,8 @@ def read_frame_isolating(name: str, data: bytes) -> tuple[pd.DataFrame, list[tup
                     skipped_lines.update(range(start, reader.line_num))
                     bad.append(
                         (
-                            rows,
-                            f"row {rows} (line {start + 1}) has {len(fields)} fields, the header has "
+                            offset + rows,
+                            f"row {offset + rows} (line {offset + start + 1}) has {len(fields)} fields, the header has "
                             f"{len(header)}: quote a value that holds a comma.",
                         )
                     )
@@ -266,7 +339,7 @@ def read_frame_isolating(name: str, data: bytes) -> tuple[pd.DataFrame, list[tup
         frame = _read_csv(data, lambda line: line in skipped_lines, strict=False)
     except Exception:
         raise failure from None
-    kept = [row for row in range(rows) if row not in {row for row, _ in bad}]
+    kept = [offset + row for row in range(rows) if offset + row not in {row for row, _ in bad}]
     if len(frame) != len(kept):  # the two parsers disagree: fail as before
         raise failure
     frame.index = kept

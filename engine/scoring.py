@@ -163,10 +163,12 @@ def score_isolating(
     or JSON lines file in batches of rows). name may be a range of a Parquet file's rows (reading.range_entry): only
     its row groups are read, and its rows keep their numbers in the whole file."""
     rows = reading.split_entry(name)[1]
-    if rows is not None and not (isinstance(data, Path) and reading.extension(name) in reading.PARQUET):
-        raise FileError(
-            name, "only a Parquet file given by its path can be scored in ranges of rows.", "UnsupportedRange"
-        )
+    if rows is not None and not isinstance(data, Path):
+        raise FileError(name, "a range of rows is read from the file's path.", "UnsupportedRange")
+    if rows is not None and reading.byte_range(name) is not None:  # a CSV range: its lines under the file's header
+        return _score_csv_range(name, data, rows, predict, inputs, output_names, passthrough, until, progress)
+    if rows is not None and reading.extension(name) not in reading.PARQUET:
+        raise FileError(name, "only Parquet and CSV files are scored in ranges of rows.", "UnsupportedRange")
     if isinstance(data, Path) and reading.extension(name) in reading.PARQUET:
         frames, bad = reading.parquet_batches(name, data, _columns(inputs), passthrough, row_range=rows), []
     elif isinstance(data, Path) and reading.extension(name) in reading.STREAMED and _large(data):
@@ -190,6 +192,25 @@ def score_isolating(
             return None, bad
         frames = [frame]
     return _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until, progress)
+
+
+def _score_csv_range(name, path, rows, predict, inputs, output_names, passthrough, until, progress):
+    """A CSV range read as a file of its own (reading.csv_range_bytes), its rows (and those set aside) numbered from
+    the range's first row in the whole file."""
+    start, stop = rows
+    frame, unreadable = reading.read_frame_isolating(name, reading.csv_range_bytes(name, path, name), offset=start)
+    if len(frame) + len(unreadable) != stop - start:
+        raise FileError(
+            name,
+            f"rows {start}–{stop - 1} are not where they were in the file any more ({len(frame) + len(unreadable)} "
+            "rows found there): it changed since the job was submitted.",
+            "FileChanged",
+        )
+    bad = [isolate.RowError(row, "ParserError", message) for row, message in unreadable]
+    if frame.empty and bad:
+        _checked(name, frame, inputs, passthrough)
+        return None, bad
+    return _score_frames(name, [frame], bad, predict, inputs, output_names, passthrough, until, progress)
 
 
 def _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until, progress=None):

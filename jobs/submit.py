@@ -17,41 +17,48 @@ def split(files: list[str], size: int) -> list[list[str]]:
     return [files[i : i + size] for i in range(0, len(files), size)]
 
 
-def split_large_files(files: list[str], size: int, split_rows: int, row_groups) -> list[list[str]]:
-    """Azure's mini-batches of `size` files, except that a file of more than split_rows rows (row_groups(path): the
-    rows of each of its row groups, None when it cannot be split) becomes one mini-batch per range of whole row
-    groups (reading.row_ranges), listed as reading.range_entry: several workers share it. Input order is kept: the
-    files between two split files make mini-batches of their own. split_rows 0: split(files, size)."""
+def split_large_files(files: list[str], size: int, split_rows: int, ranges) -> list[list[str]]:
+    """Azure's mini-batches of `size` files, except that a file of more than split_rows rows (ranges(path): its
+    ranges as mini-batch entries, reading.range_entry; None when it is not split) becomes one mini-batch per range:
+    several workers share it. Input order is kept: the files between two split files make mini-batches of their own.
+    split_rows 0: split(files, size)."""
     if not split_rows:
         return split(files, size)
     batches, run = [], []
     for path in files:
-        groups = row_groups(path)
-        ranges = reading.row_ranges(groups, split_rows) if groups else []
-        if len(ranges) < 2:
+        entries = ranges(path)
+        if not entries:
             run.append(path)
             continue
-        batches += split(run, size) + [[reading.range_entry(path, start, stop)] for start, stop in ranges]
+        batches += split(run, size) + [[entry] for entry in entries]
         run = []
     return batches + split(run, size)
 
 
-def parquet_row_groups(resolved):
-    """row_groups(path) for split_large_files: a Parquet file's row group sizes, read from its footer. Only files of
-    a local datastore are split (a Blob or S3 file is scored whole, as a public URL is); a file whose footer cannot
-    be read is scored whole too (and fails there, as it would have)."""
+def file_ranges(resolved, split_rows: int):
+    """ranges(path) for split_large_files. A Parquet file: ranges of whole row groups, from its footer alone. A CSV
+    file: ranges of split_rows lines, found by a scan of its newlines (reading.csv_ranges; not split when it holds a
+    `"` or a blank line). Only files of a local datastore are split (a Blob or S3 file is scored whole, as a public
+    URL is); a file that cannot be read here is scored whole too (and fails there, as it would have)."""
     store = Datastore.objects.filter(name=resolved.datastore).first() if resolved.datastore else None
     client = store.client() if store is not None else None
 
-    def row_groups(path: str) -> list[int] | None:
-        if not isinstance(client, storage.LocalStore) or reading.extension(path) not in reading.PARQUET:
+    def ranges(path: str) -> list[str] | None:
+        if not isinstance(client, storage.LocalStore):
             return None
+        ext = reading.extension(path)
         try:
-            return reading.parquet_row_groups(client.local_path(path))
+            if ext in reading.PARQUET:
+                found = reading.row_ranges(reading.parquet_row_groups(client.local_path(path)), split_rows)
+                return [reading.range_entry(path, *rows) for rows in found] if len(found) > 1 else None
+            if ext == ".csv":
+                found = reading.csv_ranges(client.local_path(path), split_rows)
+                return [reading.range_entry(path, a, b, (first, end)) for a, b, first, end in found] if found else None
         except Exception:  # not Parquet after all, truncated, gone: the scoring host says why
             return None
+        return None
 
-    return row_groups
+    return ranges
 
 
 def output_location(job_name: str, datastore_name: str | None = None, path: str | None = None):
@@ -163,7 +170,7 @@ def submit_job(
         resolved.files,
         int(effective["mini_batch_size"]),
         split_rows,
-        parquet_row_groups(resolved) if split_rows else None,
+        file_ranges(resolved, split_rows) if split_rows else None,
     )
     try:
         return _create(

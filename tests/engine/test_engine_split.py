@@ -94,5 +94,60 @@ def test_a_range_that_is_no_longer_whole_row_groups_fails_as_a_file(tmp_path):
     assert result.frame is None or result.frame.empty
     assert [(f.name, f.error.kind) for f in result.failed] == [("big.parquet#rows=1000-2500", "FileChanged")]
     assert "rows 1000–2499 are not whole row groups" in result.failed[0].error.message
-    with pytest.raises(FileError, match="ranges of rows"):
+    with pytest.raises(FileError, match="range of rows is read from the file"):
         scoring.score_isolating("a.csv#rows=0-10", b"x\n1\n", picky, INPUTS)
+
+
+def csv_file(tmp_path, lines: list[str], name="big.csv", end="\n"):
+    path = tmp_path / name
+    path.write_bytes(("x,id\n" + "\n".join(lines) + end).encode())
+    return path
+
+
+@pytest.mark.parametrize("end", ["\n", ""])
+@pytest.mark.parametrize("scan", [1 << 20, 1000, 7])  # chunks that cut lines anywhere
+def test_a_csv_file_is_cut_every_split_rows_lines_and_its_ranges_score_as_the_whole_file(
+    tmp_path, monkeypatch, end, scan
+):
+    monkeypatch.setattr(reading, "CSV_SCAN_BYTES", scan)
+    lines = [f"{-1 if r in (2500, 4999) else r}.5,{r}" for r in range(5003)]
+    lines[3100] = "1.5,7,extra"  # a record of more fields than the header: set aside by the parser's isolation
+    path = csv_file(tmp_path, lines, end=end)
+    found = reading.csv_ranges(path, 1000)
+    assert [(a, b) for a, b, _, _ in found] == [
+        (0, 1000),
+        (1000, 2000),
+        (2000, 3000),
+        (3000, 4000),
+        (4000, 5000),
+        (5000, 5003),
+    ]
+    data = path.read_bytes()
+    assert all(data[first - 1 : first] == b"\n" for _, _, first, _ in found) and found[-1][3] == len(data)
+    whole, whole_bad = scoring.score_isolating("in/big.csv", data, picky, INPUTS, passthrough=["id"])
+    entries = [reading.range_entry("in/big.csv", a, b, (first, last)) for a, b, first, last in found]
+    result = scoring.score_batch([(entry, path) for entry in entries], picky, INPUTS, passthrough=["id"])
+    pd.testing.assert_frame_equal(result.frame, whole)
+    assert [e["row"] for e in result.row_errors] == [bad.row for bad in whole_bad] == [2500, 3100, 4999]
+    assert set(result.frame["file_name"]) == {"big.csv"}
+
+
+@pytest.mark.parametrize(
+    "lines, why",
+    [
+        (['"1.5",0'] + [f"{r}.5,{r}" for r in range(1, 5000)], "a quote: a value may hold a newline"),
+        ([f"{r}.5,{r}" for r in range(2500)] + [""] + [f"{r}.5,{r}" for r in range(2500)], "a blank line is no row"),
+        ([f"{r}.5,{r}" for r in range(900)], "no more rows than split_rows"),
+    ],
+)
+def test_a_csv_file_a_line_split_could_misread_is_not_split(tmp_path, lines, why):
+    assert reading.csv_ranges(csv_file(tmp_path, lines), 1000) is None, why
+
+
+def test_a_csv_range_whose_rows_moved_fails_as_a_file(tmp_path):
+    path = csv_file(tmp_path, [f"{r}.5,{r}" for r in range(3000)])
+    (_, (a, b, first, end), _) = reading.csv_ranges(path, 1000)
+    path.write_bytes(path.read_bytes().replace(b"\n5.5,5\n", b"\n"))  # a line removed since submit
+    entry = reading.range_entry("big.csv", a, b, (first, end))
+    result = scoring.score_batch([(entry, path)], picky, INPUTS)
+    assert [(f.name, f.error.kind) for f in result.failed] == [(entry, "FileChanged")]

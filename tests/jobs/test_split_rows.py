@@ -121,6 +121,28 @@ def test_a_range_that_fails_as_a_whole_is_named_with_its_rows(picky_endpoint):
 
 
 @pytest.mark.django_db
+def test_a_csv_file_is_split_on_its_lines_and_scores_as_the_whole_file(picky_endpoint):
+    lines = [f"{-1 if r in (1999, 2000, 9999) else r}.25" for r in range(ROWS)]
+    lines[4321] = "4321.25,oops"  # more fields than the header: set aside by the parser's isolation
+    client = Datastore.get_default().client()
+    client.write("split/csv/big.csv", ("x\n" + "\n".join(lines) + "\n").encode())
+    client.write("split/csv/quoted.csv", ('x\n"1.5"\n' + "\n".join(lines[:5000]) + "\n").encode())
+    uri = Datastore.get_default().uri("split/csv")
+    whole = drive(submit_job(picky_endpoint, input_uri=uri))
+    split = drive(submit_job(picky_endpoint, input_uri=uri, overrides={"split_rows": 2000}))
+    assert (whole.status, split.status) == (Status.COMPLETED_WITH_ERRORS,) * 2, split.error
+    starts = range(0, ROWS, 2000)
+    assert [mb.files[0].rsplit("/", 1)[-1].split("&")[0] for mb in split.mini_batches.order_by("index")] == [
+        *(f"big.csv#rows={start}-{start + 2000}" for start in starts),
+        "quoted.csv",  # a quote: a value may hold a newline, the file is scored whole
+    ]
+    assert read_output(split, "predictions.csv") == read_output(whole, "predictions.csv")
+    assert read_output(split, "errors.csv") == read_output(whole, "errors.csv")
+    errors = pd.read_csv(io.BytesIO(read_output(split, "errors.csv")))
+    assert errors[errors["file"] == "split/csv/big.csv"]["row"].tolist() == [1999, 2000, 4321, 9999]
+
+
+@pytest.mark.django_db
 def test_a_file_of_no_more_rows_than_split_rows_and_other_types_are_never_split(picky_endpoint):
     uri = write_input("split/small")
     job = drive(submit_job(picky_endpoint, input_uri=uri, overrides={"split_rows": ROWS}))
