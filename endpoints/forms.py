@@ -241,9 +241,10 @@ class DeploymentStepForm(forms.ModelForm):
             "write_manifest": MANIFEST_HELP,
             "output_header": "Clear it for Azure's predictions.csv, which has no header row (its notebooks read it "
             "with header=None). CSV only.",
-            "split_rows": "Beyond Azure: a Parquet file of more rows than this is split into ranges of whole row groups, "
-            "each its own mini-batch, so several workers share it; the output is as if it were scored whole. "
-            "0 (or empty) keeps Azure's file-based mini-batches; else at least 1000.",
+            "split_rows": "Beyond Azure: a Parquet or CSV file of more rows than this is split into ranges "
+            "(Parquet: whole row groups; CSV: this many lines), each its own mini-batch, so several workers share it; "
+            "the output is as if it were scored whole. 0 (or empty) keeps Azure's file-based mini-batches; else at "
+            "least 1000.",
         }
 
     def __init__(self, *args, endpoint=None, offer_default=False, custom=False, **kwargs):

@@ -123,7 +123,7 @@ def test_the_deployment_step_sets_split_rows_and_the_endpoint_page_shows_it(sign
     assert signed_in.post("/endpoints/create/review/").status_code == 302
     assert BatchEndpoint.objects.get(name="iris-batch").default_deployment.split_rows == 50000
     page = signed_in.get("/endpoints/iris-batch/").content.decode()
-    assert "Parquet files of more than 50000 rows" in page
+    assert "Parquet and CSV files of more than 50000 rows" in page
 
 
 def test_the_review_step_shows_the_output_file_name_of_the_chosen_format(signed_in, steps):
