@@ -46,7 +46,7 @@ def ranges(split_rows: int) -> list[list[str]]:
 
 
 @pytest.mark.django_db
-def test_a_split_file_is_shared_by_several_mini_batches_and_the_output_is_byte_identical(picky_endpoint):
+def test_a_split_file_is_shared_by_several_mini_batches_and_the_output_is_byte_identical(picky_endpoint, signed_in):
     uri = write_input("split/in")
     whole = drive(submit_job(picky_endpoint, input_uri=uri, overrides={"mini_batch_size": 10}))
     split = drive(submit_job(picky_endpoint, input_uri=uri, overrides={"mini_batch_size": 10, "split_rows": 2000}))
@@ -60,6 +60,8 @@ def test_a_split_file_is_shared_by_several_mini_batches_and_the_output_is_byte_i
     assert (split.rows_out, split.files_total, split.files_done()) == (ROWS + 3, 7, 7)
     log = Datastore.get_default().client().read_bytes(split.mini_batches.get(index=2).log_path).decode()
     assert "attempt 1 on " in log and ": split/in/big.parquet rows 2000–3999\n" in log
+    page = signed_in.get(split.get_absolute_url()).content.decode()
+    assert "<td>big.parquet rows 2000–3999</td>" in page and "<td>1</td>" in page  # a.csv's mini-batch: 1 file
 
 
 @pytest.mark.django_db
