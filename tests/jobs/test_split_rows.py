@@ -13,7 +13,9 @@ from django.core.exceptions import ValidationError
 
 from endpoints.models import BatchDeployment
 from jobs import retries
+from jobs.comparison import file_order
 from jobs.models import BatchJob, Status
+from jobs.schedules.runs import failed_files
 from jobs.submit import submit_job
 from tests.conftest import wait_for
 from tests.fixtures.api import DEPLOYMENT_YML, invoke_body, run
@@ -58,6 +60,7 @@ def test_a_split_file_is_shared_by_several_mini_batches_and_the_output_is_byte_i
     out = pd.read_csv(io.BytesIO(read_output(split, "predictions.csv")))
     assert out[out["file_name"] == BIG]["row"].tolist() == list(range(ROWS))
     assert (split.rows_out, split.files_total, split.files_done()) == (ROWS + 3, 7, 7)
+    assert file_order(split) == file_order(whole) == {"a.csv": 0, BIG: 1, "z.csv": 2}  # Compare pairs rows by file
     log = Datastore.get_default().client().read_bytes(split.mini_batches.get(index=2).log_path).decode()
     assert "attempt 1 on " in log and ": split/in/big.parquet rows 2000–3999\n" in log
     page = signed_in.get(split.get_absolute_url()).content.decode()
@@ -93,6 +96,7 @@ def test_a_retry_scores_again_only_the_range_that_did_not_succeed(picky_endpoint
         picky_flag.unlink()
     assert job.status == Status.FAILED, job.error
     assert job.mini_batches.get(rows_failed=100).files == ["split/retry/big.parquet#rows=6000-8000"]
+    assert failed_files(job) == {"split/retry/big.parquet", "split/retry/z.csv"}  # a schedule scores them again
     retry = drive(retries.retry(job))
     assert retry.status == Status.COMPLETED, retry.error
     attempts = {mb.files[0].rsplit("/", 1)[-1]: mb.attempts for mb in retry.mini_batches.order_by("index")}
