@@ -124,7 +124,7 @@ def csv_ranges(path: Path, split_rows: int) -> list[tuple[int, int, int, int]] |
             at = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
             # newline number 1 + k * split_rows (1-based: the first ends the header) ends range k - 1's last row;
             # at[i] is newline number newlines + 1 + i
-            first = (-newlines) % split_rows or (split_rows if newlines == 0 else 0)
+            first = split_rows if newlines == 0 else -newlines % split_rows
             starts += [offset + int(at[i]) + 1 for i in range(first, len(at), split_rows)]
             newlines += len(at)
             offset += len(chunk)
@@ -179,11 +179,8 @@ def _row_groups_of(name: str, parquet, rows: tuple[int, int]) -> list[int]:
             groups.append(index)
         first += count
     held = sum(parquet.metadata.row_group(i).num_rows for i in groups)
-    if (
-        not groups
-        or held != stop - start
-        or sum(parquet.metadata.row_group(i).num_rows for i in range(groups[0])) != start
-    ):
+    before = sum(parquet.metadata.row_group(i).num_rows for i in range(groups[0])) if groups else -1
+    if held != stop - start or before != start:
         raise FileError(
             name,
             f"rows {start}–{stop - 1} are not whole row groups of the file any more (it has "
@@ -339,7 +336,8 @@ def read_frame_isolating(name: str, data: bytes, offset: int = 0) -> tuple[pd.Da
         frame = _read_csv(data, lambda line: line in skipped_lines, strict=False)
     except Exception:
         raise failure from None
-    kept = [offset + row for row in range(rows) if offset + row not in {row for row, _ in bad}]
+    left_out = {row for row, _ in bad}
+    kept = [offset + row for row in range(rows) if offset + row not in left_out]
     if len(frame) != len(kept):  # the two parsers disagree: fail as before
         raise failure
     frame.index = kept

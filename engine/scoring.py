@@ -160,8 +160,9 @@ def score_isolating(
     """score_file, but a tabular file whose rows fail is halved until only its bad rows are set aside
     (see isolate). Returns the good rows' predictions and the bad rows (isolate.RowError). data: the file's bytes,
     or its local path (a Parquet file is then streamed in record batches of the columns the model needs, a large CSV
-    or JSON lines file in batches of rows). name may be a range of a Parquet file's rows (reading.range_entry): only
-    its row groups are read, and its rows keep their numbers in the whole file."""
+    or JSON lines file in batches of rows). name may be a range of a file's rows (reading.range_entry): a Parquet
+    range's row groups alone are read, a CSV range's lines under the file's header; its rows keep their numbers in
+    the whole file."""
     rows = reading.split_entry(name)[1]
     if rows is not None and not isinstance(data, Path):
         raise FileError(name, "a range of rows is read from the file's path.", "UnsupportedRange")
