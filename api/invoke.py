@@ -20,6 +20,7 @@ OPTION_TYPES = {
     "passthrough_columns": (list, "a list of column names"),
     "write_manifest": (bool, "true or false"),
     "output_header": (bool, "true or false"),
+    "split_rows": (int, "an integer (0: off)"),
 }
 
 

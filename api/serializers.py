@@ -25,6 +25,7 @@ SETTING_FIELDS = (
     "passthrough_columns",
     "write_manifest",
     "output_header",
+    "split_rows",
 )
 MAX_ERRORS = 50
 

@@ -48,6 +48,7 @@ SETTINGS_SCHEMA = {
     "passthrough_columns": list,
     "write_manifest": bool,
     "output_header": bool,  # false: predictions.csv without its header row, as Azure writes it
+    "split_rows": int,  # a large file's rows shared by several mini-batches (docs/ENGINE.md, Splitting large files)
 }
 MODEL_SCHEMA = {**COMMON, "name": str, "version": (str, int), "type": str, "path": str}
 ENVIRONMENT_SCHEMA = {**COMMON, "name": str, "version": (str, int), "image": str, "conda_file": (str, ANY_MAPPING)}
@@ -85,6 +86,7 @@ SETTING_KEYS = {
     "passthrough_columns": "passthrough_columns",
     "write_manifest": "write_manifest",
     "output_header": "output_header",
+    "split_rows": "split_rows",
 }
 
 

@@ -209,6 +209,7 @@ class DeploymentStepForm(forms.ModelForm):
             "passthrough_columns",
             "write_manifest",
             "output_header",
+            "split_rows",
         ]
         labels = {
             "name": "Deployment name",
@@ -224,6 +225,7 @@ class DeploymentStepForm(forms.ModelForm):
             "output_format": "Output format",
             "write_manifest": "Write a manifest",
             "output_header": "Header row in the CSV output",
+            "split_rows": "Split large files (rows per range)",
         }
         help_texts = {
             "name": "3–32 characters: starts with a letter; letters, digits and '-'; ends with a letter or digit; "
@@ -239,6 +241,10 @@ class DeploymentStepForm(forms.ModelForm):
             "write_manifest": MANIFEST_HELP,
             "output_header": "Clear it for Azure's predictions.csv, which has no header row (its notebooks read it "
             "with header=None). CSV only.",
+            "split_rows": "Beyond Azure: a Parquet or CSV file of more rows than this is split into ranges "
+            "(Parquet: whole row groups; CSV: this many lines), each its own mini-batch, so several workers share it; "
+            "the output is as if it were scored whole. 0 (or empty) keeps Azure's file-based mini-batches; else at "
+            "least 1000.",
         }
 
     def __init__(self, *args, endpoint=None, offer_default=False, custom=False, **kwargs):
@@ -250,6 +256,7 @@ class DeploymentStepForm(forms.ModelForm):
             del self.fields["make_default"]
         if custom:  # a scoring script writes its own columns: a deployment with passthrough columns could run no job
             del self.fields["passthrough_columns"]
+            del self.fields["split_rows"]  # and its run() is given whole files
         for name, field in self.fields.items():
             if isinstance(field, forms.IntegerField):
                 _bound_by_model(field, BatchDeployment._meta.get_field(name))
@@ -257,6 +264,9 @@ class DeploymentStepForm(forms.ModelForm):
 
     def clean_error_threshold_unit(self):
         return self.cleaned_data.get("error_threshold_unit") or BatchDeployment.FILES
+
+    def clean_split_rows(self):
+        return self.cleaned_data.get("split_rows") or 0
 
     def clean_output_format(self):
         return self.cleaned_data["output_format"] or formats.CSV

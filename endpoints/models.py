@@ -75,6 +75,25 @@ def validate_passthrough_columns(value):
         )
 
 
+SPLIT_ROWS_MIN, SPLIT_ROWS_MAX = 1000, 100_000_000
+
+
+def validate_split_rows(value):
+    """split_rows (beyond Azure): 0, off (Azure's file-based mini-batches), or the rows of a range a large file is
+    split into, from SPLIT_ROWS_MIN (a smaller range costs more in per-mini-batch overhead than it gains)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (value == 0 or SPLIT_ROWS_MIN <= value <= SPLIT_ROWS_MAX)
+    ):
+        raise ValidationError(
+            "split_rows is 0 (off: a file is never split) or a whole number of rows from %(min)s to %(max)s, "
+            "not %(value)r.",
+            code="invalid_split_rows",
+            params={"value": value, "min": f"{SPLIT_ROWS_MIN:,}", "max": f"{SPLIT_ROWS_MAX:,}"},
+        )
+
+
 NO_DEPLOYMENT_MESSAGE = (
     "No valid deployments to route to. Please check that the endpoint has at least one deployment with "
     "positive weight values or use a deployment specific header to route."
@@ -179,6 +198,8 @@ class BatchDeployment(models.Model):
     write_manifest = models.BooleanField(default=False)
     # predictions.csv's header row: ours has one (pandas reads it as is); Azure's append_row file has none.
     output_header = models.BooleanField(default=True)
+    # Beyond Azure: a large file's rows shared by several mini-batches (docs/ENGINE.md, Splitting large files); 0: off.
+    split_rows = models.PositiveIntegerField(default=0, blank=True, validators=[validate_split_rows])
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -212,6 +233,8 @@ class BatchDeployment(models.Model):
             )
         if self.passthrough_columns and self.scoring_script:
             raise ValidationError({"passthrough_columns": PASSTHROUGH_NEEDS_MLFLOW})
+        if self.split_rows and self.scoring_script:
+            raise ValidationError({"split_rows": SPLIT_NEEDS_MLFLOW})
         try:
             validate_percent_threshold(self.error_threshold, self.error_threshold_unit)
         except ValidationError as exc:
@@ -352,6 +375,7 @@ class BatchDeployment(models.Model):
                 "passthrough_columns": list(self.passthrough_columns or []),
                 "write_manifest": self.write_manifest,
                 "output_header": self.output_header,
+                "split_rows": self.split_rows,
             }
         )
         for key, value in (overrides or {}).items():
@@ -382,6 +406,9 @@ class BatchDeployment(models.Model):
             raise PASSTHROUGH_NEEDS_MLFLOW
         values["write_manifest"] = bool(values["write_manifest"])
         values["output_header"] = bool(values["output_header"])
+        validate_split_rows(values["split_rows"])
+        if values["split_rows"] and self.scoring_script:
+            raise SPLIT_NEEDS_MLFLOW
         validate_output_file_name(values["output_file_name"])
         values["output_file_name"] = formats.output_name(values["output_file_name"], values["output_format"])
         validate_output_extension(values["output_file_name"], values["output_format"])
@@ -426,11 +453,16 @@ OVERRIDABLE = (
     "error_threshold_unit",
     "output_file_name",
 )
-# Beyond Azure: output options a job may also set (see docs/ENGINE.md, Output options).
-OUTPUT_OPTIONS = ("output_format", "passthrough_columns", "write_manifest", "output_header")
+# Beyond Azure: output options a job may also set (see docs/ENGINE.md, Output options), and split_rows (Splitting
+# large files).
+OUTPUT_OPTIONS = ("output_format", "passthrough_columns", "write_manifest", "output_header", "split_rows")
 PASSTHROUGH_NEEDS_MLFLOW = ValidationError(
     "Passthrough columns need an MLflow deployment: a scoring script writes its own output columns.",
     code="passthrough_needs_mlflow",
+)
+SPLIT_NEEDS_MLFLOW = ValidationError(
+    "split_rows needs an MLflow deployment: a scoring script's run() is given whole files.",
+    code="split_rows_needs_mlflow",
 )
 
 

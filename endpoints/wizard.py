@@ -211,6 +211,7 @@ def _shown(form, name) -> bool:
         name in ("endpoint_mode", "scoring_script", "code")
         or form.fields[name].widget.is_hidden
         or form.cleaned_data.get(name) in (None, "", {}, [])
+        or (name == "split_rows" and not form.cleaned_data[name])  # 0: off, as in Azure
     ):
         return False
     return not (name == "output_file_name" and form.cleaned_data.get("output_action") == BatchDeployment.SUMMARY_ONLY)

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import posixpath
+import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +45,150 @@ def describe_skipped(summary: dict) -> str:
 
 
 def extension(name: str) -> str:
-    return posixpath.splitext(name.lower())[1]
+    return posixpath.splitext(split_entry(name)[0].lower())[1]
+
+
+# A range of a file's rows, as a mini-batch lists it (split_rows, docs/ENGINE.md "Splitting large files"):
+# `<path>#rows=<start>-<stop>`, rows start..stop-1 of the file, numbered from 0 as in the output's `row` column; a CSV
+# range adds the bytes its lines take: `<path>#rows=<start>-<stop>&bytes=<first>-<end>` (bytes first..end-1).
+_RANGE = re.compile(r"^(?P<path>.+)#rows=(?P<start>\d+)-(?P<stop>\d+)(?:&bytes=(?P<first>\d+)-(?P<end>\d+))?$")
+# How much of a CSV file estimates its bytes per row, and the chunks it is scanned in at submit.
+CSV_SAMPLE_BYTES, CSV_SCAN_BYTES = 64 << 10, 8 << 20
+
+
+def range_entry(path: str, start: int, stop: int, data: tuple[int, int] | None = None) -> str:
+    return f"{path}#rows={start}-{stop}" + (f"&bytes={data[0]}-{data[1]}" if data else "")
+
+
+def byte_range(entry: str) -> tuple[int, int] | None:
+    """A CSV range's bytes (first, end): its lines, without the header."""
+    match = _RANGE.match(entry)
+    return None if match is None or match["first"] is None else (int(match["first"]), int(match["end"]))
+
+
+def split_entry(entry: str) -> tuple[str, tuple[int, int] | None]:
+    """A mini-batch's file entry as (path, (start, stop) or None for the whole file)."""
+    match = _RANGE.match(entry)
+    if match is None:
+        return entry, None
+    return match["path"], (int(match["start"]), int(match["stop"]))
+
+
+def file_path(entry: str) -> str:
+    """The file a mini-batch entry reads (a range's file)."""
+    return split_entry(entry)[0]
+
+
+def describe_entry(entry: str) -> str:
+    """'in/big.parquet rows 0–99999' for a range (its last row included), the path itself for a whole file."""
+    path, rows = split_entry(entry)
+    return path if rows is None else f"{path} rows {rows[0]}–{rows[1] - 1}"
+
+
+def row_ranges(group_rows: list[int], split_rows: int) -> list[tuple[int, int]]:
+    """A file's rows as (start, stop) ranges of whole row groups, each of about split_rows rows: a range takes the
+    next row group while it stays within split_rows (a row group larger than that is a range of its own). One range
+    (the whole file) when it does not exceed split_rows."""
+    ranges, start, rows = [], 0, 0
+    for count in group_rows:
+        if rows and rows + count > split_rows:
+            ranges.append((start, start + rows))
+            start, rows = start + rows, 0
+        rows += count
+    if rows or not ranges:
+        ranges.append((start, start + rows))
+    return ranges
+
+
+def csv_ranges(path: Path, split_rows: int) -> list[tuple[int, int, int, int]] | None:
+    """A CSV file's rows as (start, stop, first byte, end byte) ranges of split_rows rows (the last one fewer), or
+    None when it is not split: no more rows than split_rows by an estimate from its first CSV_SAMPLE_BYTES (no scan
+    then), or a file a line split could misread: a `"` anywhere (a quoted value may hold a newline), a blank line (the
+    parser skips it: lines would not be rows). Else the file is scanned in CSV_SCAN_BYTES chunks (newlines counted)."""
+    import numpy as np
+
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        sample = f.read(CSV_SAMPLE_BYTES)
+    header_end = sample.find(b"\n") + 1
+    lines = sample.count(b"\n", header_end)
+    if not header_end or size <= split_rows * (len(sample) - header_end) / max(lines, 1):
+        return None
+    starts, newlines, last = [header_end], 0, b""  # the byte where each range's first row starts
+    with open(path, "rb") as f:
+        offset = 0
+        while chunk := f.read(CSV_SCAN_BYTES):
+            window = last + chunk
+            if b'"' in chunk or b"\n\n" in window or b"\n\r\n" in window:
+                return None
+            at = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+            # newline number 1 + k * split_rows (1-based: the first ends the header) ends range k - 1's last row;
+            # at[i] is newline number newlines + 1 + i
+            first = split_rows if newlines == 0 else -newlines % split_rows
+            starts += [offset + int(at[i]) + 1 for i in range(first, len(at), split_rows)]
+            newlines += len(at)
+            offset += len(chunk)
+            last = chunk[-2:]
+    rows = newlines - 1 + (0 if last.endswith(b"\n") else 1)
+    starts = [s for s in starts if s < size]
+    ranges = []
+    for k, first in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else size
+        ranges.append((k * split_rows, min((k + 1) * split_rows, rows), first, end))
+    return ranges if len(ranges) > 1 else None
+
+
+def csv_range_bytes(name: str, path: Path, entry: str) -> bytes:
+    """A CSV range as a file of its own: the header line (read from the file's start), then the range's lines."""
+    first, end = byte_range(entry)
+    with open(path, "rb") as f:
+        header = f.readline()
+        if first < len(header) or end > path.stat().st_size:
+            raise FileError(
+                name,
+                "the range's bytes are not in the file any more: it changed since the job was submitted.",
+                "FileChanged",
+            )
+        f.seek(first - 1)
+        before, body = f.read(1), f.read(end - first)
+        if before != b"\n" or (body[-1:] != b"\n" and end != path.stat().st_size):  # off its lines: the file moved
+            raise FileError(
+                name,
+                "the range's lines are not where they were: the file changed since the job was submitted.",
+                "FileChanged",
+            )
+        return header + body
+
+
+def parquet_row_groups(source) -> list[int]:
+    """The rows of each row group of a Parquet file (a path or a seekable binary file), from its footer alone."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_metadata(source)
+    return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+
+
+def _row_groups_of(name: str, parquet, rows: tuple[int, int]) -> list[int]:
+    """The row groups holding exactly rows start..stop-1; a file whose row groups no longer fall there (it changed
+    since the job was submitted) fails as a file."""
+    start, stop = rows
+    groups, first = [], 0
+    for index in range(parquet.metadata.num_row_groups):
+        count = parquet.metadata.row_group(index).num_rows
+        if start <= first and first + count <= stop:
+            groups.append(index)
+        first += count
+    held = sum(parquet.metadata.row_group(i).num_rows for i in groups)
+    before = sum(parquet.metadata.row_group(i).num_rows for i in range(groups[0])) if groups else -1
+    if held != stop - start or before != start:
+        raise FileError(
+            name,
+            f"rows {start}–{stop - 1} are not whole row groups of the file any more (it has "
+            f"{parquet.metadata.num_rows} rows in {parquet.metadata.num_row_groups} row groups): it changed since "
+            "the job was submitted.",
+            "FileChanged",
+        )
+    return groups
 
 
 def read_frame(name: str, data: bytes) -> pd.DataFrame:
@@ -72,11 +216,17 @@ def read_frame(name: str, data: bytes) -> pd.DataFrame:
 
 
 def parquet_batches(
-    name: str, path: Path, columns: list[str] | None, passthrough=(), rows: int | None = None
+    name: str,
+    path: Path,
+    columns: list[str] | None,
+    passthrough=(),
+    rows: int | None = None,
+    row_range: tuple[int, int] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """A Parquet file as frames of up to `rows` rows, indexed by their row in the file, holding only `columns` (the
     signature's, in the file's order; None: all) and the passthrough columns: memory is bounded by one batch of
-    them, not by the file. A passthrough column the file lacks fails it, naming the file's columns."""
+    them, not by the file. A passthrough column the file lacks fails it, naming the file's columns. row_range
+    (start, stop): only the row groups holding those rows (see row_ranges), still indexed by their row in the file."""
     import pyarrow.parquet as pq
 
     try:
@@ -95,9 +245,10 @@ def parquet_batches(
         if parquet.metadata.num_rows == 0:  # no batch: the checks still see the file's columns
             yield parquet.schema_arrow.empty_table().select(projection).to_pandas()
             return
-        start = 0
+        groups = None if row_range is None else _row_groups_of(name, parquet, row_range)
+        start = 0 if row_range is None else row_range[0]
         try:
-            for batch in parquet.iter_batches(batch_size=rows or BATCH_ROWS, columns=projection):
+            for batch in parquet.iter_batches(batch_size=rows or BATCH_ROWS, columns=projection, row_groups=groups):
                 frame = batch.to_pandas()
                 frame.index = pd.RangeIndex(start, start + len(frame))
                 start += len(frame)
@@ -151,12 +302,16 @@ def _read_csv(data: bytes, skip=None, strict: bool = True) -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(data), index_col=False, skiprows=skip)
 
 
-def read_frame_isolating(name: str, data: bytes) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+def read_frame_isolating(name: str, data: bytes, offset: int = 0) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """read_frame, but a CSV file with records of more fields than its header (an unquoted comma) is read without
     them: the frame of the other records, indexed by their row in the file, and (row, message) of each one left out.
-    A file that still cannot be read fails as read_frame does."""
+    A file that still cannot be read fails as read_frame does. offset: the row in the whole file of data's first row
+    (a CSV range's, csv_range_bytes: rows and lines are numbered from it, a range having one line per row)."""
     try:
-        return read_frame(name, data), []
+        frame = read_frame(name, data)
+        if offset:
+            frame.index = pd.RangeIndex(offset, offset + len(frame))
+        return frame, []
     except FileError as exc:
         if extension(name) != ".csv" or exc.kind not in ("ParserError", "ParserWarning"):
             raise
@@ -171,8 +326,8 @@ def read_frame_isolating(name: str, data: bytes) -> tuple[pd.DataFrame, list[tup
                     skipped_lines.update(range(start, reader.line_num))
                     bad.append(
                         (
-                            rows,
-                            f"row {rows} (line {start + 1}) has {len(fields)} fields, the header has "
+                            offset + rows,
+                            f"row {offset + rows} (line {offset + start + 1}) has {len(fields)} fields, the header has "
                             f"{len(header)}: quote a value that holds a comma.",
                         )
                     )
@@ -181,7 +336,8 @@ def read_frame_isolating(name: str, data: bytes) -> tuple[pd.DataFrame, list[tup
         frame = _read_csv(data, lambda line: line in skipped_lines, strict=False)
     except Exception:
         raise failure from None
-    kept = [row for row in range(rows) if row not in {row for row, _ in bad}]
+    left_out = {row for row, _ in bad}
+    kept = [offset + row for row in range(rows) if offset + row not in left_out]
     if len(frame) != len(kept):  # the two parsers disagree: fail as before
         raise failure
     frame.index = kept

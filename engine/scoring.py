@@ -33,7 +33,8 @@ class BatchResult:
     @property
     def row_errors(self) -> list[dict]:
         return [
-            {"file": f.name, "row": bad.row, "type": bad.kind, "message": bad.message}
+            # a range's rows are numbered in the whole file: they name the file
+            {"file": reading.file_path(f.name), "row": bad.row, "type": bad.kind, "message": bad.message}
             for f in self.files
             for bad in f.bad_rows
         ]
@@ -119,7 +120,7 @@ def _predict(name: str, model_input, predict: Callable, output_names, rows) -> p
             name, f"the model returned {len(out)} predictions for {len(model_input)} rows.", "PredictionCountMismatch"
         )
     out.insert(0, "row", np.asarray(rows))
-    out["file_name"] = name.rsplit("/", 1)[-1]
+    out["file_name"] = reading.file_path(name).rsplit("/", 1)[-1]
     return out
 
 
@@ -159,9 +160,18 @@ def score_isolating(
     """score_file, but a tabular file whose rows fail is halved until only its bad rows are set aside
     (see isolate). Returns the good rows' predictions and the bad rows (isolate.RowError). data: the file's bytes,
     or its local path (a Parquet file is then streamed in record batches of the columns the model needs, a large CSV
-    or JSON lines file in batches of rows)."""
+    or JSON lines file in batches of rows). name may be a range of a file's rows (reading.range_entry): a Parquet
+    range's row groups alone are read, a CSV range's lines under the file's header; its rows keep their numbers in
+    the whole file."""
+    rows = reading.split_entry(name)[1]
+    if rows is not None and not isinstance(data, Path):
+        raise FileError(name, "a range of rows is read from the file's path.", "UnsupportedRange")
+    if rows is not None and reading.byte_range(name) is not None:  # a CSV range: its lines under the file's header
+        return _score_csv_range(name, data, rows, predict, inputs, output_names, passthrough, until, progress)
+    if rows is not None and reading.extension(name) not in reading.PARQUET:
+        raise FileError(name, "only Parquet and CSV files are scored in ranges of rows.", "UnsupportedRange")
     if isinstance(data, Path) and reading.extension(name) in reading.PARQUET:
-        frames, bad = reading.parquet_batches(name, data, _columns(inputs), passthrough), []
+        frames, bad = reading.parquet_batches(name, data, _columns(inputs), passthrough, row_range=rows), []
     elif isinstance(data, Path) and reading.extension(name) in reading.STREAMED and _large(data):
         try:
             return _score_frames(
@@ -183,6 +193,25 @@ def score_isolating(
             return None, bad
         frames = [frame]
     return _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until, progress)
+
+
+def _score_csv_range(name, path, rows, predict, inputs, output_names, passthrough, until, progress):
+    """A CSV range read as a file of its own (reading.csv_range_bytes), its rows (and those set aside) numbered from
+    the range's first row in the whole file."""
+    start, stop = rows
+    frame, unreadable = reading.read_frame_isolating(name, reading.csv_range_bytes(name, path, name), offset=start)
+    if len(frame) + len(unreadable) != stop - start:
+        raise FileError(
+            name,
+            f"rows {start}–{stop - 1} are not where they were in the file any more ({len(frame) + len(unreadable)} "
+            "rows found there): it changed since the job was submitted.",
+            "FileChanged",
+        )
+    bad = [isolate.RowError(row, "ParserError", message) for row, message in unreadable]
+    if frame.empty and bad:
+        _checked(name, frame, inputs, passthrough)
+        return None, bad
+    return _score_frames(name, [frame], bad, predict, inputs, output_names, passthrough, until, progress)
 
 
 def _score_frames(name, frames, bad, predict, inputs, output_names, passthrough, until, progress=None):

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from engine import reading
 from jobs import queue
 from jobs.models import BatchJob, Comparison
 from jobs.results import Prediction, read_predictions
@@ -171,8 +172,8 @@ def file_order(job) -> dict[str, int]:
     """Each input file's position, from the job's mini-batches (both jobs scored the same list in this order)."""
     order = {}
     for files in job.mini_batches.order_by("index").values_list("files", flat=True):
-        for path in files:
-            order.setdefault(path.rsplit("/", 1)[-1], len(order))
+        for entry in files:  # a range of a split file (split_rows): its file
+            order.setdefault(reading.file_path(entry).rsplit("/", 1)[-1], len(order))
     return order
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from engine import reading
 from engine.host import HostError, HostPool, HostSpec
 from workspace import registry, storage
 from workspace.environments import Environment
@@ -77,17 +78,21 @@ class Outcome:
     row_errors: list = field(default_factory=list)  # rows set aside: {file, row, type, message}
 
 
-def local_files(client, paths: list[str], folder: Path) -> list[tuple[str, str]]:
-    """(name, local path) per input file: a local datastore's own files, else copies in folder."""
+def local_files(client, entries: list[str], folder: Path) -> list[tuple[str, str]]:
+    """(entry, local path) per mini-batch entry (a file, or a range of its rows: reading.range_entry): a local
+    datastore's own files, else copies in folder (a file copied once for all its ranges)."""
     if isinstance(client, storage.LocalStore):
-        return [(path, str(client.local_path(path))) for path in paths]
-    out = []
-    for path in paths:
-        local = folder / storage.clean_path(path)
-        local.parent.mkdir(parents=True, exist_ok=True)
-        with client.open(path) as src, open(local, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        out.append((path, str(local)))
+        return [(entry, str(client.local_path(reading.file_path(entry)))) for entry in entries]
+    out, copied = [], {}
+    for entry in entries:
+        path = reading.file_path(entry)
+        if path not in copied:
+            local = folder / storage.clean_path(path)
+            local.parent.mkdir(parents=True, exist_ok=True)
+            with client.open(path) as src, open(local, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            copied[path] = str(local)
+        out.append((entry, copied[path]))
     return out
 
 

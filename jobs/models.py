@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from engine.formats import EXTENSIONS
-from engine.reading import READS, describe_skipped
+from engine.reading import READS, describe_entry, describe_skipped, split_entry
 from jobs.outputs import manifest_files
 from workspace import storage
 from workspace.environments import Environment  # noqa: F401  (registered with the jobs app)
@@ -400,6 +400,13 @@ class MiniBatch(models.Model):
     @property
     def log_path(self):
         return f"{self.job.output_path.rstrip('/')}/logs/mini-batches/{self.index}.log"
+
+    @property
+    def range_label(self) -> str:
+        """'big.parquet rows 2000–3999' for a mini-batch of one range of a split file (split_rows), else ''."""
+        if len(self.files) != 1 or split_entry(self.files[0])[1] is None:
+            return ""
+        return describe_entry(self.files[0]).rsplit("/", 1)[-1]
 
     def claim(self, worker: str, lease_seconds: int) -> bool:
         """Take this mini-batch for one attempt; False if another worker has it or it is done."""

@@ -5,6 +5,7 @@ import posixpath
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from engine import reading
 from jobs import heads, inputs, lifecycle, outputs
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status, new_job_name
 from jobs.queue import ensure_reclaim
@@ -14,6 +15,50 @@ from workspace.models import Datastore
 
 def split(files: list[str], size: int) -> list[list[str]]:
     return [files[i : i + size] for i in range(0, len(files), size)]
+
+
+def split_large_files(files: list[str], size: int, split_rows: int, ranges) -> list[list[str]]:
+    """Azure's mini-batches of `size` files, except that a file of more than split_rows rows (ranges(path): its
+    ranges as mini-batch entries, reading.range_entry; None when it is not split) becomes one mini-batch per range:
+    several workers share it. Input order is kept: the files between two split files make mini-batches of their own.
+    split_rows 0: split(files, size)."""
+    if not split_rows:
+        return split(files, size)
+    batches, run = [], []
+    for path in files:
+        entries = ranges(path)
+        if not entries:
+            run.append(path)
+            continue
+        batches += split(run, size) + [[entry] for entry in entries]
+        run = []
+    return batches + split(run, size)
+
+
+def file_ranges(resolved, split_rows: int):
+    """ranges(path) for split_large_files. A Parquet file: ranges of whole row groups, from its footer alone. A CSV
+    file: ranges of split_rows lines, found by a scan of its newlines (reading.csv_ranges; not split when it holds a
+    `"` or a blank line). Only files of a local datastore are split (a Blob or S3 file is scored whole, as a public
+    URL is); a file that cannot be read here is scored whole too (and fails there, as it would have)."""
+    store = Datastore.objects.filter(name=resolved.datastore).first() if resolved.datastore else None
+    client = store.client() if store is not None else None
+
+    def ranges(path: str) -> list[str] | None:
+        if not isinstance(client, storage.LocalStore):
+            return None
+        ext = reading.extension(path)
+        try:
+            if ext in reading.PARQUET:
+                found = reading.row_ranges(reading.parquet_row_groups(client.local_path(path)), split_rows)
+                return [reading.range_entry(path, *rows) for rows in found] if len(found) > 1 else None
+            if ext == ".csv":
+                found = reading.csv_ranges(client.local_path(path), split_rows)
+                return [reading.range_entry(path, a, b, (first, end)) for a, b, first, end in found] if found else None
+        except Exception:  # not Parquet after all, truncated, gone: the scoring host says why
+            return None
+        return None
+
+    return ranges
 
 
 def output_location(job_name: str, datastore_name: str | None = None, path: str | None = None):
@@ -120,7 +165,13 @@ def submit_job(
     check_output_free(store, folder, effective["output_file_name"], outputs.manifest_files(effective))
     check_output_outside_input(resolved, store, folder)
     heads.check_passthrough(resolved, effective.get("passthrough_columns"))
-    batches = split(resolved.files, int(effective["mini_batch_size"]))
+    split_rows = int(effective.get("split_rows") or 0)
+    batches = split_large_files(
+        resolved.files,
+        int(effective["mini_batch_size"]),
+        split_rows,
+        file_ranges(resolved, split_rows) if split_rows else None,
+    )
     try:
         return _create(
             endpoint, deployment, model, effective, resolved, name, store, folder, batches, overrides, user, request_id
@@ -147,7 +198,8 @@ def _create(
             output_datastore=store.name,
             output_path=folder,
             status=Status.QUEUED,
-            files_total=len(resolved.files),
+            # a range of a split file counts as a file (its mini-batch fails or succeeds as one)
+            files_total=sum(len(files) for files in batches),
             mini_batches_total=len(batches),
             created_by=user,
             request_id=request_id or "",

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from engine import formats
+from engine import formats, reading
 from engine.host import Aborted
 from jobs import bad_records, hosting, kept, lifecycle, logs, outputs, queue
 from jobs.models import ERRORS_FILE, FINISHED, BatchJob, MiniBatch, Status
@@ -157,8 +157,8 @@ class Lane:
         job, me = self.job, self.worker
         mb.job = job
         journal = logs.Journal(job.settings.get("logging_level", "info"))
-        journal.write("info", f"mini-batch {mb.index} attempt {mb.attempts} on {me}: {len(mb.files)} files")
-        journal.write("debug", "files: " + ", ".join(mb.files))
+        journal.write("info", f"mini-batch {mb.index} attempt {mb.attempts} on {me}: {_what(mb.files)}")
+        journal.write("debug", "files: " + ", ".join(reading.describe_entry(entry) for entry in mb.files))
         try:
             beat = Heartbeat(job.pk, mb.pk, me)
             outcome = hosting.score(job, mb, journal, beat, self.client, on_progress=beat.progress)
@@ -226,6 +226,13 @@ class Lane:
             .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, mini_batches__status=MiniBatch.QUEUED))
             .exists()
         )
+
+
+def _what(entries: list[str]) -> str:
+    """'3 files', or the range of a split file a mini-batch scores: 'in/big.parquet rows 2000–3999'."""
+    if len(entries) == 1 and reading.split_entry(entries[0])[1] is not None:
+        return reading.describe_entry(entries[0])
+    return f"{len(entries)} files"
 
 
 def _write_staging(store, job, mb, outcome):

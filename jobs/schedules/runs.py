@@ -216,6 +216,6 @@ def failed_files(job) -> set[str]:
     failed = set()
     for mb in job.mini_batches.only("status", "files", "file_errors"):
         if mb.status != MiniBatch.COMPLETED:
-            failed.update(mb.files)
-        failed.update(e.get("file") for e in mb.file_errors or [] if e.get("file"))
+            failed.update(reading.file_path(entry) for entry in mb.files)  # a range failed: its file did
+        failed.update(reading.file_path(e["file"]) for e in mb.file_errors or [] if e.get("file"))
     return failed

@@ -114,6 +114,16 @@ def test_the_review_step_shows_every_choice(signed_in, steps):
     ):
         assert text in page
     assert "<dt>Passthrough columns</dt><dd></dd>" not in page  # none chosen: not listed with a blank value
+    assert "Split large files" not in page  # off (0), as in Azure: not listed
+
+
+def test_the_deployment_step_sets_split_rows_and_the_endpoint_page_shows_it(signed_in, steps):
+    steps[2][1]["split_rows"] = 50000
+    assert "Split large files (rows per range)" in review_page(signed_in, steps)
+    assert signed_in.post("/endpoints/create/review/").status_code == 302
+    assert BatchEndpoint.objects.get(name="iris-batch").default_deployment.split_rows == 50000
+    page = signed_in.get("/endpoints/iris-batch/").content.decode()
+    assert "Parquet and CSV files of more than 50000 rows" in page
 
 
 def test_the_review_step_shows_the_output_file_name_of_the_chosen_format(signed_in, steps):
@@ -206,6 +216,7 @@ def test_endpoint_names_are_unique(signed_in, endpoint):
         ({"error_threshold": 10**12}, "less than or equal to 2000000000"),  # it said 9223372036854775807
         ({"environment_variables": "no equals sign"}, "Line 1: write KEY=value"),
         ({"name": "bad name"}, "Start with a letter"),
+        ({"split_rows": 500}, "split_rows is 0 (off: a file is never split) or a whole number of rows from 1,000"),
     ],
 )
 def test_the_deployment_step_checks_its_settings(signed_in, steps, change, message):
@@ -424,16 +435,21 @@ def test_a_custom_model_is_not_offered_passthrough_columns_no_job_could_run_with
     """Passthrough columns need an MLflow deployment: a Custom model's deployment that kept them refused every job."""
     signed_in.get(f"/endpoints/{endpoint.name}/deployments/add/")
     wizard_post(signed_in, "model", {"model": custom_model.label})
-    assert "Passthrough columns" not in signed_in.get("/endpoints/create/deployment/").content.decode()
+    step = signed_in.get("/endpoints/create/deployment/").content.decode()
+    assert "Passthrough columns" not in step and "Split large files" not in step  # run() is given whole files
     # posted all the same (a page opened while an MLflow model was chosen): not kept
-    wizard_post(signed_in, "deployment", {**DEPLOYMENT_DEFAULTS, "name": "custom", "passthrough_columns": "id"})
+    wizard_post(
+        signed_in,
+        "deployment",
+        {**DEPLOYMENT_DEFAULTS, "name": "custom", "passthrough_columns": "id", "split_rows": 5000},
+    )
     wizard_post(signed_in, "code", code_step())
     assert "Passthrough" not in signed_in.get("/endpoints/create/review/").content.decode()
     _finish(signed_in)
     deployment = BatchDeployment.objects.get(name="custom")
-    assert deployment.passthrough_columns == []
+    assert deployment.passthrough_columns == [] and deployment.split_rows == 0
     job = submit_job(endpoint, input_uri=demo_data, deployment_name="custom")
-    assert job.settings["passthrough_columns"] == []
+    assert job.settings["passthrough_columns"] == [] and job.settings["split_rows"] == 0
 
 
 def test_a_new_environment_is_built_when_the_deployment_is_created(
