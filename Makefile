@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint lock install install-test bench bench-smoke screenshots clean
+.PHONY: run test lint lock install install-test bench bench-peers bench-smoke screenshots clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,19 @@ bench-smoke: install-test
 bench: install
 	$(PY) -m bench
 	$(PY) -m tests.load.bench_pages
+
+# Opt-in, in neither `make test` nor `make bench`: the bench's RandomForest and LogisticRegression work through Ray Data
+# and Spark too, side by side with the job (docs/PERFORMANCE.md, "Peers"). Ray and PySpark live only in their own venv
+# (PEERS_VENV, ignored by git); the product's venv never imports them: bench/peers/*_run.py run in that venv's python.
+PEERS_VENV ?= var/bench-peers-venv
+$(PEERS_VENV)/.installed: bench/peers/requirements.txt constraints.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install -q -r bench/peers/requirements.txt -c constraints.txt
+	touch $@
+
+bench-peers: install $(PEERS_VENV)/.installed
+	$(PY) -m bench.peers --peers-python $(PEERS_VENV)/bin/python $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules
