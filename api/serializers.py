@@ -26,6 +26,7 @@ SETTING_FIELDS = (
     "write_manifest",
     "output_header",
     "split_rows",
+    "warm_start",
 )
 MAX_ERRORS = 50
 

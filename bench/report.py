@@ -118,6 +118,13 @@ def report(bench, scale: Scale, load_before, load_after) -> str:
         f"{num('schedule_first_s', '{:.2f}')} / {num('schedule_unchanged_s', '{:.3f}')} s",
     )
     row("    unchanged run speed-up", num("schedule_speedup", "{:.0f}x"))
+    row(
+        f"first job on just-started workers, 1 file (RF, {scale.rows:,} rows): cold / warm start",
+        f"{num('first_job_cold_s', '{:.2f}')} / {num('first_job_warm_s', '{:.2f}')} s",
+        "first_job_warm_s",
+    )
+    row("    cold / warm", num("first_job_speedup", "{:.1f}x"))
+    row("    warm start: workers up -> the model loaded in every worker", num("warm_up_s", "{:.2f} s"))
     for key, value in r.items():
         if key.startswith("error_"):
             lines.append(f"ERROR {key[6:]}: {value}")

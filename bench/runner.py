@@ -164,6 +164,28 @@ class Bench:
             os.killpg(self.qcluster.pid, signal.SIGKILL)
             self.qcluster.wait()
 
+    def restart_qcluster(self, timeout: float = 300) -> float:
+        """Stop the qcluster and start a new one; returns when (time.time()) every new worker beats: the moment an
+        operator sees the workers up on the Compute page."""
+        from workspace.compute.live import live_workers
+
+        self.stop_qcluster()
+        self.start_qcluster()
+        self.wait_workers(lambda workers: len(workers) >= self.scale.workers, "beat", live_workers, timeout)
+        return time.time()
+
+    def wait_workers(self, done, what: str, live, timeout: float = 300):
+        """Wait until done(the live workers of the running qcluster) holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            mine = {str(pid) for pid in process_tree(self.qcluster.pid)}
+            workers = [w for w in live() if str(w.pid) in mine]
+            if done(workers):
+                return
+            if self.qcluster.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the workers did not {what} in {timeout:.0f} s:\n{self.qcluster_tail()}")
+            time.sleep(0.1)
+
     def qcluster_tail(self, chars=3000) -> str:
         try:
             return self.qcluster_log.read_text(errors="replace")[-chars:]
@@ -237,6 +259,37 @@ class Bench:
         self.results["one_file_job_s"] = statistics.median(times)
         self.results["one_file_job_min_s"] = min(times)
         self.results["one_file_job_max_s"] = max(times)
+
+    def measure_first_job(self):
+        """The 1-file RandomForest job as the first job on just-started workers: cold (Azure's way, and the default:
+        its first mini-batch loads the model) and with the deployment's warm_start on (each worker loads it as it
+        starts). Submit -> Completed, the submit as soon as every worker beats (warm: and reports the model loaded)."""
+        from endpoints.models import BatchDeployment
+        from workspace.compute.live import live_workers
+
+        forest = BatchDeployment.objects.get(endpoint=self.endpoint, name="forest")
+        say("first job on just-started workers, cold and with warm_start")
+        try:
+            for warm in (False, True):
+                forest.warm_start = warm
+                forest.save(update_fields=["warm_start", "updated"])
+                up = self.restart_qcluster()
+                if warm:
+                    label = f"{self.endpoint.name}/{forest.name}"
+                    self.wait_workers(
+                        lambda workers, label=label: (
+                            len(workers) >= self.scale.workers and all(label in w.loaded for w in workers)
+                        ),
+                        f"load {label}",
+                        live_workers,
+                    )
+                    self.results["warm_up_s"] = time.time() - up
+                seconds, _ = self.run_job(RF, "bench/one")
+                self.results["first_job_warm_s" if warm else "first_job_cold_s"] = seconds
+        finally:
+            forest.warm_start = False
+            forest.save(update_fields=["warm_start", "updated"])
+        self.results["first_job_speedup"] = self.results["first_job_cold_s"] / self.results["first_job_warm_s"]
 
     def measure_rf(self):
         self.measure_throughput(RF, "rf")

@@ -49,6 +49,7 @@ SETTINGS_SCHEMA = {
     "write_manifest": bool,
     "output_header": bool,  # false: predictions.csv without its header row, as Azure writes it
     "split_rows": int,  # a large file's rows shared by several mini-batches (docs/ENGINE.md, Splitting large files)
+    "warm_start": bool,  # every worker keeps the model loaded (docs/ENGINE.md, Warm starts)
 }
 MODEL_SCHEMA = {**COMMON, "name": str, "version": (str, int), "type": str, "path": str}
 ENVIRONMENT_SCHEMA = {**COMMON, "name": str, "version": (str, int), "image": str, "conda_file": (str, ANY_MAPPING)}
@@ -87,6 +88,7 @@ SETTING_KEYS = {
     "write_manifest": "write_manifest",
     "output_header": "output_header",
     "split_rows": "split_rows",
+    "warm_start": "warm_start",
 }
 
 

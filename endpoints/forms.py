@@ -210,6 +210,7 @@ class DeploymentStepForm(forms.ModelForm):
             "write_manifest",
             "output_header",
             "split_rows",
+            "warm_start",
         ]
         labels = {
             "name": "Deployment name",
@@ -226,6 +227,7 @@ class DeploymentStepForm(forms.ModelForm):
             "write_manifest": "Write a manifest",
             "output_header": "Header row in the CSV output",
             "split_rows": "Split large files (rows per range)",
+            "warm_start": "Warm start",
         }
         help_texts = {
             "name": "3–32 characters: starts with a letter; letters, digits and '-'; ends with a letter or digit; "
@@ -245,6 +247,8 @@ class DeploymentStepForm(forms.ModelForm):
             "(Parquet: whole row groups; CSV: this many lines), each its own mini-batch, so several workers share it; "
             "the output is as if it were scored whole. 0 (or empty) keeps Azure's file-based mini-batches; else at "
             "least 1000.",
+            "warm_start": "Beyond Azure: every worker of the compute cluster keeps this deployment's model loaded, "
+            "from the moment it starts or the deployment is saved, so a job never waits for a model load.",
         }
 
     def __init__(self, *args, endpoint=None, offer_default=False, custom=False, **kwargs):

@@ -200,6 +200,9 @@ class BatchDeployment(models.Model):
     output_header = models.BooleanField(default=True)
     # Beyond Azure: a large file's rows shared by several mini-batches (docs/ENGINE.md, Splitting large files); 0: off.
     split_rows = models.PositiveIntegerField(default=0, blank=True, validators=[validate_split_rows])
+    # Beyond Azure: every worker of its cluster keeps a scoring host of it loaded, from the worker's start and from
+    # the deployment's save, so no job waits for a model load (docs/ENGINE.md, Warm starts).
+    warm_start = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -107,6 +107,7 @@ def stalled(clusters: list[str] | None, since, quiet: timedelta, now=None) -> st
         batches.filter(status=MiniBatch.RUNNING, lease_until__gte=now).exists()
         or batches.filter(finished__gte=now - quiet).exists()
         or jobs.filter(status=Status.FINALIZING, lease_until__gte=now).exists()
+        or any(w.loading for w in live_workers() if clusters is None or w.cluster in clusters)  # a warm start
     )
     if moving:
         return ""

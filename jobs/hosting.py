@@ -68,6 +68,51 @@ def spec_for(job) -> HostSpec:
     )
 
 
+def spec_for_deployment(deployment) -> HostSpec:
+    """The spec a job of `deployment` started now would run with (spec_for of that job): the same host serves it."""
+    model = deployment.resolve_model()
+    return HostSpec.build(
+        python_for(deployment.environment),
+        registry.model_dir(model.name, model.version),
+        deployment.code_path,
+        deployment.scoring_script,
+        deployment.environment_variables,
+    )
+
+
+# What each host of this process's pool serves ("iris-endpoint/blue"): the Compute page lists a worker's loaded hosts,
+# and those it is loading now (a warm start: the supervisor does not take such a pool for a stuck one).
+_LABELS: dict[HostSpec, str] = {}
+_LOADING: set[str] = set()
+
+
+def loading() -> list[str] | None:
+    try:
+        return sorted(_LOADING)
+    except RuntimeError:  # changed while we looked: the next beat tells
+        return None
+
+
+def loaded() -> list[str] | None:
+    """The deployments whose scoring hosts this worker process has loaded now (read by its heartbeat thread)."""
+    try:
+        hosts = list((_POOL.hosts if _POOL else {}).items())
+    except RuntimeError:  # the pool changed while we looked: the next beat tells
+        return None
+    return sorted({_LABELS.get(spec, Path(spec.model_dir).name) for spec, host in hosts if host.alive})
+
+
+def host_for(spec: HostSpec, label: str, on_wait=lambda: None, level="info"):
+    """pool().get(spec), recording what the host serves, and that it is loading meanwhile."""
+    _LOADING.add(label)
+    try:
+        host, started = pool().get(spec, on_wait, level)
+    finally:
+        _LOADING.discard(label)
+    _LABELS[spec] = label
+    return host, started
+
+
 @dataclass
 class Outcome:
     part: bytes = b""
@@ -125,7 +170,7 @@ def score(job, mb, journal, on_wait, client=datastore_client, on_progress=lambda
     the rows scored so far."""
     level = job.settings.get("logging_level", "info")
     spec = spec_for(job)
-    host, started = pool().get(spec, on_wait, level)
+    host, started = host_for(spec, f"{job.endpoint_name}/{job.deployment_name}", on_wait, level)
     if started:
         journal.write("info", f"scoring host pid {host.proc.pid} started ({spec.kind}, {spec.python})")
         journal.extend(host.init_log)

@@ -31,6 +31,18 @@ def run_schedule_later(schedule, run_id: int):
     )
 
 
+def warm_later(deployment, workers: int, resends: int = 0):
+    """A warm start of deployment's scoring host for each of the `workers` live workers of its cluster (jobs.warm)."""
+    for n in range(workers):
+        _send(
+            "jobs.tasks.warm_deployment",
+            deployment.pk,
+            resends,
+            cluster=deployment.compute,
+            name=f"warm {deployment.endpoint.name}/{deployment.name} ({n + 1}/{workers})",
+        )
+
+
 def build_environment_later(env, cluster: str):
     """Build a deployment's environment on a worker of the cluster its jobs run on."""
     _send("jobs.tasks.build_environment", env.pk, cluster=cluster, name=f"build environment {env.label}")

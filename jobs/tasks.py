@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from engine import formats, reading
 from engine.host import Aborted
-from jobs import bad_records, hosting, kept, lifecycle, logs, outputs, queue
+from jobs import bad_records, hosting, kept, lifecycle, logs, outputs, queue, warm
 from jobs.models import ERRORS_FILE, FINISHED, BatchJob, MiniBatch, Status
 from workspace import storage
 from workspace.environments import Environment
@@ -31,6 +31,11 @@ STOP_DISPATCH = (*FINISHED, Status.FINALIZING)
 
 def worker_id():
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def warm_deployment(deployment_id: int, resends: int = 0):
+    """Start a warm-start deployment's scoring host in this worker process (jobs.warm), before any job needs it."""
+    warm.warm_by_id(deployment_id, resends)
 
 
 def build_environment(env_id: int):

@@ -14,6 +14,8 @@ from django_q.queues import Queue
 
 from jobs.health import stalled
 from jobs.models import BatchJob, MiniBatch, Status
+from workspace.compute import live
+from workspace.compute.models import Worker
 from workspace.compute.pool import HealingQueue
 
 FORK = multiprocessing.get_context("fork")
@@ -116,12 +118,21 @@ def test_work_sent_to_a_pool_that_takes_nothing_is_a_stalled_pool(queued_job, se
         ((MiniBatch.RUNNING, 30, None), 300),  # a worker is busy: the queued one waits its turn
         ((MiniBatch.COMPLETED, None, 10), 300),  # something ended 10 s ago: the pool moves
         ("finalizing", 300),  # a job being finalized keeps a worker busy
+        ("loading", 300),  # a worker loads a model (a warm start): busy, not wedged
     ],
 )
-def test_a_pool_that_moves_or_just_started_is_not_stalled(queued_job, endpoint, settings, other, pool_started_ago):
+def test_a_pool_that_moves_or_just_started_is_not_stalled(
+    queued_job, endpoint, settings, other, pool_started_ago, monkeypatch
+):
     settings.JOBS_LEASE_SECONDS = 60
     _batch(queued_job, 0, MiniBatch.QUEUED, lease_in=60 - 40)
-    if other == "finalizing":
+    if other == "loading":
+        monkeypatch.setattr(live, "_stat_processes", lambda: None)  # no qcluster here: heartbeats alone
+        now = timezone.now()
+        Worker.objects.create(
+            cluster="cpu-cluster", host="h", pid=1, started=now, last_heartbeat=now, loading=["iris-endpoint/blue"]
+        )
+    elif other == "finalizing":
         BatchJob.objects.filter(pk=queued_job.pk).update(
             status=Status.FINALIZING, lease_until=timezone.now() + timedelta(seconds=30)
         )

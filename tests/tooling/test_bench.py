@@ -41,6 +41,9 @@ FIGURES = [
     "schedule_first_s",
     "schedule_unchanged_s",
     "schedule_speedup",
+    "first_job_cold_s",
+    "first_job_warm_s",
+    "warm_up_s",
 ]
 LABELS = [
     "(a) raw ceiling, RandomForest",
@@ -56,6 +59,7 @@ LABELS = [
     "peak RSS, largest worker process, RF job 1x input",
     "peak RSS, whole qcluster tree",
     "schedule run over 18 files: first (hashes each) / unchanged (lists)",
+    "first job on just-started workers, 1 file (RF, 2,000 rows): cold / warm start",
 ]
 
 
@@ -78,5 +82,6 @@ def test_the_benchmark_prints_every_figure():
     missing = [key for key in FIGURES if not isinstance(results.get(key), (int, float))]
     assert not missing, f"figures without a value: {missing}\n{out}"
     target_rows = [line for line in out.splitlines() if line.rstrip().endswith(("PASS", "MISS"))]
-    # throughput, against the tuned ceiling and the floor (RF and LR), 1-file job, overhead, memory, Parquet memory
-    assert len(target_rows) == 9, out
+    # throughput, against the tuned ceiling and the floor (RF and LR), 1-file job, overhead, memory, Parquet memory,
+    # the first job with warm start
+    assert len(target_rows) == 10, out

@@ -25,15 +25,30 @@ def interval() -> float:
     return float(settings.COMPUTE_HEARTBEAT_SECONDS)
 
 
-def beat(cluster: str, host: str, pid: int, parent_pid: int | None):
+# What else a beat reports: callables giving Worker fields (the layers above add theirs, e.g. the loaded hosts);
+# one that gives None for a field leaves it as it was.
+reports: list = []
 
+
+def _reported() -> dict:
+    fields = {}
+    for report in reports:
+        try:
+            fields.update({name: value for name, value in report().items() if value is not None})
+        except Exception as exc:  # a report must never stop the beat
+            log.warning("compute heartbeat report failed: %s", exc)
+    return fields
+
+
+def beat(cluster: str, host: str, pid: int, parent_pid: int | None):
     now = timezone.now()
+    fields = _reported()
     updated = Worker.objects.filter(host=host, pid=pid).update(
-        cluster=cluster, last_heartbeat=now, parent_pid=parent_pid
+        cluster=cluster, last_heartbeat=now, parent_pid=parent_pid, **fields
     )
     if not updated:
         Worker.objects.create(
-            cluster=cluster, host=host, pid=pid, parent_pid=parent_pid, started=now, last_heartbeat=now
+            cluster=cluster, host=host, pid=pid, parent_pid=parent_pid, started=now, last_heartbeat=now, **fields
         )
         Worker.objects.filter(last_heartbeat__lt=now - FORGET_AFTER).delete()
 

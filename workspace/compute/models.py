@@ -11,6 +11,9 @@ class Worker(models.Model):
     parent_pid = models.PositiveIntegerField(null=True, blank=True)
     started = models.DateTimeField()
     last_heartbeat = models.DateTimeField(db_index=True)
+    # The deployments whose scoring hosts the process has loaded ("iris-endpoint/blue"), as of its last beat.
+    loaded = models.JSONField(default=list, blank=True)
+    loading = models.JSONField(default=list, blank=True)  # those it is starting now (a warm start, a job's first)
 
     class Meta:
         ordering = ["cluster", "host", "pid"]
