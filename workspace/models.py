@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import IntegrityError, models, transaction
 from django.dispatch import Signal
 
-from workspace import limits, registry, s3, storage
+from workspace import blob, limits, registry, s3, storage
 from workspace.roles import Role  # noqa: F401  (the roles' model: workspace/roles.py)
 from workspace.secrets import decrypt, encrypt
 
@@ -208,6 +208,8 @@ class Datastore(models.Model):
                 raise storage.StorageError(f"Datastore '{self.name}' cannot be used: {exc.messages[0]}") from exc
         if self.kind == self.S3:
             return s3.S3Store(self.endpoint_url, self.bucket, self.region, self.access_key_id, self.get_secret())
+        if self.kind == self.AZURE_BLOB:
+            return blob.BlobStore(self.account_url, self.container, self.credential_type, self.get_secret())
         return storage.client_for(self)
 
     def uri(self, path=""):

@@ -29,7 +29,7 @@ from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
 from tests.conftest import DISTRIBUTED, ROOT, QCluster, wait_for
 from tests.fixtures.azurite import ACCOUNT, KEY
-from workspace import demo, registry, storage
+from workspace import blob, demo, registry
 from workspace.compute.live import live_workers
 from workspace.models import Datastore
 
@@ -229,7 +229,7 @@ def test_two_worker_machines_in_their_own_network_namespaces_share_a_job_with_no
         account_url = f"http://{HOST_IP}:{forwarders['blob'].port}/{ACCOUNT}"
         lake = f"lake{uuid.uuid4().hex[:8]}"
         azurite.container(lake)
-        demo.write_demo_files(storage.BlobStore(account_url, lake, "account_key", KEY), folder="iris")
+        demo.write_demo_files(blob.BlobStore(account_url, lake, "account_key", KEY), folder="iris")
         store = Datastore(name="lake", kind=Datastore.AZURE_BLOB, account_url=account_url, container=lake)
         store.credential_type = "account_key"
         store.set_secret(KEY)
