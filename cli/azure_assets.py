@@ -15,7 +15,7 @@ from jobs.inputs import DATASTORE_URI
 from workspace import registry
 from workspace.environments import Environment, at_line, require_packages, requirements_from_conda
 from workspace.forms import DatasetForm
-from workspace.models import Dataset, Datastore
+from workspace.models import Datastore
 
 MODEL_SCHEMA = {**COMMON, "name": str, "version": (str, int), "type": str, "path": str}
 ENVIRONMENT_SCHEMA = {**COMMON, "name": str, "version": (str, int), "image": str, "conda_file": (str, ANY_MAPPING)}
@@ -225,14 +225,4 @@ def register_dataset(doc: Document, user=None):
             errors[0].code or "invalid",
             problem=" ".join(errors[0].messages),
         )
-    data = form.cleaned_data
-    common = {
-        "name": data["name"],
-        "version": data["version"],
-        "type": data["type"],
-        "description": data["description"],
-        "user": user,
-    }
-    if data["source"] == "upload":
-        return Dataset.register_upload(uploads=data["files"], **common)
-    return Dataset.register(datastore=data["datastore"], path=data["path"], **common)
+    return form.register(user)

@@ -336,9 +336,14 @@ class Dataset(models.Model):
     ) -> "Dataset":
         """A new version of dataset `name`: `version` when given (any string Azure allows, not taken), else the
         next integer."""
+        return cls._insert(name, cls._version_for(name, version), datastore, path, type, description, user, uploaded)
+
+    @classmethod
+    def _insert(cls, name, version, datastore, path, type, description, user, uploaded) -> "Dataset":
+        """The version, its number already chosen, saved (refused, coded, when taken meanwhile)."""
         return cls(
             name=name,
-            version=cls._version_for(name, version),
+            version=version,
             datastore=datastore,
             path=path,
             type=type,
@@ -371,16 +376,7 @@ class Dataset(models.Model):
                     )
                     client.write(names[-1], b"".join(upload.chunks()))
                 path = names[0] if type == cls.URI_FILE else folder
-                return cls(
-                    name=name,
-                    version=version,
-                    datastore=store,
-                    path=path,
-                    type=type,
-                    description=description,
-                    created_by=user,
-                    uploaded=True,
-                )._create()
+                return cls._insert(name, version, store, path, type, description, user, uploaded=True)
             except BaseException:
                 client.delete(folder)
                 raise
