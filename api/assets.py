@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from api.auth import ApiError, api_view
 from api.bodies import answer, document, form_error, page, refuse_server_paths
 from api.serializers import compute_json, dataset_json, datastore_json, environment_json, model_version_json
-from cli import azure_workspace, azure_yaml
+from cli import azure_assets, azure_workspace, yaml_document
 from endpoints.models import BatchDeployment
 from jobs import queue
 from jobs.inputs import DATASTORE_URI
@@ -88,7 +88,7 @@ def _register_from_datastore(doc) -> registry.ModelVersion:
         except storage.StorageError as exc:
             raise doc.error("path", "%(problem)s", "path_not_found", problem=str(exc)) from exc
         doc.folder, doc.data["path"] = Path(tmp), local.name
-        return azure_yaml.register_model(doc)
+        return azure_assets.register_model(doc)
 
 
 @api_view("GET", "POST", require={"GET": VIEW, "POST": REGISTER_ASSETS})
@@ -149,7 +149,7 @@ def model_alias(request, name, alias):
             raise _not_found(exc) if exc.code in ("unknown_alias", "unknown_model") else exc from exc
         return HttpResponse(status=204)
     doc = document(request)
-    azure_yaml.check(doc, {"version": (str, int)})
+    yaml_document.check(doc, {"version": (str, int)})
     if not doc.has("version"):
         raise doc.error("version", 'give the version the alias names: {"version": "2"}.', "required")
     ref = registry.set_alias(name, alias, str(doc.get("version")))
@@ -167,7 +167,7 @@ def dataset_list(request):
         doc = document(request)
         if not DATASTORE_URI.match(str(doc.get("path") or "")):
             refuse_server_paths(doc, "path")
-        dataset = azure_yaml.register_dataset(doc, user=request.user)
+        dataset = azure_assets.register_dataset(doc, user=request.user)
         return answer(dataset_json(dataset), True, request, "api:datasets")
     found = page(request, Dataset.objects.select_related("datastore"))
     found["value"] = [dataset_json(d) for d in found["value"]]
@@ -187,7 +187,7 @@ def environment_list(request):
         if isinstance(doc.get("conda_file"), str):
             refuse_server_paths(doc, "conda_file")
         known = set(Environment.objects.values_list("pk", flat=True))
-        env = azure_yaml.register_environment(doc)
+        env = azure_assets.register_environment(doc)
         if env.claim_build():
             queue.build_environment_later(env, settings.DEFAULT_COMPUTE)
         return answer(environment_json(env), env.pk not in known, request, "api:environments")
@@ -227,7 +227,7 @@ def compute_list(request):
     max_instances, description; size and the like accepted and not stored), through the Compute page's + New."""
     if request.method == "POST":
         doc = document(request)
-        azure_yaml.check(doc, azure_workspace.COMPUTE_SCHEMA)
+        yaml_document.check(doc, azure_workspace.COMPUTE_SCHEMA)
         name, kind = doc.get("name"), doc.get("type", "amlcompute")
         if kind not in azure_workspace.COMPUTE_TYPES:
             raise doc.error(

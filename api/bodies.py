@@ -7,15 +7,15 @@ from django.http import JsonResponse
 from django.urls import reverse
 
 from api.auth import ApiError, parse_json
-from cli import azure_yaml
+from cli import yaml_document
 
 SOURCE = "request body"
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
 
-def document(request, field: str = "", **fixed) -> azure_yaml.Document:
-    """The body as Azure's YAML file (JSON is YAML), read by cli.azure_yaml so that its checks and coded errors are
+def document(request, field: str = "", **fixed) -> yaml_document.Document:
+    """The body as Azure's YAML file (JSON is YAML), read by cli.yaml_document so that its checks and coded errors are
     the command line's; or, given `field`, the JSON in that field of a multipart body. `fixed` are the keys the URL
     names (name=..., endpoint_name=...): the body may repeat them, not contradict them."""
     raw = request.POST.get(field, "") if field else request.body
@@ -27,16 +27,16 @@ def document(request, field: str = "", **fixed) -> azure_yaml.Document:
                 400, "name_mismatch", f"The body's {key} '{body[key]}' is not the URL's '{value}': leave it out."
             )
     try:  # the lines of the keys, for the messages; a key given twice is refused here
-        doc = azure_yaml.loads(text if body else "", source=SOURCE)
+        doc = yaml_document.loads(text if body else "", source=SOURCE)
     except ValidationError as exc:
         if exc.code != "invalid_yaml":
             raise
-        doc = azure_yaml.Document(data={}, source=SOURCE)  # JSON that YAML does not read (a tab): no lines
+        doc = yaml_document.Document(data={}, source=SOURCE)  # JSON that YAML does not read (a tab): no lines
     doc.data = {**body, **fixed}  # JSON's own values (YAML 1.1 reads 1e3 as a string)
     return doc
 
 
-def refuse_server_paths(doc: azure_yaml.Document, *keys: str):
+def refuse_server_paths(doc: yaml_document.Document, *keys: str):
     """A file's `path:` names the author's own disk; over the API it would name the server's. The keys given (those
     of the document that would read a file or folder there) are refused when present."""
     for key in keys:

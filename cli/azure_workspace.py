@@ -1,8 +1,8 @@
 """Azure's compute and datastore YAML (`az ml compute create`, `az ml datastore create`), read into the Studio's
-ComputeCluster and Datastore. Same rules as cli.azure_yaml: unknown keys and wrong types refused with file and
+ComputeCluster and Datastore. Same rules as cli.azure_yaml (cli.yaml_document): unknown keys and wrong types refused with file and
 line; the Studio's own form validates (and tests the connection of) a datastore."""
 
-from cli.azure_yaml import COMMON, Document, _clean, _required, check
+from cli.yaml_document import COMMON, Document, _clean, _required, check
 from workspace.compute.models import ComputeCluster
 from workspace.forms import DatastoreForm
 from workspace.models import Datastore

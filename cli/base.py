@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from cli import azure_yaml, output
+from cli import output, yaml_document
 from workspace import roles
 
 
@@ -127,13 +127,13 @@ def add_file_arguments(parser, name_help="The name (overrides the file's)."):
     )
 
 
-def document(options, **names) -> azure_yaml.Document:
+def document(options, **names) -> yaml_document.Document:
     """The YAML document from -f (or an empty one), with --set and the naming options (--name, ...) on top."""
     sets = list(options.get("set") or [])
     if options.get("file"):
-        doc = azure_yaml.load(options["file"], sets=sets)
+        doc = yaml_document.load(options["file"], sets=sets)
     else:
-        doc = azure_yaml.loads("", source="command line", sets=sets)
+        doc = yaml_document.loads("", source="command line", sets=sets)
     for key, option in names.items():
         if options.get(option) not in (None, ""):
             doc.set(key, options[option])

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 from engine import reading
-from workspace import storage
+from workspace import blob, storage
 from workspace.models import Dataset, Datastore
 from workspace.redact import redact
 
@@ -102,15 +102,15 @@ def _resolve_public_url(typed: str, every_file: bool) -> ResolvedInput:
         return ResolvedInput(uri=shown, datastore="", files=files, sas=sas)
     # No file extension: a blob container or folder, listed anonymously or with the URL's SAS token.
     try:
-        account_url, container, prefix = storage.split_blob_url(url)
+        account_url, container, prefix = blob.split_blob_url(url)
     except storage.StorageError as exc:
         raise ValidationError("%(error)s", code="input_not_found", params={"error": exc}) from exc
-    store = storage.BlobStore(account_url, container, *(("sas", sas) if sas else ()))
+    store = blob.BlobStore(account_url, container, *(("sas", sas) if sas else ()))
     files, skipped = _scorable(_listing(lambda: store.files(prefix)), prefix, every_file)
     return ResolvedInput(
         uri=shown,
         datastore="",
-        files=[storage.blob_url(account_url, container, f) for f in files],
+        files=[blob.blob_url(account_url, container, f) for f in files],
         sas=sas,
         skipped=skipped,
     )

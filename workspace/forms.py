@@ -416,6 +416,21 @@ class DatasetForm(forms.Form):
                 self._check_file(entries[0].path, entries[0].size, "path")
         self.entries = entries
 
+    def register(self, user=None) -> Dataset:
+        """The new version the valid form describes: its uploaded files stored in the default datastore and registered
+        (Dataset.register_upload), or its datastore path registered (Dataset.register)."""
+        data = self.cleaned_data
+        common = {
+            "name": data["name"],
+            "version": data["version"],
+            "type": data["type"],
+            "description": data["description"],
+            "user": user,
+        }
+        if data["source"] == "upload":
+            return Dataset.register_upload(uploads=data["files"], **common)
+        return Dataset.register(datastore=data["datastore"], path=data["path"], **common)
+
 
 class ComputeClusterForm(forms.ModelForm):
     """The Compute page's + New: a compute cluster registered by name, with Azure's labels."""

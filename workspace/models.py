@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import IntegrityError, models, transaction
 from django.dispatch import Signal
 
-from workspace import limits, registry, s3, storage
+from workspace import blob, limits, registry, s3, storage
 from workspace.roles import Role  # noqa: F401  (the roles' model: workspace/roles.py)
 from workspace.secrets import decrypt, encrypt
 
@@ -208,6 +208,8 @@ class Datastore(models.Model):
                 raise storage.StorageError(f"Datastore '{self.name}' cannot be used: {exc.messages[0]}") from exc
         if self.kind == self.S3:
             return s3.S3Store(self.endpoint_url, self.bucket, self.region, self.access_key_id, self.get_secret())
+        if self.kind == self.AZURE_BLOB:
+            return blob.BlobStore(self.account_url, self.container, self.credential_type, self.get_secret())
         return storage.client_for(self)
 
     def uri(self, path=""):
@@ -334,9 +336,14 @@ class Dataset(models.Model):
     ) -> "Dataset":
         """A new version of dataset `name`: `version` when given (any string Azure allows, not taken), else the
         next integer."""
+        return cls._insert(name, cls._version_for(name, version), datastore, path, type, description, user, uploaded)
+
+    @classmethod
+    def _insert(cls, name, version, datastore, path, type, description, user, uploaded) -> "Dataset":
+        """The version, its number already chosen, saved (refused, coded, when taken meanwhile)."""
         return cls(
             name=name,
-            version=cls._version_for(name, version),
+            version=version,
             datastore=datastore,
             path=path,
             type=type,
@@ -369,16 +376,7 @@ class Dataset(models.Model):
                     )
                     client.write(names[-1], b"".join(upload.chunks()))
                 path = names[0] if type == cls.URI_FILE else folder
-                return cls(
-                    name=name,
-                    version=version,
-                    datastore=store,
-                    path=path,
-                    type=type,
-                    description=description,
-                    created_by=user,
-                    uploaded=True,
-                )._create()
+                return cls._insert(name, version, store, path, type, description, user, uploaded=True)
             except BaseException:
                 client.delete(folder)
                 raise

@@ -1,5 +1,5 @@
 """S3 datastores: an AWS S3 bucket, or a bucket of any S3-compatible store (MinIO, Ceph, R2...), behind the same
-interface as LocalStore and BlobStore (workspace.storage), raising the same exceptions.
+interface as LocalStore (workspace.storage) and BlobStore (workspace.blob), raising the same exceptions.
 
 Folders are virtual, as in Blob Storage: a "folder" exists when at least one object's key starts with "<folder>/".
 A finished output is published with a conditional write (If-None-Match: *), so it never replaces an object that

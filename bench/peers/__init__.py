@@ -7,8 +7,9 @@ them, run by that venv's python (`python -m bench.peers.ray_run SPEC.json`). `py
 venv, sets up the bench, measures the jobs, writes each peer a JSON spec of the same files and models, runs it and
 prints the table.
 
-This module is what both sides share, and imports nothing beyond the standard library: the spec a peer runner reads,
-and the measuring loop it runs (a warm-up on small files, then `rounds` timed runs of the whole pipeline).
+This module is what both sides share, and imports nothing beyond the standard library: the spec a peer runner reads
+(and its command line), and the measuring loop it runs (a warm-up on small files, then `rounds` timed runs of the
+whole pipeline).
 
 A spec:
 
@@ -108,6 +109,19 @@ def load_spec(path: str) -> Spec:
     except (OSError, json.JSONDecodeError) as exc:
         raise SpecError(f"cannot read the spec {path}: {exc}") from exc
     return parse_spec(data)
+
+
+def spec_from_argv(runner: str, argv) -> Spec | None:
+    """The spec a runner's one argument names (`python -m bench.peers.<runner> SPEC.json`); None when there is no
+    such one argument or the spec does not hold, the usage or the spec's error printed on stderr (exit status 2)."""
+    if len(argv) != 1:
+        print(f"usage: python -m bench.peers.{runner} SPEC.json", file=sys.stderr)
+        return None
+    try:
+        return load_spec(argv[0])
+    except SpecError as exc:
+        print(f"{runner}: {exc}", file=sys.stderr)
+        return None
 
 
 def count_rows(folder: Path) -> int:

@@ -14,7 +14,7 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from bench.peers import SpecError, emit, load_spec, measure, say
+from bench.peers import emit, measure, say, spec_from_argv
 
 _MODELS = {}
 
@@ -31,13 +31,8 @@ def predict_batch(batch: pd.DataFrame, model_dir: str, columns: list[str]) -> pd
 
 
 def main(argv) -> int:
-    if len(argv) != 1:
-        print("usage: python -m bench.peers.ray_run SPEC.json", file=sys.stderr)
-        return 2
-    try:
-        spec = load_spec(argv[0])
-    except SpecError as exc:
-        print(f"ray_run: {exc}", file=sys.stderr)
+    spec = spec_from_argv("ray_run", argv)
+    if spec is None:
         return 2
     import ray  # only the peers' venv has Ray, and only once the spec is known good
 

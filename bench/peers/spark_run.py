@@ -12,17 +12,12 @@ import time
 
 import mlflow.pyfunc
 
-from bench.peers import SpecError, emit, load_spec, measure, say
+from bench.peers import emit, measure, say, spec_from_argv
 
 
 def main(argv) -> int:
-    if len(argv) != 1:
-        print("usage: python -m bench.peers.spark_run SPEC.json", file=sys.stderr)
-        return 2
-    try:
-        spec = load_spec(argv[0])
-    except SpecError as exc:
-        print(f"spark_run: {exc}", file=sys.stderr)
+    spec = spec_from_argv("spark_run", argv)
+    if spec is None:
         return 2
     import pyspark  # only the peers' venv has PySpark, and only once the spec is known good
     from pyspark.sql import SparkSession

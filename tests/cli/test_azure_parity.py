@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli import azure_workspace, azure_yaml
+from cli import azure_assets, azure_workspace, azure_yaml
 from jobs.models import BatchJob, Status
 from jobs.submit import submit_job
 from tests.fixtures.api import DEPLOYMENT_YML, ENDPOINT_YML, run_both
@@ -134,9 +134,9 @@ def test_each_documented_yaml_key_is_read(kind, key):
     schemas = {
         "endpoint": azure_yaml.ENDPOINT_SCHEMA,
         "deployment": azure_yaml.DEPLOYMENT_SCHEMA,
-        "model": azure_yaml.MODEL_SCHEMA,
-        "data": azure_yaml.DATA_SCHEMA,
-        "environment": azure_yaml.ENVIRONMENT_SCHEMA,
+        "model": azure_assets.MODEL_SCHEMA,
+        "data": azure_assets.DATA_SCHEMA,
+        "environment": azure_assets.ENVIRONMENT_SCHEMA,
         "compute": azure_workspace.COMPUTE_SCHEMA,
         "datastore": azure_workspace.DATASTORE_SCHEMA,
     }

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 
 from api.serializers import deployment_json
-from cli import azure_yaml
+from cli import azure_assets, azure_yaml, yaml_document
 from endpoints.models import BatchDeployment, BatchEndpoint
 from jobs.models import Environment
 from tests.fixtures.api import DEPLOYMENT_YML, ENDPOINT_YML, SCORE_PY, write_custom_project
@@ -24,7 +24,7 @@ def _deployment_fields(deployment):
 def _from_yaml(tmp_path, text, name="file.yml", **kwargs):
     path = tmp_path / name
     path.write_text(text)
-    return azure_yaml.load(path, **kwargs)
+    return yaml_document.load(path, **kwargs)
 
 
 @pytest.mark.django_db
@@ -78,7 +78,7 @@ def test_a_custom_script_deployment_makes_what_the_wizard_makes(
     project = write_custom_project(
         tmp_path, endpoint.name, unpicklable_custom_model.name, unpicklable_custom_model.version
     )
-    deployment = azure_yaml.save_deployment(azure_yaml.load(project), create=True)
+    deployment = azure_yaml.save_deployment(yaml_document.load(project), create=True)
     environment = Environment.objects.get(name="sklearn-env")
     assert deployment.environment == environment.label == "sklearn-env:1"
     assert environment.requirements.split() == ["scikit-learn", "pandas"]
@@ -163,7 +163,7 @@ def test_a_model_reference_names_a_version_or_the_latest(endpoint, demo_model, t
         f"models:/{demo_model.name}/{demo_model.version}",  # MLflow's: it read as a model named 'models'
         f"models:/{demo_model.name}/latest",
     ):
-        doc = azure_yaml.loads(f"endpoint_name: {endpoint.name}\nname: blue\nmodel: {reference}\n")
+        doc = yaml_document.loads(f"endpoint_name: {endpoint.name}\nname: blue\nmodel: {reference}\n")
         deployment = azure_yaml.save_deployment(doc, create=False)
         assert deployment.model_label == demo_model.label and deployment.model_alias == ""
 
@@ -174,7 +174,7 @@ def test_a_model_reference_to_an_alias_pins_the_deployment_to_it(endpoint, tmp_p
     version = registry.register_folder("yaml-iris", tmp_path / "model")
     registry.set_alias("yaml-iris", "champion", version.version)
     for reference in ("azureml:yaml-iris@champion", "models:/yaml-iris@champion"):
-        doc = azure_yaml.loads(f"endpoint_name: {endpoint.name}\nname: blue\nmodel: {reference}\n")
+        doc = yaml_document.loads(f"endpoint_name: {endpoint.name}\nname: blue\nmodel: {reference}\n")
         deployment = azure_yaml.save_deployment(doc, create=False)
         assert (deployment.model_name, deployment.model_version, deployment.model_alias) == (
             "yaml-iris",
@@ -354,14 +354,14 @@ def test_an_endpoint_update_sets_the_default_deployment(endpoint, demo_model, tm
 @pytest.mark.django_db
 def test_an_environment_is_reused_for_the_same_requirements_and_immutable(tmp_path):
     (tmp_path / "conda.yaml").write_text("dependencies:\n  - pip:\n    - scikit-learn\n")
-    first = azure_yaml.register_environment(_from_yaml(tmp_path, "name: env-a\nconda_file: conda.yaml\n"))
-    again = azure_yaml.register_environment(_from_yaml(tmp_path, "name: env-a\nconda_file: conda.yaml\n"))
-    inline = azure_yaml.register_environment(
+    first = azure_assets.register_environment(_from_yaml(tmp_path, "name: env-a\nconda_file: conda.yaml\n"))
+    again = azure_assets.register_environment(_from_yaml(tmp_path, "name: env-a\nconda_file: conda.yaml\n"))
+    inline = azure_assets.register_environment(
         _from_yaml(tmp_path, "name: env-a\nconda_file:\n  dependencies:\n    - pip:\n      - pandas\n")
     )
     assert (first.label, again.label, inline.label) == ("env-a:1", "env-a:1", "env-a:2")
     with pytest.raises(ValidationError) as err:
-        azure_yaml.register_environment(
+        azure_assets.register_environment(
             _from_yaml(tmp_path, "name: env-a\nversion: 1\nconda_file:\n  dependencies: [six]\n")
         )
     assert err.value.code == "environment_exists" and "line 2" in err.value.messages[0]
@@ -378,12 +378,12 @@ def test_an_inline_conda_file_names_the_line_of_the_dependency_it_refuses(tmp_pa
         "    - conda-forge::lightgbm\n"
     )
     with pytest.raises(ValidationError) as err:
-        azure_yaml.register_environment(_from_yaml(tmp_path, text))
+        azure_assets.register_environment(_from_yaml(tmp_path, text))
     assert err.value.code == "conda_dependency_unsupported"
     assert err.value.messages[0].startswith("file.yml, line 6: 'conda-forge::lightgbm' asks for conda channel")
-    mapped = azure_yaml.register_environment(_from_yaml(tmp_path, text.replace("conda-forge::lightgbm", "six=1.16")))
+    mapped = azure_assets.register_environment(_from_yaml(tmp_path, text.replace("conda-forge::lightgbm", "six=1.16")))
     assert mapped.requirements == "six==1.16.*  # from conda: six=1.16"
     with pytest.raises(ValidationError) as err:
-        azure_yaml.register_environment(_from_yaml(tmp_path, "name: inline\nconda_file:\n  dependencies: [python]\n"))
+        azure_assets.register_environment(_from_yaml(tmp_path, "name: inline\nconda_file:\n  dependencies: [python]\n"))
     assert err.value.code == "no_packages" and err.value.messages[0].startswith("file.yml, line 2: ")
     assert list(Environment.objects.filter(name="inline")) == [mapped]

@@ -29,7 +29,8 @@ from jobs.models import MiniBatch, Status
 from jobs.submit import submit_job
 from tests.conftest import DISTRIBUTED, ROOT, QCluster, wait_for
 from tests.fixtures.azurite import ACCOUNT, KEY
-from workspace import demo, registry, storage
+from tests.fixtures.tracking import running_mlflow_server
+from workspace import blob, demo, registry
 from workspace.compute.live import live_workers
 from workspace.models import Datastore
 
@@ -132,41 +133,8 @@ def mlflow_server(network, tmp_path):
     with socket.socket() as s:
         s.bind((HOST_IP, 0))
         port = s.getsockname()[1]
-    log = open(folder / "server.log", "w")
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "mlflow"),
-            "server",
-            "--host",
-            HOST_IP,
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--backend-store-uri",
-            f"sqlite:///{folder / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(folder / "artifacts"),
-            "--serve-artifacts",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-    def answers():
-        try:
-            with socket.create_connection((HOST_IP, port), timeout=1):
-                return True
-        except OSError:
-            return proc.poll() is not None  # stop waiting: it died
-
-    wait_for(answers, timeout=180, message="mlflow server to listen")
-    assert proc.poll() is None, (folder / "server.log").read_text()[-3000:]
-    yield f"http://{HOST_IP}:{port}"
-    os.killpg(proc.pid, 9)
-    proc.wait()
-    log.close()
+    with running_mlflow_server(folder, HOST_IP, port) as url:
+        yield url
 
 
 def _machine_env(forwarders, tracking_uri, home):
@@ -229,7 +197,7 @@ def test_two_worker_machines_in_their_own_network_namespaces_share_a_job_with_no
         account_url = f"http://{HOST_IP}:{forwarders['blob'].port}/{ACCOUNT}"
         lake = f"lake{uuid.uuid4().hex[:8]}"
         azurite.container(lake)
-        demo.write_demo_files(storage.BlobStore(account_url, lake, "account_key", KEY), folder="iris")
+        demo.write_demo_files(blob.BlobStore(account_url, lake, "account_key", KEY), folder="iris")
         store = Datastore(name="lake", kind=Datastore.AZURE_BLOB, account_url=account_url, container=lake)
         store.credential_type = "account_key"
         store.set_secret(KEY)

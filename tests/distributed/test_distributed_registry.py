@@ -24,7 +24,7 @@ from jobs.submit import submit_job
 from tests.conftest import QCluster, wait_for
 from tests.fixtures.distributed import postgres_problem
 from tests.web.test_models_pages import _zip_model
-from workspace import demo, registry, storage
+from workspace import blob, demo, registry
 from workspace.models import Datastore
 
 SERVER_URL = os.environ.get("DIST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/studio")
@@ -105,7 +105,7 @@ def shared_model(transactional_db, signed_in, azurite, mlflow_on_postgres, setti
     )
     lake = f"lake{uuid.uuid4().hex[:8]}"
     azurite.container(lake)
-    demo.write_demo_files(storage.BlobStore(azurite.account_url, lake, "account_key", azurite.key), folder="iris")
+    demo.write_demo_files(blob.BlobStore(azurite.account_url, lake, "account_key", azurite.key), folder="iris")
     r = signed_in.post(
         "/data/datastores/register/",
         {

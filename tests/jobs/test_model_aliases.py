@@ -12,7 +12,7 @@ from sklearn.datasets import load_iris
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 
-from cli import azure_yaml
+from cli import azure_yaml, yaml_document
 from endpoints.models import BatchEndpoint
 from jobs.models import Status
 from jobs.submit import submit_job
@@ -72,7 +72,7 @@ def test_the_next_job_follows_the_alias_and_the_old_one_keeps_its_version(
 
     endpoint = BatchEndpoint.objects.create(name="fraud-scoring")
     deployment = azure_yaml.save_deployment(
-        azure_yaml.loads(
+        yaml_document.loads(
             f"endpoint_name: fraud-scoring\nname: champ\nmodel: models:/{name}@champion\nsettings:\n"
             "  mini_batch_size: 5\n"
         ),

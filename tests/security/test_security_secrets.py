@@ -36,7 +36,7 @@ from jobs.models import FINISHED, LOG_FILES, BatchJob, Status  # noqa: E402
 from tests.conftest import QCluster, wait_for  # noqa: E402
 from tests.fixtures.azurite import ACCOUNT, KEY  # noqa: E402
 from tests.fixtures.azurite import container_sas as _sas  # noqa: E402
-from workspace import demo, storage  # noqa: E402
+from workspace import blob, demo  # noqa: E402
 from workspace.models import Datastore  # noqa: E402
 
 # A key of the right shape that no account has: what a user who pasted the wrong one would send.
@@ -113,7 +113,7 @@ def test_a_failing_connection_test_never_echoes_the_secret(signed_in, azurite, c
 def _iris_container(azurite):
     name = f"c{uuid.uuid4().hex[:12]}"
     azurite.container(name)
-    demo.write_demo_files(storage.BlobStore(azurite.account_url, name, "account_key", KEY), folder="iris")
+    demo.write_demo_files(blob.BlobStore(azurite.account_url, name, "account_key", KEY), folder="iris")
     return name
 
 

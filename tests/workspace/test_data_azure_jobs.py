@@ -9,7 +9,7 @@ import pytest
 from jobs.models import Status
 from jobs.submit import submit_job
 from tests.conftest import wait_for
-from workspace import demo, storage
+from workspace import blob, demo
 from workspace.models import Datastore
 
 
@@ -17,7 +17,7 @@ def _iris_container(azurite, prefix, public=False):
     """A new container holding the demo iris files under iris/ (5 files of 30 rows)."""
     name = f"{prefix}{uuid.uuid4().hex[:8]}"
     azurite.container(name, public=public)
-    demo.write_demo_files(storage.BlobStore(azurite.account_url, name, "account_key", azurite.key), folder="iris")
+    demo.write_demo_files(blob.BlobStore(azurite.account_url, name, "account_key", azurite.key), folder="iris")
     return name
 
 
@@ -61,12 +61,12 @@ def test_a_job_reads_a_blob_dataset_and_writes_its_predictions_to_blob(signed_in
     _finished(job, qcluster)
     assert job.status == Status.COMPLETED, job.error
 
-    blob = Datastore.objects.get(name="lake").client()
-    out = pd.read_csv(io.BytesIO(blob.read_bytes("scored/run1/predictions.csv")))
+    lake = Datastore.objects.get(name="lake").client()
+    out = pd.read_csv(io.BytesIO(lake.read_bytes("scored/run1/predictions.csv")))
     assert len(out) == 150 and list(out.columns) == ["row", "prediction", "file_name"]
     # Logs and the staging cleanup follow the Completed status.
     wait_for(
-        lambda: blob.exists("scored/run1/logs/job_result.txt") and not blob.exists("scored/run1/.staging"),
+        lambda: lake.exists("scored/run1/logs/job_result.txt") and not lake.exists("scored/run1/.staging"),
         message="job logs written and staging removed",
     )
 

@@ -6,7 +6,7 @@ from datetime import UTC
 import pytest
 
 from tests.fixtures.azurite import KEY
-from workspace import storage
+from workspace import blob, storage
 from workspace.models import source_client
 
 
@@ -27,7 +27,7 @@ def store(azurite):
             "top.csv": b"x\n",
         },
     )
-    return storage.BlobStore(azurite.account_url, name, "account_key", KEY)
+    return blob.BlobStore(azurite.account_url, name, "account_key", KEY)
 
 
 def test_it_lists_direct_children_folders_first(store):
@@ -64,7 +64,7 @@ def test_it_reads_streaming_and_whole(store):
 
 
 def test_publishing_never_overwrites(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(storage.BlobStore, "CHUNK", 5)  # several blocks, committed as one blob
+    monkeypatch.setattr(blob.BlobStore, "CHUNK", 5)  # several blocks, committed as one blob
     src = tmp_path / "src"
     src.write_bytes(b"row,prediction\n0,1\n")
     store.create_from_file("out/predictions.csv", src)
@@ -99,18 +99,18 @@ def test_a_wrong_credential_says_authentication_failed(azurite, credential_type,
     name = _name()
     azurite.container(name)
     with pytest.raises(storage.StorageError, match=message):
-        storage.BlobStore(azurite.account_url, name, credential_type, secret).check()
+        blob.BlobStore(azurite.account_url, name, credential_type, secret).check()
 
 
 def test_a_missing_container_is_named(azurite):
     with pytest.raises(storage.StorageError, match="container 'missing1' does not exist"):
-        storage.BlobStore(azurite.account_url, "missing1", "account_key", KEY).check()
+        blob.BlobStore(azurite.account_url, "missing1", "account_key", KEY).check()
 
 
 def test_a_connection_string_works(azurite):
     name = _name()
     azurite.container(name, files={"a.csv": b"x\n"})
-    store = storage.BlobStore("", name, "connection_string", azurite.connection_string)
+    store = blob.BlobStore("", name, "connection_string", azurite.connection_string)
     assert [e.path for e in store.files("")] == ["a.csv"]
 
 
@@ -118,15 +118,15 @@ def test_anonymous_access_lists_a_public_container_only(azurite):
     public, private = _name(), _name()
     azurite.container(public, public=True, files={"p/a.csv": b"x\n"})
     azurite.container(private, files={"p/a.csv": b"x\n"})
-    assert [e.path for e in storage.BlobStore(azurite.account_url, public).files("p")] == ["p/a.csv"]
+    assert [e.path for e in blob.BlobStore(azurite.account_url, public).files("p")] == ["p/a.csv"]
     with pytest.raises(storage.StorageError):
-        storage.BlobStore(azurite.account_url, private).check()
+        blob.BlobStore(azurite.account_url, private).check()
 
 
 def test_an_unreachable_host_is_named(settings):
     settings.ALLOW_PRIVATE_URLS = True  # a loopback address: else refused before any request
     with pytest.raises(storage.StorageError, match="Cannot reach the storage account http://127.0.0.1:9/acct"):
-        storage.BlobStore("http://127.0.0.1:9/acct", "c", "none").check()
+        blob.BlobStore("http://127.0.0.1:9/acct", "c", "none").check()
 
 
 @pytest.mark.parametrize(
@@ -144,13 +144,13 @@ def test_an_unreachable_host_is_named(settings):
     ],
 )
 def test_it_splits_blob_urls(url, expected):
-    assert storage.split_blob_url(url) == expected
+    assert blob.split_blob_url(url) == expected
 
 
 def test_public_urls_are_read_streaming_and_checked_again(azurite, settings):
     name = _name()
     azurite.container(name, public=True, files={"p/a.csv": b"x\n1\n2\n"})
-    url = storage.blob_url(azurite.account_url, name, "p/a.csv")
+    url = blob.blob_url(azurite.account_url, name, "p/a.csv")
     source = source_client("")
     with source.open(url) as fh:
         assert fh.readline() == b"x\n" and fh.read() == b"1\n2\n"
@@ -176,7 +176,7 @@ def test_a_read_only_sas_cannot_write_and_says_so(azurite, tmp_path):
         expiry=datetime.now(UTC) + timedelta(hours=1),
         permission=ContainerSasPermissions(read=True, list=True),
     )
-    store = storage.BlobStore(azurite.account_url, name, "sas", sas)
+    store = blob.BlobStore(azurite.account_url, name, "sas", sas)
     assert store.read_bytes("in/a.csv") == b"x\n"
     (tmp_path / "out.csv").write_bytes(b"y\n")
     for write in (

@@ -114,19 +114,8 @@ def datastore_browse(request, name):
 def dataset_register(request):
     form = DatasetForm(request.POST or None, request.FILES or None, initial={"name": request.GET.get("name", "")})
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        common = {
-            "name": data["name"],
-            "version": data["version"],
-            "type": data["type"],
-            "description": data["description"],
-            "user": request.user,
-        }
         try:
-            if data["source"] == "upload":
-                dataset = Dataset.register_upload(uploads=data["files"], **common)
-            else:
-                dataset = Dataset.register(datastore=data["datastore"], path=data["path"], **common)
+            dataset = form.register(request.user)
         except (ValidationError, storage.StorageError) as exc:
             form.add_error(None, exc.messages[0] if isinstance(exc, ValidationError) else str(exc))
         else:

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from api.invoke import INT_SETTINGS, parse_output, parse_settings
-from cli import azure_yaml, shapes
+from cli import azure_yaml, shapes, yaml_document
 from cli.base import (
     AzCommand,
     add_file_arguments,
@@ -51,7 +51,7 @@ def upload_input(path: Path) -> str:
 def job_settings(sets: list[str]) -> dict:
     """`invoke --set settings.mini_batch_size=5` (or `mini_batch_size=5`): per-job settings, checked as the REST
     body's `properties.settings` is."""
-    data = azure_yaml.loads("", source="command line", sets=sets).data
+    data = yaml_document.loads("", source="command line", sets=sets).data
     block = {**data.pop("settings", {}), **data}
     return parse_settings(block)
 

@@ -1,6 +1,6 @@
 """`az ml data` for the Studio's datasets (data assets): create|list|show."""
 
-from cli import azure_yaml, shapes
+from cli import azure_assets, shapes
 from cli.base import AzCommand, add_file_arguments, add_name_argument, document
 from cli.management.commands.model import add_version_arguments
 from workspace.models import Dataset
@@ -17,7 +17,7 @@ class Command(AzCommand):
         parser.add_argument(
             "-p", "--path", help="A local file or folder (uploaded), or azureml://datastores/<name>/paths/<path>."
         )
-        parser.add_argument("-t", "--type", choices=azure_yaml.DATA_TYPES)
+        parser.add_argument("-t", "--type", choices=azure_assets.DATA_TYPES)
         parser.add_argument(
             "-v",
             "--version",
@@ -35,7 +35,7 @@ class Command(AzCommand):
     def handle_create(self, **options):
         """Register a new version of a dataset."""
         doc = document(options, name="name", path="path", type="type", version="version", description="description")
-        self.emit(shapes.data(azure_yaml.register_dataset(doc, user=self.creator)))
+        self.emit(shapes.data(azure_assets.register_dataset(doc, user=self.creator)))
 
     def handle_list(self, name=None, **options):
         """List the datasets (each by its latest version), or one dataset's versions."""

@@ -2,7 +2,7 @@
 
 from django.core.management.base import CommandError
 
-from cli import azure_yaml, shapes
+from cli import azure_assets, shapes
 from cli.base import AzCommand, add_file_arguments, add_name_argument, build_environment, document
 from cli.management.commands.model import add_version_arguments
 from workspace.environments import Environment
@@ -39,7 +39,7 @@ class Command(AzCommand):
     def handle_create(self, no_build=False, **options):
         """Register (or reuse) an environment version and build it."""
         doc = document(options, name="name", conda_file="conda_file", image="image", version="version")
-        env = azure_yaml.register_environment(doc)
+        env = azure_assets.register_environment(doc)
         if not no_build:
             build_environment(self, env)
         self.emit(shapes.environment(env))

@@ -2,7 +2,7 @@
 
 from django.core.management.base import CommandError
 
-from cli import azure_yaml, shapes
+from cli import azure_assets, shapes
 from cli.base import AzCommand, add_file_arguments, add_name_argument, document
 from workspace import registry
 from workspace.roles import REGISTER_ASSETS, VIEW
@@ -21,7 +21,7 @@ class Command(AzCommand):
     def add_create_arguments(self, parser):
         add_file_arguments(parser)
         parser.add_argument("-p", "--path", help="An MLflow model folder or a zip of one (overrides the file's path).")
-        parser.add_argument("-t", "--type", choices=azure_yaml.MODEL_TYPES, help="Default: mlflow_model.")
+        parser.add_argument("-t", "--type", choices=azure_assets.MODEL_TYPES, help="Default: mlflow_model.")
         parser.add_argument("-v", "--version", help="The version it must get (the registry numbers versions).")
         parser.add_argument("-d", "--description")
 
@@ -35,7 +35,7 @@ class Command(AzCommand):
     def handle_create(self, **options):
         """Register a model folder (or zip) as the model's next version."""
         doc = document(options, name="name", path="path", type="type", version="version", description="description")
-        self.emit(shapes.model(azure_yaml.register_model(doc)))
+        self.emit(shapes.model(azure_assets.register_model(doc)))
 
     def handle_list(self, name=None, **options):
         """List the models (each by its latest version), or one model's versions."""
