@@ -245,8 +245,8 @@ class DeploymentStepForm(forms.ModelForm):
             "with header=None). CSV only.",
             "split_rows": "Beyond Azure: a Parquet or CSV file of more rows than this is split into ranges "
             "(Parquet: whole row groups; CSV: this many lines), each its own mini-batch, so several workers share it; "
-            "the output is as if it were scored whole. 0 (or empty) keeps Azure's file-based mini-batches; else at "
-            "least 1000.",
+            "the output is as if it were scored whole. Parquet: local, Blob and S3 datastores; CSV: local ones. "
+            "0 (or empty) keeps Azure's file-based mini-batches; else at least 1000.",
             "warm_start": "Beyond Azure: every worker of the compute cluster keeps this deployment's model loaded, "
             "from the moment it starts or the deployment is saved, so a job never waits for a model load.",
         }

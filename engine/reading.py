@@ -168,18 +168,30 @@ def parquet_row_groups(source) -> list[int]:
     return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
 
 
+# A Parquet range's extract (write_row_groups) says in its footer's key-value metadata where its first row is in the
+# whole file: its rows keep their numbers there.
+FIRST_ROW = b"batch_studio.first_row"
+
+
+def first_row(parquet) -> int:
+    """0, or the whole file's row an extract's first row is (FIRST_ROW)."""
+    return int((parquet.metadata.metadata or {}).get(FIRST_ROW, 0))
+
+
 def _row_groups_of(name: str, parquet, rows: tuple[int, int]) -> list[int]:
-    """The row groups holding exactly rows start..stop-1; a file whose row groups no longer fall there (it changed
-    since the job was submitted) fails as a file."""
+    """The row groups holding exactly rows start..stop-1 (of the whole file: an extract's rows start at its
+    first_row); a file whose row groups no longer fall there (it changed since the job was submitted) fails as a
+    file."""
     start, stop = rows
-    groups, first = [], 0
+    offset = first_row(parquet)
+    groups, first = [], offset
     for index in range(parquet.metadata.num_row_groups):
         count = parquet.metadata.row_group(index).num_rows
         if start <= first and first + count <= stop:
             groups.append(index)
         first += count
     held = sum(parquet.metadata.row_group(i).num_rows for i in groups)
-    before = sum(parquet.metadata.row_group(i).num_rows for i in range(groups[0])) if groups else -1
+    before = offset + sum(parquet.metadata.row_group(i).num_rows for i in range(groups[0])) if groups else -1
     if held != stop - start or before != start:
         raise FileError(
             name,
@@ -189,6 +201,28 @@ def _row_groups_of(name: str, parquet, rows: tuple[int, int]) -> list[int]:
             "FileChanged",
         )
     return groups
+
+
+def write_row_groups(name: str, source, rows: tuple[int, int], target) -> int:
+    """A Parquet range's row groups (rows start..stop-1 of the file source: a path or a seekable binary file, e.g.
+    a ranged reader of a remote file) written to target as a Parquet file of their own, one row group at a time (so
+    only they are fetched, and memory holds one of them), with the file's schema and its metadata, plus FIRST_ROW:
+    parquet_batches(row_range=rows) reads it as it reads the whole file's range, numbering its rows from start. A
+    file whose row groups no longer fall on the range fails as parquet_batches says (FileChanged). Returns the
+    rows written."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(source) as parquet:
+        groups = _row_groups_of(name, parquet, rows)
+        schema = parquet.schema_arrow
+        schema = schema.with_metadata({**(schema.metadata or {}), FIRST_ROW: str(rows[0]).encode()})
+        written = 0
+        with pq.ParquetWriter(target, schema) as writer:
+            for index in groups:
+                table = parquet.read_row_group(index)
+                writer.write_table(table.replace_schema_metadata(schema.metadata), row_group_size=max(len(table), 1))
+                written += len(table)
+    return written
 
 
 def read_frame(name: str, data: bytes) -> pd.DataFrame:

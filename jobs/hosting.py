@@ -15,7 +15,7 @@ from django.conf import settings
 
 from engine import reading
 from engine.host import HostError, HostPool, HostSpec
-from workspace import registry, storage
+from workspace import ranged, registry, storage
 from workspace.environments import Environment
 from workspace.models import Datastore
 
@@ -125,12 +125,17 @@ class Outcome:
 
 def local_files(client, entries: list[str], folder: Path) -> list[tuple[str, str]]:
     """(entry, local path) per mini-batch entry (a file, or a range of its rows: reading.range_entry): a local
-    datastore's own files, else copies in folder (a file copied once for all its ranges)."""
+    datastore's own files, else copies in folder (a file copied once for all its ranges). A range of a Blob or S3
+    Parquet file is no copy of the file: only its row groups are fetched (ranged reads), into an extract that
+    numbers its rows as the whole file does (range_extract)."""
     if isinstance(client, storage.LocalStore):
         return [(entry, str(client.local_path(reading.file_path(entry)))) for entry in entries]
     out, copied = [], {}
     for entry in entries:
-        path = reading.file_path(entry)
+        path, rows = reading.split_entry(entry)
+        if rows is not None and (extract := range_extract(client, entry, folder)) is not None:
+            out.append((entry, extract))
+            continue
         if path not in copied:
             local = folder / storage.clean_path(path)
             local.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +144,26 @@ def local_files(client, entries: list[str], folder: Path) -> list[tuple[str, str
             copied[path] = str(local)
         out.append((entry, copied[path]))
     return out
+
+
+def range_extract(client, entry: str, folder: Path) -> str | None:
+    """A Parquet range of a store with ranged reads (workspace.ranged): its footer and its row groups alone read,
+    written to a Parquet file of their own in folder (reading.write_row_groups); its path. None: copy the whole
+    file instead (a CSV range, a store without ranged reads, or a file whose row groups no longer fall on the
+    range: the host then says FileChanged of it as of a local file)."""
+    path, rows = reading.split_entry(entry)
+    if reading.extension(path) not in reading.PARQUET or not ranged.can_read_ranges(client):
+        return None
+    local = folder / ".ranges" / f"{storage.clean_path(path)}.{rows[0]}-{rows[1]}.parquet"
+    local.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        reading.write_row_groups(entry, ranged.open_ranged(client, path), rows, str(local))
+    except storage.StorageError:  # the store's fault, not the file's: the attempt fails and is retried
+        raise
+    except Exception:  # FileChanged, not Parquet any more, truncated: the host reads the whole file and says why
+        local.unlink(missing_ok=True)
+        return None
+    return str(local)
 
 
 def publish_outputs(host, out_store, folder: str) -> list[str]:

@@ -36,6 +36,7 @@ class ResolvedInput:
     sas: str = ""  # a public URL's SAS token: kept out of uri and files (which pages show), encrypted at rest
     skipped: dict = field(default_factory=dict)  # files of types the engine does not read (reading.skipped)
     path: str = ""  # the input's own path in its datastore (a folder, a file or a glob)
+    sizes: dict = field(default_factory=dict, compare=False)  # a datastore file's bytes, from its listing (split_rows)
 
     @property
     def single_file(self) -> bool:
@@ -78,7 +79,12 @@ def _resolve_datastore_path(name: str, path: str, every_file: bool) -> ResolvedI
     if outside := getattr(client, "skipped", []):  # a local folder's symlinks out of it: never read
         skipped = {**skipped, "outside": outside[:10], "outside_count": len(outside)}
     return ResolvedInput(
-        uri=datastore_uri(store.name, path), datastore=store.name, files=files, skipped=skipped, path=path
+        uri=datastore_uri(store.name, path),
+        datastore=store.name,
+        files=files,
+        skipped=skipped,
+        path=path,
+        sizes={e.path: e.size for e in entries},
     )
 
 
@@ -87,7 +93,12 @@ def _resolve_dataset(name: str, version: str, every_file: bool) -> ResolvedInput
     entries = _listing(dataset.files)
     files, skipped = _scorable(entries, dataset.path, every_file)
     return ResolvedInput(
-        uri=dataset.uri, datastore=dataset.datastore.name, files=files, skipped=skipped, path=dataset.path
+        uri=dataset.uri,
+        datastore=dataset.datastore.name,
+        files=files,
+        skipped=skipped,
+        path=dataset.path,
+        sizes={e.path: e.size for e in entries},
     )
 
 

@@ -9,7 +9,7 @@ from engine import reading
 from jobs import heads, inputs, lifecycle, outputs
 from jobs.models import FINISHED, BatchJob, MiniBatch, Status, new_job_name
 from jobs.queue import ensure_reclaim
-from workspace import storage
+from workspace import ranged, storage
 from workspace.models import Datastore
 
 
@@ -36,22 +36,27 @@ def split_large_files(files: list[str], size: int, split_rows: int, ranges) -> l
 
 
 def file_ranges(resolved, split_rows: int):
-    """ranges(path) for split_large_files. A Parquet file: ranges of whole row groups, from its footer alone. A CSV
-    file: ranges of split_rows lines, found by a scan of its newlines (reading.csv_ranges; not split when it holds a
-    `"` or a blank line). Only files of a local datastore are split (a Blob or S3 file is scored whole, as a public
-    URL is); a file that cannot be read here is scored whole too (and fails there, as it would have)."""
+    """ranges(path) for split_large_files. A Parquet file: ranges of whole row groups, from its footer alone (a
+    file of Azure Blob or S3: the footer fetched by ranged reads, workspace.ranged, never the file). A CSV file of a
+    local datastore: ranges of split_rows lines, found by a scan of its newlines (reading.csv_ranges; not split when
+    it holds a `"` or a blank line); a Blob or S3 CSV file is scored whole (the scan would read all of it here), as
+    a public URL is. A file that cannot be read here is scored whole too (and fails there, as it would have)."""
     store = Datastore.objects.filter(name=resolved.datastore).first() if resolved.datastore else None
     client = store.client() if store is not None else None
+    local = isinstance(client, storage.LocalStore)
 
     def ranges(path: str) -> list[str] | None:
-        if not isinstance(client, storage.LocalStore):
+        if not local and not ranged.can_read_ranges(client):
             return None
         ext = reading.extension(path)
         try:
             if ext in reading.PARQUET:
-                found = reading.row_ranges(reading.parquet_row_groups(client.local_path(path)), split_rows)
+                source = (
+                    client.local_path(path) if local else ranged.open_ranged(client, path, resolved.sizes.get(path))
+                )
+                found = reading.row_ranges(reading.parquet_row_groups(source), split_rows)
                 return [reading.range_entry(path, *rows) for rows in found] if len(found) > 1 else None
-            if ext == ".csv":
+            if ext == ".csv" and local:
                 found = reading.csv_ranges(client.local_path(path), split_rows)
                 return [reading.range_entry(path, a, b, (first, end)) for a, b, first, end in found] if found else None
         except Exception:  # not Parquet after all, truncated, gone: the scoring host says why

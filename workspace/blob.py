@@ -246,6 +246,12 @@ class BlobStore:
         with self._errors(path):
             return self.client.get_blob_client(path).download_blob().readall()
 
+    def read_range(self, path: str, start: int, length: int) -> bytes:
+        """Bytes start..start+length-1 of the blob (fewer at its end): a ranged download (workspace.ranged)."""
+        path = clean_path(path)
+        with self._errors(path):
+            return self.client.get_blob_client(path).download_blob(offset=start, length=length).readall()
+
     def write(self, path: str, data: bytes):
         """Write or overwrite a blob (staging parts, logs); a single upload is all-or-nothing."""
         path = clean_path(path)

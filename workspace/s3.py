@@ -225,6 +225,18 @@ class S3Store:
         with self.open(path) as fh:
             return fh.read()
 
+    def read_range(self, path: str, start: int, length: int) -> bytes:
+        """Bytes start..start+length-1 of the object (fewer at its end): one ranged GET (workspace.ranged)."""
+        path = clean_path(path)
+        with self._errors(path):
+            body = self.client.get_object(Bucket=self.bucket, Key=path, Range=f"bytes={start}-{start + length - 1}")
+            try:
+                return body["Body"].read()
+            except OSError as exc:  # urllib3's errors on a dropped connection
+                raise StorageError(f"Cannot read '{path}' from the {self.where}: {first_line(exc)}") from exc
+            finally:
+                body["Body"].close()
+
     # Writing ---------------------------------------------------------------------------------------------------
 
     def write(self, path: str, data: bytes):

@@ -98,6 +98,42 @@ def test_a_range_that_is_no_longer_whole_row_groups_fails_as_a_file(tmp_path):
         scoring.score_isolating("a.csv#rows=0-10", b"x\n1\n", picky, INPUTS)
 
 
+class Store:
+    """A store of one file's bytes with ranged reads (as workspace.s3.S3Store and storage.BlobStore have)."""
+
+    def __init__(self, data: bytes):
+        self.data, self.reads = data, []
+
+    def read_range(self, path, start, length):
+        self.reads.append((start, length))
+        return self.data[start : start + length]
+
+
+def test_a_range_extract_holds_only_its_row_groups_and_scores_as_the_whole_file_s_range(tmp_path):
+    from workspace.ranged import RangedFile
+
+    x = [float(-1 if r in (2500, 4200) else r) for r in range(10_000)]
+    path = parquet(tmp_path, x, 1000)
+    store = Store(path.read_bytes())
+    footer = RangedFile(store, "in/big.parquet", len(store.data))
+    assert reading.parquet_row_groups(footer) == [1000] * 10
+    assert footer.requests == 1 and footer.bytes_read <= 64 << 10 < len(store.data)  # pyarrow's footer read
+    entry = reading.range_entry("in/big.parquet", 2000, 4000)
+    source = RangedFile(store, "in/big.parquet", len(store.data))
+    assert reading.write_row_groups(entry, source, (2000, 4000), tmp_path / "extract.parquet") == 2000
+    assert source.bytes_read < footer.bytes_read + len(store.data) / 3  # the footer and two of ten row groups
+    assert pq.ParquetFile(tmp_path / "extract.parquet").metadata.num_rows == 2000
+    whole = scoring.score_batch([(entry, path)], picky, INPUTS, passthrough=["id"])
+    extract = scoring.score_batch([(entry, tmp_path / "extract.parquet")], picky, INPUTS, passthrough=["id"])
+    pd.testing.assert_frame_equal(extract.frame, whole.frame)
+    assert extract.frame["row"].tolist() == [r for r in range(2000, 4000) if r != 2500]
+    assert [(e["file"], e["row"]) for e in extract.row_errors] == [("in/big.parquet", 2500)]
+    with pytest.raises(FileError, match="rows 4000–5999 are not whole row groups"):  # not the extract's rows
+        list(reading.parquet_batches(entry, tmp_path / "extract.parquet", None, row_range=(4000, 6000)))
+    with pytest.raises(FileError, match="FileChanged|not whole row groups"):
+        reading.write_row_groups(entry, parquet(tmp_path, x, 1500, "other.parquet"), (2000, 4000), tmp_path / "e2")
+
+
 def csv_file(tmp_path, lines: list[str], name="big.csv", end="\n"):
     path = tmp_path / name
     path.write_bytes(("x,id\n" + "\n".join(lines) + end).encode())
