@@ -2,7 +2,7 @@
 that pyarrow reads a Parquet file's footer, or a few of its row groups, without downloading the file (split_rows,
 docs/ENGINE.md "Splitting large files").
 
-A store that can do it has `read_range(path, start, length) -> bytes` (workspace.s3.S3Store, storage.BlobStore);
+A store that can do it has `read_range(path, start, length) -> bytes` (workspace.s3.S3Store, workspace.blob.BlobStore);
 a local store reads its own files in place and has none.
 """
 

@@ -15,8 +15,8 @@ import pytest
 from jobs.models import Status
 from jobs.submit import submit_job
 from tests.fixtures.engine import drive, read_output
+from workspace import blob
 from workspace import s3 as s3_module
-from workspace import storage
 from workspace.models import Datastore
 
 ROWS, GROUP, SPLIT = 100_000, 10_000, 20_000  # 10 row groups, 5 ranges
@@ -72,7 +72,7 @@ def lake(request, db):
 def reads(monkeypatch):
     """What the Blob and S3 clients fetch: reads['range'] [(path, start, length, bytes)], reads['whole'] [path]."""
     seen = {"range": [], "whole": []}
-    for cls in (storage.BlobStore, s3_module.S3Store):
+    for cls in (blob.BlobStore, s3_module.S3Store):
         read_range, whole = cls.read_range, cls.open
 
         def counted(self, path, start, length, read_range=read_range):
