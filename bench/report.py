@@ -124,6 +124,8 @@ def report(bench, scale: Scale, load_before, load_after) -> str:
         "first_job_warm_s",
     )
     row("    cold / warm", num("first_job_speedup", "{:.1f}x"))
+    breakdown("first_cold")
+    breakdown("first_warm")
     row("    warm start: workers up -> the model loaded in every worker", num("warm_up_s", "{:.2f} s"))
     for key, value in r.items():
         if key.startswith("error_"):

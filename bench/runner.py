@@ -284,8 +284,9 @@ class Bench:
                         live_workers,
                     )
                     self.results["warm_up_s"] = time.time() - up
-                seconds, _ = self.run_job(RF, "bench/one")
+                seconds, job = self.run_job(RF, "bench/one")
                 self.results["first_job_warm_s" if warm else "first_job_cold_s"] = seconds
+                self.breakdown(job, "first_warm" if warm else "first_cold")
         finally:
             forest.warm_start = False
             forest.save(update_fields=["warm_start", "updated"])

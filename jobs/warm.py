@@ -19,6 +19,7 @@ from django.db import connection, transaction
 
 from endpoints.models import BatchDeployment
 from jobs import hosting, queue
+from jobs.models import MiniBatch
 from workspace.compute.live import live_workers, one_pool
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,20 @@ def warm(deployment) -> bool:
     return True
 
 
+def _hold(cluster: str) -> bool:
+    """Hold this worker RESEND_AFTER seconds, so another idle worker takes the next warm task; False at once when a
+    job of the cluster waits for a worker (a warm task must never delay one)."""
+    waiting = MiniBatch.objects.filter(status=MiniBatch.QUEUED)
+    if not one_pool():
+        waiting = waiting.filter(job__compute=cluster)
+    until = time.monotonic() + RESEND_AFTER
+    while time.monotonic() < until:
+        if waiting.exists():
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def warm_by_id(deployment_id: int, resends: int = 0):
     """A warm task (queue.warm_later sends one per live worker). django-q2 hands a task to whichever worker is idle,
     so one that had the host already may have taken a task meant for another: it holds on a moment (another idle
@@ -71,7 +86,8 @@ def warm_by_id(deployment_id: int, resends: int = 0):
     label = _label(deployment)
     if label not in before:
         return  # this worker loaded it: its task was not wasted
-    time.sleep(RESEND_AFTER)
+    if not _hold(deployment.compute):
+        return  # real work waits: it comes first, and a worker that scores it for this deployment loads the host
     workers = live_workers(deployment.compute)
     if resends < 2 * len(workers) and any(label not in w.loaded for w in workers):
         queue.warm_later(deployment, 1, resends=resends + 1)

@@ -88,3 +88,31 @@ def test_warm_start_is_off_by_default_and_a_deployment_setting_of_the_api_and_th
     page = api.get(f"/endpoints/{endpoint.name}/")
     assert page.status_code == 200
     assert "<dt>Warm start</dt><dd>On: every worker of cpu-cluster keeps its model loaded</dd>" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_warm_task_that_found_its_host_loaded_never_holds_a_worker_a_job_waits_for(endpoint, monkeypatch):
+    import time
+
+    from jobs import warm
+    from jobs.models import BatchJob, MiniBatch
+
+    monkeypatch.setattr(warm, "RESEND_AFTER", 0.5)
+    began = time.monotonic()
+    assert warm._hold("cpu-cluster") is True  # nothing waits: it holds, so another idle worker takes the next task
+    assert time.monotonic() - began >= 0.5
+    job = BatchJob.objects.create(
+        endpoint=endpoint,
+        endpoint_name=endpoint.name,
+        deployment_name="blue",
+        input_uri="x",
+        output_datastore="workspaceblobstore",
+        output_path="jobs/waiting",
+        status=Status.QUEUED,
+        settings={"output_file_name": "predictions.csv"},
+    )
+    MiniBatch.objects.create(job=job, index=0, status=MiniBatch.QUEUED, files=["a.csv"])
+    monkeypatch.setattr(warm, "RESEND_AFTER", 30)
+    began = time.monotonic()
+    assert warm._hold("cpu-cluster") is False  # a job waits: the worker is let go at once
+    assert time.monotonic() - began < 5
