@@ -45,6 +45,8 @@ def build_environment(env_id: int):
         return
     env.build()
     log.info("environment %s: %s", env.label, env.state)
+    if env.state == Environment.READY:
+        warm.environment_ready(env.label)  # warm-start deployments waiting on it load their hosts now
 
 
 def dispatch(job_id: int):

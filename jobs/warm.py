@@ -112,6 +112,13 @@ def on_deployment_saved(sender, instance, **kwargs):
         transaction.on_commit(lambda: _send_warm_tasks(instance))
 
 
+def environment_ready(label: str):
+    """An environment was built: the warm-start deployments that run in it (whose warm start could not start a host
+    before) are warmed on every live worker of their cluster."""
+    for deployment in BatchDeployment.objects.filter(warm_start=True, environment=label).select_related("endpoint"):
+        _send_warm_tasks(deployment)
+
+
 def _send_warm_tasks(deployment):
     workers = len(live_workers(deployment.compute))
     if workers:

@@ -116,3 +116,19 @@ def test_a_warm_task_that_found_its_host_loaded_never_holds_a_worker_a_job_waits
     began = time.monotonic()
     assert warm._hold("cpu-cluster") is False  # a job waits: the worker is let go at once
     assert time.monotonic() - began < 5
+
+
+@pytest.mark.django_db
+def test_the_deployments_waiting_on_an_environment_are_warmed_once_it_is_built(endpoint, monkeypatch):
+    from jobs import warm
+
+    BatchDeployment.objects.filter(pk=endpoint.default_deployment_id).update(
+        environment="mlflow-iris:1", warm_start=True
+    )
+    sent = []
+    monkeypatch.setattr(warm, "live_workers", lambda cluster: ["worker-1", "worker-2"])
+    monkeypatch.setattr(warm.queue, "warm_later", lambda deployment, workers: sent.append((deployment.name, workers)))
+    warm.environment_ready("other-env:1")
+    assert sent == []
+    warm.environment_ready("mlflow-iris:1")
+    assert sent == [("blue", 2)]  # a warm task for each live worker of its cluster
