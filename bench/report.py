@@ -125,8 +125,9 @@ def report(bench, scale: Scale, load_before, load_after) -> str:
             f"{num(f'split_whole_{key}_s', '{:.2f}')} / {num(f'split_job_{key}_s', '{:.2f}')} s",
         )
         row(
-            "    (t) tuned ceiling on the same files / mini-batches with split",
-            f"{num(f'split_tuned_{key}_s', '{:.2f} s')} / {num(f'split_{key}_minibatches', '{:.0f}')}",
+            "    (t) tuned ceiling on the same files / split job's mini-batches, workers",
+            f"{num(f'split_tuned_{key}_s', '{:.2f} s')} / {num(f'split_{key}_minibatches', '{:.0f}')}, "
+            f"{num(f'split_{key}_workers', '{:.0f}')}",
         )
         row(f"    (b split)/(t) throughput, {name}", num(f"split_ratio_{key}", "{:.1%}"), f"split_ratio_{key}")
         row("    without split / with split", num(f"split_speedup_{key}", "{:.2f}x"))

@@ -517,7 +517,9 @@ class Bench:
                     split_times.append(seconds)
                     say(f"{step}: with split {seconds:.2f} s")
                     if seconds == min(split_times):
-                        self.results[f"split_{key}_minibatches"] = MiniBatch.objects.filter(job=job).count()
+                        done = MiniBatch.objects.filter(job=job)
+                        self.results[f"split_{key}_minibatches"] = done.count()
+                        self.results[f"split_{key}_workers"] = len(set(done.values_list("worker", flat=True)))
                         self.breakdown(job, f"split_{key}")
             finally:
                 self.pools.pop(model).close()
