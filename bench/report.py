@@ -118,6 +118,20 @@ def report(bench, scale: Scale, load_before, load_after) -> str:
         f"{num('schedule_first_s', '{:.2f}')} / {num('schedule_unchanged_s', '{:.3f}')} s",
     )
     row("    unchanged run speed-up", num("schedule_speedup", "{:.0f}x"))
+    for key, name in (("rf", "RandomForest"), ("lr", "LogisticRegression")):
+        row(
+            f"large files ({scale.split_files} x {scale.split_rows_per_file:,} rows), {name}: job without split / "
+            f"split_rows {num('split_rows', '{:.0f}')}",
+            f"{num(f'split_whole_{key}_s', '{:.2f}')} / {num(f'split_job_{key}_s', '{:.2f}')} s",
+        )
+        row(
+            "    (t) tuned ceiling on the same files / split job's mini-batches, workers",
+            f"{num(f'split_tuned_{key}_s', '{:.2f} s')} / {num(f'split_{key}_minibatches', '{:.0f}')}, "
+            f"{num(f'split_{key}_workers', '{:.0f}')}",
+        )
+        row(f"    (b split)/(t) throughput, {name}", num(f"split_ratio_{key}", "{:.1%}"), f"split_ratio_{key}")
+        row("    without split / with split", num(f"split_speedup_{key}", "{:.2f}x"))
+        breakdown(f"split_{key}")
     row(
         f"first job on just-started workers, 1 file (RF, {scale.rows:,} rows): cold / warm start",
         f"{num('first_job_cold_s', '{:.2f}')} / {num('first_job_warm_s', '{:.2f}')} s",

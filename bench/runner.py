@@ -470,6 +470,67 @@ class Bench:
         self.results["schedule_unchanged_s"] = unchanged
         self.results["schedule_speedup"] = first / unchanged
 
+    def split_rows(self) -> int:
+        """split_rows of the split figure: each file in 2 ranges per worker (at least 1000 rows, the setting's least)."""
+        return max(1000, -(-self.scale.split_rows_per_file // (2 * self.scale.workers)))
+
+    def measure_split(self):
+        """Large CSV files (split_files x split_rows_per_file rows): a job with Azure's file mini-batches (all the files
+        in one mini-batch, so every worker but one idles), the same job with split_rows on (each file in ranges, each
+        its own mini-batch, on every worker), and the tuned ceiling over the same files in the same pool of `workers`
+        processes (a file per task); alternating, best of `rounds`. Both models, one after the other."""
+        s = self.scale
+        folder = "bench/split"
+        if not hasattr(self, "split_files"):
+            import numpy as np
+
+            say(f"split: generating {s.split_files} files x {s.split_rows_per_file:,} rows")
+            rng = np.random.default_rng(2)
+            self.split_files = [f"{folder}/big-{i:03d}.csv" for i in range(s.split_files)]
+            for path in self.split_files:
+                self.store.write(path, self._csv(rng.normal(size=(s.split_rows_per_file, len(COLUMNS)))))
+        from jobs.models import MiniBatch
+
+        rows = s.split_files * s.split_rows_per_file
+        split_rows = self.split_rows()
+        local = [self._local(p) for p in self.split_files]
+        whole = {"mini_batch_size": s.split_files}
+        ranged = {"mini_batch_size": s.split_files, "split_rows": split_rows}
+        for model, key in ((RF, "rf"), (LR, "lr")):
+            pool = self.pool(model)
+            self.warm(model)
+            tuned_times, whole_times, split_times = [], [], []
+            try:
+                for round_ in range(s.rounds):
+                    step = f"split {key}: round {round_ + 1}/{s.rounds}"
+                    seconds, tuned_rows = pool.run(local, self.home / f"split-tuned-{key}", tuned=True)
+                    assert tuned_rows == rows, tuned_rows
+                    tuned_times.append(seconds)
+                    say(f"{step}: tuned ceiling {seconds:.2f} s; job without split")
+                    seconds, job = self.run_job(model, folder, overrides=whole)
+                    assert job.rows_out == rows, job.rows_out
+                    whole_times.append(seconds)
+                    if seconds == min(whole_times):
+                        self.breakdown(job, f"split_whole_{key}")  # in BENCH_JSON only: the table shows the split job's
+                    say(f"{step}: without split {seconds:.2f} s; job with split_rows {split_rows}")
+                    seconds, job = self.run_job(model, folder, overrides=ranged)
+                    assert job.rows_out == rows, job.rows_out
+                    split_times.append(seconds)
+                    say(f"{step}: with split {seconds:.2f} s")
+                    if seconds == min(split_times):
+                        done = MiniBatch.objects.filter(job=job)
+                        self.results[f"split_{key}_minibatches"] = done.count()
+                        self.results[f"split_{key}_workers"] = len(set(done.values_list("worker", flat=True)))
+                        self.breakdown(job, f"split_{key}")
+            finally:
+                self.pools.pop(model).close()
+            self.results[f"split_tuned_{key}_s"] = min(tuned_times)
+            self.results[f"split_whole_{key}_s"] = min(whole_times)
+            self.results[f"split_job_{key}_s"] = min(split_times)
+            self.results[f"split_ratio_{key}"] = min(tuned_times) / min(split_times)
+            self.results[f"split_speedup_{key}"] = min(whole_times) / min(split_times)
+        self.results["split_rows"] = split_rows
+
     def measure_mlflow_predict(self):
         from workspace import registry
 

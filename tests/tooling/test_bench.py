@@ -41,6 +41,16 @@ FIGURES = [
     "schedule_first_s",
     "schedule_unchanged_s",
     "schedule_speedup",
+    "split_whole_rf_s",
+    "split_job_rf_s",
+    "split_tuned_rf_s",
+    "split_ratio_rf",
+    "split_rf_minibatches",
+    "split_whole_lr_s",
+    "split_job_lr_s",
+    "split_tuned_lr_s",
+    "split_ratio_lr",
+    "split_lr_minibatches",
     "first_job_cold_s",
     "first_job_warm_s",
     "warm_up_s",
@@ -59,6 +69,9 @@ LABELS = [
     "peak RSS, largest worker process, RF job 1x input",
     "peak RSS, whole qcluster tree",
     "schedule run over 18 files: first (hashes each) / unchanged (lists)",
+    "large files (4 x 20,000 rows), RandomForest: job without split / split_rows 5000",
+    "large files (4 x 20,000 rows), LogisticRegression: job without split / split_rows 5000",
+    "(b split)/(t) throughput, RandomForest",
     "first job on just-started workers, 1 file (RF, 2,000 rows): cold / warm start",
 ]
 
@@ -83,5 +96,5 @@ def test_the_benchmark_prints_every_figure():
     assert not missing, f"figures without a value: {missing}\n{out}"
     target_rows = [line for line in out.splitlines() if line.rstrip().endswith(("PASS", "MISS"))]
     # throughput, against the tuned ceiling and the floor (RF and LR), 1-file job, overhead, memory, Parquet memory,
-    # the first job with warm start
-    assert len(target_rows) == 10, out
+    # large files split against the tuned ceiling (RF and LR), the first job with warm start
+    assert len(target_rows) == 12, out
