@@ -123,6 +123,16 @@ def test_the_deployment_step_sets_split_rows_and_the_endpoint_page_shows_it(sign
     assert "Parquet and CSV files of more than 50000 rows" in page
 
 
+def test_the_deployment_step_sets_warm_start_and_the_endpoint_page_shows_it(signed_in, steps):
+    assert "<dt>Warm start</dt><dd>No</dd>" in review_page(signed_in, steps)  # off by default, as Azure
+    steps[2][1]["warm_start"] = "on"
+    assert "<dt>Warm start</dt><dd>Yes</dd>" in review_page(signed_in, steps)
+    assert signed_in.post("/endpoints/create/review/").status_code == 302
+    assert BatchEndpoint.objects.get(name="iris-batch").default_deployment.warm_start is True
+    page = signed_in.get("/endpoints/iris-batch/").content.decode()
+    assert "<dt>Warm start</dt><dd>On: every worker of cpu-cluster keeps its model loaded</dd>" in page
+
+
 def test_the_review_step_shows_the_output_file_name_of_the_chosen_format(signed_in, steps):
     steps[2] = ("deployment", {**steps[2][1], "output_format": "parquet"})
     review = review_page(signed_in, steps)
