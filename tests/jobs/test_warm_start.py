@@ -8,6 +8,7 @@ from endpoints.models import BatchDeployment
 from jobs.models import Status
 from jobs.submit import submit_job
 from tests.conftest import QCluster, wait_for
+from tests.fixtures.engine import job_row
 from workspace.compute.live import live_workers
 from workspace.models import Datastore
 
@@ -95,22 +96,13 @@ def test_a_warm_task_that_found_its_host_loaded_never_holds_a_worker_a_job_waits
     import time
 
     from jobs import warm
-    from jobs.models import BatchJob, MiniBatch
+    from jobs.models import MiniBatch
 
     monkeypatch.setattr(warm, "RESEND_AFTER", 0.5)
     began = time.monotonic()
     assert warm._hold("cpu-cluster") is True  # nothing waits: it holds, so another idle worker takes the next task
     assert time.monotonic() - began >= 0.5
-    job = BatchJob.objects.create(
-        endpoint=endpoint,
-        endpoint_name=endpoint.name,
-        deployment_name="blue",
-        input_uri="x",
-        output_datastore="workspaceblobstore",
-        output_path="jobs/waiting",
-        status=Status.QUEUED,
-        settings={"output_file_name": "predictions.csv"},
-    )
+    job = job_row(endpoint, Status.QUEUED)
     MiniBatch.objects.create(job=job, index=0, status=MiniBatch.QUEUED, files=["a.csv"])
     monkeypatch.setattr(warm, "RESEND_AFTER", 30)
     began = time.monotonic()

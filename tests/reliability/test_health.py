@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from jobs.models import BatchJob, MiniBatch, Status
 from tests.conftest import wait_for
+from tests.fixtures.engine import job_row
 
 pytestmark = pytest.mark.distributed  # its integration tests run again in distributed mode
 
@@ -30,17 +31,7 @@ def test_readyz_without_a_worker_is_unready_and_says_why(client):
 
 
 def _waiting_job(endpoint, waited_seconds):
-    job = BatchJob.objects.create(
-        endpoint=endpoint,
-        endpoint_name=endpoint.name,
-        deployment_name="blue",
-        input_uri="x",
-        output_datastore="workspaceblobstore",
-        output_path="jobs/waiting",
-        status=Status.QUEUED,
-        compute="cpu-cluster",
-        settings={"output_file_name": "predictions.csv"},
-    )
+    job = job_row(endpoint, Status.QUEUED)
     MiniBatch.objects.create(
         job=job,
         index=0,

@@ -14,6 +14,7 @@ from django_q.queues import Queue
 
 from jobs.health import stalled
 from jobs.models import BatchJob, MiniBatch, Status
+from tests.fixtures.engine import job_row
 from workspace.compute import live
 from workspace.compute.models import Worker
 from workspace.compute.pool import HealingQueue
@@ -74,17 +75,7 @@ def test_the_healing_queue_hands_each_task_to_exactly_one_of_many_readers():
 
 @pytest.fixture
 def queued_job(db, endpoint):
-    return BatchJob.objects.create(
-        endpoint=endpoint,
-        endpoint_name=endpoint.name,
-        deployment_name="blue",
-        input_uri="x",
-        output_datastore="workspaceblobstore",
-        output_path="jobs/waiting",
-        status=Status.RUNNING,
-        compute="cpu-cluster",
-        settings={"output_file_name": "predictions.csv"},
-    )
+    return job_row(endpoint, Status.RUNNING)
 
 
 def _batch(job, index, status, lease_in=None, finished_ago=None):
