@@ -14,7 +14,7 @@ from api.bodies import answer, document, form_error, page, refuse_server_paths
 from api.serializers import compute_json, dataset_json, datastore_json, environment_json, model_version_json
 from cli import azure_assets, azure_workspace, yaml_document
 from endpoints.models import BatchDeployment
-from jobs import queue
+from jobs import queue, warm
 from jobs.inputs import DATASTORE_URI
 from workspace import registry, storage
 from workspace.compute.models import ComputeCluster
@@ -153,6 +153,7 @@ def model_alias(request, name, alias):
     if not doc.has("version"):
         raise doc.error("version", 'give the version the alias names: {"version": "2"}.', "required")
     ref = registry.set_alias(name, alias, str(doc.get("version")))
+    warm.alias_moved(name, ref.alias)
     return JsonResponse({"name": name, "alias": ref.alias, "version": str(ref.version)})
 
 

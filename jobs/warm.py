@@ -2,8 +2,9 @@
 of its cluster before any job needs it, so no job waits for a model load (docs/ENGINE.md, Warm starts):
 
 - when a worker process starts (django-q2's post_spawn, before it reads the queue), the deployments it serves;
-- when such a deployment is saved (created, or its model, code or settings changed), a warm task for each live
-  worker of its cluster.
+- when such a deployment is saved (created, or its model, code or settings changed), when the environment it runs
+  in has been built, or when the Studio moves the model alias it is pinned to: a warm task for each live worker of
+  its cluster.
 
 A host is started like any other (engine.host.HostPool.get, within JOBS_INIT_TIMEOUT), so the first job finds it
 as the second one would. A warm start that fails is logged and given up: the first job starts the host itself and
@@ -110,6 +111,14 @@ def on_deployment_saved(sender, instance, **kwargs):
     """post_save of a deployment with warm_start on: every live worker of its cluster warms it, once committed."""
     if instance.warm_start:
         transaction.on_commit(lambda: _send_warm_tasks(instance))
+
+
+def alias_moved(name: str, alias: str):
+    """The Studio moved a model's alias (the Models page, the REST API): the warm-start deployments pinned to it load
+    the version it points at now (their next job scores with that version)."""
+    pinned = BatchDeployment.objects.filter(warm_start=True, model_name=name, model_alias=alias)
+    for deployment in pinned.select_related("endpoint"):
+        transaction.on_commit(lambda deployment=deployment: _send_warm_tasks(deployment))
 
 
 def environment_ready(label: str):

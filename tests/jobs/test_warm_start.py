@@ -124,3 +124,32 @@ def test_the_deployments_waiting_on_an_environment_are_warmed_once_it_is_built(e
     assert sent == []
     warm.environment_ready("mlflow-iris:1")
     assert sent == [("blue", 2)]  # a warm task for each live worker of its cluster
+
+
+@pytest.mark.django_db
+def test_moving_the_alias_a_warm_start_deployment_is_pinned_to_warms_it_again(
+    endpoint, demo_model, monkeypatch, django_capture_on_commit_callbacks, api, signed_in
+):
+    from jobs import warm
+    from workspace import registry
+
+    BatchDeployment.objects.filter(pk=endpoint.default_deployment_id).update(model_alias="warm-pin", warm_start=True)
+    sent = []
+    monkeypatch.setattr(warm, "live_workers", lambda cluster: ["worker-1"])
+    monkeypatch.setattr(warm.queue, "warm_later", lambda deployment, workers: sent.append((deployment.name, workers)))
+    try:
+        url = f"/api/v1/models/{demo_model.name}/aliases"
+        with django_capture_on_commit_callbacks(execute=True):
+            body = {"version": demo_model.version}
+            assert api.put(f"{url}/warm-other", body, content_type="application/json").status_code == 200
+        assert sent == []  # no deployment is pinned to that one
+        with django_capture_on_commit_callbacks(execute=True):
+            assert api.put(f"{url}/warm-pin", body, content_type="application/json").status_code == 200
+        assert sent == [("blue", 1)]
+        with django_capture_on_commit_callbacks(execute=True):  # the Models page's Set alias
+            page = f"/models/{demo_model.name}/{demo_model.version}/aliases/"
+            signed_in.post(page, {"alias": "warm-pin"})
+        assert sent == [("blue", 1), ("blue", 1)]
+    finally:
+        for alias in ("warm-other", "warm-pin"):
+            registry.delete_alias(demo_model.name, alias)

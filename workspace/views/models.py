@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from jobs import warm
 from studio.views.access import requires
 from studio.views.buttons import button_of
 from workspace import registry
@@ -60,6 +61,7 @@ def model_alias(request, name, version):
             messages.success(request, f"Removed alias @{alias} of {name}.")
         else:
             ref = registry.set_alias(name, alias, version)
+            warm.alias_moved(name, ref.alias)
             messages.success(
                 request,
                 f"@{ref.alias} now names {name}:{ref.version}: deployments pinned to it use it from their next job.",
