@@ -115,13 +115,17 @@ def csv_ranges(path: Path, split_rows: int) -> list[tuple[int, int, int, int]] |
     if not header_end or size <= split_rows * (len(sample) - header_end) / max(lines, 1):
         return None
     starts, newlines, last = [header_end], 0, b""  # the byte where each range's first row starts
+    previous = None  # the offset of the last newline before this chunk
     with open(path, "rb") as f:
         offset = 0
         while chunk := f.read(CSV_SCAN_BYTES):
-            window = last + chunk
-            if b'"' in chunk or b"\n\n" in window or b"\n\r\n" in window:
+            if b'"' in chunk:
                 return None
             at = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+            if _blank_line(chunk, offset, at, previous, last):
+                return None
+            if len(at):
+                previous = offset + int(at[-1])
             # newline number 1 + k * split_rows (1-based: the first ends the header) ends range k - 1's last row;
             # at[i] is newline number newlines + 1 + i
             first = split_rows if newlines == 0 else -newlines % split_rows
@@ -136,6 +140,25 @@ def csv_ranges(path: Path, split_rows: int) -> list[tuple[int, int, int, int]] |
         end = starts[k + 1] if k + 1 < len(starts) else size
         ranges.append((k * split_rows, min((k + 1) * split_rows, rows), first, end))
     return ranges if len(ranges) > 1 else None
+
+
+def _blank_line(chunk: bytes, offset: int, at, previous: int | None, last: bytes) -> bool:
+    """Whether a chunk of a CSV file (at offset; at: its newlines' offsets in it; previous: the file's newline before
+    it; last: the previous chunk's last bytes) ends a blank line: two newlines next to each other, or with a lone
+    "\r" between. From the newline offsets (a search for b"\n\n" in the bytes costs 5 times more)."""
+    import numpy as np
+
+    ends = offset + at
+    if previous is not None:
+        ends = np.concatenate(([previous], ends))
+    gaps = np.diff(ends)
+    if (gaps == 1).any():
+        return True
+    for i in np.flatnonzero(gaps == 2):  # "\n?\n": blank when ? is "\r" (rare: a one-character line otherwise)
+        between = int(ends[i]) + 1 - offset
+        if (chunk[between] if between >= 0 else last[between]) == 13:
+            return True
+    return False
 
 
 def csv_range_bytes(name: str, path: Path, entry: str) -> bytes:

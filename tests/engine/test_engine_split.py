@@ -168,16 +168,31 @@ def test_a_csv_file_is_cut_every_split_rows_lines_and_its_ranges_score_as_the_wh
     assert set(result.frame["file_name"]) == {"big.csv"}
 
 
+@pytest.mark.parametrize("scan", [1 << 20, 1000, 7])  # chunks that cut lines (and blank lines) anywhere
 @pytest.mark.parametrize(
     "lines, why",
     [
         (['"1.5",0'] + [f"{r}.5,{r}" for r in range(1, 5000)], "a quote: a value may hold a newline"),
         ([f"{r}.5,{r}" for r in range(2500)] + [""] + [f"{r}.5,{r}" for r in range(2500)], "a blank line is no row"),
+        ([f"{r}.5,{r}" for r in range(2500)] + ["\r"] + [f"{r}.5,{r}" for r in range(2500)], "a blank \\r\\n line"),
+        ([""] + [f"{r}.5,{r}" for r in range(5000)], "a blank line right after the header"),
         ([f"{r}.5,{r}" for r in range(900)], "no more rows than split_rows"),
     ],
 )
-def test_a_csv_file_a_line_split_could_misread_is_not_split(tmp_path, lines, why):
+def test_a_csv_file_a_line_split_could_misread_is_not_split(tmp_path, monkeypatch, lines, why, scan):
+    monkeypatch.setattr(reading, "CSV_SCAN_BYTES", scan)
     assert reading.csv_ranges(csv_file(tmp_path, lines), 1000) is None, why
+
+
+@pytest.mark.parametrize("scan", [1 << 20, 7])
+def test_one_character_lines_and_crlf_endings_are_rows_not_blank_lines(tmp_path, monkeypatch, scan):
+    monkeypatch.setattr(reading, "CSV_SCAN_BYTES", scan)
+    path = tmp_path / "short.csv"
+    path.write_bytes(b"x\n" + b"".join(b"%d\n" % (r % 10) for r in range(2500)))  # "\n5\n": a row, not blank
+    assert [(a, b) for a, b, _, _ in reading.csv_ranges(path, 1000)] == [(0, 1000), (1000, 2000), (2000, 2500)]
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(b"x,id\r\n" + b"".join(b"%d.5,%d\r\n" % (r, r) for r in range(2500)))
+    assert [(a, b) for a, b, _, _ in reading.csv_ranges(crlf, 1000)] == [(0, 1000), (1000, 2000), (2000, 2500)]
 
 
 def test_a_csv_range_whose_rows_moved_fails_as_a_file(tmp_path):
